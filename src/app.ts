@@ -1,0 +1,105 @@
+// Builds the whole service from a Config: database, blob store, services, the three doors, one HTTP server.
+import 'reflect-metadata';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import Koa from 'koa';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config';
+import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier';
+import { openDatabase } from './db';
+import { createLogger, type Logger } from './logger';
+import { createServices, type Services } from './services';
+import { EvidenceStore } from './storage/evidence-store';
+import { healthRouter } from './rest/health.routes';
+import { errorHandler, requestContext } from './rest/middleware';
+import { processRequestRouter } from './rest/process-request.routes';
+import { createApollo, graphqlMiddleware } from './resolvers/apollo';
+import { buildGraphQLContext, type ContextInput, type GraphQLContext } from './resolvers/context';
+import { buildAppSchema } from './resolvers/schema';
+import type { ApolloServer } from '@apollo/server';
+
+export interface App {
+  config: Config;
+  log: Logger;
+  orm: MikroORM;
+  services: Services;
+  apollo: ApolloServer<GraphQLContext>;
+  server: Server;
+  /** Builds the GraphQL context a real request would get (for executeOperation). */
+  graphqlContext(input: ContextInput): Promise<GraphQLContext>;
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  logger?: Logger;
+}
+
+/** Needs config.databaseUrl and config.storageConnectionString set (main.ts starts embedded ones first). */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  if (!config.databaseUrl || !config.storageConnectionString) {
+    throw new Error('createApp needs a database URL and a storage connection string');
+  }
+  const log = options.logger ?? createLogger(config.logLevel);
+  const orm = await openDatabase(config.databaseUrl, log, { pool: { min: 0, max: config.dbPoolSize } });
+  try {
+    const store = EvidenceStore.fromConnectionString(config.storageConnectionString, config.evidenceContainer);
+    await store.ensureContainer();
+    const verifier: TokenVerifier = await createTokenVerifier(config);
+    const services = createServices(config, log, orm, store);
+    const schema = await buildAppSchema();
+    const apollo = createApollo(schema, services);
+    await apollo.start();
+
+    const koa = new Koa({ proxy: false });
+    koa.silent = true;
+    koa.use(requestContext(log));
+    koa.use(errorHandler());
+    koa.use(healthRouter(services).routes());
+    koa.use(graphqlMiddleware(apollo, services, verifier));
+    const rest = processRequestRouter(services, verifier);
+    koa.use(rest.routes());
+    koa.use(rest.allowedMethods({ throw: true }));
+
+    // Koa composes its middleware here: every route is registered above.
+    const server = createServer(koa.callback());
+    server.headersTimeout = 30_000;
+    server.requestTimeout = 300_000;
+    server.maxHeadersCount = 100;
+
+    let closed = false;
+    return {
+      config,
+      log,
+      orm,
+      services,
+      apollo,
+      server,
+      graphqlContext: (input) => buildGraphQLContext(services, verifier, input),
+      listen(port = config.port, host = config.host) {
+        return new Promise<AddressInfo>((resolve, reject) => {
+          const onError = (e: Error) => reject(e);
+          server.once('error', onError);
+          server.listen(port, host, () => {
+            server.off('error', onError);
+            resolve(server.address() as AddressInfo);
+          });
+        });
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        await new Promise<void>((resolve) => {
+          if (!server.listening) return resolve();
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await apollo.stop();
+        await orm.close(true);
+      },
+    };
+  } catch (error) {
+    await orm.close(true);
+    throw error;
+  }
+}

@@ -1,0 +1,37 @@
+// Builds the acting operator from the two credentials, for HTTP headers and graphql-ws connection params alike.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Operator } from '../entities/operator.entity';
+import { DomainError } from '../services/errors';
+import type { TokenVerifier } from './token-verifier';
+
+export interface Credentials {
+  authorization?: unknown;
+  'x-user-token'?: unknown;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_TOKEN_LENGTH = 8192;
+
+function bearer(value: unknown): string {
+  if (typeof value !== 'string' || value.length > MAX_TOKEN_LENGTH) throw new DomainError('UNAUTHENTICATED');
+  const match = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(value.trim());
+  if (!match) throw new DomainError('UNAUTHENTICATED');
+  return match[1];
+}
+
+/**
+ * Verifies both tokens, then reads the operator named by the user token's `sub` from the database:
+ * roles, scope and the active flag are always the stored ones. 401 for any token problem,
+ * 403 OPERATOR_INACTIVE for a deactivated operator.
+ */
+export async function authenticate(verifier: TokenVerifier, em: EntityManager, credentials: Credentials): Promise<Operator> {
+  const appToken = bearer(credentials.authorization);
+  const userToken = bearer(credentials['x-user-token']);
+  await verifier.verifyApp(appToken);
+  const payload = await verifier.verifyUser(userToken);
+  if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw new DomainError('UNAUTHENTICATED');
+  const operator = await em.findOne(Operator, { id: payload.sub });
+  if (!operator) throw new DomainError('UNAUTHENTICATED', 'The user token names no known operator');
+  if (!operator.active) throw new DomainError('OPERATOR_INACTIVE');
+  return operator;
+}

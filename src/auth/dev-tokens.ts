@@ -1,0 +1,19 @@
+// Mints tokens with the development HS256 secrets, for the demo start-up output, the CLI and tests.
+import { SignJWT } from 'jose';
+import type { Config } from '../config';
+
+export type TokenKind = 'app' | 'user';
+
+export async function mintToken(config: Config, kind: TokenKind, subject: string, ttlSeconds = 3600): Promise<string> {
+  const key = kind === 'app' ? config.appToken : config.userToken;
+  if (config.production) throw new Error('minting tokens is refused in production');
+  if (key.kind !== 'secret') throw new Error(`${kind} tokens are verified with a public key here; they cannot be minted`);
+  let jwt = new SignJWT({ kind })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(subject)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds);
+  if (config.tokenIssuer) jwt = jwt.setIssuer(config.tokenIssuer);
+  if (config.tokenAudience) jwt = jwt.setAudience(config.tokenAudience);
+  return jwt.sign(new TextEncoder().encode(key.secret));
+}

@@ -1,0 +1,55 @@
+// Verifies the two JWTs (application and operator) with jose. The service never issues tokens in production.
+import { createRemoteJWKSet, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type KeyLike } from 'jose';
+import type { Config, TokenKeyConfig } from '../config';
+import { DomainError } from '../services/errors';
+
+type Key = Uint8Array | KeyLike | JWTVerifyGetKey;
+
+export interface TokenVerifier {
+  verifyApp(token: string): Promise<JWTPayload>;
+  verifyUser(token: string): Promise<JWTPayload>;
+}
+
+const ASYMMETRIC = ['RS256', 'ES256'];
+
+async function resolveKey(cfg: TokenKeyConfig): Promise<{ key: Key; algorithms: string[] }> {
+  switch (cfg.kind) {
+    case 'secret':
+      return { key: new TextEncoder().encode(cfg.secret), algorithms: ['HS256'] };
+    case 'jwks':
+      return { key: createRemoteJWKSet(new URL(cfg.url), { timeoutDuration: 5000, cooldownDuration: 30000 }), algorithms: ASYMMETRIC };
+    case 'pem': {
+      // The key itself says which algorithm it serves: RSA → RS256, P-256 → ES256.
+      for (const alg of ASYMMETRIC) {
+        try {
+          return { key: await importSPKI(cfg.pem, alg), algorithms: [alg] };
+        } catch {
+          // not this algorithm's key
+        }
+      }
+      throw new Error('token public key is neither an RSA nor a P-256 key');
+    }
+  }
+}
+
+export async function createTokenVerifier(config: Pick<Config, 'appToken' | 'userToken' | 'tokenIssuer' | 'tokenAudience'>): Promise<TokenVerifier> {
+  const [app, user] = await Promise.all([resolveKey(config.appToken), resolveKey(config.userToken)]);
+  const verify = async (token: string, { key, algorithms }: { key: Key; algorithms: string[] }) => {
+    try {
+      const { payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1] & JWTVerifyGetKey, {
+        algorithms,
+        issuer: config.tokenIssuer,
+        audience: config.tokenAudience,
+        requiredClaims: ['exp'],
+        clockTolerance: 5,
+      });
+      return payload;
+    } catch {
+      throw new DomainError('UNAUTHENTICATED');
+    }
+  };
+  return {
+    verifyApp: (token) => verify(token, app),
+    verifyUser: (token) => verify(token, user),
+  };
+}

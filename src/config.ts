@@ -1,0 +1,170 @@
+// Reads and validates the environment once; everything else receives a typed Config.
+import path from 'node:path';
+
+export const DEV_APP_TOKEN_SECRET = 'dev-app-token-secret-change-me-0123456789';
+export const DEV_USER_TOKEN_SECRET = 'dev-user-token-secret-change-me-0123456789';
+export const DEV_OTP_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+
+export type TokenKeyConfig =
+  | { kind: 'secret'; secret: string; isDevelopment: boolean }
+  | { kind: 'jwks'; url: string }
+  | { kind: 'pem'; pem: string };
+
+export interface Config {
+  env: string;
+  production: boolean;
+  port: number;
+  host: string;
+  /** Unset means: start an embedded PostgreSQL under dataDir. */
+  databaseUrl?: string;
+  /** Unset means: start a local Azurite under dataDir. */
+  storageConnectionString?: string;
+  evidenceContainer: string;
+  dataDir: string;
+  appToken: TokenKeyConfig;
+  userToken: TokenKeyConfig;
+  tokenIssuer?: string;
+  tokenAudience?: string;
+  otpEncryptionKey: Buffer;
+  otpEncryptionKeyIsDevelopment: boolean;
+  sasTtlSeconds: number;
+  logLevel: string;
+  /** GraphQL introspection; defaults to on outside production. */
+  introspection: boolean;
+  /** Seconds between SSE `: ping` comments. */
+  sseHeartbeatSeconds: number;
+  /** Most open progress streams (SSE + subscriptions) one process serves. */
+  maxProgressStreams: number;
+  /** Size of the database connection pool. */
+  dbPoolSize: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Builds a Config from an environment map; throws ConfigError listing every problem, one per line. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name}: must be an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+
+  const nodeEnv = get('NODE_ENV') ?? 'development';
+  const production = nodeEnv === 'production';
+
+  const databaseUrl = get('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL: must start with postgres:// or postgresql://');
+  }
+  const storageConnectionString = get('AZURE_STORAGE_CONNECTION_STRING');
+  if (storageConnectionString !== undefined && !/AccountKey=/i.test(storageConnectionString)) {
+    problems.push('AZURE_STORAGE_CONNECTION_STRING: must hold an AccountKey (download URLs are signed with it)');
+  }
+  const evidenceContainer = get('EVIDENCE_CONTAINER') ?? 'evidence';
+  if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(evidenceContainer)) {
+    problems.push('EVIDENCE_CONTAINER: must be a valid container name (3-63 lowercase letters, digits, hyphens)');
+  }
+
+  const tokenKey = (kind: 'APP' | 'USER', devSecret: string): TokenKeyConfig => {
+    const secret = get(`${kind}_TOKEN_SECRET`);
+    const jwks = get(`${kind}_TOKEN_JWKS_URL`);
+    const pem = get(`${kind}_TOKEN_PUBLIC_KEY`);
+    const given = [secret, jwks, pem].filter((v) => v !== undefined).length;
+    if (given > 1) {
+      problems.push(`${kind}_TOKEN_SECRET: set only one of ${kind}_TOKEN_SECRET, ${kind}_TOKEN_JWKS_URL, ${kind}_TOKEN_PUBLIC_KEY`);
+    }
+    if (jwks !== undefined) {
+      if (!/^https?:\/\//.test(jwks)) problems.push(`${kind}_TOKEN_JWKS_URL: must be an http(s) URL`);
+      return { kind: 'jwks', url: jwks };
+    }
+    if (pem !== undefined) {
+      if (!pem.includes('BEGIN PUBLIC KEY')) problems.push(`${kind}_TOKEN_PUBLIC_KEY: must be a PEM public key (SPKI)`);
+      return { kind: 'pem', pem: pem.replace(/\\n/g, '\n') };
+    }
+    if (secret !== undefined) {
+      if (Buffer.byteLength(secret) < 32) problems.push(`${kind}_TOKEN_SECRET: must be at least 32 bytes`);
+      return { kind: 'secret', secret, isDevelopment: secret === devSecret };
+    }
+    return { kind: 'secret', secret: devSecret, isDevelopment: true };
+  };
+  const appToken = tokenKey('APP', DEV_APP_TOKEN_SECRET);
+  const userToken = tokenKey('USER', DEV_USER_TOKEN_SECRET);
+
+  const otpKeyRaw = get('OTP_ENCRYPTION_KEY');
+  let otpEncryptionKey = Buffer.from(DEV_OTP_ENCRYPTION_KEY, 'base64');
+  if (otpKeyRaw !== undefined) {
+    const decoded = Buffer.from(otpKeyRaw, 'base64');
+    if (decoded.length !== 32 || decoded.toString('base64') !== otpKeyRaw) {
+      problems.push('OTP_ENCRYPTION_KEY: must be exactly 32 bytes, base64-encoded');
+    } else {
+      otpEncryptionKey = decoded;
+    }
+  }
+  const otpEncryptionKeyIsDevelopment = otpEncryptionKey.equals(Buffer.from(DEV_OTP_ENCRYPTION_KEY, 'base64'));
+
+  const logLevel = get('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const host = get('HOST') ?? '127.0.0.1';
+  const introspectionRaw = get('GRAPHQL_INTROSPECTION');
+  if (introspectionRaw !== undefined && !['true', 'false'].includes(introspectionRaw)) {
+    problems.push('GRAPHQL_INTROSPECTION: must be true or false');
+  }
+
+  if (production) {
+    if (databaseUrl === undefined) problems.push('DATABASE_URL: required in production (no embedded PostgreSQL)');
+    if (storageConnectionString === undefined) {
+      problems.push('AZURE_STORAGE_CONNECTION_STRING: required in production (no local Azurite)');
+    } else if (/devstoreaccount1|UseDevelopmentStorage/i.test(storageConnectionString)) {
+      problems.push('AZURE_STORAGE_CONNECTION_STRING: the development storage account is refused in production');
+    }
+    if (appToken.kind === 'secret' && appToken.isDevelopment) {
+      problems.push('APP_TOKEN_SECRET: the development secret is refused in production; set a secret, JWKS URL or public key');
+    }
+    if (userToken.kind === 'secret' && userToken.isDevelopment) {
+      problems.push('USER_TOKEN_SECRET: the development secret is refused in production; set a secret, JWKS URL or public key');
+    }
+    if (otpEncryptionKeyIsDevelopment) problems.push('OTP_ENCRYPTION_KEY: the development key is refused in production');
+  }
+
+  const config: Config = {
+    env: nodeEnv,
+    production,
+    port: int('PORT', 3000, 0, 65535),
+    host,
+    databaseUrl,
+    storageConnectionString,
+    evidenceContainer,
+    dataDir: path.resolve(get('DATA_DIR') ?? './.data'),
+    appToken,
+    userToken,
+    tokenIssuer: get('TOKEN_ISSUER'),
+    tokenAudience: get('TOKEN_AUDIENCE'),
+    otpEncryptionKey,
+    otpEncryptionKeyIsDevelopment,
+    sasTtlSeconds: int('SAS_TTL_SECONDS', 300, 10, 7 * 24 * 3600),
+    logLevel,
+    introspection: introspectionRaw === undefined ? !production : introspectionRaw === 'true',
+    sseHeartbeatSeconds: int('SSE_HEARTBEAT_SECONDS', 15, 1, 3600),
+    maxProgressStreams: int('MAX_PROGRESS_STREAMS', 1000, 1, 100000),
+    dbPoolSize: int('DB_POOL_SIZE', 10, 2, 200),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,44 @@
+import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+
+export enum Role {
+  VIEWER = 'VIEWER',
+  MAKER = 'MAKER',
+  CHECKER = 'CHECKER',
+  ADMIN = 'ADMIN',
+}
+
+/** A human acting through an application. The database, not the token, says what they may do. */
+@Entity({ tableName: 'operator' })
+export class Operator {
+  [OptionalProps]?: 'createdAt' | 'roles' | 'partnerIds' | 'otpRequired' | 'active';
+
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Property({ type: 'string', length: 320, unique: true })
+  email!: string;
+
+  @Property({ type: 'string', length: 200 })
+  name!: string;
+
+  @Property({ type: 'string[]', columnType: 'text[]' })
+  roles: Role[] = [];
+
+  /** null = every partner (internal staff). */
+  @Property({ type: 'string[]', columnType: 'uuid[]', nullable: true })
+  partnerIds: string[] | null = null;
+
+  @Property({ type: 'boolean' })
+  otpRequired = false;
+
+  /** AES-256-GCM ciphertext of the TOTP secret (iv.tag.data, base64). */
+  @Property({ type: 'text', nullable: true, hidden: true })
+  otpSecretEncrypted?: string | null;
+
+  @Property({ type: 'boolean' })
+  active = true;
+
+  @Property({ type: 'Date', columnType: 'timestamptz' })
+  createdAt: Date = new Date();
+}

@@ -1,0 +1,15 @@
+import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
+
+export const BALANCE_INCREASE_PROCESS_TYPE_ID = 1;
+
+@Entity({ tableName: 'process_type' })
+export class ProcessType {
+  @PrimaryKey({ type: 'smallint', autoincrement: false })
+  id!: number;
+
+  @Property({ type: 'string', length: 50, unique: true })
+  code!: string;
+
+  @Property({ type: 'string', length: 200 })
+  name!: string;
+}

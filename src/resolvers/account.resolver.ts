@@ -1,0 +1,22 @@
+import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { toOperatorView, type BalanceView, type OperatorView, type PartnerView } from '../services/views';
+import type { GraphQLContext } from './context';
+import { ClientBalanceType, OperatorType, PartnerType } from './types/account.type';
+
+@Resolver()
+export class AccountResolver {
+  @Query(() => OperatorType, { description: 'The operator acting through this call' })
+  me(@Ctx() ctx: GraphQLContext): OperatorView {
+    return toOperatorView(ctx.operator);
+  }
+
+  @Query(() => [PartnerType], { description: 'The partners in the operator scope' })
+  partners(@Ctx() ctx: GraphQLContext): Promise<PartnerView[]> {
+    return ctx.services.queries.partners(ctx);
+  }
+
+  @Query(() => ClientBalanceType)
+  partnerBalance(@Arg('clientId', () => ID) clientId: string, @Ctx() ctx: GraphQLContext): Promise<BalanceView> {
+    return ctx.services.queries.balance(ctx, clientId);
+  }
+}

@@ -1,0 +1,86 @@
+// Apollo Server mounted on Koa by hand (HeaderMap + executeHTTPGraphQLRequest), with multipart uploads.
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
+import { processRequest } from 'graphql-upload-minimal';
+import type { Context, Next } from 'koa';
+import { Readable } from 'node:stream';
+import type { TokenVerifier } from '../auth/token-verifier';
+import type { Services } from '../services';
+import { DomainError } from '../services/errors';
+import { MAX_EVIDENCE_BYTES } from '../services/evidence.service';
+import { readJsonObject } from '../rest/json';
+import { buildGraphQLContext, credentialsFromHeaders, type GraphQLContext } from './context';
+import { depthLimit } from './depth-limit';
+import { formatGraphQLError } from './errors';
+
+export const GRAPHQL_PATH = '/graphql';
+export const MAX_QUERY_DEPTH = 8;
+const MAX_JSON_BODY = 256 * 1024;
+
+export function createApollo(schema: GraphQLSchema, services: Services): ApolloServer<GraphQLContext> {
+  return new ApolloServer<GraphQLContext>({
+    schema,
+    csrfPrevention: true,
+    introspection: services.config.introspection,
+    allowBatchedHttpRequests: false,
+    validationRules: [depthLimit(MAX_QUERY_DEPTH)],
+    formatError: formatGraphQLError(services.log),
+    includeStacktraceInErrorResponses: false,
+    logger: {
+      debug: (m) => services.log.debug(m),
+      info: (m) => services.log.info(m),
+      warn: (m) => services.log.warn(m),
+      error: (m) => services.log.error(m),
+    },
+  });
+}
+
+/** Apollo's CSRF rule for multipart: a preflight-forcing header must be present. Checked before reading the body. */
+function hasPreflightHeader(ctx: Context): boolean {
+  return Boolean(ctx.get('apollo-require-preflight') || ctx.get('x-apollo-operation-name'));
+}
+
+export function graphqlMiddleware(apollo: ApolloServer<GraphQLContext>, services: Services, verifier: TokenVerifier) {
+  return async (ctx: Context, next: Next) => {
+    if (ctx.path !== GRAPHQL_PATH) return next();
+    if (ctx.method !== 'GET' && ctx.method !== 'POST') {
+      ctx.set('Allow', 'GET, POST');
+      throw new DomainError('VALIDATION_FAILED', 'GraphQL accepts GET and POST');
+    }
+    let body: unknown;
+    if (ctx.method === 'POST') {
+      if (ctx.is('multipart/form-data')) {
+        // Without the header Apollo refuses the request anyway: don't read a body that will be refused.
+        if (hasPreflightHeader(ctx)) {
+          try {
+            body = await processRequest(ctx.req, ctx.res, { maxFileSize: MAX_EVIDENCE_BYTES + 1, maxFiles: 1, maxFieldSize: MAX_JSON_BODY });
+          } catch (e) {
+            const status = (e as { status?: number }).status;
+            throw new DomainError(status === 413 ? 'PAYLOAD_TOO_LARGE' : 'MALFORMED_MULTIPART', (e as Error).message);
+          }
+        }
+      } else if (ctx.is('application/json', 'application/graphql-response+json')) {
+        body = await readJsonObject(ctx, MAX_JSON_BODY);
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(ctx.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: ctx.method, headers, search: ctx.querystring ? `?${ctx.querystring}` : '', body },
+      context: () =>
+        buildGraphQLContext(services, verifier, {
+          credentials: credentialsFromHeaders(ctx.headers),
+          requestId: ctx.state.requestId,
+          log: ctx.state.log,
+          expectedBytes: Number(ctx.get('content-length')) || undefined,
+        }),
+    });
+    // An upload the operation never read (refused before it ran) is drained, so the client gets the answer.
+    if (!ctx.req.complete) ctx.req.resume();
+    for (const [key, value] of response.headers) ctx.set(key, value);
+    ctx.status = response.status ?? 200;
+    ctx.body = response.body.kind === 'complete' ? response.body.string : Readable.from(response.body.asyncIterator);
+  };
+}

@@ -1,0 +1,43 @@
+// The GraphQL context: the same ServiceContext a REST call builds, plus what resolvers need around it.
+import type { IncomingHttpHeaders } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { authenticate, type Credentials } from '../auth/authenticate';
+import type { TokenVerifier } from '../auth/token-verifier';
+import type { ServiceContext } from '../services/context';
+import { toDomainError } from '../services/errors';
+import type { Services } from '../services';
+import type { Logger } from '../logger';
+import { toGraphQLError } from './errors';
+
+export interface GraphQLContext extends ServiceContext {
+  services: Services;
+  requestId: string;
+  /** Content-Length of the HTTP request, for upload progress. */
+  expectedBytes?: number;
+}
+
+export interface ContextInput {
+  credentials: Credentials;
+  requestId?: string;
+  log?: Logger;
+  expectedBytes?: number;
+}
+
+/** Authenticates (401/403 before any resolver runs) and forks the EntityManager for this operation. */
+export async function buildGraphQLContext(services: Services, verifier: TokenVerifier, input: ContextInput): Promise<GraphQLContext> {
+  const requestId = input.requestId ?? randomUUID();
+  const log = (input.log ?? services.log).child({ requestId });
+  const em = services.orm.em.fork();
+  try {
+    const operator = await authenticate(verifier, em, input.credentials);
+    return { em, operator, log: log.child({ operatorId: operator.id }), services, requestId, expectedBytes: input.expectedBytes };
+  } catch (error) {
+    const domain = toDomainError(error);
+    if (domain.status >= 500) log.error({ err: error }, 'GraphQL context failed');
+    throw toGraphQLError(domain, requestId, true);
+  }
+}
+
+export function credentialsFromHeaders(headers: IncomingHttpHeaders): Credentials {
+  return { authorization: headers.authorization, 'x-user-token': headers['x-user-token'] };
+}

@@ -1,0 +1,111 @@
+import type { FileUpload } from 'graphql-upload-minimal';
+import { GraphQLUpload } from 'graphql-upload-minimal';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { ProcessRequestStatus } from '../entities/process-request.entity';
+import { DomainError } from '../services/errors';
+import type { Page } from '../services/process-request-query.service';
+import type { HistoryEntryView, ProcessRequestView } from '../services/views';
+import type { GraphQLContext } from './context';
+import { CreateProcessRequestInput } from './create-process-request.input';
+import { EvidenceDownload, HistoryEntry, ProcessRequestPage, ProcessRequestType } from './types/process-request.type';
+
+@Resolver(() => ProcessRequestType)
+export class ProcessRequestResolver {
+  @Query(() => ProcessRequestPage, { description: 'Newest first; page >= 1, 1 <= limit <= 100' })
+  processRequests(
+    @Arg('clientId', () => ID) clientId: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('page', () => Int, { nullable: true }) page?: number,
+    @Arg('limit', () => Int, { nullable: true }) limit?: number,
+    @Arg('status', () => [ProcessRequestStatus], { nullable: true }) status?: ProcessRequestStatus[],
+    @Arg('from', () => String, { nullable: true, description: 'ISO date or date-time, inclusive' }) from?: string,
+    @Arg('to', () => String, { nullable: true, description: 'ISO date (whole day) or date-time, inclusive' }) to?: string,
+  ): Promise<Page<ProcessRequestView>> {
+    return ctx.services.queries.page(ctx, clientId, { page, limit, status, from, to });
+  }
+
+  @Query(() => [ProcessRequestType], { description: 'Every request of the partner, newest first' })
+  async allProcessRequests(
+    @Arg('clientId', () => ID) clientId: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('status', () => [ProcessRequestStatus], { nullable: true }) status?: ProcessRequestStatus[],
+    @Arg('from', () => String, { nullable: true }) from?: string,
+    @Arg('to', () => String, { nullable: true }) to?: string,
+  ): Promise<ProcessRequestView[]> {
+    const items: ProcessRequestView[] = [];
+    for await (const item of await ctx.services.queries.stream(ctx, clientId, { status, from, to })) items.push(item);
+    return items;
+  }
+
+  @Query(() => ProcessRequestType)
+  processRequest(@Arg('clientId', () => ID) clientId: string, @Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ProcessRequestView> {
+    return ctx.services.queries.get(ctx, clientId, id);
+  }
+
+  @Query(() => EvidenceDownload, { description: 'A read-only link to the evidence, expiring after SAS_TTL_SECONDS' })
+  evidenceDownloadUrl(@Arg('clientId', () => ID) clientId: string, @Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.services.queries.evidenceDownloadUrl(ctx, clientId, id);
+  }
+
+  @FieldResolver(() => [HistoryEntry], { description: 'Who did what, when: the stored events of this request' })
+  history(@Root() pr: ProcessRequestView, @Ctx() ctx: GraphQLContext): Promise<HistoryEntryView[]> {
+    return ctx.services.queries.history(ctx, pr.clientId, pr.id);
+  }
+
+  @Mutation(() => ProcessRequestType, { description: 'Multipart upload (GraphQL multipart request spec); needs apollo-require-preflight' })
+  createProcessRequest(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('input', () => CreateProcessRequestInput) input: CreateProcessRequestInput,
+    @Arg('evidence', () => GraphQLUpload) evidence: Promise<FileUpload>,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ProcessRequestView> {
+    return ctx.services.processRequests.create(
+      ctx,
+      clientId,
+      async (stage) => {
+        let file: FileUpload;
+        try {
+          file = await evidence;
+        } catch {
+          throw new DomainError('EVIDENCE_REQUIRED', 'The evidence file did not arrive');
+        }
+        await stage({ stream: file.createReadStream(), fileName: file.filename });
+        return input;
+      },
+      { expectedBytes: ctx.expectedBytes },
+    );
+  }
+
+  @Mutation(() => ProcessRequestType)
+  approveProcessRequest(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('reason', () => String, { nullable: true }) reason?: string,
+    @Arg('otp', () => String, { nullable: true }) otp?: string,
+  ): Promise<ProcessRequestView> {
+    return ctx.services.processRequests.approve(ctx, clientId, id, { reason, otp });
+  }
+
+  @Mutation(() => ProcessRequestType)
+  rejectProcessRequest(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('reason', () => String, { nullable: true }) reason?: string,
+    @Arg('otp', () => String, { nullable: true }) otp?: string,
+  ): Promise<ProcessRequestView> {
+    return ctx.services.processRequests.reject(ctx, clientId, id, { reason, otp });
+  }
+
+  @Mutation(() => ProcessRequestType)
+  cancelProcessRequest(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('reason', () => String, { nullable: true }) reason?: string,
+    @Arg('otp', () => String, { nullable: true }) otp?: string,
+  ): Promise<ProcessRequestView> {
+    return ctx.services.processRequests.cancel(ctx, clientId, id, { reason, otp });
+  }
+}

@@ -1,0 +1,63 @@
+import { Field, ID, ObjectType } from 'type-graphql';
+import type { Decimal } from '../../services/money';
+import { DecimalScalar } from './decimal.scalar';
+
+@ObjectType('ClientBalance')
+export class ClientBalanceType {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ID)
+  clientId!: string;
+
+  @Field(() => DecimalScalar)
+  available!: Decimal;
+
+  @Field(() => String)
+  currency!: string;
+
+  @Field(() => Date)
+  updatedAt!: Date;
+
+  @Field(() => Date)
+  createdAt!: Date;
+}
+
+@ObjectType('Partner')
+export class PartnerType {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String)
+  currency!: string;
+
+  @Field(() => Date)
+  createdAt!: Date;
+}
+
+@ObjectType('Operator', { description: 'The operator acting through this call' })
+export class OperatorType {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  email!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => [String])
+  roles!: string[];
+
+  @Field(() => [ID], { nullable: true, description: 'null = every partner' })
+  partnerIds!: string[] | null;
+
+  @Field(() => Boolean)
+  otpRequired!: boolean;
+
+  @Field(() => Boolean)
+  active!: boolean;
+}

@@ -1,0 +1,25 @@
+import { GraphQLScalarType, Kind } from 'graphql';
+import { Decimal } from '../../services/money';
+
+/**
+ * Exact money as a string ("10000.00"). Input accepts a string (or a number literal, read as its
+ * text); the service validates the amount and answers VALIDATION_FAILED with the reason.
+ */
+export const DecimalScalar = new GraphQLScalarType({
+  name: 'Decimal',
+  description: 'An exact decimal amount, serialized as a string such as "10000.00"',
+  serialize(value: unknown): string {
+    if (value instanceof Decimal) return value.value;
+    if (typeof value === 'string') return value;
+    throw new TypeError('Decimal cannot represent a non-decimal value');
+  },
+  parseValue(value: unknown): string {
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+    throw new TypeError('Decimal must be a string such as "10000.50"');
+  },
+  parseLiteral(ast): string {
+    if (ast.kind === Kind.STRING || ast.kind === Kind.INT || ast.kind === Kind.FLOAT) return ast.value;
+    throw new TypeError('Decimal must be a string such as "10000.50"');
+  },
+});

@@ -1,0 +1,131 @@
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { ProgressEventType } from '../../entities/process-request-event.entity';
+import { ProcessRequestStatus } from '../../entities/process-request.entity';
+import type { Decimal } from '../../services/money';
+import { DecimalScalar } from './decimal.scalar';
+
+registerEnumType(ProcessRequestStatus, { name: 'ProcessRequestStatus' });
+registerEnumType(ProgressEventType, { name: 'ProgressEventType' });
+
+@ObjectType({ description: 'What the service recorded about the evidence file' })
+export class EvidenceInfo {
+  @Field(() => String, { description: 'Client file name, cleaned of paths and control characters' })
+  fileName!: string;
+
+  @Field(() => String)
+  contentType!: string;
+
+  @Field(() => Int)
+  size!: number;
+
+  @Field(() => String)
+  sha256!: string;
+}
+
+@ObjectType({ description: 'One entry of a request history: who did what, when' })
+export class HistoryEntry {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ProgressEventType)
+  type!: ProgressEventType;
+
+  @Field(() => ID)
+  actorId!: string;
+
+  @Field(() => ProcessRequestStatus, { nullable: true })
+  fromStatus!: ProcessRequestStatus | null;
+
+  @Field(() => ProcessRequestStatus, { nullable: true })
+  toStatus!: ProcessRequestStatus | null;
+
+  @Field(() => String, { nullable: true })
+  reason!: string | null;
+
+  @Field(() => Date)
+  at!: Date;
+}
+
+@ObjectType('ProcessRequest', { description: 'A partner balance top-up request' })
+export class ProcessRequestType {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => Int)
+  processTypeId!: number;
+
+  @Field(() => ID)
+  clientBalanceId!: string;
+
+  @Field(() => ID)
+  clientId!: string;
+
+  @Field(() => DecimalScalar)
+  requestedAmount!: Decimal;
+
+  @Field(() => String)
+  currency!: string;
+
+  @Field(() => String, { nullable: true })
+  observations!: string | null;
+
+  @Field(() => String, { description: 'Canonical blob URL; not readable without a signature (use evidenceDownloadUrl)' })
+  evidenceUrl!: string;
+
+  @Field(() => EvidenceInfo)
+  evidence!: EvidenceInfo;
+
+  @Field(() => ProcessRequestStatus)
+  status!: ProcessRequestStatus;
+
+  @Field(() => ID)
+  createdBy!: string;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date)
+  updatedAt!: Date;
+
+  @Field(() => ID, { nullable: true })
+  reviewedBy!: string | null;
+
+  @Field(() => Date, { nullable: true })
+  reviewedAt!: Date | null;
+
+  @Field(() => String, { nullable: true })
+  reviewReason!: string | null;
+
+  @Field(() => ID, { nullable: true })
+  cancelledBy!: string | null;
+
+  @Field(() => Date, { nullable: true })
+  cancelledAt!: Date | null;
+}
+
+@ObjectType()
+export class ProcessRequestPage {
+  @Field(() => [ProcessRequestType])
+  items!: ProcessRequestType[];
+
+  @Field(() => Int)
+  page!: number;
+
+  @Field(() => Int)
+  limit!: number;
+
+  @Field(() => Int)
+  total!: number;
+
+  @Field(() => Int)
+  totalPages!: number;
+}
+
+@ObjectType({ description: 'A read-only, expiring link to one evidence file' })
+export class EvidenceDownload {
+  @Field(() => String)
+  url!: string;
+
+  @Field(() => Date)
+  expiresAt!: Date;
+}

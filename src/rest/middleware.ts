@@ -1,0 +1,72 @@
+// Request id, access log and the one mapping from domain errors to JSON responses.
+import type { Context, Next } from 'koa';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger';
+import { DomainError, toDomainError } from '../services/errors';
+import { sendJson } from './json';
+
+declare module 'koa' {
+  interface DefaultState {
+    requestId: string;
+    log: Logger;
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Gives every request an id (the caller's X-Request-Id when sane), a child logger, and one access-log line. */
+export function requestContext(log: Logger) {
+  return async (ctx: Context, next: Next) => {
+    const incoming = ctx.get('x-request-id');
+    const requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.state.log = log.child({ requestId });
+    ctx.set('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (ctx.path !== '/healthz' && ctx.path !== '/readyz') {
+        ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+      }
+    }
+  };
+}
+
+/** Every error becomes `{ statusCode, code, message, requestId }`; 5xx details stay in the log. */
+export function errorHandler() {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new DomainError('NOT_FOUND', 'No such route');
+    } catch (raw) {
+      const error = fromHttpError(raw) ?? toDomainError(raw);
+      const log = ctx.state.log;
+      if (error.status >= 500) log.error({ err: raw, code: error.code }, 'request failed');
+      else log.info({ code: error.code, reason: error.message }, 'request refused');
+      if (!ctx.req.complete) ctx.req.resume();
+      if (ctx.headerSent || !ctx.writable) return;
+      const body: Record<string, unknown> = {
+        statusCode: error.status,
+        code: error.code,
+        message: error.message,
+        requestId: ctx.state.requestId,
+      };
+      if (error.details && error.status < 500) body.details = error.details;
+      if (error.code === 'UNAUTHENTICATED') ctx.set('WWW-Authenticate', 'Bearer');
+      sendJson(ctx, error.status, body);
+    }
+  };
+}
+
+/** Errors thrown by Koa itself or by the HTTP layer carry a 4xx status of their own. */
+function fromHttpError(raw: unknown): DomainError | undefined {
+  const e = raw as { status?: number; expose?: boolean } | undefined;
+  if (raw instanceof DomainError || !e?.expose || typeof e.status !== 'number') return undefined;
+  if (e.status === 405 || e.status === 501) return new DomainError('METHOD_NOT_ALLOWED');
+  if (e.status === 413) return new DomainError('PAYLOAD_TOO_LARGE');
+  if (e.status === 415) return new DomainError('UNSUPPORTED_MEDIA_TYPE');
+  if (e.status >= 400 && e.status < 500) return new DomainError('VALIDATION_FAILED');
+  return undefined;
+}

@@ -1,0 +1,72 @@
+// The one catalogue of domain errors. Every door maps these to its own wire format with the same `code`.
+
+export const ERRORS = {
+  VALIDATION_FAILED: { status: 400, message: 'The request is not valid' },
+  INVALID_ID: { status: 400, message: 'The identifier is not a valid UUID' },
+  MALFORMED_MULTIPART: { status: 400, message: 'The multipart body is malformed' },
+  EVIDENCE_REQUIRED: { status: 400, message: 'Exactly one file part named "evidence" is required' },
+  UNEXPECTED_FILE: { status: 400, message: 'Only one file part named "evidence" is accepted' },
+  MALFORMED_JSON: { status: 400, message: 'The body is not valid JSON' },
+  UNAUTHENTICATED: { status: 401, message: 'Valid application and user tokens are required' },
+  FORBIDDEN: { status: 403, message: 'The operator lacks the permission for this action' },
+  OPERATOR_INACTIVE: { status: 403, message: 'The operator is inactive' },
+  PARTNER_FORBIDDEN: { status: 403, message: 'The partner is outside the operator scope' },
+  SELF_REVIEW_FORBIDDEN: { status: 403, message: 'The creator of a request cannot review it' },
+  OTP_REQUIRED: { status: 403, message: 'A one-time password is required for this operator' },
+  OTP_INVALID: { status: 403, message: 'The one-time password is not valid' },
+  NOT_FOUND: { status: 404, message: 'Not found' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'The method is not allowed on this route' },
+  PROCESS_REQUEST_NOT_PENDING: { status: 409, message: 'The process request is not pending' },
+  IDEMPOTENCY_KEY_REUSED: { status: 409, message: 'The idempotency key was used with a different request' },
+  IDEMPOTENCY_IN_PROGRESS: { status: 409, message: 'A request with this idempotency key is still in progress' },
+  BALANCE_LIMIT_EXCEEDED: { status: 409, message: 'The balance would exceed the largest amount it can hold' },
+  EVIDENCE_TOO_LARGE: { status: 413, message: 'The evidence file is larger than 10 MiB' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  UNSUPPORTED_EVIDENCE_TYPE: { status: 415, message: 'The evidence must be a PDF, JPEG, PNG or WEBP file' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request content type is not supported' },
+  OTP_LOCKED: { status: 429, message: 'Too many wrong one-time passwords; try again later' },
+  INTERNAL_ERROR: { status: 500, message: 'An unexpected error occurred' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again shortly' },
+  TOO_MANY_STREAMS: { status: 503, message: 'Too many open progress streams; try again shortly' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class DomainError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'DomainError';
+    this.status = ERRORS[code].status;
+  }
+}
+
+const UNAVAILABLE_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+
+/**
+ * Turns any thrown value into a DomainError: domain errors pass through, a dependency that is
+ * down becomes 503, a known database refusal becomes its 4xx, everything else is a 500.
+ */
+export function toDomainError(error: unknown): DomainError {
+  if (error instanceof DomainError) return error;
+  const e = error as { code?: unknown; name?: string; message?: string; statusCode?: number } | undefined;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  if (code && UNAVAILABLE_NETWORK_CODES.has(code)) return new DomainError('SERVICE_UNAVAILABLE');
+  // PostgreSQL: 57P01-03 admin shutdown / cannot connect now, 53300 too many connections, 08xxx connection errors.
+  if (code && (/^08/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code))) {
+    return new DomainError('SERVICE_UNAVAILABLE');
+  }
+  if (code === '22003') return new DomainError('BALANCE_LIMIT_EXCEEDED');
+  if (e?.name === 'RestError' && (e.statusCode === undefined || e.statusCode >= 500)) {
+    return new DomainError('SERVICE_UNAVAILABLE');
+  }
+  if (/Knex: Timeout acquiring a connection|Connection terminated/i.test(e?.message ?? '')) {
+    return new DomainError('SERVICE_UNAVAILABLE');
+  }
+  return new DomainError('INTERNAL_ERROR');
+}

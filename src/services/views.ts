@@ -1,0 +1,153 @@
+// The shapes every door returns, built once from entities; money leaves as a Decimal scaled to its currency.
+import type { ClientBalance } from '../entities/client-balance.entity';
+import type { Operator } from '../entities/operator.entity';
+import type { Partner } from '../entities/partner.entity';
+import type { ProcessRequestEvent, ProgressEventType } from '../entities/process-request-event.entity';
+import type { ProcessRequest, ProcessRequestStatus } from '../entities/process-request.entity';
+import { type Decimal, formatAmount } from './money';
+
+export interface BalanceView {
+  id: string;
+  clientId: string;
+  available: Decimal;
+  currency: string;
+  updatedAt: Date;
+  createdAt: Date;
+}
+
+export interface EvidenceView {
+  fileName: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+}
+
+export interface ProcessRequestView {
+  id: string;
+  processTypeId: number;
+  clientBalanceId: string;
+  clientId: string;
+  requestedAmount: Decimal;
+  currency: string;
+  observations: string | null;
+  evidenceUrl: string;
+  evidence: EvidenceView;
+  status: ProcessRequestStatus;
+  createdBy: string;
+  createdAt: Date;
+  updatedAt: Date;
+  reviewedBy: string | null;
+  reviewedAt: Date | null;
+  reviewReason: string | null;
+  cancelledBy: string | null;
+  cancelledAt: Date | null;
+}
+
+/** One entry of a request's history (the audit trail). */
+export interface HistoryEntryView {
+  id: string;
+  type: ProgressEventType;
+  actorId: string;
+  fromStatus: ProcessRequestStatus | null;
+  toStatus: ProcessRequestStatus | null;
+  reason: string | null;
+  at: Date;
+}
+
+/** A progress event as SSE and the subscription deliver it (SPEC section 7). */
+export interface ProgressEventView {
+  id: string | null;
+  clientId: string;
+  processRequestId: string;
+  type: ProgressEventType;
+  status: ProcessRequestStatus | null;
+  percent?: number;
+  available?: Decimal;
+  code?: string;
+  at: Date;
+}
+
+export interface PartnerView {
+  id: string;
+  name: string;
+  currency: string;
+  createdAt: Date;
+}
+
+export interface OperatorView {
+  id: string;
+  email: string;
+  name: string;
+  roles: string[];
+  partnerIds: string[] | null;
+  otpRequired: boolean;
+  active: boolean;
+}
+
+export function toBalanceView(b: ClientBalance): BalanceView {
+  return {
+    id: b.id,
+    clientId: b.clientId,
+    available: formatAmount(b.available, b.currency),
+    currency: b.currency,
+    updatedAt: b.updatedAt,
+    createdAt: b.createdAt,
+  };
+}
+
+export function toProcessRequestView(pr: ProcessRequest): ProcessRequestView {
+  return {
+    id: pr.id,
+    processTypeId: pr.processTypeId,
+    clientBalanceId: pr.clientBalanceId,
+    clientId: pr.clientId,
+    requestedAmount: formatAmount(pr.requestedAmount, pr.currency),
+    currency: pr.currency,
+    observations: pr.observations ?? null,
+    evidenceUrl: pr.evidenceUrl,
+    evidence: {
+      fileName: pr.evidence.fileName,
+      contentType: pr.evidence.contentType,
+      size: pr.evidence.size,
+      sha256: pr.evidence.sha256,
+    },
+    status: pr.status,
+    createdBy: pr.createdBy,
+    createdAt: pr.createdAt,
+    updatedAt: pr.updatedAt,
+    reviewedBy: pr.reviewedBy ?? null,
+    reviewedAt: pr.reviewedAt ?? null,
+    reviewReason: pr.reviewReason ?? null,
+    cancelledBy: pr.cancelledBy ?? null,
+    cancelledAt: pr.cancelledAt ?? null,
+  };
+}
+
+export function toHistoryEntryView(e: ProcessRequestEvent): HistoryEntryView {
+  const reason = e.data?.reason;
+  return {
+    id: e.id,
+    type: e.type,
+    actorId: e.actorId,
+    fromStatus: e.fromStatus ?? null,
+    toStatus: e.toStatus ?? null,
+    reason: typeof reason === 'string' ? reason : null,
+    at: e.createdAt,
+  };
+}
+
+export function toPartnerView(p: Partner, b: ClientBalance): PartnerView {
+  return { id: p.id, name: p.name, currency: b.currency, createdAt: p.createdAt };
+}
+
+export function toOperatorView(o: Operator): OperatorView {
+  return {
+    id: o.id,
+    email: o.email,
+    name: o.name,
+    roles: [...o.roles],
+    partnerIds: o.partnerIds ? [...o.partnerIds] : null,
+    otpRequired: o.otpRequired,
+    active: o.active,
+  };
+}
