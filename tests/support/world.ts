@@ -1,0 +1,118 @@
+// A test file's world: its own database and container on the shared PostgreSQL and Azurite, a
+// listening app, and helpers that set things up through the same services the CLI uses.
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { Client } from 'pg';
+import { randomBytes } from 'node:crypto';
+import supertest from 'supertest';
+import { createApp, type App } from '../../src/app';
+import { mintToken } from '../../src/auth/dev-tokens';
+import { loadConfig } from '../../src/config';
+import { migrate } from '../../src/db';
+import type { Operator } from '../../src/entities/operator.entity';
+import { createOperator, createPartner, type NewOperator } from '../../src/services/admin.service';
+
+export interface TestOperatorOptions extends Partial<Omit<NewOperator, 'roles' | 'partnerIds'>> {
+  partnerIds?: string[] | null;
+}
+
+export interface World {
+  app: App;
+  /** supertest against the listening server. */
+  http: ReturnType<typeof supertest>;
+  baseUrl: string;
+  databaseUrl: string;
+  container: string;
+  /** `/cms/rest/app/partners/{id}` */
+  rest(partnerId: string): string;
+  partner(name?: string, currency?: string): Promise<{ id: string; balanceId: string; currency: string }>;
+  operator(roles: string[], partnerIds: string[] | null, options?: TestOperatorOptions): Promise<Operator>;
+  /** Both credential headers for an operator. */
+  headers(operator: Operator | string, ttlSeconds?: number): Promise<Record<string, string>>;
+  /** Runs an operation in-process through Apollo with the context a real request would get. */
+  gql<TData, TVars extends Record<string, unknown>>(
+    operator: Operator,
+    document: TypedDocumentNode<TData, TVars>,
+    variables?: TVars,
+  ): Promise<{ data?: TData | null; errors?: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }> }>;
+  sql<T = Record<string, unknown>>(query: string, params?: unknown[]): Promise<T[]>;
+  blobNames(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+export async function createWorld(env: Record<string, string> = {}): Promise<World> {
+  const adminUrl = process.env.DATABASE_URL;
+  const storage = process.env.AZURE_STORAGE_CONNECTION_STRING;
+  if (!adminUrl || !storage) throw new Error('globalSetup did not provide DATABASE_URL and AZURE_STORAGE_CONNECTION_STRING');
+  const suffix = randomBytes(6).toString('hex');
+  const database = `test_${suffix}`;
+  const container = `evidence-${suffix}`;
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database "${database}"`);
+  await admin.end();
+
+  const databaseUrl = withDatabase(adminUrl, database);
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    AZURE_STORAGE_CONNECTION_STRING: storage,
+    EVIDENCE_CONTAINER: container,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+  const app = await createApp(config);
+  await migrate(app.orm);
+  const address = await app.listen(0, '127.0.0.1');
+  const baseUrl = `http://127.0.0.1:${address.port}`;
+  const appToken = await mintToken(config, 'app', 'test-app', 3600);
+
+  const world: World = {
+    app,
+    http: supertest(baseUrl),
+    baseUrl,
+    databaseUrl,
+    container,
+    rest: (partnerId) => `/cms/rest/app/partners/${partnerId}`,
+    async partner(name = 'Partner', currency = 'USD') {
+      const { partner, balance } = await createPartner(app.orm.em.fork(), { name, currency });
+      return { id: partner.id, balanceId: balance.id, currency: balance.currency };
+    },
+    operator(roles, partnerIds, options = {}) {
+      return createOperator(app.orm.em.fork(), {
+        email: options.email ?? `op-${randomBytes(5).toString('hex')}@test.local`,
+        name: options.name ?? 'Test Operator',
+        roles,
+        partnerIds,
+        otpRequired: options.otpRequired,
+        otpSecretEncrypted: options.otpSecretEncrypted,
+      });
+    },
+    async headers(operator, ttlSeconds = 3600) {
+      const id = typeof operator === 'string' ? operator : operator.id;
+      const userToken = await mintToken(config, 'user', id, ttlSeconds);
+      return { authorization: `Bearer ${appToken}`, 'x-user-token': `Bearer ${userToken}` };
+    },
+    async gql(operator, document, variables) {
+      const contextValue = await app.graphqlContext({ credentials: await world.headers(operator) });
+      const response = await app.apollo.executeOperation({ query: document, variables }, { contextValue });
+      if (response.body.kind !== 'single') throw new Error('incremental responses are not used');
+      return response.body.singleResult as Awaited<ReturnType<World['gql']>>;
+    },
+    sql: (query, params = []) => app.orm.em.getConnection().execute(query, params as never[]),
+    blobNames: () => app.services.store.listBlobNames(),
+    async close() {
+      await app.close();
+      const cleanup = new Client({ connectionString: adminUrl });
+      await cleanup.connect();
+      await cleanup.query(`drop database if exists "${database}" with (force)`);
+      await cleanup.end();
+    },
+  };
+  return world;
+}
