@@ -1,0 +1,131 @@
+// The CLI of SPEC section 11. Each command prints exactly one JSON object on stdout, or an error on stderr.
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { mintToken } from '../auth/dev-tokens';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { migrate, openDatabase } from '../db';
+import { startEmbeddedPostgres, type Running } from '../infra/embedded';
+import { createLogger } from '../logger';
+import { createOperator, createPartner, deactivateOperator, findOperator } from '../services/admin.service';
+import { DomainError } from '../services/errors';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+type Flags = Record<string, string | true>;
+
+export const USAGE = `usage: npm run --silent cli -- COMMAND [flags]
+  partner:create --name NAME --currency CUR
+  operator:create --email E --name N --roles R1,R2 (--partners ID1,ID2 | --all-partners) [--otp]
+  operator:deactivate --operator ID_OR_EMAIL
+  token:app [--ttl SECONDS]
+  token:user --operator ID_OR_EMAIL [--ttl SECONDS]
+  migrate`;
+
+export class UsageError extends Error {}
+
+export function parseFlags(args: string[]): Flags {
+  const flags: Flags = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
+    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    if (inline !== undefined) flags[name] = inline;
+    else if (i + 1 < args.length && !args[i + 1].startsWith('--')) flags[name] = args[++i];
+    else flags[name] = true;
+  }
+  return flags;
+}
+
+function text(flags: Flags, name: string): string {
+  const value = flags[name];
+  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function ttl(flags: Flags): number {
+  if (flags.ttl === undefined) return 3600;
+  const value = Number(flags.ttl);
+  if (!Number.isInteger(value) || value < 1 || value > 366 * 24 * 3600) throw new UsageError('--ttl must be a whole number of seconds');
+  return value;
+}
+
+export type CommandHandler = (orm: MikroORM, flags: Flags, config: Config) => Promise<Record<string, unknown>>;
+
+/** Commands that need the database; extended where other features add theirs. */
+export const COMMANDS: Record<string, CommandHandler> = {
+  async 'partner:create'(orm, flags) {
+    const { partner, balance } = await createPartner(orm.em.fork(), { name: text(flags, 'name'), currency: text(flags, 'currency') });
+    return { id: partner.id, name: partner.name, balanceId: balance.id, currency: balance.currency };
+  },
+  async 'operator:create'(orm, flags) {
+    if (flags['all-partners'] !== undefined && flags.partners !== undefined) throw new UsageError('give --partners or --all-partners, not both');
+    if (flags['all-partners'] === undefined && flags.partners === undefined) throw new UsageError('give --partners ID1,ID2 or --all-partners');
+    if (flags.otp !== undefined) throw new UsageError('--otp is not available in this build');
+    const operator = await createOperator(orm.em.fork(), {
+      email: text(flags, 'email'),
+      name: text(flags, 'name'),
+      roles: text(flags, 'roles').split(','),
+      partnerIds: flags['all-partners'] !== undefined ? null : text(flags, 'partners').split(','),
+    });
+    return { id: operator.id, email: operator.email, roles: operator.roles, partnerIds: operator.partnerIds, otpRequired: operator.otpRequired };
+  },
+  async 'operator:deactivate'(orm, flags) {
+    const operator = await deactivateOperator(orm.em.fork(), text(flags, 'operator'));
+    return { id: operator.id, active: operator.active };
+  },
+  async 'token:user'(orm, flags, config) {
+    const operator = await findOperator(orm.em.fork(), text(flags, 'operator'));
+    return { token: await mintToken(config, 'user', operator.id, ttl(flags)) };
+  },
+  async migrate(orm) {
+    return { applied: await migrate(orm) };
+  },
+};
+
+/** Runs one command against DATABASE_URL, or the embedded PostgreSQL of DATA_DIR (running or not). */
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  const [command, ...rest] = argv;
+  const out = (value: unknown): CliResult => ({ code: 0, stdout: `${JSON.stringify(value)}\n`, stderr: '' });
+  const err = (message: string, code = 1): CliResult => ({ code, stdout: '', stderr: `error: ${message}\n` });
+  if (!command || command === 'help' || command === '--help') return err(USAGE, command ? 0 : 2);
+
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return err(e.problems.join('\n  '), 2);
+    throw e;
+  }
+  const log = createLogger(env.LOG_LEVEL ?? 'warn', process.stderr);
+  let embedded: Running | undefined;
+  let orm: MikroORM | undefined;
+  try {
+    const flags = parseFlags(rest);
+    if (command === 'token:app') {
+      if (config.production) return err('minting tokens is refused in production');
+      return out({ token: await mintToken(config, 'app', typeof flags.subject === 'string' ? flags.subject : 'cli', ttl(flags)) });
+    }
+    const handler = COMMANDS[command];
+    if (!handler) return err(`unknown command "${command}"\n${USAGE}`, 2);
+    if (command === 'token:user' && config.production) return err('minting tokens is refused in production');
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      if (config.production) return err('DATABASE_URL is required in production');
+      embedded = await startEmbeddedPostgres(config.dataDir, log);
+      databaseUrl = embedded.url;
+    }
+    orm = await openDatabase(databaseUrl, log, { pool: { min: 0, max: 2 } });
+    if (command !== 'migrate') await migrate(orm);
+    return out(await handler(orm, flags, { ...config, databaseUrl }));
+  } catch (e) {
+    if (e instanceof UsageError) return err(`${e.message}\n${USAGE}`, 2);
+    if (e instanceof DomainError) return err(`${e.code}: ${e.message}`);
+    return err((e as Error).message ?? String(e));
+  } finally {
+    await orm?.close(true);
+    await embedded?.stop();
+  }
+}
