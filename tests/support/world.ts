@@ -98,11 +98,11 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
       const userToken = await mintToken(config, 'user', id, ttlSeconds);
       return { authorization: `Bearer ${appToken}`, 'x-user-token': `Bearer ${userToken}` };
     },
-    async gql(operator, document, variables) {
+    async gql<TData, TVars extends Record<string, unknown>>(operator: Operator, document: TypedDocumentNode<TData, TVars>, variables?: TVars) {
       const contextValue = await app.graphqlContext({ credentials: await world.headers(operator) });
-      const response = await app.apollo.executeOperation({ query: document, variables }, { contextValue });
+      const response = await app.apollo.executeOperation<TData, TVars>({ query: document, variables }, { contextValue });
       if (response.body.kind !== 'single') throw new Error('incremental responses are not used');
-      return response.body.singleResult as Awaited<ReturnType<World['gql']>>;
+      return response.body.singleResult as { data?: TData | null; errors?: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }> };
     },
     sql: (query, params = []) => app.orm.em.getConnection().execute(query, params as never[]),
     blobNames: () => app.services.store.listBlobNames(),
