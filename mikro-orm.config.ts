@@ -16,6 +16,8 @@ export function createOrmConfig(clientUrl: string, overrides: Partial<Options> =
       allOrNothing: true,
       path: './src/migrations',
       emit: 'ts',
+      // Hand-written migrations: no schema snapshot (it would be written into src/ on every migrate).
+      snapshot: false,
     },
     // The schema is owned by migrations; never generated or altered at run time.
     ensureDatabase: false,

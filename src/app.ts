@@ -11,12 +11,16 @@ import { createLogger, type Logger } from './logger';
 import { createServices, type Services } from './services';
 import { EvidenceStore } from './storage/evidence-store';
 import { healthRouter } from './rest/health.routes';
+import { answerClientErrors } from './rest/client-error';
 import { errorHandler, requestContext } from './rest/middleware';
 import { processRequestRouter } from './rest/process-request.routes';
 import { createApollo, graphqlMiddleware } from './resolvers/apollo';
 import { buildGraphQLContext, type ContextInput, type GraphQLContext } from './resolvers/context';
 import { buildAppSchema } from './resolvers/schema';
 import type { ApolloServer } from '@apollo/server';
+import { ProgressBus } from './services/progress-bus';
+import { progressRoutes } from './rest/progress.routes';
+import { attachSubscriptions } from './subscriptions/server';
 
 export interface App {
   config: Config;
@@ -24,6 +28,8 @@ export interface App {
   orm: MikroORM;
   services: Services;
   apollo: ApolloServer<GraphQLContext>;
+  /** This process's LISTEN connection and its progress watchers (SSE and subscriptions). */
+  progress: ProgressBus;
   server: Server;
   /** Builds the GraphQL context a real request would get (for executeOperation). */
   graphqlContext(input: ContextInput): Promise<GraphQLContext>;
@@ -42,7 +48,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   }
   const log = options.logger ?? createLogger(config.logLevel);
   const orm = await openDatabase(config.databaseUrl, log, { pool: { min: 0, max: config.dbPoolSize } });
+  const progress = new ProgressBus({
+    databaseUrl: config.databaseUrl,
+    orm,
+    log,
+    maxStreams: config.maxProgressStreams,
+  });
   try {
+    await progress.start();
     const store = EvidenceStore.fromConnectionString(config.storageConnectionString, config.evidenceContainer);
     await store.ensureContainer();
     const verifier: TokenVerifier = await createTokenVerifier(config);
@@ -57,7 +70,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa.use(errorHandler());
     koa.use(healthRouter(services).routes());
     koa.use(graphqlMiddleware(apollo, services, verifier));
-    const rest = processRequestRouter(services, verifier);
+    const rest = processRequestRouter(services, verifier, progressRoutes(services, verifier, progress));
     koa.use(rest.routes());
     koa.use(rest.allowedMethods({ throw: true }));
 
@@ -66,6 +79,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     server.headersTimeout = 30_000;
     server.requestTimeout = 300_000;
     server.maxHeadersCount = 100;
+    const subscriptions = attachSubscriptions(server, { schema, services, verifier, bus: progress });
+    answerClientErrors(server, log);
 
     let closed = false;
     return {
@@ -74,6 +89,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       orm,
       services,
       apollo,
+      progress,
       server,
       graphqlContext: (input) => buildGraphQLContext(services, verifier, input),
       listen(port = config.port, host = config.host) {
@@ -89,6 +105,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       async close() {
         if (closed) return;
         closed = true;
+        // Streams end first, so their clients see a clean end rather than a dropped connection.
+        await progress.stop();
+        await subscriptions.close();
         await new Promise<void>((resolve) => {
           if (!server.listening) return resolve();
           server.close(() => resolve());
@@ -99,6 +118,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     };
   } catch (error) {
+    await progress.stop();
     await orm.close(true);
     throw error;
   }

@@ -1,5 +1,6 @@
 // Verifies the two JWTs (application and operator) with jose. The service never issues tokens in production.
 import { createRemoteJWKSet, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type KeyLike } from 'jose';
+import { createPublicKey } from 'node:crypto';
 import type { Config, TokenKeyConfig } from '../config';
 import { DomainError } from '../services/errors';
 
@@ -19,15 +20,17 @@ async function resolveKey(cfg: TokenKeyConfig): Promise<{ key: Key; algorithms: 
     case 'jwks':
       return { key: createRemoteJWKSet(new URL(cfg.url), { timeoutDuration: 5000, cooldownDuration: 30000 }), algorithms: ASYMMETRIC };
     case 'pem': {
-      // The key itself says which algorithm it serves: RSA → RS256, P-256 → ES256.
-      for (const alg of ASYMMETRIC) {
-        try {
-          return { key: await importSPKI(cfg.pem, alg), algorithms: [alg] };
-        } catch {
-          // not this algorithm's key
-        }
-      }
-      throw new Error('token public key is neither an RSA nor a P-256 key');
+      // The key itself says which algorithm it serves: RSA → RS256, P-256 → ES256. (importSPKI does not
+      // check the key type against the algorithm on Node, so it cannot be used to probe.)
+      const publicKey = createPublicKey(cfg.pem);
+      const alg =
+        publicKey.asymmetricKeyType === 'rsa'
+          ? 'RS256'
+          : publicKey.asymmetricKeyType === 'ec' && publicKey.asymmetricKeyDetails?.namedCurve === 'prime256v1'
+            ? 'ES256'
+            : undefined;
+      if (!alg) throw new Error('token public key is neither an RSA nor a P-256 key');
+      return { key: await importSPKI(cfg.pem, alg), algorithms: [alg] };
     }
   }
 }

@@ -7,6 +7,7 @@ import { startEmbeddedPostgres, type Running } from '../infra/embedded';
 import { createLogger } from '../logger';
 import { createOperator, createPartner, deactivateOperator, findOperator } from '../services/admin.service';
 import { DomainError } from '../services/errors';
+import { enrollOtp } from '../services/otp.service';
 
 export interface CliResult {
   code: number;
@@ -60,17 +61,29 @@ export const COMMANDS: Record<string, CommandHandler> = {
     const { partner, balance } = await createPartner(orm.em.fork(), { name: text(flags, 'name'), currency: text(flags, 'currency') });
     return { id: partner.id, name: partner.name, balanceId: balance.id, currency: balance.currency };
   },
-  async 'operator:create'(orm, flags) {
+  async 'operator:create'(orm, flags, config) {
     if (flags['all-partners'] !== undefined && flags.partners !== undefined) throw new UsageError('give --partners or --all-partners, not both');
     if (flags['all-partners'] === undefined && flags.partners === undefined) throw new UsageError('give --partners ID1,ID2 or --all-partners');
-    if (flags.otp !== undefined) throw new UsageError('--otp is not available in this build');
+    if (flags.otp !== undefined && flags.otp !== true) throw new UsageError('--otp takes no value');
+    const email = text(flags, 'email');
+    // The secret is printed once, here, for the authenticator app; only its AES-256-GCM ciphertext is stored.
+    const otp = flags.otp === true ? enrollOtp(config.otpEncryptionKey, email.trim().toLowerCase()) : undefined;
     const operator = await createOperator(orm.em.fork(), {
-      email: text(flags, 'email'),
+      email,
       name: text(flags, 'name'),
       roles: text(flags, 'roles').split(','),
       partnerIds: flags['all-partners'] !== undefined ? null : text(flags, 'partners').split(','),
+      otpRequired: otp !== undefined,
+      otpSecretEncrypted: otp?.encrypted ?? null,
     });
-    return { id: operator.id, email: operator.email, roles: operator.roles, partnerIds: operator.partnerIds, otpRequired: operator.otpRequired };
+    return {
+      id: operator.id,
+      email: operator.email,
+      roles: operator.roles,
+      partnerIds: operator.partnerIds,
+      otpRequired: operator.otpRequired,
+      ...(otp ? { otpauthUri: otp.uri, otpSecret: otp.secret } : {}),
+    };
   },
   async 'operator:deactivate'(orm, flags) {
     const operator = await deactivateOperator(orm.em.fork(), text(flags, 'operator'));

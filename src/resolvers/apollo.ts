@@ -12,6 +12,7 @@ import { readJsonObject } from '../rest/json';
 import { buildGraphQLContext, credentialsFromHeaders, type GraphQLContext } from './context';
 import { depthLimit } from './depth-limit';
 import { formatGraphQLError } from './errors';
+import { addRequestIdToErrorBody, requestIdPlugin } from './request-id.plugin';
 
 export const GRAPHQL_PATH = '/graphql';
 export const MAX_QUERY_DEPTH = 8;
@@ -25,6 +26,7 @@ export function createApollo(schema: GraphQLSchema, services: Services): ApolloS
     allowBatchedHttpRequests: false,
     validationRules: [depthLimit(MAX_QUERY_DEPTH)],
     formatError: formatGraphQLError(services.log),
+    plugins: [requestIdPlugin()],
     includeStacktraceInErrorResponses: false,
     logger: {
       debug: (m) => services.log.debug(m),
@@ -56,6 +58,8 @@ export function graphqlMiddleware(apollo: ApolloServer<GraphQLContext>, services
             body = await processRequest(ctx.req, ctx.res, { maxFileSize: MAX_EVIDENCE_BYTES + 1, maxFiles: 1, maxFieldSize: MAX_JSON_BODY });
           } catch (e) {
             const status = (e as { status?: number }).status;
+            // A second file is the same refusal as over REST (400), not a size problem.
+            if (/max file uploads exceeded/i.test((e as Error).message)) throw new DomainError('UNEXPECTED_FILE');
             throw new DomainError(status === 413 ? 'PAYLOAD_TOO_LARGE' : 'MALFORMED_MULTIPART', (e as Error).message);
           }
         }
@@ -81,6 +85,8 @@ export function graphqlMiddleware(apollo: ApolloServer<GraphQLContext>, services
     if (!ctx.req.complete) ctx.req.resume();
     for (const [key, value] of response.headers) ctx.set(key, value);
     ctx.status = response.status ?? 200;
-    ctx.body = response.body.kind === 'complete' ? response.body.string : Readable.from(response.body.asyncIterator);
+    if (response.body.kind !== 'complete') ctx.body = Readable.from(response.body.asyncIterator);
+    // Refused before execution (no plugin ran): the errors still name the request.
+    else ctx.body = ctx.status >= 400 ? addRequestIdToErrorBody(response.body.string, ctx.state.requestId) : response.body.string;
   };
 }

@@ -2,11 +2,11 @@ import type { FileUpload } from 'graphql-upload-minimal';
 import { GraphQLUpload } from 'graphql-upload-minimal';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ProcessRequestStatus } from '../entities/process-request.entity';
-import { DomainError } from '../services/errors';
 import type { Page } from '../services/process-request-query.service';
 import type { HistoryEntryView, ProcessRequestView } from '../services/views';
 import type { GraphQLContext } from './context';
 import { CreateProcessRequestInput } from './create-process-request.input';
+import { fromUploadError } from './errors';
 import { EvidenceDownload, HistoryEntry, ProcessRequestPage, ProcessRequestType } from './types/process-request.type';
 
 @Resolver(() => ProcessRequestType)
@@ -58,21 +58,27 @@ export class ProcessRequestResolver {
     @Arg('input', () => CreateProcessRequestInput) input: CreateProcessRequestInput,
     @Arg('evidence', () => GraphQLUpload) evidence: Promise<FileUpload>,
     @Ctx() ctx: GraphQLContext,
+    @Arg('idempotencyKey', () => String, {
+      nullable: true,
+      description: 'Like the REST Idempotency-Key header: the same create repeated within 24 hours gets the first answer',
+    })
+    idempotencyKey?: string,
   ): Promise<ProcessRequestView> {
     return ctx.services.processRequests.create(
       ctx,
       clientId,
       async (stage) => {
-        let file: FileUpload;
+        // type-graphql has already awaited the upload: a file that never came fails before the resolver
+        // (formatError translates it). A body broken mid-file surfaces here, from the stream.
+        const file = await evidence;
         try {
-          file = await evidence;
-        } catch {
-          throw new DomainError('EVIDENCE_REQUIRED', 'The evidence file did not arrive');
+          await stage({ stream: file.createReadStream(), fileName: file.filename });
+        } catch (e) {
+          throw fromUploadError(e) ?? e;
         }
-        await stage({ stream: file.createReadStream(), fileName: file.filename });
         return input;
       },
-      { expectedBytes: ctx.expectedBytes },
+      { expectedBytes: ctx.expectedBytes, idempotencyKey },
     );
   }
 

@@ -3,11 +3,26 @@ import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphq
 import { buildSchema } from 'type-graphql';
 import { AccountResolver } from './account.resolver';
 import { ProcessRequestResolver } from './process-request.resolver';
+import { ProgressResolver } from '../subscriptions/progress.resolver';
+
+/**
+ * type-graphql refuses a schema with subscriptions unless a pubSub is given, even when every
+ * subscription brings its own `subscribe` (ours read the progress bus); this one is never used.
+ */
+const NO_PUBSUB = {
+  publish(): void {
+    throw new Error('No pubSub: subscriptions read the progress bus');
+  },
+  subscribe(): AsyncIterable<unknown> {
+    throw new Error('No pubSub: subscriptions read the progress bus');
+  },
+};
 
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [AccountResolver, ProcessRequestResolver],
+    resolvers: [AccountResolver, ProcessRequestResolver, ProgressResolver],
     validate: false,
+    pubSub: NO_PUBSUB,
   });
 }
 

@@ -13,6 +13,11 @@ export function receiveMultipart(req: IncomingMessage): ReceiveCreate {
   return (stage) =>
     new Promise<CreateFields>((resolve, reject) => {
       let parser: busboy.Busboy;
+      // busboy also reads urlencoded forms; a create is multipart/form-data only.
+      if (!/^multipart\/form-data\s*;/i.test(req.headers['content-type'] ?? '')) {
+        reject(new DomainError('UNSUPPORTED_MEDIA_TYPE', 'The body must be multipart/form-data with a boundary'));
+        return;
+      }
       try {
         parser = busboy({ headers: req.headers, limits: LIMITS, preservePath: true, defParamCharset: 'utf8' });
       } catch {

@@ -54,6 +54,7 @@ export function processRequestRouter(services: Services, verifier: TokenVerifier
     const contentLength = Number(ctx.get('content-length')) || undefined;
     const created = await processRequests.create(sctx, ctx.params.partnerId, receiveMultipart(ctx.req), {
       expectedBytes: contentLength,
+      idempotencyKey: ctx.headers['idempotency-key'],
     });
     sendJson(ctx, 201, created);
   });

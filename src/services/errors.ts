@@ -7,6 +7,7 @@ export const ERRORS = {
   EVIDENCE_REQUIRED: { status: 400, message: 'Exactly one file part named "evidence" is required' },
   UNEXPECTED_FILE: { status: 400, message: 'Only one file part named "evidence" is accepted' },
   MALFORMED_JSON: { status: 400, message: 'The body is not valid JSON' },
+  MALFORMED_REQUEST: { status: 400, message: 'The HTTP request is malformed' },
   UNAUTHENTICATED: { status: 401, message: 'Valid application and user tokens are required' },
   FORBIDDEN: { status: 403, message: 'The operator lacks the permission for this action' },
   OPERATOR_INACTIVE: { status: 403, message: 'The operator is inactive' },
@@ -21,13 +22,16 @@ export const ERRORS = {
   IDEMPOTENCY_IN_PROGRESS: { status: 409, message: 'A request with this idempotency key is still in progress' },
   BALANCE_LIMIT_EXCEEDED: { status: 409, message: 'The balance would exceed the largest amount it can hold' },
   EVIDENCE_TOO_LARGE: { status: 413, message: 'The evidence file is larger than 10 MiB' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request took too long to arrive' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
   UNSUPPORTED_EVIDENCE_TYPE: { status: 415, message: 'The evidence must be a PDF, JPEG, PNG or WEBP file' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request content type is not supported' },
   OTP_LOCKED: { status: 429, message: 'Too many wrong one-time passwords; try again later' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   INTERNAL_ERROR: { status: 500, message: 'An unexpected error occurred' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again shortly' },
   TOO_MANY_STREAMS: { status: 503, message: 'Too many open progress streams; try again shortly' },
+  PROGRESS_STREAM_OVERFLOW: { status: 503, message: 'The client fell too far behind the progress stream; reconnect to resume' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -31,6 +31,7 @@ export function cleanFileName(raw: string | undefined, fallback: string): string
   const base = (raw ?? '').split(/[\\/]/).pop() ?? '';
   const cleaned = base
     .normalize('NFC')
+    // eslint-disable-next-line no-control-regex -- removing control characters is the point
     .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, '')
     .replace(/^[.\s]+/, '')
     .trim()
@@ -62,6 +63,8 @@ export async function stageEvidence(
   blobPrefix: string,
   incoming: IncomingEvidence,
   onBytes: (bytes: number) => void = () => {},
+  /** false: read, check and hash only (an idempotent replay compares the file but uploads nothing). */
+  uploadBlocks = true,
 ): Promise<StagedEvidence> {
   const hash = createHash('sha256');
   const blockIds: string[] = [];
@@ -77,7 +80,7 @@ export async function stageEvidence(
     const data = Buffer.concat(pending, pendingBytes);
     pending = [];
     pendingBytes = 0;
-    await store.stageBlock(blobName, blockId, data);
+    if (uploadBlocks) await store.stageBlock(blobName, blockId, data);
     blockIds.push(blockId);
   };
 

@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { EvidenceStore } from '../storage/evidence-store';
 import { ProcessRequestQueryService } from './process-request-query.service';
+import { OtpService } from './otp.service';
 import { ProcessRequestService } from './process-request.service';
 
 export interface Services {
@@ -21,7 +22,7 @@ export function createServices(config: Config, log: Logger, orm: MikroORM, store
     log,
     orm,
     store,
-    processRequests: new ProcessRequestService(store),
+    processRequests: new ProcessRequestService(store, new OtpService(config.otpEncryptionKey)),
     queries: new ProcessRequestQueryService(store, config.sasTtlSeconds),
   };
 }

@@ -9,7 +9,9 @@ import { assertUuid, can, requirePartner } from './access';
 import type { ServiceContext } from './context';
 import { DomainError, toDomainError } from './errors';
 import { type IncomingEvidence, type StagedEvidence, stageEvidence } from './evidence.service';
+import { createRequestHash, IdempotencyService, parseIdempotencyKey } from './idempotency.service';
 import { parseAmount } from './money';
+import type { OtpService } from './otp.service';
 import { announce, recordEvent, toProgressMessage } from './progress';
 import { type ProcessRequestView, toProcessRequestView } from './views';
 
@@ -32,6 +34,8 @@ export type ReceiveCreate = (stage: (file: IncomingEvidence) => Promise<void>) =
 export interface CreateOptions {
   /** Bytes the whole body is expected to hold (Content-Length), for upload progress. */
   expectedBytes?: number;
+  /** Idempotency-Key header / idempotencyKey argument, as received (validated here). */
+  idempotencyKey?: unknown;
 }
 
 export interface ReviewInput {
@@ -58,25 +62,50 @@ function optionalText(value: unknown, field: string, max: number): string | null
 }
 
 export class ProcessRequestService {
-  constructor(private readonly store: EvidenceStore) {}
+  constructor(
+    private readonly store: EvidenceStore,
+    private readonly otp: OtpService,
+    private readonly idempotency: IdempotencyService = new IdempotencyService(),
+  ) {}
 
   async create(ctx: ServiceContext, clientId: unknown, receive: ReceiveCreate, options: CreateOptions = {}): Promise<ProcessRequestView> {
     const { partner, balance } = await requirePartner(ctx, clientId, 'create');
+    const idempotencyKey = parseIdempotencyKey(options.idempotencyKey);
+    // A key already answered: the file is still read (to compare its hash) but no block is uploaded.
+    const answered = idempotencyKey ? await this.idempotency.findCompleted(ctx.em, ctx.operator.id, idempotencyKey) : undefined;
     const requestId = randomUUID();
     const progress = this.uploadProgress(ctx, partner.id, requestId, options.expectedBytes);
     let staged: StagedEvidence | undefined;
     let staging = false;
     let blobCommitted = false;
+    let claimId: string | undefined;
     try {
       const fields = await receive(async (file) => {
         if (staging) throw new DomainError('UNEXPECTED_FILE');
         staging = true;
-        staged = await stageEvidence(this.store, `${partner.id}/${requestId}`, file, progress);
+        staged = await stageEvidence(this.store, `${partner.id}/${requestId}`, file, progress, !answered);
       });
       if (!staged) throw new DomainError('EVIDENCE_REQUIRED');
       const evidence: StagedEvidence = staged;
       const amount = parseAmount(fields.requestedAmount, balance.currency);
       const observations = optionalText(fields.observations, 'observations', MAX_OBSERVATIONS_LENGTH);
+
+      if (idempotencyKey) {
+        const hash = createRequestHash(partner.id, amount, observations, evidence.sha256);
+        if (answered && answered.requestHash !== hash) throw new DomainError('IDEMPOTENCY_KEY_REUSED');
+        // The same request again: the first answer, without OTP (no new action is taken) and without a new blob.
+        const outcome = await this.idempotency.claim(ctx.em, ctx.operator.id, idempotencyKey, hash);
+        if (outcome.kind === 'replay') {
+          ctx.log.info({ processRequestId: outcome.view.id, clientId: partner.id }, 'idempotent create replayed');
+          return outcome.view;
+        }
+        // Defensive: a key answered when the body began must not be claimed without staged blocks.
+        if (answered) throw new DomainError('IDEMPOTENCY_IN_PROGRESS');
+        claimId = outcome.claimId;
+      }
+
+      // Checked before anything is stored: the staged blocks stay uncommitted (invisible) unless the code is good.
+      await this.otp.verify(ctx, fields.otp);
 
       const created = await ctx.em.transactional(async (em) => {
         const pr = em.create(ProcessRequest, {
@@ -106,6 +135,7 @@ export class ProcessRequestService {
           actorId: ctx.operator.id,
           toStatus: ProcessRequestStatus.PENDING,
         });
+        if (claimId) await this.idempotency.complete(em, claimId, 201, toProcessRequestView(pr));
         // Last step inside the transaction: if the blob cannot be committed, no row is either.
         await this.store.commit(evidence.blobName, evidence.blockIds, evidence);
         blobCommitted = true;
@@ -117,6 +147,10 @@ export class ProcessRequestService {
       // The transaction failed after the blob became visible: a blob never outlives a failed create.
       if (blobCommitted && staged) {
         await this.store.delete(staged.blobName).catch((e) => ctx.log.error({ err: e, blobName: staged?.blobName }, 'orphan blob delete failed'));
+      }
+      if (claimId) {
+        const claim = claimId;
+        await this.idempotency.release(ctx.em, claim).catch((e) => ctx.log.error({ err: e, claimId: claim }, 'idempotency claim not released'));
       }
       await this.recordFailure(ctx, partner.id, requestId, toDomainError(error).code);
       throw error;
@@ -155,6 +189,8 @@ export class ProcessRequestService {
       throw new DomainError('SELF_REVIEW_FORBIDDEN');
     }
     if (current.status !== ProcessRequestStatus.PENDING) throw new DomainError('PROCESS_REQUEST_NOT_PENDING');
+    // Approval moves money: elevated like create (SPEC section 6). The UPDATE below still decides any race.
+    if (outcome === ProcessRequestStatus.APPROVED) await this.otp.verify(ctx, input.otp);
 
     const updated = await ctx.em.transactional(async (em) => {
       const actorColumns = cancelling ? 'cancelled_by = ?, cancelled_at = now()' : 'reviewed_by = ?, reviewed_at = now()';

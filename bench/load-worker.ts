@@ -1,0 +1,79 @@
+// Runs one autocannon scenario in a worker thread, so the load generator does not share the event
+// loop of the app under test (which runs in the main thread of the same process).
+import { parentPort, workerData } from 'node:worker_threads';
+import autocannon from 'autocannon';
+
+export interface LoadJob {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: Uint8Array;
+  connections: number;
+  /** Seconds; ignored when `paths` is given. */
+  duration: number;
+  /** One request per path, each sent once (for actions that can only succeed once, such as approve). */
+  paths?: string[];
+}
+
+export interface LoadSummary {
+  requests: number;
+  seconds: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  average: number;
+  errors: number;
+  non2xx: number;
+  statusCodes: Record<string, number>;
+}
+
+async function run(job: LoadJob): Promise<LoadSummary> {
+  const body = job.body ? Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength) : undefined;
+  const base = {
+    url: job.url,
+    connections: job.connections,
+    method: job.method,
+    headers: job.headers,
+    body,
+    timeout: 30,
+  };
+  let options: autocannon.Options;
+  if (job.paths) {
+    const paths = job.paths;
+    let next = 0;
+    options = {
+      ...base,
+      amount: paths.length,
+      requests: [
+        {
+          method: job.method,
+          setupRequest: (request) => ({ ...request, path: paths[next++ % paths.length] }),
+        },
+      ],
+    };
+  } else {
+    options = { ...base, duration: job.duration };
+  }
+  // Off the main thread autocannon hands back encoded histograms: aggregate them here.
+  const result = autocannon.aggregateResult([await autocannon(options)], options);
+  const statusCodes: Record<string, number> = {};
+  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {}))
+    statusCodes[code] = Number(stat.count);
+  const requests = Object.values(statusCodes).reduce((a, b) => a + b, 0);
+  return {
+    requests,
+    seconds: result.duration,
+    perSecond: requests / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    average: result.latency.average,
+    errors: result.errors,
+    non2xx: result.non2xx,
+    statusCodes,
+  };
+}
+
+run(workerData as LoadJob).then(
+  (summary) => parentPort?.postMessage({ ok: true, summary }),
+  (error) => parentPort?.postMessage({ ok: false, error: String((error as Error)?.stack ?? error) }),
+);

@@ -1,0 +1,147 @@
+// Idempotent creates (SPEC section 4): one key per operator, the first response replayed for 24 hours.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { createHash, randomUUID } from 'node:crypto';
+import { DomainError } from './errors';
+import { Decimal } from './money';
+import type { ProcessRequestView } from './views';
+
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+/** A claim left IN_PROGRESS this long belongs to a process that died mid-create: it may be taken over. */
+const STALE_CLAIM_SECONDS = 15 * 60;
+/** How long a concurrent retry waits for the first one to finish before answering 409 IDEMPOTENCY_IN_PROGRESS. */
+const WAIT_FOR_FIRST_MS = 30_000;
+const POLL_MS = 100;
+const KEY = /^[\x20-\x7e]{1,255}$/;
+
+/** The key as a door received it: absent is fine; anything else must be 1–255 printable ASCII characters. */
+export function parseIdempotencyKey(raw: unknown): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'string' || !KEY.test(raw)) {
+    throw new DomainError('VALIDATION_FAILED', 'Idempotency-Key must be 1-255 printable ASCII characters', {
+      field: 'idempotencyKey',
+    });
+  }
+  return raw;
+}
+
+/** What makes two creates "the same": partner, amount (by value), observations and the file's SHA-256. */
+export function createRequestHash(
+  clientId: string,
+  amount: string,
+  observations: string | null,
+  sha256: string,
+): string {
+  const value = amount.includes('.') ? amount.replace(/0+$/, '').replace(/\.$/, '') : amount;
+  return createHash('sha256')
+    .update(JSON.stringify([clientId, value, observations, sha256]))
+    .digest('hex');
+}
+
+/** The stored response keeps Decimal and Date so a replay is shaped exactly like the first answer, by any door. */
+function encodeView(view: ProcessRequestView): string {
+  return JSON.stringify(view, function (this: Record<string, unknown>, key, value: unknown) {
+    const original = this[key];
+    if (original instanceof Decimal) return { $decimal: original.value };
+    if (original instanceof Date) return { $date: original.toISOString() };
+    return value;
+  });
+}
+
+function decodeView(text: string): ProcessRequestView {
+  return JSON.parse(text, (_key, value: unknown) => {
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      const v = value as Record<string, unknown>;
+      if (typeof v.$decimal === 'string') return new Decimal(v.$decimal);
+      if (typeof v.$date === 'string') return new Date(v.$date);
+    }
+    return value;
+  }) as ProcessRequestView;
+}
+
+export type IdempotencyOutcome =
+  { kind: 'claimed'; claimId: string } | { kind: 'replay'; status: number; view: ProcessRequestView };
+
+interface StoredKey {
+  request_hash: string;
+  status: 'IN_PROGRESS' | 'COMPLETED';
+  response_status: number | null;
+  response_body: string | null;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class IdempotencyService {
+  /** A completed, unexpired answer for this key, if any (read before the body, so a replay uploads nothing). */
+  async findCompleted(
+    em: EntityManager,
+    operatorId: string,
+    key: string,
+  ): Promise<{ requestHash: string } | undefined> {
+    const [row] = await em.execute<{ request_hash: string }[]>(
+      `select request_hash from idempotency_key
+        where operator_id = ? and key = ? and status = 'COMPLETED' and created_at > now() - make_interval(secs => ?)`,
+      [operatorId, key, IDEMPOTENCY_TTL_SECONDS],
+    );
+    return row ? { requestHash: row.request_hash } : undefined;
+  }
+
+  /**
+   * Claims the key for this request, or answers from the first one: the same request → its stored
+   * response; a different request → 409 IDEMPOTENCY_KEY_REUSED. While the first is still running a
+   * retry waits for it (polling, holding no connection), then replays or, if it failed, claims.
+   */
+  async claim(
+    em: EntityManager,
+    operatorId: string,
+    key: string,
+    requestHash: string,
+  ): Promise<IdempotencyOutcome> {
+    const deadline = Date.now() + WAIT_FOR_FIRST_MS;
+    for (;;) {
+      const claimId = randomUUID();
+      const claimed = await em.execute<{ id: string }[]>(
+        `insert into idempotency_key (id, operator_id, key, request_hash, status) values (?, ?, ?, ?, 'IN_PROGRESS')
+         on conflict (operator_id, key) do update
+           set id = excluded.id, request_hash = excluded.request_hash, status = 'IN_PROGRESS', response_status = null,
+               response_body = null, process_request_id = null, created_at = now(), updated_at = now()
+         where idempotency_key.created_at < now() - make_interval(secs => ?)
+            or (idempotency_key.status = 'IN_PROGRESS' and idempotency_key.updated_at < now() - make_interval(secs => ?))
+         returning id`,
+        [claimId, operatorId, key, requestHash, IDEMPOTENCY_TTL_SECONDS, STALE_CLAIM_SECONDS],
+      );
+      if (claimed.length > 0) return { kind: 'claimed', claimId };
+      const [row] = await em.execute<StoredKey[]>(
+        `select request_hash, status, response_status, response_body from idempotency_key where operator_id = ? and key = ?`,
+        [operatorId, key],
+      );
+      if (!row) continue; // the first attempt failed and released the key: claim it now
+      if (row.request_hash !== requestHash) throw new DomainError('IDEMPOTENCY_KEY_REUSED');
+      if (row.status === 'COMPLETED' && row.response_body) {
+        return { kind: 'replay', status: row.response_status ?? 201, view: decodeView(row.response_body) };
+      }
+      if (Date.now() >= deadline) throw new DomainError('IDEMPOTENCY_IN_PROGRESS');
+      await sleep(POLL_MS);
+    }
+  }
+
+  /** Stores the response, in the create's own transaction: the key completes exactly when the request exists. */
+  async complete(
+    em: EntityManager,
+    claimId: string,
+    status: number,
+    view: ProcessRequestView,
+  ): Promise<void> {
+    const rows = await em.execute<{ id: string }[]>(
+      `update idempotency_key set status = 'COMPLETED', response_status = ?, response_body = ?, process_request_id = ?, updated_at = now()
+        where id = ? and status = 'IN_PROGRESS' returning id`,
+      [status, encodeView(view), view.id, claimId],
+    );
+    // Taken over as stale by another attempt: let that one win rather than create twice.
+    if (rows.length === 0) throw new DomainError('IDEMPOTENCY_IN_PROGRESS');
+  }
+
+  /** A failed create does not poison the key: the claim is dropped and a retry runs afresh. */
+  async release(em: EntityManager, claimId: string): Promise<void> {
+    await em.execute(`delete from idempotency_key where id = ? and status = 'IN_PROGRESS'`, [claimId]);
+  }
+}

@@ -1,0 +1,116 @@
+// OTP elevation (SPEC section 6): TOTP enrolment, and the check with replay refusal and a lockout counted in the database.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import * as OTPAuth from 'otpauth';
+import type { Operator } from '../entities/operator.entity';
+import type { ServiceContext } from './context';
+import { DomainError } from './errors';
+import { decryptSecret, encryptSecret } from './secret-box';
+
+export const OTP_ISSUER = 'Process Requests';
+const PERIOD_SECONDS = 30;
+const DIGITS = 6;
+/** ±1 step, as RFC 6238 recommends for clock drift. */
+const WINDOW = 1;
+export const OTP_MAX_FAILURES = 5;
+export const OTP_LOCK_WINDOW_SECONDS = 15 * 60;
+/** Attempts older than this are deleted when the operator next tries; far longer than any window that reads them. */
+const KEEP_ATTEMPTS_SECONDS = 24 * 3600;
+/** Advisory lock class for "one OTP check at a time per operator" (the second key is hashtext(operator id)). */
+const OTP_LOCK_CLASS = 727274002;
+
+function totp(secret: OTPAuth.Secret, label = 'operator'): OTPAuth.TOTP {
+  return new OTPAuth.TOTP({
+    issuer: OTP_ISSUER,
+    label,
+    algorithm: 'SHA1',
+    digits: DIGITS,
+    period: PERIOD_SECONDS,
+    secret,
+  });
+}
+
+export interface OtpEnrolment {
+  /** Base32 secret for manual entry. */
+  secret: string;
+  /** otpauth:// URI for authenticator apps (QR code). */
+  uri: string;
+  /** What is stored in operator.otp_secret_encrypted. */
+  encrypted: string;
+}
+
+/** A fresh 160-bit TOTP secret for an operator, sealed with the configured key. */
+export function enrollOtp(key: Buffer, label: string): OtpEnrolment {
+  const secret = new OTPAuth.Secret({ size: 20 });
+  return {
+    secret: secret.base32,
+    uri: totp(secret, label).toString(),
+    encrypted: encryptSecret(key, secret.base32),
+  };
+}
+
+type CheckResult = { ok: true } | { ok: false; code: 'OTP_INVALID' | 'OTP_LOCKED'; reason: string };
+
+export class OtpService {
+  constructor(private readonly key: Buffer) {}
+
+  /**
+   * Demands a valid, unused code from an operator subject to OTP; does nothing for anyone else
+   * (an `otp` they send is ignored). Missing: 403 OTP_REQUIRED. Wrong, malformed or already used:
+   * 403 OTP_INVALID, counted. Once 5 failures fall within 15 minutes, every attempt (even a right
+   * code) is 429 OTP_LOCKED, uncounted, until the oldest of them leaves the window. Checks of one operator are serialized by an advisory lock
+   * held in the checking transaction, so parallel requests, several processes and GraphQL aliases
+   * all see each other's attempts.
+   */
+  async verify(ctx: ServiceContext, code: unknown): Promise<void> {
+    const operator = ctx.operator;
+    if (!operator.otpRequired) return;
+    if (code === undefined || code === null || code === '') throw new DomainError('OTP_REQUIRED');
+    const result = await ctx.em.transactional((em) => this.check(em, operator, code));
+    if (!result.ok) {
+      ctx.log.info({ operatorId: operator.id, code: result.code, reason: result.reason }, 'OTP refused');
+      throw new DomainError(result.code);
+    }
+  }
+
+  /** Runs inside the checking transaction; records the attempt and returns the verdict (the record must commit). */
+  private async check(em: EntityManager, operator: Operator, code: unknown): Promise<CheckResult> {
+    const id = operator.id;
+    await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [OTP_LOCK_CLASS, id]);
+    await em.execute(
+      `delete from otp_attempt where operator_id = ? and at < now() - make_interval(secs => ?)`,
+      [id, KEEP_ATTEMPTS_SECONDS],
+    );
+    const [{ failures }] = await em.execute<{ failures: string }[]>(
+      `select count(*) as failures from otp_attempt where operator_id = ? and success = false and at > now() - make_interval(secs => ?)`,
+      [id, OTP_LOCK_WINDOW_SECONDS],
+    );
+    // Attempts while locked are refused without being recorded, so the lock ends when the window passes.
+    if (Number(failures) >= OTP_MAX_FAILURES) return { ok: false, code: 'OTP_LOCKED', reason: 'locked' };
+
+    const fail = async (reason: string): Promise<CheckResult> => {
+      await em.execute(`insert into otp_attempt (operator_id, success) values (?, false)`, [id]);
+      return { ok: false, code: 'OTP_INVALID', reason };
+    };
+
+    if (typeof code !== 'string' || !/^\d{6}$/.test(code)) return fail('malformed');
+    if (!operator.otpSecretEncrypted) return fail('not enrolled');
+    let secret: OTPAuth.Secret;
+    try {
+      secret = OTPAuth.Secret.fromBase32(decryptSecret(this.key, operator.otpSecretEncrypted));
+    } catch {
+      // A secret sealed with another key: the operator must be enrolled again. Never a 500.
+      return fail('secret unreadable');
+    }
+    const generator = totp(secret);
+    const now = Date.now();
+    const delta = generator.validate({ token: code, timestamp: now, window: WINDOW });
+    if (delta === null) return fail('wrong code');
+    const step = generator.counter({ timestamp: now }) + delta;
+    const used = await em.execute<{ id: string }[]>(
+      `insert into otp_attempt (operator_id, success, counter) values (?, true, ?) on conflict (operator_id, counter) do nothing returning id`,
+      [id, step],
+    );
+    if (used.length === 0) return fail('replayed');
+    return { ok: true };
+  }
+}

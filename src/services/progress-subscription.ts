@@ -1,0 +1,191 @@
+// One watcher's stream of progress events: stored events replayed from the database, then live ones,
+// with a bounded buffer so a slow consumer is cut off instead of growing memory.
+import { ProgressEventType } from '../entities/process-request-event.entity';
+import { DomainError } from './errors';
+import { formatAmount } from './money';
+import type { ProgressMessage } from './progress';
+import type { ProgressEventView } from './views';
+
+export interface ReplaySource {
+  /** Stored events of one partner with id > afterId, ascending, at most `limit`. */
+  replay(clientId: string, afterId: bigint, limit: number): Promise<ProgressMessage[]>;
+}
+
+export interface SubscriptionOptions {
+  clientId: string;
+  currency: string;
+  source: ReplaySource;
+  /** Live events held for a consumer that has not pulled them yet; one more ends the stream. */
+  maxBuffered: number;
+  replayPageSize: number;
+  onClose: () => void;
+}
+
+/** Replayed ids remembered to drop their live copy; older ones cannot still be in flight. */
+const MAX_REMEMBERED_REPLAYS = 1000;
+
+export class ProgressSubscription implements AsyncIterableIterator<ProgressEventView> {
+  private live: ProgressMessage[] = [];
+  private pending: ProgressMessage[] = [];
+  private replaying = false;
+  /** A resync that arrived while a replay page was being read: read again before going live. */
+  private resyncPending = false;
+  /** Highest stored id this stream has delivered (or started after): the SSE resume cursor. */
+  private cursor: bigint | null = null;
+  private readonly replayed = new Set<string>();
+  private ended?: { error?: Error };
+  private waiter?: () => void;
+  private readonly endedSignal: Promise<void>;
+  private signalEnd!: () => void;
+
+  constructor(private readonly options: SubscriptionOptions) {
+    this.endedSignal = new Promise((resolve) => (this.signalEnd = resolve));
+  }
+
+  get clientId(): string {
+    return this.options.clientId;
+  }
+
+  /** The id a client would resume from (Last-Event-ID); null until known. */
+  get resumeId(): string | null {
+    return this.cursor === null ? null : this.cursor.toString();
+  }
+
+  /** Resolves when the stream ends for any reason (close, overflow, server shutdown). */
+  get whenEnded(): Promise<void> {
+    return this.endedSignal;
+  }
+
+  /** Starts after a known id: stored events after it are replayed before live ones. */
+  startAfter(id: bigint, replay: boolean): void {
+    this.cursor = id;
+    this.replaying = replay;
+  }
+
+  /** A live event from the bus. Never blocks: the bus fans out to every watcher in one pass. */
+  push(message: ProgressMessage): void {
+    if (this.ended) return;
+    if (this.live.length >= this.options.maxBuffered) {
+      this.finish(new DomainError('PROGRESS_STREAM_OVERFLOW'));
+      return;
+    }
+    this.live.push(message);
+    this.wake();
+  }
+
+  /** The LISTEN connection came back: whatever was stored while it was down is read from the table. */
+  resync(): void {
+    if (this.ended || this.cursor === null) return;
+    this.replaying = true;
+    this.resyncPending = true;
+    this.wake();
+  }
+
+  close(): void {
+    this.finish();
+  }
+
+  async next(): Promise<IteratorResult<ProgressEventView>> {
+    for (;;) {
+      if (this.ended) {
+        const error = this.ended.error;
+        // Thrown once, so the door can tell a cut-off from a clean end; done afterwards.
+        this.ended.error = undefined;
+        if (error) throw error;
+        return { value: undefined, done: true };
+      }
+      const replayed = this.pending.shift();
+      if (replayed) return { value: this.toView(replayed), done: false };
+      if (this.replaying) {
+        await this.replayPage();
+        continue;
+      }
+      const message = this.live.shift();
+      if (message) {
+        if (this.accept(message)) return { value: this.toView(message), done: false };
+        continue;
+      }
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  async return(): Promise<IteratorResult<ProgressEventView>> {
+    this.finish();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private async replayPage(): Promise<void> {
+    const after = this.cursor ?? 0n;
+    this.resyncPending = false;
+    let rows: ProgressMessage[];
+    try {
+      rows = await this.options.source.replay(this.options.clientId, after, this.options.replayPageSize);
+    } catch (error) {
+      this.finish(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    if (this.ended) return;
+    for (const row of rows) {
+      const id = BigInt(row.id as string);
+      if (this.cursor === null || id > this.cursor) this.cursor = id;
+      this.remember(row.id as string);
+      this.pending.push(row);
+    }
+    if (rows.length < this.options.replayPageSize && !this.resyncPending) this.replaying = false;
+  }
+
+  /**
+   * Live stored events: the one already replayed is dropped (no duplicate). One with a lower id than
+   * the cursor that was not replayed committed late (ids are taken before commit) and is delivered.
+   */
+  private accept(message: ProgressMessage): boolean {
+    if (message.id === null) return true;
+    if (this.replayed.delete(message.id)) return false;
+    const id = BigInt(message.id);
+    if (this.cursor === null || id > this.cursor) this.cursor = id;
+    return true;
+  }
+
+  private remember(id: string): void {
+    this.replayed.add(id);
+    if (this.replayed.size > MAX_REMEMBERED_REPLAYS)
+      this.replayed.delete(this.replayed.values().next().value as string);
+  }
+
+  private toView(m: ProgressMessage): ProgressEventView {
+    const view: ProgressEventView = {
+      id: m.id,
+      clientId: m.clientId,
+      processRequestId: m.processRequestId,
+      type: m.type,
+      status: m.status,
+      at: new Date(m.at),
+    };
+    if (m.type === ProgressEventType.EVIDENCE_UPLOADING && typeof m.percent === 'number')
+      view.percent = m.percent;
+    if (typeof m.available === 'string') view.available = formatAmount(m.available, this.options.currency);
+    if (typeof m.code === 'string') view.code = m.code;
+    return view;
+  }
+
+  private finish(error?: Error): void {
+    if (this.ended) return;
+    this.ended = { error };
+    this.live = [];
+    this.pending = [];
+    this.replayed.clear();
+    this.options.onClose();
+    this.signalEnd();
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+}

@@ -1,0 +1,7 @@
+// What a subscription operation runs with: the GraphQL context of an HTTP call, plus the progress bus.
+import type { GraphQLContext } from '../resolvers/context';
+import type { ProgressBus } from '../services/progress-bus';
+
+export interface SubscriptionContext extends GraphQLContext {
+  progress: ProgressBus;
+}

@@ -1,0 +1,145 @@
+// graphql-ws at /graphql on the app's HTTP server. Credentials come in connection_init's payload;
+// every subscribe re-authenticates and is checked before it is acknowledged with a first event.
+import {
+  type ExecutionArgs,
+  type GraphQLError,
+  type GraphQLSchema,
+  GraphQLError as GraphQLErrorClass,
+  getOperationAST,
+  parse,
+  specifiedRules,
+  subscribe,
+  validate,
+} from 'graphql';
+import type { Server } from 'node:http';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { authenticate, type Credentials } from '../auth/authenticate';
+import type { TokenVerifier } from '../auth/token-verifier';
+import type { Services } from '../services';
+import { DomainError, toDomainError } from '../services/errors';
+import type { ProgressBus } from '../services/progress-bus';
+import { GRAPHQL_PATH, MAX_QUERY_DEPTH } from '../resolvers/apollo';
+import { buildGraphQLContext } from '../resolvers/context';
+import { depthLimit } from '../resolvers/depth-limit';
+import { formatGraphQLError, toGraphQLError } from '../resolvers/errors';
+import type { SubscriptionContext } from './context';
+
+const MAX_MESSAGE_BYTES = 64 * 1024;
+const TERMINATE_AFTER_MS = 1000;
+
+export interface SubscriptionServerDeps {
+  schema: GraphQLSchema;
+  services: Services;
+  verifier: TokenVerifier;
+  bus: ProgressBus;
+}
+
+function credentialsOf(params: Record<string, unknown> | undefined): Credentials {
+  return { authorization: params?.authorization, 'x-user-token': params?.['x-user-token'] };
+}
+
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  return new GraphQLErrorClass(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    extensions: { ...error.extensions, code: error.extensions?.code ?? code },
+  });
+}
+
+export function attachSubscriptions(
+  server: Server,
+  deps: SubscriptionServerDeps,
+): { close(): Promise<void> } {
+  const { schema, services, verifier, bus } = deps;
+  const log = services.log.child({ door: 'graphql-ws' });
+  const format = formatGraphQLError(log);
+  // The stream opened while a subscribe was checked, handed to graphql-ws's own subscribe step.
+  const prepared = new WeakMap<object, AsyncIterable<unknown>>();
+  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: MAX_MESSAGE_BYTES });
+
+  const handle = useServer<Record<string, unknown>>(
+    {
+      schema,
+      // Bad tokens close the socket at once (4401, which clients do not retry); the operator is read again per subscribe.
+      onConnect: async (ctx) => {
+        try {
+          await authenticate(verifier, services.orm.em.fork(), credentialsOf(ctx.connectionParams));
+          return true;
+        } catch (error) {
+          const domain = toDomainError(error);
+          if (domain.code === 'UNAUTHENTICATED') ctx.extra.socket.close(4401, 'Unauthorized');
+          else if (domain.status >= 500) ctx.extra.socket.close(1013, 'Try again later');
+          return false;
+        }
+      },
+      // Runs the whole check (parse, validate, authenticate, scope, cap) so a refusal is an `error` message, never an event.
+      onSubscribe: async (ctx, _id, payload) => {
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [withCode(error as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
+        }
+        const invalid = validate(schema, document, [...specifiedRules, depthLimit(MAX_QUERY_DEPTH)]);
+        if (invalid.length > 0) return invalid.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+        if (getOperationAST(document, payload.operationName)?.operation !== 'subscription') {
+          return [
+            toGraphQLError(
+              new DomainError(
+                'VALIDATION_FAILED',
+                'Only subscriptions are served over WebSocket; use POST /graphql',
+              ),
+            ),
+          ];
+        }
+        let contextValue: SubscriptionContext;
+        try {
+          contextValue = {
+            ...(await buildGraphQLContext(services, verifier, {
+              credentials: credentialsOf(ctx.connectionParams),
+              log,
+            })),
+            progress: bus,
+          };
+        } catch (error) {
+          return [error as GraphQLError];
+        }
+        const args: ExecutionArgs = {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue,
+        };
+        const result = await subscribe(args);
+        if (!(Symbol.asyncIterator in result)) return [...(result.errors ?? [])];
+        prepared.set(contextValue, result);
+        return args;
+      },
+      subscribe: (args) => {
+        const stream = prepared.get(args.contextValue as object);
+        if (!stream) return subscribe(args);
+        prepared.delete(args.contextValue as object);
+        return stream as Awaited<ReturnType<typeof subscribe>>;
+      },
+      // Same codes as the HTTP door (extensions.code and extensions.status); unexpected errors are logged, not shown.
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => format(e.toJSON(), e)),
+    },
+    wss,
+  );
+
+  return {
+    async close() {
+      const terminate = setTimeout(() => {
+        for (const socket of wss.clients) socket.terminate();
+      }, TERMINATE_AFTER_MS);
+      try {
+        await handle.dispose();
+      } finally {
+        clearTimeout(terminate);
+      }
+    },
+  };
+}

@@ -1,0 +1,159 @@
+// SPEC section 7 over graphql-ws: the same events as SSE, the scope checked on subscribe, refusals as errors.
+import WebSocket from 'ws';
+import type { Operator } from '../src/entities/operator.entity';
+import { PDF } from './support/files';
+import { until, watchProgress } from './support/progress-ws';
+import { createWorld, type World } from './support/world';
+
+let world: World;
+let partner: { id: string };
+let maker: Operator;
+let checker: Operator;
+let viewer: Operator;
+
+beforeAll(async () => {
+  world = await createWorld();
+  partner = await world.partner('Acme', 'USD');
+  maker = await world.operator(['MAKER'], [partner.id]);
+  checker = await world.operator(['CHECKER'], [partner.id]);
+  viewer = await world.operator(['VIEWER'], [partner.id]);
+});
+afterAll(() => world?.close());
+
+async function create(amount: string): Promise<string> {
+  const res = await world.http
+    .post(`${world.rest(partner.id)}/process-request`)
+    .set(await world.headers(maker))
+    .attach('evidence', PDF, 'receipt.pdf')
+    .field('requestedAmount', amount);
+  expect(res.status).toBe(201);
+  return res.body.id as string;
+}
+
+async function act(id: string, action: 'approve' | 'reject' | 'cancel', operator: Operator) {
+  const res = await world.http
+    .patch(`${world.rest(partner.id)}/process-request/${id}/${action}`)
+    .set(await world.headers(operator));
+  expect(res.status).toBe(204);
+}
+
+test('delivers CREATED, APPROVED (available as a Decimal string), REJECTED, CANCELLED and FAILED', async () => {
+  const watcher = watchProgress(world.baseUrl, await world.headers(viewer), partner.id);
+  await until(() => world.app.progress.openStreams === 1);
+  const approved = await create('10000.50');
+  const rejected = await create('1.00');
+  const cancelled = await create('2.00');
+  await act(approved, 'approve', checker);
+  await act(rejected, 'reject', checker);
+  await act(cancelled, 'cancel', maker);
+  const failed = await world.http
+    .post(`${world.rest(partner.id)}/process-request`)
+    .set(await world.headers(maker))
+    .attach('evidence', Buffer.from('not a receipt'), 'receipt.txt')
+    .field('requestedAmount', '5');
+  expect(failed.status).toBe(415);
+
+  const event = await watcher.waitFor({ type: 'APPROVED', processRequestId: approved });
+  const [stored] = await world.sql<{ id: string; created_at: Date }>(
+    "select id, created_at from process_request_event where process_request_id = ? and type = 'APPROVED'",
+    [approved],
+  );
+  expect(event).toEqual({
+    id: String(stored.id),
+    clientId: partner.id,
+    processRequestId: approved,
+    type: 'APPROVED',
+    percent: null,
+    status: 'APPROVED',
+    available: '10000.50',
+    code: null,
+    at: new Date(stored.created_at).toISOString(),
+  });
+  await watcher.waitFor({ type: 'REJECTED', processRequestId: rejected, status: 'REJECTED' });
+  await watcher.waitFor({ type: 'CANCELLED', processRequestId: cancelled, status: 'CANCELLED' });
+  await watcher.waitFor({ type: 'FAILED', code: 'UNSUPPORTED_EVIDENCE_TYPE' });
+  const lifecycle = watcher.events.filter((e) => e.id !== null).map((e) => `${e.type}:${e.processRequestId}`);
+  expect(lifecycle.slice(0, 6)).toEqual([
+    `CREATED:${approved}`,
+    `CREATED:${rejected}`,
+    `CREATED:${cancelled}`,
+    `APPROVED:${approved}`,
+    `REJECTED:${rejected}`,
+    `CANCELLED:${cancelled}`,
+  ]);
+  expect(watcher.error).toBeUndefined();
+  await watcher.dispose();
+  await until(() => world.app.progress.openStreams === 0);
+});
+
+test('an operator outside the partner scope gets an error, never an event', async () => {
+  const other = await world.partner('Other', 'USD');
+  const outsider = await world.operator(['ADMIN'], [other.id]);
+  const watcher = watchProgress(world.baseUrl, await world.headers(outsider), partner.id);
+  await watcher.settled;
+  expect(watcher.error).toEqual([
+    expect.objectContaining({
+      extensions: expect.objectContaining({ code: 'PARTNER_FORBIDDEN', status: 403 }),
+    }),
+  ]);
+  await create('3.00');
+  await new Promise((r) => setTimeout(r, 200));
+  expect(watcher.events).toEqual([]);
+  expect(world.app.progress.openStreams).toBe(0);
+  await watcher.dispose();
+});
+
+test('bad tokens are refused at connection_init (close 4401), before any subscription', async () => {
+  const headers = await world.headers(viewer);
+  const watcher = watchProgress(
+    world.baseUrl,
+    { ...headers, 'x-user-token': 'Bearer not.a.token' },
+    partner.id,
+  );
+  await watcher.settled;
+  expect(watcher.error).toMatchObject({ code: 4401 });
+  expect(watcher.events).toEqual([]);
+
+  const missing = watchProgress(world.baseUrl, {}, partner.id);
+  await missing.settled;
+  expect(missing.error).toMatchObject({ code: 4401 });
+  await watcher.dispose();
+  await missing.dispose();
+});
+
+test('a deactivated operator is refused on the next subscribe', async () => {
+  const soon = await world.operator(['VIEWER'], [partner.id]);
+  const headers = await world.headers(soon);
+  await world.sql('update operator set active = false where id = ?', [soon.id]);
+  const watcher = watchProgress(world.baseUrl, headers, partner.id);
+  await watcher.settled;
+  expect(watcher.events).toEqual([]);
+  expect(watcher.error).toMatchObject({ code: 4403 });
+  await watcher.dispose();
+});
+
+test('queries are not served over WebSocket, and a subscription over HTTP is refused', async () => {
+  const headers = await world.headers(viewer);
+  const socket = new WebSocket(`${world.baseUrl.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+  const messages: Array<Record<string, unknown>> = [];
+  socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+  await new Promise((r) => socket.once('open', r));
+  socket.send(JSON.stringify({ type: 'connection_init', payload: headers }));
+  await until(() => messages.some((m) => m.type === 'connection_ack'));
+  socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ me { id } }' } }));
+  await until(() => messages.some((m) => m.type === 'error'));
+  expect(messages.find((m) => m.type === 'error')).toMatchObject({
+    id: '1',
+    payload: [{ extensions: { code: 'VALIDATION_FAILED', status: 400 } }],
+  });
+  socket.close();
+
+  const http = await world.http
+    .post('/graphql')
+    .set(headers)
+    .send({ query: `subscription { processRequestProgress(clientId: "${partner.id}") { id } }` });
+  expect(http.body).toMatchObject({
+    data: null,
+    errors: [{ extensions: { code: 'VALIDATION_FAILED', status: 400 } }],
+  });
+});
