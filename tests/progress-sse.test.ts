@@ -213,13 +213,25 @@ test('Last-Event-ID replays the stored events after it, then goes live: no gap, 
   const received = resumed.events().filter((e) => e.id !== null);
   const ids = received.map((e) => e.id as string);
   expect(new Set(ids).size).toBe(ids.length); // no duplicate
-  // No gap. Concurrent creates may commit out of id order and are delivered in commit order.
-  expect([...ids].sort((x, y) => Number(x) - Number(y))).toEqual(stored.map((r) => String(r.id)));
+  // No gap, and in id order: a partner's events commit in id order, even for concurrent creates.
+  expect(ids).toEqual(stored.map((r) => String(r.id)));
   expect(received.slice(0, 2)).toMatchObject([
     { type: 'APPROVED', processRequestId: a },
     { type: 'CREATED', processRequestId: b },
   ]);
   resumed.close();
+});
+
+test("concurrent changes of one partner arrive in id order, so a resume point never skips one", async () => {
+  const sse = await watch();
+  const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => create(`${i + 1}.00`)));
+  for (const id of ids) await sse.waitForEvent({ type: 'CREATED', processRequestId: id });
+  const received = sse
+    .events()
+    .filter((e) => e.type === 'CREATED' && ids.includes(e.processRequestId as string))
+    .map((e) => Number(e.id));
+  expect(received).toHaveLength(12);
+  expect(received).toEqual([...received].sort((x, y) => x - y));
 });
 
 test('a slow client that stopped reading does not delay a fast one, and is cut off instead of buffering', async () => {

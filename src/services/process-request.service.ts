@@ -128,6 +128,10 @@ export class ProcessRequestService {
           createdBy: ctx.operator.id,
         });
         await em.flush();
+        if (claimId) await this.idempotency.complete(em, claimId, 201, toProcessRequestView(pr));
+        // Inside the transaction: if the blob cannot be committed, no row is either.
+        await this.store.commit(evidence.blobName, evidence.blockIds, evidence);
+        blobCommitted = true;
         await recordEvent(em, {
           processRequestId: pr.id,
           clientId: partner.id,
@@ -135,10 +139,6 @@ export class ProcessRequestService {
           actorId: ctx.operator.id,
           toStatus: ProcessRequestStatus.PENDING,
         });
-        if (claimId) await this.idempotency.complete(em, claimId, 201, toProcessRequestView(pr));
-        // Last step inside the transaction: if the blob cannot be committed, no row is either.
-        await this.store.commit(evidence.blobName, evidence.blockIds, evidence);
-        blobCommitted = true;
         return pr;
       });
       ctx.log.info({ processRequestId: created.id, clientId: partner.id, amount, size: evidence.size }, 'process request created');

@@ -38,11 +38,17 @@ export function toProgressMessage(
   return message;
 }
 
+/** Advisory-lock namespace for "one partner's events commit in id order". */
+const EVENT_ORDER_LOCK = 727274003;
+
 /**
- * Stores an event and queues its NOTIFY. Call inside the transaction of the change it records:
- * PostgreSQL delivers the notification only if, and when, that transaction commits.
+ * Stores an event and queues its NOTIFY. Call it as the LAST statement of the transaction of the
+ * change it records: PostgreSQL delivers the notification only if, and when, that transaction
+ * commits, and the per-partner lock taken here (held until commit, so only for an instant) makes a
+ * partner's event ids commit in increasing order — a resume from Last-Event-ID never skips one.
  */
 export async function recordEvent(em: EntityManager, event: NewEvent): Promise<ProgressMessage> {
+  await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [EVENT_ORDER_LOCK, event.clientId]);
   const [row] = await em.execute<{ id: string; created_at: Date }[]>(
     `insert into process_request_event (process_request_id, client_id, type, actor_id, from_status, to_status, data)
      values (?, ?, ?, ?, ?, ?, ?) returning id, created_at`,
