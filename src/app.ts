@@ -56,7 +56,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   try {
     await progress.start();
-    const store = EvidenceStore.fromConnectionString(config.storageConnectionString, config.evidenceContainer);
+    const store = EvidenceStore.fromConnectionString(
+      config.storageConnectionString,
+      config.evidenceContainer,
+    );
     await store.ensureContainer();
     const verifier: TokenVerifier = await createTokenVerifier(config);
     const services = createServices(config, log, orm, store);

@@ -74,11 +74,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const storageConnectionString = get('AZURE_STORAGE_CONNECTION_STRING');
   if (storageConnectionString !== undefined && !/AccountKey=/i.test(storageConnectionString)) {
-    problems.push('AZURE_STORAGE_CONNECTION_STRING: must hold an AccountKey (download URLs are signed with it)');
+    problems.push(
+      'AZURE_STORAGE_CONNECTION_STRING: must hold an AccountKey (download URLs are signed with it)',
+    );
   }
   const evidenceContainer = get('EVIDENCE_CONTAINER') ?? 'evidence';
   if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(evidenceContainer)) {
-    problems.push('EVIDENCE_CONTAINER: must be a valid container name (3-63 lowercase letters, digits, hyphens)');
+    problems.push(
+      'EVIDENCE_CONTAINER: must be a valid container name (3-63 lowercase letters, digits, hyphens)',
+    );
   }
 
   const tokenKey = (kind: 'APP' | 'USER', devSecret: string): TokenKeyConfig => {
@@ -87,14 +91,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const pem = get(`${kind}_TOKEN_PUBLIC_KEY`);
     const given = [secret, jwks, pem].filter((v) => v !== undefined).length;
     if (given > 1) {
-      problems.push(`${kind}_TOKEN_SECRET: set only one of ${kind}_TOKEN_SECRET, ${kind}_TOKEN_JWKS_URL, ${kind}_TOKEN_PUBLIC_KEY`);
+      problems.push(
+        `${kind}_TOKEN_SECRET: set only one of ${kind}_TOKEN_SECRET, ${kind}_TOKEN_JWKS_URL, ${kind}_TOKEN_PUBLIC_KEY`,
+      );
     }
     if (jwks !== undefined) {
       if (!/^https?:\/\//.test(jwks)) problems.push(`${kind}_TOKEN_JWKS_URL: must be an http(s) URL`);
       return { kind: 'jwks', url: jwks };
     }
     if (pem !== undefined) {
-      if (!pem.includes('BEGIN PUBLIC KEY')) problems.push(`${kind}_TOKEN_PUBLIC_KEY: must be a PEM public key (SPKI)`);
+      if (!pem.includes('BEGIN PUBLIC KEY'))
+        problems.push(`${kind}_TOKEN_PUBLIC_KEY: must be a PEM public key (SPKI)`);
       return { kind: 'pem', pem: pem.replace(/\\n/g, '\n') };
     }
     if (secret !== undefined) {
@@ -116,7 +123,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       otpEncryptionKey = decoded;
     }
   }
-  const otpEncryptionKeyIsDevelopment = otpEncryptionKey.equals(Buffer.from(DEV_OTP_ENCRYPTION_KEY, 'base64'));
+  const otpEncryptionKeyIsDevelopment = otpEncryptionKey.equals(
+    Buffer.from(DEV_OTP_ENCRYPTION_KEY, 'base64'),
+  );
 
   const logLevel = get('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
@@ -128,19 +137,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   if (production) {
-    if (databaseUrl === undefined) problems.push('DATABASE_URL: required in production (no embedded PostgreSQL)');
+    if (databaseUrl === undefined)
+      problems.push('DATABASE_URL: required in production (no embedded PostgreSQL)');
     if (storageConnectionString === undefined) {
       problems.push('AZURE_STORAGE_CONNECTION_STRING: required in production (no local Azurite)');
     } else if (/devstoreaccount1|UseDevelopmentStorage/i.test(storageConnectionString)) {
-      problems.push('AZURE_STORAGE_CONNECTION_STRING: the development storage account is refused in production');
+      problems.push(
+        'AZURE_STORAGE_CONNECTION_STRING: the development storage account is refused in production',
+      );
     }
     if (appToken.kind === 'secret' && appToken.isDevelopment) {
-      problems.push('APP_TOKEN_SECRET: the development secret is refused in production; set a secret, JWKS URL or public key');
+      problems.push(
+        'APP_TOKEN_SECRET: the development secret is refused in production; set a secret, JWKS URL or public key',
+      );
     }
     if (userToken.kind === 'secret' && userToken.isDevelopment) {
-      problems.push('USER_TOKEN_SECRET: the development secret is refused in production; set a secret, JWKS URL or public key');
+      problems.push(
+        'USER_TOKEN_SECRET: the development secret is refused in production; set a secret, JWKS URL or public key',
+      );
     }
-    if (otpEncryptionKeyIsDevelopment) problems.push('OTP_ENCRYPTION_KEY: the development key is refused in production');
+    if (otpEncryptionKeyIsDevelopment)
+      problems.push('OTP_ENCRYPTION_KEY: the development key is refused in production');
   }
 
   const config: Config = {

@@ -3,7 +3,11 @@ import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { createOrmConfig } from '../mikro-orm.config';
 
-export async function openDatabase(databaseUrl: string, log: Logger, overrides: Partial<Options> = {}): Promise<MikroORM> {
+export async function openDatabase(
+  databaseUrl: string,
+  log: Logger,
+  overrides: Partial<Options> = {},
+): Promise<MikroORM> {
   return MikroORM.init(
     createOrmConfig(databaseUrl, {
       logger: (message) => log.debug({ orm: message }),

@@ -28,14 +28,19 @@ async function printDemo(app: App, baseUrl: string): Promise<void> {
     const token = await mintToken(app.config, 'user', operator.id, DEMO_TOKEN_TTL_SECONDS);
     lines.push(`  export ${key.toUpperCase()}_TOKEN=${token}`);
   }
-  lines.push('', '  Try: curl -H "Authorization: Bearer $APP_TOKEN" -H "x-user-token: Bearer $VIEWER_TOKEN" $BASE/balance', '');
+  lines.push(
+    '',
+    '  Try: curl -H "Authorization: Bearer $APP_TOKEN" -H "x-user-token: Bearer $VIEWER_TOKEN" $BASE/balance',
+    '',
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 async function start(config: Config, log: Logger): Promise<void> {
   const embedded: Running[] = [];
   const stopEmbedded = async () => {
-    for (const dep of embedded.reverse()) await dep.stop().catch((e) => log.warn({ err: e }, 'stopping a dependency failed'));
+    for (const dep of embedded.reverse())
+      await dep.stop().catch((e) => log.warn({ err: e }, 'stopping a dependency failed'));
   };
   const demo = !config.production && !config.databaseUrl && !config.storageConnectionString;
   try {

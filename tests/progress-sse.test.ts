@@ -222,7 +222,7 @@ test('Last-Event-ID replays the stored events after it, then goes live: no gap, 
   resumed.close();
 });
 
-test("concurrent changes of one partner arrive in id order, so a resume point never skips one", async () => {
+test('concurrent changes of one partner arrive in id order, so a resume point never skips one', async () => {
   const sse = await watch();
   const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => create(`${i + 1}.00`)));
   for (const id of ids) await sse.waitForEvent({ type: 'CREATED', processRequestId: id });

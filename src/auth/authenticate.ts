@@ -24,7 +24,11 @@ function bearer(value: unknown): string {
  * roles, scope and the active flag are always the stored ones. 401 for any token problem,
  * 403 OPERATOR_INACTIVE for a deactivated operator.
  */
-export async function authenticate(verifier: TokenVerifier, em: EntityManager, credentials: Credentials): Promise<Operator> {
+export async function authenticate(
+  verifier: TokenVerifier,
+  em: EntityManager,
+  credentials: Credentials,
+): Promise<Operator> {
   const appToken = bearer(credentials.authorization);
   const userToken = bearer(credentials['x-user-token']);
   await verifier.verifyApp(appToken);

@@ -4,10 +4,16 @@ import type { Config } from '../config';
 
 export type TokenKind = 'app' | 'user';
 
-export async function mintToken(config: Config, kind: TokenKind, subject: string, ttlSeconds = 3600): Promise<string> {
+export async function mintToken(
+  config: Config,
+  kind: TokenKind,
+  subject: string,
+  ttlSeconds = 3600,
+): Promise<string> {
   const key = kind === 'app' ? config.appToken : config.userToken;
   if (config.production) throw new Error('minting tokens is refused in production');
-  if (key.kind !== 'secret') throw new Error(`${kind} tokens are verified with a public key here; they cannot be minted`);
+  if (key.kind !== 'secret')
+    throw new Error(`${kind} tokens are verified with a public key here; they cannot be minted`);
   let jwt = new SignJWT({ kind })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(subject)

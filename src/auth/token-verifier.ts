@@ -1,5 +1,12 @@
 // Verifies the two JWTs (application and operator) with jose. The service never issues tokens in production.
-import { createRemoteJWKSet, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type KeyLike } from 'jose';
+import {
+  createRemoteJWKSet,
+  importSPKI,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type KeyLike,
+} from 'jose';
 import { createPublicKey } from 'node:crypto';
 import type { Config, TokenKeyConfig } from '../config';
 import { DomainError } from '../services/errors';
@@ -18,7 +25,10 @@ async function resolveKey(cfg: TokenKeyConfig): Promise<{ key: Key; algorithms: 
     case 'secret':
       return { key: new TextEncoder().encode(cfg.secret), algorithms: ['HS256'] };
     case 'jwks':
-      return { key: createRemoteJWKSet(new URL(cfg.url), { timeoutDuration: 5000, cooldownDuration: 30000 }), algorithms: ASYMMETRIC };
+      return {
+        key: createRemoteJWKSet(new URL(cfg.url), { timeoutDuration: 5000, cooldownDuration: 30000 }),
+        algorithms: ASYMMETRIC,
+      };
     case 'pem': {
       // The key itself says which algorithm it serves: RSA → RS256, P-256 → ES256. (importSPKI does not
       // check the key type against the algorithm on Node, so it cannot be used to probe.)
@@ -26,7 +36,8 @@ async function resolveKey(cfg: TokenKeyConfig): Promise<{ key: Key; algorithms: 
       const alg =
         publicKey.asymmetricKeyType === 'rsa'
           ? 'RS256'
-          : publicKey.asymmetricKeyType === 'ec' && publicKey.asymmetricKeyDetails?.namedCurve === 'prime256v1'
+          : publicKey.asymmetricKeyType === 'ec' &&
+              publicKey.asymmetricKeyDetails?.namedCurve === 'prime256v1'
             ? 'ES256'
             : undefined;
       if (!alg) throw new Error('token public key is neither an RSA nor a P-256 key');
@@ -35,7 +46,9 @@ async function resolveKey(cfg: TokenKeyConfig): Promise<{ key: Key; algorithms: 
   }
 }
 
-export async function createTokenVerifier(config: Pick<Config, 'appToken' | 'userToken' | 'tokenIssuer' | 'tokenAudience'>): Promise<TokenVerifier> {
+export async function createTokenVerifier(
+  config: Pick<Config, 'appToken' | 'userToken' | 'tokenIssuer' | 'tokenAudience'>,
+): Promise<TokenVerifier> {
   const [app, user] = await Promise.all([resolveKey(config.appToken), resolveKey(config.userToken)]);
   const verify = async (token: string, { key, algorithms }: { key: Key; algorithms: string[] }) => {
     try {

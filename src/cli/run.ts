@@ -49,25 +49,36 @@ function text(flags: Flags, name: string): string {
 function ttl(flags: Flags): number {
   if (flags.ttl === undefined) return 3600;
   const value = Number(flags.ttl);
-  if (!Number.isInteger(value) || value < 1 || value > 366 * 24 * 3600) throw new UsageError('--ttl must be a whole number of seconds');
+  if (!Number.isInteger(value) || value < 1 || value > 366 * 24 * 3600)
+    throw new UsageError('--ttl must be a whole number of seconds');
   return value;
 }
 
-export type CommandHandler = (orm: MikroORM, flags: Flags, config: Config) => Promise<Record<string, unknown>>;
+export type CommandHandler = (
+  orm: MikroORM,
+  flags: Flags,
+  config: Config,
+) => Promise<Record<string, unknown>>;
 
 /** Commands that need the database; extended where other features add theirs. */
 export const COMMANDS: Record<string, CommandHandler> = {
   async 'partner:create'(orm, flags) {
-    const { partner, balance } = await createPartner(orm.em.fork(), { name: text(flags, 'name'), currency: text(flags, 'currency') });
+    const { partner, balance } = await createPartner(orm.em.fork(), {
+      name: text(flags, 'name'),
+      currency: text(flags, 'currency'),
+    });
     return { id: partner.id, name: partner.name, balanceId: balance.id, currency: balance.currency };
   },
   async 'operator:create'(orm, flags, config) {
-    if (flags['all-partners'] !== undefined && flags.partners !== undefined) throw new UsageError('give --partners or --all-partners, not both');
-    if (flags['all-partners'] === undefined && flags.partners === undefined) throw new UsageError('give --partners ID1,ID2 or --all-partners');
+    if (flags['all-partners'] !== undefined && flags.partners !== undefined)
+      throw new UsageError('give --partners or --all-partners, not both');
+    if (flags['all-partners'] === undefined && flags.partners === undefined)
+      throw new UsageError('give --partners ID1,ID2 or --all-partners');
     if (flags.otp !== undefined && flags.otp !== true) throw new UsageError('--otp takes no value');
     const email = text(flags, 'email');
     // The secret is printed once, here, for the authenticator app; only its AES-256-GCM ciphertext is stored.
-    const otp = flags.otp === true ? enrollOtp(config.otpEncryptionKey, email.trim().toLowerCase()) : undefined;
+    const otp =
+      flags.otp === true ? enrollOtp(config.otpEncryptionKey, email.trim().toLowerCase()) : undefined;
     const operator = await createOperator(orm.em.fork(), {
       email,
       name: text(flags, 'name'),
@@ -119,7 +130,14 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<Cl
     const flags = parseFlags(rest);
     if (command === 'token:app') {
       if (config.production) return err('minting tokens is refused in production');
-      return out({ token: await mintToken(config, 'app', typeof flags.subject === 'string' ? flags.subject : 'cli', ttl(flags)) });
+      return out({
+        token: await mintToken(
+          config,
+          'app',
+          typeof flags.subject === 'string' ? flags.subject : 'cli',
+          ttl(flags),
+        ),
+      });
     }
     const handler = COMMANDS[command];
     if (!handler) return err(`unknown command "${command}"\n${USAGE}`, 2);

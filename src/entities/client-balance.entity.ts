@@ -20,9 +20,9 @@ export class ClientBalance {
   @Property({ type: 'string', length: 3 })
   currency!: string;
 
-  @Property({ type: 'Date', columnType: 'timestamptz' })
+  @Property({ type: 'Date', columnType: 'timestamptz(3)' })
   createdAt: Date = new Date();
 
-  @Property({ type: 'Date', columnType: 'timestamptz' })
+  @Property({ type: 'Date', columnType: 'timestamptz(3)' })
   updatedAt: Date = new Date();
 }

@@ -7,4 +7,13 @@ import { Evidence, ProcessRequest } from './process-request.entity';
 import { ProcessType } from './process-type.entity';
 
 /** Every entity class, handed to MikroORM explicitly (folder discovery breaks under jest). */
-export const ENTITIES = [Partner, ClientBalance, ProcessType, ProcessRequest, Evidence, LedgerEntry, ProcessRequestEvent, Operator];
+export const ENTITIES = [
+  Partner,
+  ClientBalance,
+  ProcessType,
+  ProcessRequest,
+  Evidence,
+  LedgerEntry,
+  ProcessRequestEvent,
+  Operator,
+];

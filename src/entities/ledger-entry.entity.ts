@@ -20,6 +20,6 @@ export class LedgerEntry {
   @Property({ type: 'decimal', precision: 19, scale: 4 })
   balanceAfter!: string;
 
-  @Property({ type: 'Date', columnType: 'timestamptz' })
+  @Property({ type: 'Date', columnType: 'timestamptz(3)' })
   createdAt: Date = new Date();
 }

@@ -39,6 +39,6 @@ export class Operator {
   @Property({ type: 'boolean' })
   active = true;
 
-  @Property({ type: 'Date', columnType: 'timestamptz' })
+  @Property({ type: 'Date', columnType: 'timestamptz(3)' })
   createdAt: Date = new Date();
 }

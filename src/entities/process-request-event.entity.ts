@@ -43,6 +43,6 @@ export class ProcessRequestEvent {
   @Property({ type: 'json', nullable: true })
   data?: Record<string, unknown> | null;
 
-  @Property({ type: 'Date', columnType: 'timestamptz' })
+  @Property({ type: 'Date', columnType: 'timestamptz(3)' })
   createdAt: Date = new Date();
 }

@@ -1,4 +1,13 @@
-import { Embeddable, Embedded, Entity, Enum, Index, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import {
+  Embeddable,
+  Embedded,
+  Entity,
+  Enum,
+  Index,
+  OptionalProps,
+  PrimaryKey,
+  Property,
+} from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 
 export enum ProcessRequestStatus {
@@ -67,16 +76,16 @@ export class ProcessRequest {
   @Property({ type: 'uuid' })
   createdBy!: string;
 
-  @Property({ type: 'Date', columnType: 'timestamptz' })
+  @Property({ type: 'Date', columnType: 'timestamptz(3)' })
   createdAt: Date = new Date();
 
-  @Property({ type: 'Date', columnType: 'timestamptz' })
+  @Property({ type: 'Date', columnType: 'timestamptz(3)' })
   updatedAt: Date = new Date();
 
   @Property({ type: 'uuid', nullable: true })
   reviewedBy?: string | null;
 
-  @Property({ type: 'Date', columnType: 'timestamptz', nullable: true })
+  @Property({ type: 'Date', columnType: 'timestamptz(3)', nullable: true })
   reviewedAt?: Date | null;
 
   @Property({ type: 'string', length: 500, nullable: true })
@@ -85,6 +94,6 @@ export class ProcessRequest {
   @Property({ type: 'uuid', nullable: true })
   cancelledBy?: string | null;
 
-  @Property({ type: 'Date', columnType: 'timestamptz', nullable: true })
+  @Property({ type: 'Date', columnType: 'timestamptz(3)', nullable: true })
   cancelledAt?: Date | null;
 }

@@ -11,7 +11,8 @@ export const EMBEDDED_DATABASE = 'process_requests';
 export const AZURITE_PORT = 10000;
 /** Azurite's well-known development account (public, documented by Microsoft). */
 const AZURITE_ACCOUNT = 'devstoreaccount1';
-const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+const AZURITE_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface Running {
   url: string;
@@ -50,14 +51,21 @@ function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
 }
 
 /** Starts (or finds running) the embedded PostgreSQL of dataDir; returns a URL to its application database. */
-export async function startEmbeddedPostgres(dataDir: string, log: Logger, port = EMBEDDED_POSTGRES_PORT): Promise<Running> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  log: Logger,
+  port = EMBEDDED_POSTGRES_PORT,
+): Promise<Running> {
   const databaseDir = path.join(dataDir, 'postgres');
   const url = (p: number) => `postgres://postgres:postgres@127.0.0.1:${p}/${EMBEDDED_DATABASE}`;
   const pidFile = path.join(databaseDir, 'postmaster.pid');
   if (existsSync(pidFile)) {
     const [pid, , , runningPort] = readFileSync(pidFile, 'utf8').split('\n');
     if (processAlive(Number(pid)) && (await portOpen(Number(runningPort)))) {
-      log.info({ port: Number(runningPort) }, 'using the embedded PostgreSQL already running for this data directory');
+      log.info(
+        { port: Number(runningPort) },
+        'using the embedded PostgreSQL already running for this data directory',
+      );
       return { url: url(Number(runningPort)), owned: false, stop: async () => {} };
     }
   }
@@ -82,7 +90,9 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger, port =
   const client = pg.getPgClient('postgres', '127.0.0.1');
   await client.connect();
   try {
-    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [EMBEDDED_DATABASE]);
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [
+      EMBEDDED_DATABASE,
+    ]);
     if (rowCount === 0) await client.query(`create database "${EMBEDDED_DATABASE}"`);
   } finally {
     await client.end();
@@ -103,7 +113,19 @@ export async function startAzurite(dataDir: string, log: Logger, port = AZURITE_
   const bin = require.resolve('azurite/dist/src/blob/main.js');
   const child: ChildProcess = spawn(
     process.execPath,
-    [bin, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', location, '--silent', '--skipApiVersionCheck', '--disableTelemetry', '--loose'],
+    [
+      bin,
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      String(port),
+      '--location',
+      location,
+      '--silent',
+      '--skipApiVersionCheck',
+      '--disableTelemetry',
+      '--loose',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stderr?.on('data', (d: Buffer) => log.warn({ azurite: d.toString().trim() }));

@@ -16,7 +16,10 @@ export class AccountResolver {
   }
 
   @Query(() => ClientBalanceType)
-  partnerBalance(@Arg('clientId', () => ID) clientId: string, @Ctx() ctx: GraphQLContext): Promise<BalanceView> {
+  partnerBalance(
+    @Arg('clientId', () => ID) clientId: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<BalanceView> {
     return ctx.services.queries.balance(ctx, clientId);
   }
 }

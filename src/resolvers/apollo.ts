@@ -42,7 +42,11 @@ function hasPreflightHeader(ctx: Context): boolean {
   return Boolean(ctx.get('apollo-require-preflight') || ctx.get('x-apollo-operation-name'));
 }
 
-export function graphqlMiddleware(apollo: ApolloServer<GraphQLContext>, services: Services, verifier: TokenVerifier) {
+export function graphqlMiddleware(
+  apollo: ApolloServer<GraphQLContext>,
+  services: Services,
+  verifier: TokenVerifier,
+) {
   return async (ctx: Context, next: Next) => {
     if (ctx.path !== GRAPHQL_PATH) return next();
     if (ctx.method !== 'GET' && ctx.method !== 'POST') {
@@ -55,12 +59,20 @@ export function graphqlMiddleware(apollo: ApolloServer<GraphQLContext>, services
         // Without the header Apollo refuses the request anyway: don't read a body that will be refused.
         if (hasPreflightHeader(ctx)) {
           try {
-            body = await processRequest(ctx.req, ctx.res, { maxFileSize: MAX_EVIDENCE_BYTES + 1, maxFiles: 1, maxFieldSize: MAX_JSON_BODY });
+            body = await processRequest(ctx.req, ctx.res, {
+              maxFileSize: MAX_EVIDENCE_BYTES + 1,
+              maxFiles: 1,
+              maxFieldSize: MAX_JSON_BODY,
+            });
           } catch (e) {
             const status = (e as { status?: number }).status;
             // A second file is the same refusal as over REST (400), not a size problem.
-            if (/max file uploads exceeded/i.test((e as Error).message)) throw new DomainError('UNEXPECTED_FILE');
-            throw new DomainError(status === 413 ? 'PAYLOAD_TOO_LARGE' : 'MALFORMED_MULTIPART', (e as Error).message);
+            if (/max file uploads exceeded/i.test((e as Error).message))
+              throw new DomainError('UNEXPECTED_FILE');
+            throw new DomainError(
+              status === 413 ? 'PAYLOAD_TOO_LARGE' : 'MALFORMED_MULTIPART',
+              (e as Error).message,
+            );
           }
         }
       } else if (ctx.is('application/json', 'application/graphql-response+json')) {
@@ -72,7 +84,12 @@ export function graphqlMiddleware(apollo: ApolloServer<GraphQLContext>, services
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
     const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: ctx.method, headers, search: ctx.querystring ? `?${ctx.querystring}` : '', body },
+      httpGraphQLRequest: {
+        method: ctx.method,
+        headers,
+        search: ctx.querystring ? `?${ctx.querystring}` : '',
+        body,
+      },
       context: () =>
         buildGraphQLContext(services, verifier, {
           credentials: credentialsFromHeaders(ctx.headers),
@@ -87,6 +104,10 @@ export function graphqlMiddleware(apollo: ApolloServer<GraphQLContext>, services
     ctx.status = response.status ?? 200;
     if (response.body.kind !== 'complete') ctx.body = Readable.from(response.body.asyncIterator);
     // Refused before execution (no plugin ran): the errors still name the request.
-    else ctx.body = ctx.status >= 400 ? addRequestIdToErrorBody(response.body.string, ctx.state.requestId) : response.body.string;
+    else
+      ctx.body =
+        ctx.status >= 400
+          ? addRequestIdToErrorBody(response.body.string, ctx.state.requestId)
+          : response.body.string;
   };
 }

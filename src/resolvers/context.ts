@@ -24,13 +24,24 @@ export interface ContextInput {
 }
 
 /** Authenticates (401/403 before any resolver runs) and forks the EntityManager for this operation. */
-export async function buildGraphQLContext(services: Services, verifier: TokenVerifier, input: ContextInput): Promise<GraphQLContext> {
+export async function buildGraphQLContext(
+  services: Services,
+  verifier: TokenVerifier,
+  input: ContextInput,
+): Promise<GraphQLContext> {
   const requestId = input.requestId ?? randomUUID();
   const log = (input.log ?? services.log).child({ requestId });
   const em = services.orm.em.fork();
   try {
     const operator = await authenticate(verifier, em, input.credentials);
-    return { em, operator, log: log.child({ operatorId: operator.id }), services, requestId, expectedBytes: input.expectedBytes };
+    return {
+      em,
+      operator,
+      log: log.child({ operatorId: operator.id }),
+      services,
+      requestId,
+      expectedBytes: input.expectedBytes,
+    };
   } catch (error) {
     const domain = toDomainError(error);
     if (domain.status >= 500) log.error({ err: error }, 'GraphQL context failed');

@@ -35,10 +35,13 @@ export function depthLimit(maxDepth: number) {
         const depth = depthOf(node.selectionSet, 0, new Set());
         if (depth > maxDepth) {
           context.reportError(
-            new GraphQLError(`The operation is nested ${depth} levels deep; at most ${maxDepth} are allowed`, {
-              nodes: [node],
-              extensions: { code: 'QUERY_TOO_DEEP' },
-            }),
+            new GraphQLError(
+              `The operation is nested ${depth} levels deep; at most ${maxDepth} are allowed`,
+              {
+                nodes: [node],
+                extensions: { code: 'QUERY_TOO_DEEP' },
+              },
+            ),
           );
         }
       },

@@ -28,10 +28,15 @@ export function fromUploadError(error: unknown): DomainError | undefined {
   if (error instanceof DomainError || !e) return undefined;
   if (e.status === 413) return new DomainError('EVIDENCE_TOO_LARGE');
   if (e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-    return /file missing/i.test(String(e.message)) ? new DomainError('EVIDENCE_REQUIRED', 'The evidence file did not arrive') : new DomainError('MALFORMED_MULTIPART');
+    return /file missing/i.test(String(e.message))
+      ? new DomainError('EVIDENCE_REQUIRED', 'The evidence file did not arrive')
+      : new DomainError('MALFORMED_MULTIPART');
   }
   // busboy: the multipart body ended before its closing boundary.
-  if (/Unexpected end of (form|file)|Malformed part header|Unexpected end of multipart/i.test(String(e.message))) return new DomainError('MALFORMED_MULTIPART');
+  if (
+    /Unexpected end of (form|file)|Malformed part header|Unexpected end of multipart/i.test(String(e.message))
+  )
+    return new DomainError('MALFORMED_MULTIPART');
   return undefined;
 }
 
@@ -45,7 +50,11 @@ export function formatGraphQLError(log: Logger) {
         message: original.message,
         path: formatted.path,
         locations: formatted.locations,
-        extensions: { code: original.code, status: original.status, ...(original.details ? { details: original.details } : {}) },
+        extensions: {
+          code: original.code,
+          status: original.status,
+          ...(original.details ? { details: original.details } : {}),
+        },
       };
     }
     // Already ours: raised while building the context (401, 403).
@@ -54,12 +63,20 @@ export function formatGraphQLError(log: Logger) {
     if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') {
       // Apollo's own refusals (parse, validation, bad variables, CSRF): client errors. Apollo renames a
       // validation rule's own code (depth-limit's QUERY_TOO_DEEP) to GRAPHQL_VALIDATION_FAILED; keep the rule's.
-      const rule = code === 'GRAPHQL_VALIDATION_FAILED' ? (raw as { originalError?: unknown }).originalError : undefined;
-      const ruleCode = rule instanceof GraphQLError && typeof rule.extensions.code === 'string' ? rule.extensions.code : code;
+      const rule =
+        code === 'GRAPHQL_VALIDATION_FAILED' ? (raw as { originalError?: unknown }).originalError : undefined;
+      const ruleCode =
+        rule instanceof GraphQLError && typeof rule.extensions.code === 'string'
+          ? rule.extensions.code
+          : code;
       return { ...formatted, extensions: { ...formatted.extensions, code: ruleCode, status: 400 } };
     }
     const domain = toDomainError(original);
     if (domain.status >= 500) log.error({ err: original, path: formatted.path }, 'GraphQL operation failed');
-    return { message: domain.message, path: formatted.path, extensions: { code: domain.code, status: domain.status } };
+    return {
+      message: domain.message,
+      path: formatted.path,
+      extensions: { code: domain.code, status: domain.status },
+    };
   };
 }

@@ -7,7 +7,12 @@ import type { HistoryEntryView, ProcessRequestView } from '../services/views';
 import type { GraphQLContext } from './context';
 import { CreateProcessRequestInput } from './create-process-request.input';
 import { fromUploadError } from './errors';
-import { EvidenceDownload, HistoryEntry, ProcessRequestPage, ProcessRequestType } from './types/process-request.type';
+import {
+  EvidenceDownload,
+  HistoryEntry,
+  ProcessRequestPage,
+  ProcessRequestType,
+} from './types/process-request.type';
 
 @Resolver(() => ProcessRequestType)
 export class ProcessRequestResolver {
@@ -18,8 +23,10 @@ export class ProcessRequestResolver {
     @Arg('page', () => Int, { nullable: true }) page?: number,
     @Arg('limit', () => Int, { nullable: true }) limit?: number,
     @Arg('status', () => [ProcessRequestStatus], { nullable: true }) status?: ProcessRequestStatus[],
-    @Arg('from', () => String, { nullable: true, description: 'ISO date or date-time, inclusive' }) from?: string,
-    @Arg('to', () => String, { nullable: true, description: 'ISO date (whole day) or date-time, inclusive' }) to?: string,
+    @Arg('from', () => String, { nullable: true, description: 'ISO date or date-time, inclusive' })
+    from?: string,
+    @Arg('to', () => String, { nullable: true, description: 'ISO date (whole day) or date-time, inclusive' })
+    to?: string,
   ): Promise<Page<ProcessRequestView>> {
     return ctx.services.queries.page(ctx, clientId, { page, limit, status, from, to });
   }
@@ -33,26 +40,41 @@ export class ProcessRequestResolver {
     @Arg('to', () => String, { nullable: true }) to?: string,
   ): Promise<ProcessRequestView[]> {
     const items: ProcessRequestView[] = [];
-    for await (const item of await ctx.services.queries.stream(ctx, clientId, { status, from, to })) items.push(item);
+    for await (const item of await ctx.services.queries.stream(ctx, clientId, { status, from, to }))
+      items.push(item);
     return items;
   }
 
   @Query(() => ProcessRequestType)
-  processRequest(@Arg('clientId', () => ID) clientId: string, @Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ProcessRequestView> {
+  processRequest(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ProcessRequestView> {
     return ctx.services.queries.get(ctx, clientId, id);
   }
 
-  @Query(() => EvidenceDownload, { description: 'A read-only link to the evidence, expiring after SAS_TTL_SECONDS' })
-  evidenceDownloadUrl(@Arg('clientId', () => ID) clientId: string, @Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+  @Query(() => EvidenceDownload, {
+    description: 'A read-only link to the evidence, expiring after SAS_TTL_SECONDS',
+  })
+  evidenceDownloadUrl(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return ctx.services.queries.evidenceDownloadUrl(ctx, clientId, id);
   }
 
-  @FieldResolver(() => [HistoryEntry], { description: 'Who did what, when: the stored events of this request' })
+  @FieldResolver(() => [HistoryEntry], {
+    description: 'Who did what, when: the stored events of this request',
+  })
   history(@Root() pr: ProcessRequestView, @Ctx() ctx: GraphQLContext): Promise<HistoryEntryView[]> {
     return ctx.services.queries.history(ctx, pr.clientId, pr.id);
   }
 
-  @Mutation(() => ProcessRequestType, { description: 'Multipart upload (GraphQL multipart request spec); needs apollo-require-preflight' })
+  @Mutation(() => ProcessRequestType, {
+    description: 'Multipart upload (GraphQL multipart request spec); needs apollo-require-preflight',
+  })
   createProcessRequest(
     @Arg('clientId', () => ID) clientId: string,
     @Arg('input', () => CreateProcessRequestInput) input: CreateProcessRequestInput,
@@ -60,7 +82,8 @@ export class ProcessRequestResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('idempotencyKey', () => String, {
       nullable: true,
-      description: 'Like the REST Idempotency-Key header: the same create repeated within 24 hours gets the first answer',
+      description:
+        'Like the REST Idempotency-Key header: the same create repeated within 24 hours gets the first answer',
     })
     idempotencyKey?: string,
   ): Promise<ProcessRequestView> {

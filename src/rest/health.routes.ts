@@ -32,7 +32,11 @@ export function healthRouter(services: Services): Router {
     ]);
     const ready = database && storage;
     ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : 'unavailable', database: database ? 'up' : 'down', storage: storage ? 'up' : 'down' };
+    ctx.body = {
+      status: ready ? 'ready' : 'unavailable',
+      database: database ? 'up' : 'down',
+      storage: storage ? 'up' : 'down',
+    };
   });
   return router;
 }

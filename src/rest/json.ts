@@ -8,7 +8,8 @@ export function stringify(value: unknown): string {
   if (value instanceof Decimal) return value.value;
   if (value === null || value === undefined) return 'null';
   if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : stringify(v))).join(',')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((v) => (v === undefined ? 'null' : stringify(v))).join(',')}]`;
   if (typeof value === 'object') {
     const parts: string[] = [];
     for (const [key, v] of Object.entries(value)) {
@@ -41,7 +42,8 @@ export async function readJsonObject(ctx: Context, limitBytes: number): Promise<
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return {};
-  if (!ctx.is('application/json')) throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'The body must be application/json');
+  if (!ctx.is('application/json'))
+    throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'The body must be application/json');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

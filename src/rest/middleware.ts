@@ -28,7 +28,10 @@ export function requestContext(log: Logger) {
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       if (ctx.path !== '/healthz' && ctx.path !== '/readyz') {
-        ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+        ctx.state.log.info(
+          { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 },
+          'request',
+        );
       }
     }
   };

@@ -15,13 +15,22 @@ export function receiveMultipart(req: IncomingMessage): ReceiveCreate {
       let parser: busboy.Busboy;
       // busboy also reads urlencoded forms; a create is multipart/form-data only.
       if (!/^multipart\/form-data\s*;/i.test(req.headers['content-type'] ?? '')) {
-        reject(new DomainError('UNSUPPORTED_MEDIA_TYPE', 'The body must be multipart/form-data with a boundary'));
+        reject(
+          new DomainError('UNSUPPORTED_MEDIA_TYPE', 'The body must be multipart/form-data with a boundary'),
+        );
         return;
       }
       try {
-        parser = busboy({ headers: req.headers, limits: LIMITS, preservePath: true, defParamCharset: 'utf8' });
+        parser = busboy({
+          headers: req.headers,
+          limits: LIMITS,
+          preservePath: true,
+          defParamCharset: 'utf8',
+        });
       } catch {
-        reject(new DomainError('UNSUPPORTED_MEDIA_TYPE', 'The body must be multipart/form-data with a boundary'));
+        reject(
+          new DomainError('UNSUPPORTED_MEDIA_TYPE', 'The body must be multipart/form-data with a boundary'),
+        );
         return;
       }
       const fields: Record<string, string> = {};
@@ -44,7 +53,9 @@ export function receiveMultipart(req: IncomingMessage): ReceiveCreate {
         if (info.nameTruncated || info.valueTruncated) {
           fail(new DomainError('VALIDATION_FAILED', `Field ${name} is too long`, { field: name }));
         } else if (Object.prototype.hasOwnProperty.call(fields, name)) {
-          fail(new DomainError('VALIDATION_FAILED', `Field ${name} was sent more than once`, { field: name }));
+          fail(
+            new DomainError('VALIDATION_FAILED', `Field ${name} was sent more than once`, { field: name }),
+          );
         } else if (TEXT_FIELDS.has(name)) {
           fields[name] = value;
         } else if (name === 'evidence') {
@@ -55,19 +66,30 @@ export function receiveMultipart(req: IncomingMessage): ReceiveCreate {
       parser.on('file', (name, stream, info) => {
         if (name !== 'evidence' || staging) {
           stream.resume();
-          fail(new DomainError('UNEXPECTED_FILE', `Unexpected file part "${name}": only one file named "evidence" is accepted`));
+          fail(
+            new DomainError(
+              'UNEXPECTED_FILE',
+              `Unexpected file part "${name}": only one file named "evidence" is accepted`,
+            ),
+          );
           return;
         }
         const incoming: IncomingEvidence = { stream, fileName: info.filename };
         staging = stage(incoming);
         // A broken file stream means a broken body; storage errors keep their own meaning (503).
         staging.catch((e: unknown) =>
-          fail(e instanceof DomainError || (e as Error)?.name === 'RestError' ? e : new DomainError('MALFORMED_MULTIPART')),
+          fail(
+            e instanceof DomainError || (e as Error)?.name === 'RestError'
+              ? e
+              : new DomainError('MALFORMED_MULTIPART'),
+          ),
         );
       });
 
       for (const limit of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const) {
-        parser.on(limit, () => fail(new DomainError('VALIDATION_FAILED', `Too many parts in the form (${limit})`)));
+        parser.on(limit, () =>
+          fail(new DomainError('VALIDATION_FAILED', `Too many parts in the form (${limit})`)),
+        );
       }
       parser.on('error', () => fail(new DomainError('MALFORMED_MULTIPART')));
       req.on('aborted', () => fail(new DomainError('MALFORMED_MULTIPART', 'The client aborted the upload')));

@@ -15,7 +15,11 @@ const ACTION_BODY_LIMIT = 16 * 1024;
 export const REST_BASE = '/cms/rest/app/partners/:partnerId';
 
 /** Authenticates the two headers and builds the service context for this request. */
-export async function serviceContext(ctx: Context, services: Services, verifier: TokenVerifier): Promise<ServiceContext> {
+export async function serviceContext(
+  ctx: Context,
+  services: Services,
+  verifier: TokenVerifier,
+): Promise<ServiceContext> {
   const em = services.orm.em.fork();
   const operator = await authenticate(verifier, em, {
     authorization: ctx.get('authorization') || undefined,
@@ -44,7 +48,11 @@ function jsonArrayStream(items: AsyncIterable<ProcessRequestView>, onError: (e: 
   );
 }
 
-export function processRequestRouter(services: Services, verifier: TokenVerifier, extend?: (router: Router) => void): Router {
+export function processRequestRouter(
+  services: Services,
+  verifier: TokenVerifier,
+  extend?: (router: Router) => void,
+): Router {
   const router = new Router({ prefix: REST_BASE });
   const svc = (ctx: Context) => serviceContext(ctx, services, verifier);
   const { processRequests, queries } = services;
@@ -92,7 +100,10 @@ export function processRequestRouter(services: Services, verifier: TokenVerifier
     router.patch(`/process-request/:id/${action}`, async (ctx) => {
       const sctx = await svc(ctx);
       const body = await readJsonObject(ctx, ACTION_BODY_LIMIT);
-      await processRequests[action](sctx, ctx.params.partnerId, ctx.params.id, { reason: body.reason, otp: body.otp });
+      await processRequests[action](sctx, ctx.params.partnerId, ctx.params.id, {
+        reason: body.reason,
+        otp: body.otp,
+      });
       ctx.status = 204;
     });
   }

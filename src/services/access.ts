@@ -42,7 +42,11 @@ export interface PartnerAccess {
  * Resolves the partner of a call: a malformed id is 400, a partner outside the scope 403
  * PARTNER_FORBIDDEN, a missing permission 403 FORBIDDEN, a partner that does not exist 404.
  */
-export async function requirePartner(ctx: ServiceContext, clientId: unknown, permission: Permission): Promise<PartnerAccess> {
+export async function requirePartner(
+  ctx: ServiceContext,
+  clientId: unknown,
+  permission: Permission,
+): Promise<PartnerAccess> {
   const id = assertUuid(clientId, 'clientId');
   if (!inScope(ctx.operator, id)) throw new DomainError('PARTNER_FORBIDDEN');
   if (!can(ctx.operator, permission)) throw new DomainError('FORBIDDEN');
@@ -52,6 +56,9 @@ export async function requirePartner(ctx: ServiceContext, clientId: unknown, per
 }
 
 export async function loadPartner(em: EntityManager, id: string): Promise<PartnerAccess | null> {
-  const [partner, balance] = await Promise.all([em.findOne(Partner, { id }), em.findOne(ClientBalance, { clientId: id })]);
+  const [partner, balance] = await Promise.all([
+    em.findOne(Partner, { id }),
+    em.findOne(ClientBalance, { clientId: id }),
+  ]);
   return partner && balance ? { partner, balance } : null;
 }

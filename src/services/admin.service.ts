@@ -28,14 +28,21 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 function requireText(value: string | undefined, field: string, max: number): string {
   const text = value?.trim() ?? '';
-  if (text === '' || text.length > max) throw new DomainError('VALIDATION_FAILED', `${field} must be 1-${max} characters`, { field });
+  if (text === '' || text.length > max)
+    throw new DomainError('VALIDATION_FAILED', `${field} must be 1-${max} characters`, { field });
   return text;
 }
 
-export async function createPartner(em: EntityManager, input: NewPartner): Promise<{ partner: Partner; balance: ClientBalance }> {
+export async function createPartner(
+  em: EntityManager,
+  input: NewPartner,
+): Promise<{ partner: Partner; balance: ClientBalance }> {
   const name = requireText(input.name, 'name', 200);
   const currency = input.currency?.trim().toUpperCase() ?? '';
-  if (!isCurrency(currency)) throw new DomainError('VALIDATION_FAILED', 'currency must be an ISO 4217 code such as USD', { field: 'currency' });
+  if (!isCurrency(currency))
+    throw new DomainError('VALIDATION_FAILED', 'currency must be an ISO 4217 code such as USD', {
+      field: 'currency',
+    });
   return em.transactional(async (tx) => {
     const partner = tx.create(Partner, input.id ? { id: assertUuid(input.id, 'id'), name } : { name });
     // No ORM relation ties the two rows: flush the partner first so the balance's foreign key holds.
@@ -48,22 +55,28 @@ export async function createPartner(em: EntityManager, input: NewPartner): Promi
 
 export async function createOperator(em: EntityManager, input: NewOperator): Promise<Operator> {
   const email = requireText(input.email, 'email', 320).toLowerCase();
-  if (!EMAIL.test(email)) throw new DomainError('VALIDATION_FAILED', 'email is not an email address', { field: 'email' });
+  if (!EMAIL.test(email))
+    throw new DomainError('VALIDATION_FAILED', 'email is not an email address', { field: 'email' });
   const name = requireText(input.name, 'name', 200);
   const valid = Object.values(Role) as string[];
   const roles = [...new Set(input.roles.map((r) => r.trim().toUpperCase()))];
   if (roles.length === 0 || roles.some((r) => !valid.includes(r))) {
-    throw new DomainError('VALIDATION_FAILED', `roles must be one or more of ${valid.join(', ')}`, { field: 'roles' });
+    throw new DomainError('VALIDATION_FAILED', `roles must be one or more of ${valid.join(', ')}`, {
+      field: 'roles',
+    });
   }
   let partnerIds: string[] | null = null;
   if (input.partnerIds !== null) {
     partnerIds = [...new Set(input.partnerIds.map((id) => assertUuid(id, 'partners')))];
-    if (partnerIds.length === 0) throw new DomainError('VALIDATION_FAILED', 'give --partners or --all-partners', { field: 'partners' });
+    if (partnerIds.length === 0)
+      throw new DomainError('VALIDATION_FAILED', 'give --partners or --all-partners', { field: 'partners' });
     const found = await em.count(Partner, { id: { $in: partnerIds } });
     if (found !== partnerIds.length) throw new DomainError('NOT_FOUND', 'One of the partners does not exist');
   }
   if (await em.count(Operator, { email })) {
-    throw new DomainError('VALIDATION_FAILED', `an operator with email ${email} already exists`, { field: 'email' });
+    throw new DomainError('VALIDATION_FAILED', `an operator with email ${email} already exists`, {
+      field: 'email',
+    });
   }
   const operator = em.create(Operator, {
     email,

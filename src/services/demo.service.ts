@@ -24,7 +24,8 @@ export async function ensureDemoWorld(em: EntityManager): Promise<DemoWorld> {
   let created = false;
   let partner = await em.findOne(Partner, { id: DEMO_PARTNER_ID });
   if (!partner) {
-    partner = (await createPartner(em, { id: DEMO_PARTNER_ID, name: 'Demo Partner', currency: 'USD' })).partner;
+    partner = (await createPartner(em, { id: DEMO_PARTNER_ID, name: 'Demo Partner', currency: 'USD' }))
+      .partner;
     created = true;
   }
   const operators = {} as DemoWorld['operators'];
@@ -32,7 +33,12 @@ export async function ensureDemoWorld(em: EntityManager): Promise<DemoWorld> {
     let operator = await em.findOne(Operator, { email: demo.email });
     if (!operator) {
       const partnerIds = demo.key === 'admin' ? null : [DEMO_PARTNER_ID];
-      operator = await createOperator(em, { email: demo.email, name: demo.name, roles: [...demo.roles], partnerIds });
+      operator = await createOperator(em, {
+        email: demo.email,
+        name: demo.name,
+        roles: [...demo.roles],
+        partnerIds,
+      });
       created = true;
     }
     operators[demo.key] = operator;

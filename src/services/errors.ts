@@ -19,7 +19,10 @@ export const ERRORS = {
   METHOD_NOT_ALLOWED: { status: 405, message: 'The method is not allowed on this route' },
   PROCESS_REQUEST_NOT_PENDING: { status: 409, message: 'The process request is not pending' },
   IDEMPOTENCY_KEY_REUSED: { status: 409, message: 'The idempotency key was used with a different request' },
-  IDEMPOTENCY_IN_PROGRESS: { status: 409, message: 'A request with this idempotency key is still in progress' },
+  IDEMPOTENCY_IN_PROGRESS: {
+    status: 409,
+    message: 'A request with this idempotency key is still in progress',
+  },
   BALANCE_LIMIT_EXCEEDED: { status: 409, message: 'The balance would exceed the largest amount it can hold' },
   EVIDENCE_TOO_LARGE: { status: 413, message: 'The evidence file is larger than 10 MiB' },
   REQUEST_TIMEOUT: { status: 408, message: 'The request took too long to arrive' },
@@ -31,7 +34,10 @@ export const ERRORS = {
   INTERNAL_ERROR: { status: 500, message: 'An unexpected error occurred' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again shortly' },
   TOO_MANY_STREAMS: { status: 503, message: 'Too many open progress streams; try again shortly' },
-  PROGRESS_STREAM_OVERFLOW: { status: 503, message: 'The client fell too far behind the progress stream; reconnect to resume' },
+  PROGRESS_STREAM_OVERFLOW: {
+    status: 503,
+    message: 'The client fell too far behind the progress stream; reconnect to resume',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -50,7 +56,14 @@ export class DomainError extends Error {
   }
 }
 
-const UNAVAILABLE_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+const UNAVAILABLE_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+]);
 
 /**
  * Turns any thrown value into a DomainError: domain errors pass through, a dependency that is

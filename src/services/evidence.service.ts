@@ -19,7 +19,8 @@ export function sniffEvidenceType(head: Buffer): EvidenceType | undefined {
   const starts = (bytes: number[], offset = 0) => bytes.every((b, i) => head[offset + i] === b);
   if (starts([0x25, 0x50, 0x44, 0x46, 0x2d])) return { ext: 'pdf', contentType: 'application/pdf' };
   if (starts([0xff, 0xd8, 0xff])) return { ext: 'jpg', contentType: 'image/jpeg' };
-  if (starts([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return { ext: 'png', contentType: 'image/png' };
+  if (starts([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+    return { ext: 'png', contentType: 'image/png' };
   if (starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], 8)) {
     return { ext: 'webp', contentType: 'image/webp' };
   }
@@ -105,7 +106,11 @@ export async function stageEvidence(
   }
   if (!type) {
     type = sniffEvidenceType(Buffer.concat(pending, pendingBytes));
-    if (!type) throw new DomainError('UNSUPPORTED_EVIDENCE_TYPE', size === 0 ? 'The evidence file is empty' : undefined);
+    if (!type)
+      throw new DomainError(
+        'UNSUPPORTED_EVIDENCE_TYPE',
+        size === 0 ? 'The evidence file is empty' : undefined,
+      );
     blobName = `${blobPrefix}/evidence.${type.ext}`;
   }
   await flush();

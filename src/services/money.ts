@@ -24,7 +24,8 @@ export function isCurrency(code: string): boolean {
 
 /** ISO 4217 minor digits (2 for USD, 0 for JPY, 3 for BHD), capped by the NUMERIC(19,4) column. */
 export function currencyDigits(currency: string): number {
-  const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  const digits =
+    new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
   return Math.min(digits, 4);
 }
 

@@ -43,7 +43,12 @@ export interface Page<T> {
 
 function positiveInt(value: unknown, field: string, fallback: number, max: number): number {
   if (value === undefined || value === null || value === '') return fallback;
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\d{1,9}$/.test(value)
+        ? Number(value)
+        : NaN;
   if (!Number.isInteger(n) || n < 1 || n > max) {
     throw new DomainError('VALIDATION_FAILED', `${field} must be an integer from 1 to ${max}`, { field });
   }
@@ -57,7 +62,11 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{
 function parseDate(value: unknown, field: 'from' | 'to'): Date | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   const text = value instanceof Date ? value.toISOString() : value;
-  if (typeof text !== 'string' || !(DATE_ONLY.test(text) || DATE_TIME.test(text)) || Number.isNaN(Date.parse(text))) {
+  if (
+    typeof text !== 'string' ||
+    !(DATE_ONLY.test(text) || DATE_TIME.test(text)) ||
+    Number.isNaN(Date.parse(text))
+  ) {
     throw new DomainError('VALIDATION_FAILED', `${field} must be an ISO 8601 date or date-time`, { field });
   }
   const date = new Date(DATE_ONLY.test(text) ? `${text}T00:00:00.000Z` : text);
@@ -71,7 +80,9 @@ function parseStatuses(value: unknown): ProcessRequestStatus[] | undefined {
   const statuses = parts.map((s) => (typeof s === 'string' ? s.trim().toUpperCase() : s));
   const valid = Object.values(ProcessRequestStatus) as unknown[];
   if (statuses.length === 0 || statuses.some((s) => !valid.includes(s))) {
-    throw new DomainError('VALIDATION_FAILED', `status must be one or more of ${valid.join(', ')}`, { field: 'status' });
+    throw new DomainError('VALIDATION_FAILED', `status must be one or more of ${valid.join(', ')}`, {
+      field: 'status',
+    });
   }
   return [...new Set(statuses as ProcessRequestStatus[])];
 }
@@ -106,7 +117,9 @@ export class ProcessRequestQueryService {
   async partners(ctx: ServiceContext): Promise<PartnerView[]> {
     if (!can(ctx.operator, 'read')) throw new DomainError('FORBIDDEN');
     const scope = ctx.operator.partnerIds;
-    const partners = await ctx.em.find(Partner, scope === null ? {} : { id: { $in: scope } }, { orderBy: { name: 'asc', id: 'asc' } });
+    const partners = await ctx.em.find(Partner, scope === null ? {} : { id: { $in: scope } }, {
+      orderBy: { name: 'asc', id: 'asc' },
+    });
     const balances = await ctx.em.find(ClientBalance, { clientId: { $in: partners.map((p) => p.id) } });
     const byClient = new Map(balances.map((b) => [b.clientId, b]));
     return partners.filter((p) => byClient.has(p.id)).map((p) => toPartnerView(p, byClient.get(p.id)!));
@@ -121,7 +134,13 @@ export class ProcessRequestQueryService {
       limit,
       offset: (page - 1) * limit,
     });
-    return { items: rows.map(toProcessRequestView), page, limit, total, totalPages: Math.ceil(total / limit) };
+    return {
+      items: rows.map(toProcessRequestView),
+      page,
+      limit,
+      total,
+      totalPages: Math.ceil(total / limit),
+    };
   }
 
   /**
@@ -129,7 +148,11 @@ export class ProcessRequestQueryService {
    * however many rows there are, and no connection is held while the client reads.
    * Authorization and filters are checked before the first item is yielded.
    */
-  async stream(ctx: ServiceContext, clientId: unknown, filters: ListFilters): Promise<AsyncIterable<ProcessRequestView>> {
+  async stream(
+    ctx: ServiceContext,
+    clientId: unknown,
+    filters: ListFilters,
+  ): Promise<AsyncIterable<ProcessRequestView>> {
     const { partner } = await requirePartner(ctx, clientId, 'read');
     const where = buildWhere(partner.id, filters);
     const em = ctx.em;
@@ -138,12 +161,21 @@ export class ProcessRequestQueryService {
         let after: { createdAt: Date; id: string } | undefined;
         for (;;) {
           const keyset: FilterQuery<ProcessRequest> = after
-            ? { $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, id: { $lt: after.id } }] }
+            ? {
+                $or: [
+                  { createdAt: { $lt: after.createdAt } },
+                  { createdAt: after.createdAt, id: { $lt: after.id } },
+                ],
+              }
             : {};
-          const batch = await em.find(ProcessRequest, { $and: [where, keyset] } as FilterQuery<ProcessRequest>, {
-            orderBy: { createdAt: 'desc', id: 'desc' },
-            limit: STREAM_BATCH,
-          });
+          const batch = await em.find(
+            ProcessRequest,
+            { $and: [where, keyset] } as FilterQuery<ProcessRequest>,
+            {
+              orderBy: { createdAt: 'desc', id: 'desc' },
+              limit: STREAM_BATCH,
+            },
+          );
           for (const pr of batch) yield toProcessRequestView(pr);
           em.clear();
           if (batch.length < STREAM_BATCH) return;
@@ -159,7 +191,11 @@ export class ProcessRequestQueryService {
   }
 
   /** One request with its audit trail (who did what, when), oldest event first. */
-  async details(ctx: ServiceContext, clientId: unknown, id: unknown): Promise<ProcessRequestView & { history: HistoryEntryView[] }> {
+  async details(
+    ctx: ServiceContext,
+    clientId: unknown,
+    id: unknown,
+  ): Promise<ProcessRequestView & { history: HistoryEntryView[] }> {
     const pr = await this.find(ctx, clientId, id);
     return { ...toProcessRequestView(pr), history: await this.historyOf(ctx, pr) };
   }
@@ -174,7 +210,11 @@ export class ProcessRequestQueryService {
   }
 
   private async historyOf(ctx: ServiceContext, pr: ProcessRequest): Promise<HistoryEntryView[]> {
-    const events = await ctx.em.find(ProcessRequestEvent, { processRequestId: pr.id, clientId: pr.clientId }, { orderBy: { id: 'asc' } });
+    const events = await ctx.em.find(
+      ProcessRequestEvent,
+      { processRequestId: pr.id, clientId: pr.clientId },
+      { orderBy: { id: 'asc' } },
+    );
     return events.map(toHistoryEntryView);
   }
 

@@ -53,11 +53,13 @@ const OUTCOME_EVENT: Record<Outcome, ProgressEventType> = {
 
 function optionalText(value: unknown, field: string, max: number): string | null {
   if (value === undefined || value === null || value === '') return null;
-  if (typeof value !== 'string') throw new DomainError('VALIDATION_FAILED', `${field} must be a string`, { field });
+  if (typeof value !== 'string')
+    throw new DomainError('VALIDATION_FAILED', `${field} must be a string`, { field });
   if ([...value].length > max) {
     throw new DomainError('VALIDATION_FAILED', `${field} must be at most ${max} characters`, { field });
   }
-  if (value.includes('\u0000')) throw new DomainError('VALIDATION_FAILED', `${field} must not contain NUL`, { field });
+  if (value.includes('\u0000'))
+    throw new DomainError('VALIDATION_FAILED', `${field} must not contain NUL`, { field });
   return value;
 }
 
@@ -68,11 +70,18 @@ export class ProcessRequestService {
     private readonly idempotency: IdempotencyService = new IdempotencyService(),
   ) {}
 
-  async create(ctx: ServiceContext, clientId: unknown, receive: ReceiveCreate, options: CreateOptions = {}): Promise<ProcessRequestView> {
+  async create(
+    ctx: ServiceContext,
+    clientId: unknown,
+    receive: ReceiveCreate,
+    options: CreateOptions = {},
+  ): Promise<ProcessRequestView> {
     const { partner, balance } = await requirePartner(ctx, clientId, 'create');
     const idempotencyKey = parseIdempotencyKey(options.idempotencyKey);
     // A key already answered: the file is still read (to compare its hash) but no block is uploaded.
-    const answered = idempotencyKey ? await this.idempotency.findCompleted(ctx.em, ctx.operator.id, idempotencyKey) : undefined;
+    const answered = idempotencyKey
+      ? await this.idempotency.findCompleted(ctx.em, ctx.operator.id, idempotencyKey)
+      : undefined;
     const requestId = randomUUID();
     const progress = this.uploadProgress(ctx, partner.id, requestId, options.expectedBytes);
     let staged: StagedEvidence | undefined;
@@ -96,7 +105,10 @@ export class ProcessRequestService {
         // The same request again: the first answer, without OTP (no new action is taken) and without a new blob.
         const outcome = await this.idempotency.claim(ctx.em, ctx.operator.id, idempotencyKey, hash);
         if (outcome.kind === 'replay') {
-          ctx.log.info({ processRequestId: outcome.view.id, clientId: partner.id }, 'idempotent create replayed');
+          ctx.log.info(
+            { processRequestId: outcome.view.id, clientId: partner.id },
+            'idempotent create replayed',
+          );
           return outcome.view;
         }
         // Defensive: a key answered when the body began must not be claimed without staged blocks.
@@ -141,31 +153,53 @@ export class ProcessRequestService {
         });
         return pr;
       });
-      ctx.log.info({ processRequestId: created.id, clientId: partner.id, amount, size: evidence.size }, 'process request created');
+      ctx.log.info(
+        { processRequestId: created.id, clientId: partner.id, amount, size: evidence.size },
+        'process request created',
+      );
       return toProcessRequestView(created);
     } catch (error) {
       // The transaction failed after the blob became visible: a blob never outlives a failed create.
       if (blobCommitted && staged) {
-        await this.store.delete(staged.blobName).catch((e) => ctx.log.error({ err: e, blobName: staged?.blobName }, 'orphan blob delete failed'));
+        await this.store
+          .delete(staged.blobName)
+          .catch((e) => ctx.log.error({ err: e, blobName: staged?.blobName }, 'orphan blob delete failed'));
       }
       if (claimId) {
         const claim = claimId;
-        await this.idempotency.release(ctx.em, claim).catch((e) => ctx.log.error({ err: e, claimId: claim }, 'idempotency claim not released'));
+        await this.idempotency
+          .release(ctx.em, claim)
+          .catch((e) => ctx.log.error({ err: e, claimId: claim }, 'idempotency claim not released'));
       }
       await this.recordFailure(ctx, partner.id, requestId, toDomainError(error).code);
       throw error;
     }
   }
 
-  async approve(ctx: ServiceContext, clientId: unknown, id: unknown, input: ReviewInput = {}): Promise<ProcessRequestView> {
+  async approve(
+    ctx: ServiceContext,
+    clientId: unknown,
+    id: unknown,
+    input: ReviewInput = {},
+  ): Promise<ProcessRequestView> {
     return this.decide(ctx, clientId, id, ProcessRequestStatus.APPROVED, input);
   }
 
-  async reject(ctx: ServiceContext, clientId: unknown, id: unknown, input: ReviewInput = {}): Promise<ProcessRequestView> {
+  async reject(
+    ctx: ServiceContext,
+    clientId: unknown,
+    id: unknown,
+    input: ReviewInput = {},
+  ): Promise<ProcessRequestView> {
     return this.decide(ctx, clientId, id, ProcessRequestStatus.REJECTED, input);
   }
 
-  async cancel(ctx: ServiceContext, clientId: unknown, id: unknown, input: ReviewInput = {}): Promise<ProcessRequestView> {
+  async cancel(
+    ctx: ServiceContext,
+    clientId: unknown,
+    id: unknown,
+    input: ReviewInput = {},
+  ): Promise<ProcessRequestView> {
     return this.decide(ctx, clientId, id, ProcessRequestStatus.CANCELLED, input);
   }
 
@@ -173,7 +207,13 @@ export class ProcessRequestService {
    * Moves a PENDING request to its outcome. The rules are read first for clear errors; the
    * conditional UPDATE (… where status = 'PENDING') is what makes exactly one concurrent caller win.
    */
-  private async decide(ctx: ServiceContext, clientId: unknown, id: unknown, outcome: Outcome, input: ReviewInput): Promise<ProcessRequestView> {
+  private async decide(
+    ctx: ServiceContext,
+    clientId: unknown,
+    id: unknown,
+    outcome: Outcome,
+    input: ReviewInput,
+  ): Promise<ProcessRequestView> {
     const cancelling = outcome === ProcessRequestStatus.CANCELLED;
     const { partner } = await requirePartner(ctx, clientId, cancelling ? 'read' : 'review');
     const requestId = assertUuid(id, 'id');
@@ -193,7 +233,9 @@ export class ProcessRequestService {
     if (outcome === ProcessRequestStatus.APPROVED) await this.otp.verify(ctx, input.otp);
 
     const updated = await ctx.em.transactional(async (em) => {
-      const actorColumns = cancelling ? 'cancelled_by = ?, cancelled_at = now()' : 'reviewed_by = ?, reviewed_at = now()';
+      const actorColumns = cancelling
+        ? 'cancelled_by = ?, cancelled_at = now()'
+        : 'reviewed_by = ?, reviewed_at = now()';
       const rows = await em.execute<Record<string, unknown>[]>(
         `update process_request set status = ?, ${actorColumns}, review_reason = ?, updated_at = now()
          where id = ? and client_id = ? and status = 'PENDING' ${cancelling ? '' : 'and created_by <> ?'}
@@ -216,7 +258,10 @@ export class ProcessRequestService {
       });
       return pr;
     });
-    ctx.log.info({ processRequestId: requestId, clientId: partner.id, status: outcome }, 'process request decided');
+    ctx.log.info(
+      { processRequestId: requestId, clientId: partner.id, status: outcome },
+      'process request decided',
+    );
     return toProcessRequestView(updated);
   }
 
@@ -255,7 +300,12 @@ export class ProcessRequestService {
     };
   }
 
-  private async recordFailure(ctx: ServiceContext, clientId: string, requestId: string, code: string): Promise<void> {
+  private async recordFailure(
+    ctx: ServiceContext,
+    clientId: string,
+    requestId: string,
+    code: string,
+  ): Promise<void> {
     try {
       await ctx.em.transactional((em) =>
         recordEvent(em, {

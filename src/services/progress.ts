@@ -19,7 +19,10 @@ export interface NewEvent {
 }
 
 /** The JSON that travels through NOTIFY: a progress event with money as a string. */
-export type ProgressMessage = Omit<ProgressEventView, 'available' | 'at'> & { available?: string; at: string };
+export type ProgressMessage = Omit<ProgressEventView, 'available' | 'at'> & {
+  available?: string;
+  at: string;
+};
 
 export function toProgressMessage(
   event: NewEvent & { id: string | null; at: Date; percent?: number; status: ProcessRequestStatus | null },

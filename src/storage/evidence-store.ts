@@ -64,7 +64,12 @@ export class EvidenceStore {
   }
 
   /** A read-only link to one blob, served as an attachment under the given file name. */
-  async signedDownloadUrl(blobName: string, fileName: string, ttlSeconds: number, now = new Date()): Promise<SignedUrl> {
+  async signedDownloadUrl(
+    blobName: string,
+    fileName: string,
+    ttlSeconds: number,
+    now = new Date(),
+  ): Promise<SignedUrl> {
     const blob = this.container.getBlockBlobClient(blobName);
     const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
     const url = await blob.generateSasUrl({

@@ -8,7 +8,8 @@ import { connect, createServer } from 'node:net';
 import path from 'node:path';
 
 const require = createRequire(import.meta.url);
-const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+const AZURITE_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -49,7 +50,16 @@ export default async function globalSetup() {
       password: 'postgres',
       persistent: false,
       createPostgresUser: process.getuid?.() === 0,
-      postgresFlags: ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+      postgresFlags: [
+        '-c',
+        'max_connections=300',
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+      ],
       onLog: () => {},
       onError: () => {},
     });
@@ -65,12 +75,24 @@ export default async function globalSetup() {
     mkdirSync(cwd, { recursive: true });
     const child = spawn(
       process.execPath,
-      [require.resolve('azurite/dist/src/blob/main.js'), '--blobHost', '127.0.0.1', '--blobPort', String(port), '--inMemoryPersistence', '--silent', '--skipApiVersionCheck', '--disableTelemetry', '--loose'],
+      [
+        require.resolve('azurite/dist/src/blob/main.js'),
+        '--blobHost',
+        '127.0.0.1',
+        '--blobPort',
+        String(port),
+        '--inMemoryPersistence',
+        '--silent',
+        '--skipApiVersionCheck',
+        '--disableTelemetry',
+        '--loose',
+      ],
       { cwd, stdio: 'ignore' },
     );
     const deadline = Date.now() + 20000;
     while (!(await portOpen(port))) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error('Azurite did not start for the tests');
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error('Azurite did not start for the tests');
       await new Promise((r) => setTimeout(r, 100));
     }
     globalThis.__TEST_RUN__.azurite = child;

@@ -33,7 +33,10 @@ export interface World {
     operator: Operator,
     document: TypedDocumentNode<TData, TVars>,
     variables?: TVars,
-  ): Promise<{ data?: TData | null; errors?: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }> }>;
+  ): Promise<{
+    data?: TData | null;
+    errors?: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }>;
+  }>;
   sql<T = Record<string, unknown>>(query: string, params?: unknown[]): Promise<T[]>;
   blobNames(): Promise<string[]>;
   close(): Promise<void>;
@@ -48,7 +51,8 @@ function withDatabase(url: string, database: string): string {
 export async function createWorld(env: Record<string, string> = {}): Promise<World> {
   const adminUrl = process.env.DATABASE_URL;
   const storage = process.env.AZURE_STORAGE_CONNECTION_STRING;
-  if (!adminUrl || !storage) throw new Error('globalSetup did not provide DATABASE_URL and AZURE_STORAGE_CONNECTION_STRING');
+  if (!adminUrl || !storage)
+    throw new Error('globalSetup did not provide DATABASE_URL and AZURE_STORAGE_CONNECTION_STRING');
   const suffix = randomBytes(6).toString('hex');
   const database = `test_${suffix}`;
   const container = `evidence-${suffix}`;
@@ -71,7 +75,8 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
   const address = await app.listen(0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${address.port}`;
   // Worlds verifying tokens with a JWKS or PEM key cannot mint; their tests sign their own tokens.
-  const appToken = config.appToken.kind === 'secret' ? await mintToken(config, 'app', 'test-app', 3600) : undefined;
+  const appToken =
+    config.appToken.kind === 'secret' ? await mintToken(config, 'app', 'test-app', 3600) : undefined;
 
   const world: World = {
     app,
@@ -100,11 +105,21 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
       const userToken = await mintToken(config, 'user', id, ttlSeconds);
       return { authorization: `Bearer ${appToken}`, 'x-user-token': `Bearer ${userToken}` };
     },
-    async gql<TData, TVars extends Record<string, unknown>>(operator: Operator, document: TypedDocumentNode<TData, TVars>, variables?: TVars) {
+    async gql<TData, TVars extends Record<string, unknown>>(
+      operator: Operator,
+      document: TypedDocumentNode<TData, TVars>,
+      variables?: TVars,
+    ) {
       const contextValue = await app.graphqlContext({ credentials: await world.headers(operator) });
-      const response = await app.apollo.executeOperation<TData, TVars>({ query: document, variables }, { contextValue });
+      const response = await app.apollo.executeOperation<TData, TVars>(
+        { query: document, variables },
+        { contextValue },
+      );
       if (response.body.kind !== 'single') throw new Error('incremental responses are not used');
-      return response.body.singleResult as { data?: TData | null; errors?: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }> };
+      return response.body.singleResult as {
+        data?: TData | null;
+        errors?: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }>;
+      };
     },
     sql: (query, params = []) => app.orm.em.getConnection().execute(query, params as never[]),
     blobNames: () => app.services.store.listBlobNames(),

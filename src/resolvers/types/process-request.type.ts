@@ -69,7 +69,9 @@ export class ProcessRequestType {
   @Field(() => String, { nullable: true })
   observations!: string | null;
 
-  @Field(() => String, { description: 'Canonical blob URL; not readable without a signature (use evidenceDownloadUrl)' })
+  @Field(() => String, {
+    description: 'Canonical blob URL; not readable without a signature (use evidenceDownloadUrl)',
+  })
   evidenceUrl!: string;
 
   @Field(() => EvidenceInfo)
