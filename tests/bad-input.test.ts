@@ -1453,14 +1453,8 @@ beforeAll(async () => {
     userSecret: new TextEncoder().encode((world.app.config.userToken as { secret: string }).secret),
     appSecret: new TextEncoder().encode((world.app.config.appToken as { secret: string }).secret),
   });
-  const pending = await world.http
-    .post(`${base()}/process-request`)
-    .set(env.makerHeaders)
-    .field('requestedAmount', '10.00')
-    .attach('evidence', PDF, 'r.pdf');
-  expect(pending.status).toBe(201);
+  env.pending = await world.createRequest(usd.id, env.makerHeaders, '10.00', PDF, 'r.pdf');
   created201++;
-  env.pending = pending.body.id;
 });
 afterAll(() => world?.close());
 

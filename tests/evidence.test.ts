@@ -41,7 +41,7 @@ function container() {
 }
 
 const rows = () => count(world, 'process_request', 'client_id = ?', [partnerId]);
-const blobs = async () => (await world.blobNames()).filter((n) => n.startsWith(`${partnerId}/`));
+const blobs = () => world.blobsOf(partnerId);
 
 async function downloadUrl(id: string): Promise<{ url: string; expiresAt: string }> {
   const res = await world.http

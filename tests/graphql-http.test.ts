@@ -48,18 +48,6 @@ async function multipartCreate(
     .attach('0', file, options.filename ?? 'receipt.pdf');
 }
 
-async function rowCount(clientId: string): Promise<number> {
-  const [row] = await world.sql<{ n: string }>(
-    'select count(*) as n from process_request where client_id = ?',
-    [clientId],
-  );
-  return Number(row.n);
-}
-
-async function blobsOf(partnerId: string): Promise<string[]> {
-  return (await world.blobNames()).filter((name) => name.startsWith(`${partnerId}/`));
-}
-
 async function postJson(body: unknown, headers: Record<string, string> = {}) {
   return world.http
     .post('/graphql')
@@ -83,8 +71,8 @@ describe('multipart create', () => {
       evidence: { fileName: 'receipt.pdf', contentType: 'application/pdf', size: PDF.length },
     });
     expect(res.headers['x-request-id']).toMatch(UUID);
-    expect(await blobsOf(partner.id)).toEqual([`${partner.id}/${created.id}/evidence.pdf`]);
-    expect(await rowCount(partner.id)).toBe(1);
+    expect(await world.blobsOf(partner.id)).toEqual([`${partner.id}/${created.id}/evidence.pdf`]);
+    expect(await world.requestCount(partner.id)).toBe(1);
   });
 
   test('without the preflight header: refused by CSRF prevention (400), nothing stored', async () => {
@@ -97,8 +85,8 @@ describe('multipart create', () => {
       status: 400,
       requestId: res.headers['x-request-id'],
     });
-    expect(await rowCount(partner.id)).toBe(0);
-    expect(await blobsOf(partner.id)).toEqual([]);
+    expect(await world.requestCount(partner.id)).toBe(0);
+    expect(await world.blobsOf(partner.id)).toEqual([]);
   });
 
   test('exactly 10 MiB is accepted', async () => {
@@ -107,7 +95,7 @@ describe('multipart create', () => {
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data.createProcessRequest.evidence.size).toBe(TEN_MIB);
     const id = res.body.data.createProcessRequest.id;
-    expect(await blobsOf(partner.id)).toEqual([`${partner.id}/${id}/evidence.pdf`]);
+    expect(await world.blobsOf(partner.id)).toEqual([`${partner.id}/${id}/evidence.pdf`]);
   });
 
   test('10 MiB + 1 byte is EVIDENCE_TOO_LARGE (413), no row and no blob', async () => {
@@ -120,8 +108,8 @@ describe('multipart create', () => {
       status: 413,
       requestId: res.headers['x-request-id'],
     });
-    expect(await rowCount(partner.id)).toBe(0);
-    expect(await blobsOf(partner.id)).toEqual([]);
+    expect(await world.requestCount(partner.id)).toBe(0);
+    expect(await world.blobsOf(partner.id)).toEqual([]);
     // The server is still fine afterwards.
     const next = await multipartCreate(maker, partner.id, PDF);
     expect(next.body.data.createProcessRequest.status).toBe('PENDING');
@@ -132,8 +120,8 @@ describe('multipart create', () => {
     const forged = Buffer.from('<html><script>alert(1)</script></html>');
     const res = await multipartCreate(maker, partner.id, forged, { filename: 'receipt.pdf' });
     expect(res.body.errors[0].extensions).toMatchObject({ code: 'UNSUPPORTED_EVIDENCE_TYPE', status: 415 });
-    expect(await rowCount(partner.id)).toBe(0);
-    expect(await blobsOf(partner.id)).toEqual([]);
+    expect(await world.requestCount(partner.id)).toBe(0);
+    expect(await world.blobsOf(partner.id)).toEqual([]);
   });
 
   test('a bad amount is VALIDATION_FAILED with the request id, nothing stored', async () => {
@@ -144,8 +132,8 @@ describe('multipart create', () => {
       status: 400,
       requestId: res.headers['x-request-id'],
     });
-    expect(await rowCount(partner.id)).toBe(0);
-    expect(await blobsOf(partner.id)).toEqual([]);
+    expect(await world.requestCount(partner.id)).toBe(0);
+    expect(await world.blobsOf(partner.id)).toEqual([]);
   });
 
   test('missing tokens on a multipart create: HTTP 401 UNAUTHENTICATED, nothing stored', async () => {
@@ -164,8 +152,8 @@ describe('multipart create', () => {
       .attach('0', PDF, 'receipt.pdf');
     expect(res.status).toBe(401);
     expect(res.body.errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
-    expect(await rowCount(partner.id)).toBe(0);
-    expect(await blobsOf(partner.id)).toEqual([]);
+    expect(await world.requestCount(partner.id)).toBe(0);
+    expect(await world.blobsOf(partner.id)).toEqual([]);
   });
 });
 

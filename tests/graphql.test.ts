@@ -74,18 +74,6 @@ async function create(
   return result.data!.createProcessRequest;
 }
 
-async function rowCount(clientId: string): Promise<number> {
-  const [row] = await world.sql<{ n: string }>(
-    'select count(*) as n from process_request where client_id = ?',
-    [clientId],
-  );
-  return Number(row.n);
-}
-
-async function blobsOf(partnerId: string): Promise<string[]> {
-  return (await world.blobNames()).filter((name) => name.startsWith(`${partnerId}/`));
-}
-
 describe('identity', () => {
   test('me is the operator acting through the call', async () => {
     const { partner, maker } = await setup();
@@ -210,7 +198,7 @@ describe('createProcessRequest', () => {
     });
     const blobName = `${partner.id}/${created.id}/evidence.pdf`;
     expect(created.evidenceUrl).toMatch(new RegExp(`/${world.container}/${blobName}$`));
-    expect(await blobsOf(partner.id)).toEqual([blobName]);
+    expect(await world.blobsOf(partner.id)).toEqual([blobName]);
     const [row] = await world.sql<{ requested_amount: string; status: string }>(
       'select requested_amount, status from process_request where id = ?',
       [created.id],
@@ -233,7 +221,7 @@ describe('createProcessRequest', () => {
     expect(pngFile.evidence).toMatchObject({ contentType: 'image/png', fileName: 'receipt.png' });
     const webp = await create(maker, partner.id, '1', WEBP, 'scan');
     expect(webp.evidence.contentType).toBe('image/webp');
-    expect((await blobsOf(partner.id)).sort()).toEqual(
+    expect((await world.blobsOf(partner.id)).sort()).toEqual(
       [
         `${partner.id}/${jpg.id}/evidence.jpg`,
         `${partner.id}/${pngFile.id}/evidence.png`,
@@ -260,8 +248,8 @@ describe('createProcessRequest', () => {
     });
     const error = expectError(result, 'VALIDATION_FAILED', 400);
     expect(error.extensions?.details).toMatchObject({ field: 'requestedAmount' });
-    expect(await rowCount(partner.id)).toBe(0);
-    expect(await blobsOf(partner.id)).toEqual([]);
+    expect(await world.requestCount(partner.id)).toBe(0);
+    expect(await world.blobsOf(partner.id)).toEqual([]);
   });
 
   test('observations over 2,000 characters are VALIDATION_FAILED', async () => {
@@ -272,7 +260,7 @@ describe('createProcessRequest', () => {
       evidence: upload(PDF),
     });
     expectError(result, 'VALIDATION_FAILED', 400);
-    expect(await rowCount(partner.id)).toBe(0);
+    expect(await world.requestCount(partner.id)).toBe(0);
   });
 
   test('a forged file is UNSUPPORTED_EVIDENCE_TYPE 415, nothing stored', async () => {
@@ -284,8 +272,8 @@ describe('createProcessRequest', () => {
       evidence: upload(forged, 'receipt.pdf', 'application/pdf'),
     });
     expectError(result, 'UNSUPPORTED_EVIDENCE_TYPE', 415);
-    expect(await rowCount(partner.id)).toBe(0);
-    expect(await blobsOf(partner.id)).toEqual([]);
+    expect(await world.requestCount(partner.id)).toBe(0);
+    expect(await world.blobsOf(partner.id)).toEqual([]);
   });
 
   test('a non-Upload evidence value is refused by the Upload scalar', async () => {
@@ -296,7 +284,7 @@ describe('createProcessRequest', () => {
       evidence: 'not a file',
     });
     expect(result.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', status: 400 });
-    expect(await rowCount(partner.id)).toBe(0);
+    expect(await world.requestCount(partner.id)).toBe(0);
   });
 
   test('idempotencyKey: a repeated create gets the first answer; nothing new is created or uploaded', async () => {
@@ -313,15 +301,15 @@ describe('createProcessRequest', () => {
     const b = await world.gql(maker, CreateProcessRequestDocument, { ...first, evidence: upload(PDF) });
     expect(b.errors).toBeUndefined();
     expect(b.data?.createProcessRequest.id).toBe(a.data?.createProcessRequest.id);
-    expect(await rowCount(partner.id)).toBe(1);
-    expect(await blobsOf(partner.id)).toHaveLength(1);
+    expect(await world.requestCount(partner.id)).toBe(1);
+    expect(await world.blobsOf(partner.id)).toHaveLength(1);
     const reused = await world.gql(maker, CreateProcessRequestDocument, {
       ...first,
       input: { requestedAmount: '43' },
       evidence: upload(PDF),
     });
     expectError(reused, 'IDEMPOTENCY_KEY_REUSED', 409);
-    expect(await rowCount(partner.id)).toBe(1);
+    expect(await world.requestCount(partner.id)).toBe(1);
   });
 
   test('scope, role and id rules', async () => {
@@ -344,8 +332,8 @@ describe('createProcessRequest', () => {
     );
     expectError(await world.gql(staff, CreateProcessRequestDocument, vars('42')), 'INVALID_ID', 400);
     expectError(await world.gql(staff, CreateProcessRequestDocument, vars(randomUUID())), 'NOT_FOUND', 404);
-    expect(await rowCount(partner.id)).toBe(0);
-    expect(await blobsOf(partner.id)).toEqual([]);
+    expect(await world.requestCount(partner.id)).toBe(0);
+    expect(await world.blobsOf(partner.id)).toEqual([]);
   });
 });
 

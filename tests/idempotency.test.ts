@@ -74,13 +74,7 @@ describe('REST Idempotency-Key', () => {
     const { partner, headers } = await setup();
     const first = await createRest(partner.id, headers, 'approve-later');
     const checker = await world.operator(['CHECKER'], [partner.id]);
-    expect(
-      (
-        await world.http
-          .patch(`${world.rest(partner.id)}/process-request/${first.body.id}/approve`)
-          .set(await world.headers(checker))
-      ).status,
-    ).toBe(204);
+    expect((await world.act(partner.id, first.body.id, 'approve', checker)).status).toBe(204);
     const again = await createRest(partner.id, headers, 'approve-later');
     expect(again.status).toBe(201);
     expect(again.text).toBe(first.text);

@@ -40,12 +40,6 @@ function createRest(partnerId: string, headers: Record<string, string>, otp?: st
   return req.attach('evidence', file, 'receipt.pdf');
 }
 
-async function pendingRequest(partnerId: string, makerHeaders: Record<string, string>): Promise<string> {
-  const res = await createRest(partnerId, makerHeaders);
-  expect(res.status).toBe(201);
-  return res.body.id as string;
-}
-
 function approveRest(partnerId: string, id: string, headers: Record<string, string>, otp?: string) {
   return world.http
     .patch(`${world.rest(partnerId)}/process-request/${id}/approve`)
@@ -175,7 +169,7 @@ describe('approve', () => {
   test('missing, wrong, valid and replayed codes over REST and GraphQL; reject needs no code', async () => {
     const { partner, makerHeaders } = await setup();
     const checker = await enrollWithCli(world, 'CHECKER', [partner.id]);
-    const id = await pendingRequest(partner.id, makerHeaders);
+    const id = await world.createRequest(partner.id, makerHeaders);
 
     const missing = await approveRest(partner.id, id, checker.headers);
     expect([missing.status, missing.body.code]).toEqual([403, 'OTP_REQUIRED']);
@@ -190,7 +184,7 @@ describe('approve', () => {
     expect(balance.text).toContain('"available":100.00');
 
     // The used code on another pending request: refused, nothing credited.
-    const id2 = await pendingRequest(partner.id, makerHeaders);
+    const id2 = await world.createRequest(partner.id, makerHeaders);
     const replay = await approveRest(partner.id, id2, checker.headers, c1);
     expect([replay.status, replay.body.code]).toEqual([403, 'OTP_INVALID']);
 
@@ -201,10 +195,8 @@ describe('approve', () => {
     expect(gqlOk.data?.approveProcessRequest).toEqual({ id: id2, status: 'APPROVED' });
 
     // Reject needs no code (only create and approve are elevated); neither does a maker's cancel.
-    const id3 = await pendingRequest(partner.id, makerHeaders);
-    const rejected = await world.http
-      .patch(`${world.rest(partner.id)}/process-request/${id3}/reject`)
-      .set(checker.headers);
+    const id3 = await world.createRequest(partner.id, makerHeaders);
+    const rejected = await world.act(partner.id, id3, 'reject', checker.headers);
     expect(rejected.status).toBe(204);
     expect(await count(world, 'ledger_entry', 'client_balance_id = ?', [partner.balanceId])).toBe(2);
   });
@@ -212,7 +204,7 @@ describe('approve', () => {
   test('the OTP check comes after the four-eyes and pending checks: those answer first and cost no attempt', async () => {
     const { partner, makerHeaders } = await setup();
     const checker = await enrollWithCli(world, 'CHECKER', [partner.id]);
-    const id = await pendingRequest(partner.id, makerHeaders);
+    const id = await world.createRequest(partner.id, makerHeaders);
     await world.sql(`update process_request set status = 'REJECTED' where id = ?`, [id]);
     const res = await approveRest(partner.id, id, checker.headers, await wrongCode(checker.otpSecret));
     expect([res.status, res.body.code]).toEqual([409, 'PROCESS_REQUEST_NOT_PENDING']);
@@ -224,7 +216,9 @@ describe('lockout', () => {
   test('GraphQL aliases: each aliased approval is checked and counted on its own; the operation stops at the first refusal', async () => {
     const { partner, makerHeaders } = await setup();
     const checker = await enrollWithCli(world, 'CHECKER', [partner.id]);
-    const ids = await Promise.all(Array.from({ length: 4 }, () => pendingRequest(partner.id, makerHeaders)));
+    const ids = await Promise.all(
+      Array.from({ length: 4 }, () => world.createRequest(partner.id, makerHeaders)),
+    );
     const [c1, c2, c3] = await validCodes(checker.otpSecret);
     // Three distinct valid codes on three requests, then c1 replayed on the fourth: one code per alias, no sharing.
     const res = await gqlHttp(
@@ -249,7 +243,7 @@ describe('lockout', () => {
   test('GraphQL aliases: wrong codes in aliased operations count every attempt made; the 6th is 429 OTP_LOCKED until the window passes', async () => {
     const { partner, makerHeaders } = await setup();
     const checker = await enrollWithCli(world, 'CHECKER', [partner.id]);
-    const id = await pendingRequest(partner.id, makerHeaders);
+    const id = await world.createRequest(partner.id, makerHeaders);
     const bad = await wrongCode(checker.otpSecret);
     const aliases = Array.from(
       { length: 7 },
@@ -289,7 +283,7 @@ describe('lockout', () => {
   test('a sliding window: failures older than 15 minutes do not count towards the lock', async () => {
     const { partner, makerHeaders } = await setup();
     const checker = await enrollWithCli(world, 'CHECKER', [partner.id]);
-    const id = await pendingRequest(partner.id, makerHeaders);
+    const id = await world.createRequest(partner.id, makerHeaders);
     const bad = await wrongCode(checker.otpSecret);
     for (let i = 0; i < 4; i++)
       expect((await approveRest(partner.id, id, checker.headers, bad)).body.code).toBe('OTP_INVALID');
@@ -305,7 +299,7 @@ describe('lockout', () => {
   test('parallel REST requests: exactly 5 wrong codes are counted, the rest are locked out', async () => {
     const { partner, makerHeaders } = await setup();
     const checker = await enrollWithCli(world, 'CHECKER', [partner.id]);
-    const id = await pendingRequest(partner.id, makerHeaders);
+    const id = await world.createRequest(partner.id, makerHeaders);
     const bad = await wrongCode(checker.otpSecret);
     const results = await Promise.all(
       Array.from({ length: 12 }, () => approveRest(partner.id, id, checker.headers, bad)),
@@ -324,7 +318,9 @@ describe('lockout', () => {
   test('parallel requests with one valid code: exactly one is accepted', async () => {
     const { partner, makerHeaders } = await setup();
     const checker = await enrollWithCli(world, 'CHECKER', [partner.id]);
-    const ids = await Promise.all(Array.from({ length: 5 }, () => pendingRequest(partner.id, makerHeaders)));
+    const ids = await Promise.all(
+      Array.from({ length: 5 }, () => world.createRequest(partner.id, makerHeaders)),
+    );
     const otp = await codeAt(checker.otpSecret);
     const results = await Promise.all(ids.map((id) => approveRest(partner.id, id, checker.headers, otp)));
     expect(results.filter((r) => r.status === 204)).toHaveLength(1);
@@ -343,8 +339,8 @@ describe('across processes', () => {
     const { partner, makerHeaders } = await setup();
     const checker = await enrollWithCli(world, 'CHECKER', [partner.id]);
     const [a, b] = await Promise.all([
-      pendingRequest(partner.id, makerHeaders),
-      pendingRequest(partner.id, makerHeaders),
+      world.createRequest(partner.id, makerHeaders),
+      world.createRequest(partner.id, makerHeaders),
     ]);
     const otp = await codeAt(checker.otpSecret);
     expect((await approveRest(partner.id, a, checker.headers, otp)).status).toBe(204);
@@ -381,7 +377,7 @@ describe('operators not subject to OTP', () => {
       otpRequired: true,
       otpSecretEncrypted: 'garbage',
     });
-    const id = await pendingRequest(partner.id, makerHeaders);
+    const id = await world.createRequest(partner.id, makerHeaders);
     const res = await approveRest(partner.id, id, await world.headers(checker), '123456');
     expect([res.status, res.body.code]).toEqual([403, 'OTP_INVALID']);
   });

@@ -2,7 +2,6 @@
 import { performance } from 'node:perf_hooks';
 import { createApp, type App } from '../src/app';
 import type { Operator } from '../src/entities/operator.entity';
-import { PDF } from './support/files';
 import { until, watchProgress } from './support/progress-ws';
 import { SseClient } from './support/sse';
 import { createWorld, type World } from './support/world';
@@ -21,31 +20,18 @@ beforeAll(async () => {
   second = await createApp(world.app.config);
   const address = await second.listen(0, '127.0.0.1');
   secondUrl = `http://127.0.0.1:${address.port}`;
-  partner = await world.partner('Acme', 'USD');
-  maker = await world.operator(['MAKER'], [partner.id]);
-  checker = await world.operator(['CHECKER'], [partner.id]);
-  viewer = await world.operator(['VIEWER'], [partner.id]);
+  ({ partner, maker, checker, viewer } = await world.team());
 });
 afterAll(async () => {
   await second?.close();
   await world?.close();
 });
 
-async function create(amount: string): Promise<string> {
-  const res = await world.http
-    .post(`${world.rest(partner.id)}/process-request`)
-    .set(await world.headers(maker))
-    .attach('evidence', PDF, 'receipt.pdf')
-    .field('requestedAmount', amount);
-  expect(res.status).toBe(201);
-  return res.body.id as string;
-}
-
 /** Approves on the first app; returns performance.now() when the request left and when its 204 arrived. */
 async function approveOnFirst(id: string): Promise<{ sent: number; answered: number }> {
   const headers = await world.headers(checker);
   const sent = performance.now();
-  const res = await world.http.patch(`${world.rest(partner.id)}/process-request/${id}/approve`).set(headers);
+  const res = await world.act(partner.id, id, 'approve', headers);
   expect(res.status).toBe(204);
   return { sent, answered: performance.now() };
 }
@@ -62,7 +48,7 @@ test('an approval on app 1 reaches an SSE watcher and a subscriber on app 2; the
   const wsDelays: number[] = [];
   const fromSent: number[] = [];
   for (let i = 0; i < 20; i++) {
-    const id = await create(`${i + 1}.00`);
+    const id = await world.createRequest(partner.id, maker, `${i + 1}.00`);
     await sse.waitForEvent({ type: 'CREATED', processRequestId: id });
     const { sent, answered } = await approveOnFirst(id);
     const frame = await sse.waitForEvent({ type: 'APPROVED', processRequestId: id });
@@ -94,8 +80,8 @@ test('app 2 re-LISTENs after its LISTEN connection is killed, and catches up on 
   expect(sse.status).toBe(200);
   const subscriber = watchProgress(secondUrl, await world.headers(viewer), partner.id);
   await until(() => second.progress.openStreams === 2);
-  const first = await create('50.00');
-  const second1 = await create('51.00');
+  const first = await world.createRequest(partner.id, maker, '50.00');
+  const second1 = await world.createRequest(partner.id, maker, '51.00');
   await sse.waitForEvent({ type: 'CREATED', processRequestId: second1 });
 
   // Killed, then an approval at once: it may commit while nobody on app 2 listens.

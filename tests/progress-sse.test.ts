@@ -1,6 +1,7 @@
 // SPEC section 7 over SSE: frames, headers, scope, every event type, heartbeat, resume, slow clients, the cap, shutdown.
 import type { Operator } from '../src/entities/operator.entity';
-import { PDF, pdfOfSize } from './support/files';
+import { pdfOfSize } from './support/files';
+import { causeEveryEvent } from './support/progress-events';
 import { until } from './support/progress-ws';
 import { SseClient } from './support/sse';
 import { createWorld, type World } from './support/world';
@@ -13,10 +14,7 @@ let viewer: Operator;
 
 beforeAll(async () => {
   world = await createWorld({ SSE_HEARTBEAT_SECONDS: '1' });
-  partner = await world.partner('Acme', 'USD');
-  maker = await world.operator(['MAKER'], [partner.id]);
-  checker = await world.operator(['CHECKER'], [partner.id]);
-  viewer = await world.operator(['VIEWER'], [partner.id]);
+  ({ partner, maker, checker, viewer } = await world.team());
 });
 afterAll(() => world?.close());
 
@@ -43,23 +41,6 @@ async function watch(
   opened.push(sse);
   expect(sse.status).toBe(200);
   return sse;
-}
-
-async function create(amount = '100.00', file: Buffer = PDF): Promise<string> {
-  const res = await world.http
-    .post(`${world.rest(partner.id)}/process-request`)
-    .set(await world.headers(maker))
-    .attach('evidence', file, 'receipt.pdf')
-    .field('requestedAmount', amount);
-  expect(res.status).toBe(201);
-  return res.body.id as string;
-}
-
-async function act(id: string, action: 'approve' | 'reject' | 'cancel', operator: Operator) {
-  const res = await world.http
-    .patch(`${world.rest(partner.id)}/process-request/${id}/${action}`)
-    .set(await world.headers(operator));
-  expect(res.status).toBe(204);
 }
 
 describe('refusals', () => {
@@ -93,7 +74,7 @@ test('headers suit proxies and frames are unnamed: an id line and a data line, n
   expect(sse.response.headers['cache-control']).toBe('no-cache');
   expect(sse.response.headers['x-accel-buffering']).toBe('no');
   expect(sse.response.headers['content-encoding']).toBeUndefined();
-  const id = await create('12.34');
+  const id = await world.createRequest(partner.id, maker, '12.34');
   const frame = await sse.waitForEvent({ type: 'CREATED', processRequestId: id });
   expect(frame.raw).toMatch(/^id: \d+\ndata: \{[^\n]*\}$/);
   expect(sse.raw).not.toMatch(/^event:/m);
@@ -119,18 +100,13 @@ test('CREATED, APPROVED with the balance after the credit, REJECTED, CANCELLED a
     'select available from client_balance where client_id = ?',
     [partner.id],
   );
-  const approved = await create('10000.50');
-  const rejected = await create('1.00');
-  const cancelled = await create('2.00');
-  await act(approved, 'approve', checker);
-  await act(rejected, 'reject', checker);
-  await act(cancelled, 'cancel', maker);
-  const failed = await world.http
-    .post(`${world.rest(partner.id)}/process-request`)
-    .set(await world.headers(maker))
-    .attach('evidence', Buffer.from('plain text, not a receipt'), 'receipt.txt')
-    .field('requestedAmount', '5');
-  expect(failed.status).toBe(415);
+  const { approved, rejected, cancelled } = await causeEveryEvent(
+    world,
+    partner.id,
+    maker,
+    checker,
+    'plain text, not a receipt',
+  );
 
   const approval = await sse.waitForEvent({ type: 'APPROVED', processRequestId: approved });
   const expected = (Number(before.available) + 10000.5).toFixed(2);
@@ -162,7 +138,7 @@ test('CREATED, APPROVED with the balance after the credit, REJECTED, CANCELLED a
 
 test('EVIDENCE_UPLOADING with a rising percent while a 2 MiB file streams in, then CREATED', async () => {
   const sse = await watch();
-  const id = await create('3.00', pdfOfSize(2 * 1024 * 1024));
+  const id = await world.createRequest(partner.id, maker, '3.00', pdfOfSize(2 * 1024 * 1024));
   await sse.waitForEvent({ type: 'CREATED', processRequestId: id });
   const mine = sse.events().filter((e) => e.processRequestId === id);
   const uploading = mine.filter((e) => e.type === 'EVIDENCE_UPLOADING');
@@ -192,18 +168,22 @@ test('a ": ping" comment every SSE_HEARTBEAT_SECONDS', async () => {
 
 test('Last-Event-ID replays the stored events after it, then goes live: no gap, no duplicate', async () => {
   const first = await watch();
-  const a = await create('4.00');
+  const a = await world.createRequest(partner.id, maker, '4.00');
   const seen = await first.waitForEvent({ type: 'CREATED', processRequestId: a });
   first.close();
 
   // Missed while disconnected.
-  await act(a, 'approve', checker);
-  const b = await create('5.00');
+  expect((await world.act(partner.id, a, 'approve', checker)).status).toBe(204);
+  const b = await world.createRequest(partner.id, maker, '5.00');
 
   // Events keep coming while the client reconnects: the replay/live hand-over happens under load.
-  const during = Promise.all([create('6.00'), create('7.00'), create('8.00')]);
+  const during = Promise.all([
+    world.createRequest(partner.id, maker, '6.00'),
+    world.createRequest(partner.id, maker, '7.00'),
+    world.createRequest(partner.id, maker, '8.00'),
+  ]);
   const resumed = await watch(viewer, { 'last-event-id': seen.id as string });
-  const c = await create('9.00');
+  const c = await world.createRequest(partner.id, maker, '9.00');
   await during;
   await resumed.waitForEvent({ type: 'CREATED', processRequestId: c });
   const stored = await world.sql<{ id: string }>(
@@ -224,7 +204,9 @@ test('Last-Event-ID replays the stored events after it, then goes live: no gap, 
 
 test('concurrent changes of one partner arrive in id order, so a resume point never skips one', async () => {
   const sse = await watch();
-  const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => create(`${i + 1}.00`)));
+  const ids = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => world.createRequest(partner.id, maker, `${i + 1}.00`)),
+  );
   for (const id of ids) await sse.waitForEvent({ type: 'CREATED', processRequestId: id });
   const received = sse
     .events()
@@ -270,7 +252,7 @@ test('a slow client that stopped reading does not delay a fast one, and is cut o
   expect(slow.response.complete).toBe(false);
   expect(slowestBatchMs).toBeLessThan(5000);
   // The fast one is still live afterwards.
-  const id = await create('10.00');
+  const id = await world.createRequest(partner.id, maker, '10.00');
   await fast.waitForEvent({ type: 'CREATED', processRequestId: id });
   fast.close();
   await until(() => world.app.progress.openStreams === base);

@@ -1,7 +1,7 @@
 // SPEC section 7 over graphql-ws: the same events as SSE, the scope checked on subscribe, refusals as errors.
 import WebSocket from 'ws';
 import type { Operator } from '../src/entities/operator.entity';
-import { PDF } from './support/files';
+import { causeEveryEvent } from './support/progress-events';
 import { until, watchProgress } from './support/progress-ws';
 import { createWorld, type World } from './support/world';
 
@@ -13,45 +13,20 @@ let viewer: Operator;
 
 beforeAll(async () => {
   world = await createWorld();
-  partner = await world.partner('Acme', 'USD');
-  maker = await world.operator(['MAKER'], [partner.id]);
-  checker = await world.operator(['CHECKER'], [partner.id]);
-  viewer = await world.operator(['VIEWER'], [partner.id]);
+  ({ partner, maker, checker, viewer } = await world.team());
 });
 afterAll(() => world?.close());
-
-async function create(amount: string): Promise<string> {
-  const res = await world.http
-    .post(`${world.rest(partner.id)}/process-request`)
-    .set(await world.headers(maker))
-    .attach('evidence', PDF, 'receipt.pdf')
-    .field('requestedAmount', amount);
-  expect(res.status).toBe(201);
-  return res.body.id as string;
-}
-
-async function act(id: string, action: 'approve' | 'reject' | 'cancel', operator: Operator) {
-  const res = await world.http
-    .patch(`${world.rest(partner.id)}/process-request/${id}/${action}`)
-    .set(await world.headers(operator));
-  expect(res.status).toBe(204);
-}
 
 test('delivers CREATED, APPROVED (available as a Decimal string), REJECTED, CANCELLED and FAILED', async () => {
   const watcher = watchProgress(world.baseUrl, await world.headers(viewer), partner.id);
   await until(() => world.app.progress.openStreams === 1);
-  const approved = await create('10000.50');
-  const rejected = await create('1.00');
-  const cancelled = await create('2.00');
-  await act(approved, 'approve', checker);
-  await act(rejected, 'reject', checker);
-  await act(cancelled, 'cancel', maker);
-  const failed = await world.http
-    .post(`${world.rest(partner.id)}/process-request`)
-    .set(await world.headers(maker))
-    .attach('evidence', Buffer.from('not a receipt'), 'receipt.txt')
-    .field('requestedAmount', '5');
-  expect(failed.status).toBe(415);
+  const { approved, rejected, cancelled } = await causeEveryEvent(
+    world,
+    partner.id,
+    maker,
+    checker,
+    'not a receipt',
+  );
 
   const event = await watcher.waitFor({ type: 'APPROVED', processRequestId: approved });
   const [stored] = await world.sql<{ id: string; created_at: Date }>(
@@ -96,7 +71,7 @@ test('an operator outside the partner scope gets an error, never an event', asyn
       extensions: expect.objectContaining({ code: 'PARTNER_FORBIDDEN', status: 403 }),
     }),
   ]);
-  await create('3.00');
+  await world.createRequest(partner.id, maker, '3.00');
   await new Promise((r) => setTimeout(r, 200));
   expect(watcher.events).toEqual([]);
   expect(world.app.progress.openStreams).toBe(0);

@@ -1,9 +1,8 @@
 // REST reads (SPEC section 4): balance, the paginated and the streamed lists with their filters, one request
 // with its history, and evidence download links — over real HTTP, against what the database holds.
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import type { Operator } from '../src/entities/operator.entity';
-import { JPEG, PDF } from './support/files';
+import { JPEG } from './support/files';
 import { createWorld, type World } from './support/world';
 
 let world: World;
@@ -21,10 +20,7 @@ interface Actors {
 }
 
 async function actors(currency = 'USD'): Promise<Actors> {
-  const partner = await world.partner(`Read ${currency}`, currency);
-  const maker = await world.operator(['MAKER'], [partner.id]);
-  const checker = await world.operator(['CHECKER'], [partner.id]);
-  const viewer = await world.operator(['VIEWER'], [partner.id]);
+  const { partner, maker, checker, viewer } = await world.team(`Read ${currency}`, currency);
   return {
     partner,
     maker,
@@ -35,31 +31,6 @@ async function actors(currency = 'USD'): Promise<Actors> {
       viewer: await world.headers(viewer),
     },
   };
-}
-
-/** A create through the same service the doors call (no HTTP), for building many rows quickly. */
-async function createInProcess(operator: Operator, partnerId: string, amount = '1.00'): Promise<string> {
-  const ctx = { em: world.app.orm.em.fork(), operator, log: world.app.log };
-  const view = await world.app.services.processRequests.create(ctx, partnerId, async (stage) => {
-    await stage({ stream: Readable.from([PDF]), fileName: 'receipt.pdf' });
-    return { requestedAmount: amount };
-  });
-  return view.id;
-}
-
-async function createOverHttp(
-  a: Actors,
-  amount: string,
-  file = PDF,
-  fileName = 'receipt.pdf',
-): Promise<string> {
-  const res = await world.http
-    .post(`${world.rest(a.partner.id)}/process-request`)
-    .set(a.h.maker)
-    .field('requestedAmount', amount)
-    .attach('evidence', file, fileName);
-  expect(res.status).toBe(201);
-  return res.body.id as string;
 }
 
 /** Ids of the partner's requests as the contract orders them: createdAt, then id, descending. */
@@ -96,11 +67,8 @@ describe('GET /balance', () => {
     ]);
     expect(res.text).toContain('"available":0.00');
 
-    const id = await createOverHttp(a, '1500.25');
-    expect(
-      (await world.http.patch(`${world.rest(a.partner.id)}/process-request/${id}/approve`).set(a.h.checker))
-        .status,
-    ).toBe(204);
+    const id = await world.createRequest(a.partner.id, a.h.maker, '1500.25');
+    expect((await world.act(a.partner.id, id, 'approve', a.h.checker)).status).toBe(204);
     const after = await world.http.get(`${world.rest(a.partner.id)}/balance`).set(a.h.viewer);
     expect(after.body.available).toBe(1500.25);
     expect(typeof after.body.available).toBe('number');
@@ -114,7 +82,7 @@ describe('GET /process-requests (paginated)', () => {
   beforeAll(async () => {
     a = await actors();
     // Sequential, so createdAt differs between rows and "newest first" is observable.
-    for (let i = 1; i <= 12; i++) await createInProcess(a.maker, a.partner.id, `${i}.00`);
+    for (let i = 1; i <= 12; i++) await world.createInProcess(a.partner.id, a.maker, `${i}.00`);
     all = await idsNewestFirst(a.partner.id);
   });
   const page = (query: string) =>
@@ -170,19 +138,17 @@ describe('status and date filters (both lists)', () => {
   let between: string;
   beforeAll(async () => {
     a = await actors();
-    const approved = await createInProcess(a.maker, a.partner.id);
-    const rejected = await createInProcess(a.maker, a.partner.id);
+    const approved = await world.createInProcess(a.partner.id, a.maker);
+    const rejected = await world.createInProcess(a.partner.id, a.maker);
     await sleep(20);
     between = new Date().toISOString();
     await sleep(20);
-    const pending = await createInProcess(a.maker, a.partner.id);
-    const cancelled = await createInProcess(a.maker, a.partner.id);
+    const pending = await world.createInProcess(a.partner.id, a.maker);
+    const cancelled = await world.createInProcess(a.partner.id, a.maker);
     ids = { approved, rejected, pending, cancelled };
-    const act = (id: string, action: string, h: Record<string, string>) =>
-      world.http.patch(`${world.rest(a.partner.id)}/process-request/${id}/${action}`).set(h);
-    expect((await act(approved, 'approve', a.h.checker)).status).toBe(204);
-    expect((await act(rejected, 'reject', a.h.checker)).status).toBe(204);
-    expect((await act(cancelled, 'cancel', a.h.maker)).status).toBe(204);
+    expect((await world.act(a.partner.id, approved, 'approve', a.h.checker)).status).toBe(204);
+    expect((await world.act(a.partner.id, rejected, 'reject', a.h.checker)).status).toBe(204);
+    expect((await world.act(a.partner.id, cancelled, 'cancel', a.h.maker)).status).toBe(204);
   });
 
   const both = async (query: string) => {
@@ -251,7 +217,9 @@ describe('GET /process-request (every request, streamed)', () => {
     for (let done = 0; done < TOTAL;) {
       const n = Math.min(60, TOTAL - done);
       await Promise.all(
-        Array.from({ length: n }, (_, i) => createInProcess(a.maker, a.partner.id, `${done + i + 1}.00`)),
+        Array.from({ length: n }, (_, i) =>
+          world.createInProcess(a.partner.id, a.maker, `${done + i + 1}.00`),
+        ),
       );
       done += n;
     }
@@ -279,11 +247,10 @@ describe('GET /process-request (every request, streamed)', () => {
 describe('GET /process-request/{id}', () => {
   test('one request with its history: CREATED then APPROVED, with actor ids', async () => {
     const a = await actors();
-    const id = await createOverHttp(a, '42.00');
-    const approve = await world.http
-      .patch(`${world.rest(a.partner.id)}/process-request/${id}/approve`)
-      .set(a.h.checker)
-      .send({ reason: 'matches the bank statement' });
+    const id = await world.createRequest(a.partner.id, a.h.maker, '42.00');
+    const approve = await world.act(a.partner.id, id, 'approve', a.h.checker, {
+      reason: 'matches the bank statement',
+    });
     expect(approve.status).toBe(204);
 
     const res = await world.http.get(`${world.rest(a.partner.id)}/process-request/${id}`).set(a.h.viewer);
@@ -329,7 +296,7 @@ describe('ids and partners that do not match', () => {
   beforeAll(async () => {
     a = await actors();
     b = await actors();
-    aRequest = await createInProcess(a.maker, a.partner.id);
+    aRequest = await world.createInProcess(a.partner.id, a.maker);
     both = await world.headers(await world.operator(['VIEWER'], [a.partner.id, b.partner.id]));
   });
 
@@ -374,7 +341,7 @@ describe('GET /process-request/{id}/evidence/download', () => {
   test('a signed link that returns the exact bytes as an attachment named like the upload', async () => {
     const a = await actors();
     const bytes = Buffer.concat([JPEG, Buffer.from('-padding-')]);
-    const id = await createOverHttp(a, '9.99', bytes, 'recibo março.jpg');
+    const id = await world.createRequest(a.partner.id, a.h.maker, '9.99', bytes, 'recibo março.jpg');
     const before = Date.now();
     const res = await world.http
       .get(`${world.rest(a.partner.id)}/process-request/${id}/evidence/download`)

@@ -1,9 +1,7 @@
 // REST approve / reject / cancel (SPEC sections 2 and 4): who may act, what is stored, the 409 on a decided
 // request, exactly-once crediting under concurrency, and the ledger invariant over everything this file did.
-import { Readable } from 'node:stream';
 import type { Operator } from '../src/entities/operator.entity';
-import { PDF } from './support/files';
-import { createWorld, type World } from './support/world';
+import { createWorld, type Action, type World } from './support/world';
 
 let world: World;
 beforeAll(async () => {
@@ -11,7 +9,6 @@ beforeAll(async () => {
 });
 afterAll(() => world?.close());
 
-type Action = 'approve' | 'reject' | 'cancel';
 type Headers = Record<string, string>;
 
 interface Setup {
@@ -32,38 +29,6 @@ async function setup(currency = 'USD'): Promise<Setup> {
     [maker, otherMaker, checker, admin, viewer].map((o) => world.headers(o)),
   );
   return { partner, maker, checker, h: { maker: hm, otherMaker: hom, checker: hc, admin: ha, viewer: hv } };
-}
-
-/** A create over HTTP, as the maker would do it. */
-async function createRequest(partnerId: string, headers: Headers, amount = '100.00'): Promise<string> {
-  const res = await world.http
-    .post(`${world.rest(partnerId)}/process-request`)
-    .set(headers)
-    .field('requestedAmount', amount)
-    .attach('evidence', PDF, 'receipt.pdf');
-  expect(res.status).toBe(201);
-  return res.body.id as string;
-}
-
-/** A create through the service the doors call, for the loops that need many requests. */
-async function createInProcess(operator: Operator, partnerId: string, amount = '1.00'): Promise<string> {
-  const ctx = { em: world.app.orm.em.fork(), operator, log: world.app.log };
-  const view = await world.app.services.processRequests.create(ctx, partnerId, async (stage) => {
-    await stage({ stream: Readable.from([PDF]), fileName: 'receipt.pdf' });
-    return { requestedAmount: amount };
-  });
-  return view.id;
-}
-
-function act(
-  partnerId: string,
-  id: string,
-  action: Action,
-  headers: Headers,
-  body?: Record<string, unknown>,
-) {
-  const req = world.http.patch(`${world.rest(partnerId)}/process-request/${id}/${action}`).set(headers);
-  return body === undefined ? req : req.send(body);
 }
 
 async function row(id: string) {
@@ -97,8 +62,10 @@ describe('decisions', () => {
   });
 
   test('approve → 204; the reason is stored as reviewReason; the balance is credited with one ledger entry', async () => {
-    const id = await createRequest(s.partner.id, s.h.maker, '250.75');
-    const res = await act(s.partner.id, id, 'approve', s.h.checker, { reason: 'matches statement #881' });
+    const id = await world.createRequest(s.partner.id, s.h.maker, '250.75');
+    const res = await world.act(s.partner.id, id, 'approve', s.h.checker, {
+      reason: 'matches statement #881',
+    });
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
     expect(await row(id)).toMatchObject({
@@ -118,10 +85,10 @@ describe('decisions', () => {
 
   test('reject → 204 with its reason; nothing is credited', async () => {
     const before = await available(s.partner.id, s.h.viewer);
-    const id = await createRequest(s.partner.id, s.h.maker);
-    expect((await act(s.partner.id, id, 'reject', s.h.checker, { reason: 'blurry receipt' })).status).toBe(
-      204,
-    );
+    const id = await world.createRequest(s.partner.id, s.h.maker);
+    expect(
+      (await world.act(s.partner.id, id, 'reject', s.h.checker, { reason: 'blurry receipt' })).status,
+    ).toBe(204);
     expect(await row(id)).toMatchObject({
       status: 'REJECTED',
       review_reason: 'blurry receipt',
@@ -132,8 +99,8 @@ describe('decisions', () => {
   });
 
   test('cancel → 204 without a body; cancelledBy is recorded', async () => {
-    const id = await createRequest(s.partner.id, s.h.maker);
-    expect((await act(s.partner.id, id, 'cancel', s.h.maker)).status).toBe(204);
+    const id = await world.createRequest(s.partner.id, s.h.maker);
+    expect((await world.act(s.partner.id, id, 'cancel', s.h.maker)).status).toBe(204);
     expect(await row(id)).toMatchObject({
       status: 'CANCELLED',
       cancelled_by: s.maker.id,
@@ -145,8 +112,8 @@ describe('decisions', () => {
   });
 
   test('a reason of exactly 500 characters is kept; 501 → 400 and the request stays PENDING', async () => {
-    const tooLong = await createRequest(s.partner.id, s.h.maker);
-    const res = await act(s.partner.id, tooLong, 'reject', s.h.checker, { reason: 'r'.repeat(501) });
+    const tooLong = await world.createRequest(s.partner.id, s.h.maker);
+    const res = await world.act(s.partner.id, tooLong, 'reject', s.h.checker, { reason: 'r'.repeat(501) });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({
       statusCode: 400,
@@ -155,7 +122,7 @@ describe('decisions', () => {
     });
     expect((await row(tooLong)).status).toBe('PENDING');
     expect(
-      (await act(s.partner.id, tooLong, 'reject', s.h.checker, { reason: 'é'.repeat(500) })).status,
+      (await world.act(s.partner.id, tooLong, 'reject', s.h.checker, { reason: 'é'.repeat(500) })).status,
     ).toBe(204);
     expect((await row(tooLong)).review_reason).toBe('é'.repeat(500));
   });
@@ -164,15 +131,18 @@ describe('decisions', () => {
     ['a reason that is not a string', { reason: 42 }, 400, 'VALIDATION_FAILED'],
     ['a JSON array', [], 400, 'VALIDATION_FAILED'],
   ])('%s → 400 VALIDATION_FAILED', async (_name, body, status, code) => {
-    const id = await createRequest(s.partner.id, s.h.maker);
-    const res = await act(s.partner.id, id, 'approve', s.h.checker, body as Record<string, unknown>);
+    const id = await world.createRequest(s.partner.id, s.h.maker);
+    const res = await world.act(s.partner.id, id, 'approve', s.h.checker, body as Record<string, unknown>);
     expect([res.status, res.body.code]).toEqual([status, code]);
     expect((await row(id)).status).toBe('PENDING');
   });
 
   test('malformed JSON → 400 MALFORMED_JSON and nothing changes', async () => {
-    const id = await createRequest(s.partner.id, s.h.maker);
-    const res = await act(s.partner.id, id, 'approve', s.h.checker)
+    const id = await world.createRequest(s.partner.id, s.h.maker);
+    // Not world.act: the body is raw text, sent as JSON.
+    const res = await world.http
+      .patch(`${world.rest(s.partner.id)}/process-request/${id}/approve`)
+      .set(s.h.checker)
       .set('content-type', 'application/json')
       .send('{"reason": ');
     expect([res.status, res.body.code]).toEqual([400, 'MALFORMED_JSON']);
@@ -189,12 +159,12 @@ describe('decisions', () => {
   ] as Array<[Action, Action]>)(
     'after %s, %s → 409 PROCESS_REQUEST_NOT_PENDING and nothing changes',
     async (first, second) => {
-      const id = await createRequest(s.partner.id, s.h.maker);
+      const id = await world.createRequest(s.partner.id, s.h.maker);
       const by = (a: Action) => (a === 'cancel' ? s.h.admin : s.h.checker);
-      expect((await act(s.partner.id, id, first, by(first))).status).toBe(204);
+      expect((await world.act(s.partner.id, id, first, by(first))).status).toBe(204);
       const stored = await row(id);
       const balance = await available(s.partner.id, s.h.viewer);
-      const res = await act(s.partner.id, id, second, by(second), { reason: 'again' });
+      const res = await world.act(s.partner.id, id, second, by(second), { reason: 'again' });
       expect(res.status).toBe(409);
       expect(res.body).toEqual({
         statusCode: 409,
@@ -218,9 +188,9 @@ describe('who may decide', () => {
     for (const roles of [['ADMIN'], ['MAKER', 'CHECKER']]) {
       const creator = await world.operator(roles, [s.partner.id]);
       const h = await world.headers(creator);
-      const id = await createRequest(s.partner.id, h);
+      const id = await world.createRequest(s.partner.id, h);
       for (const action of ['approve', 'reject'] as const) {
-        const res = await act(s.partner.id, id, action, h);
+        const res = await world.act(s.partner.id, id, action, h);
         expect([roles.join('+'), action, res.status, res.body.code]).toEqual([
           roles.join('+'),
           action,
@@ -230,20 +200,23 @@ describe('who may decide', () => {
       }
       expect((await row(id)).status).toBe('PENDING');
       // Another checker may.
-      expect((await act(s.partner.id, id, 'approve', s.h.checker)).status).toBe(204);
+      expect((await world.act(s.partner.id, id, 'approve', s.h.checker)).status).toBe(204);
     }
   });
 
   test('cancel: the creating MAKER may; another MAKER may not (403 FORBIDDEN); an ADMIN may', async () => {
-    const own = await createRequest(s.partner.id, s.h.maker);
-    const foreign = await createRequest(s.partner.id, s.h.maker);
-    const res = await act(s.partner.id, foreign, 'cancel', s.h.otherMaker);
+    const own = await world.createRequest(s.partner.id, s.h.maker);
+    const foreign = await world.createRequest(s.partner.id, s.h.maker);
+    const res = await world.act(s.partner.id, foreign, 'cancel', s.h.otherMaker);
     expect([res.status, res.body.code]).toEqual([403, 'FORBIDDEN']);
     expect((await row(foreign)).status).toBe('PENDING');
-    expect((await act(s.partner.id, own, 'cancel', s.h.maker)).status).toBe(204);
+    expect((await world.act(s.partner.id, own, 'cancel', s.h.maker)).status).toBe(204);
     expect(
-      (await act(s.partner.id, foreign, 'cancel', s.h.admin, { reason: 'duplicate of another request' }))
-        .status,
+      (
+        await world.act(s.partner.id, foreign, 'cancel', s.h.admin, {
+          reason: 'duplicate of another request',
+        })
+      ).status,
     ).toBe(204);
     expect(await row(foreign)).toMatchObject({
       status: 'CANCELLED',
@@ -258,8 +231,8 @@ describe('who may decide', () => {
     ['MAKER (not the creator)', 'approve', 'otherMaker'],
     ['CHECKER', 'cancel', 'checker'],
   ] as const)('%s cannot %s: 403 FORBIDDEN', async (_who, action, key) => {
-    const id = await createRequest(s.partner.id, s.h.maker);
-    const res = await act(s.partner.id, id, action, s.h[key]);
+    const id = await world.createRequest(s.partner.id, s.h.maker);
+    const res = await world.act(s.partner.id, id, action, s.h[key]);
     expect([res.status, res.body.code]).toEqual([403, 'FORBIDDEN']);
     expect((await row(id)).status).toBe('PENDING');
   });
@@ -267,10 +240,10 @@ describe('who may decide', () => {
   test('a checker of another partner gets 403 PARTNER_FORBIDDEN; through its own partner path, 404', async () => {
     const other = await world.partner('Elsewhere', 'USD');
     const outsider = await world.headers(await world.operator(['CHECKER'], [other.id]));
-    const id = await createRequest(s.partner.id, s.h.maker);
-    const res = await act(s.partner.id, id, 'approve', outsider);
+    const id = await world.createRequest(s.partner.id, s.h.maker);
+    const res = await world.act(s.partner.id, id, 'approve', outsider);
     expect([res.status, res.body.code]).toEqual([403, 'PARTNER_FORBIDDEN']);
-    const crossPath = await act(other.id, id, 'approve', outsider);
+    const crossPath = await world.act(other.id, id, 'approve', outsider);
     expect([crossPath.status, crossPath.body.code]).toEqual([404, 'NOT_FOUND']);
     expect((await row(id)).status).toBe('PENDING');
   });
@@ -283,9 +256,9 @@ describe('concurrency', () => {
       Array.from({ length: 50 }, () => world.operator(['CHECKER'], [s.partner.id])),
     );
     const headers = await Promise.all(checkers.map((c) => world.headers(c)));
-    const id = await createRequest(s.partner.id, s.h.maker, '1000.01');
+    const id = await world.createRequest(s.partner.id, s.h.maker, '1000.01');
 
-    const results = await Promise.all(headers.map((h) => act(s.partner.id, id, 'approve', h)));
+    const results = await Promise.all(headers.map((h) => world.act(s.partner.id, id, 'approve', h)));
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((st) => st === 204)).toHaveLength(1);
     expect(statuses.filter((st) => st === 409)).toHaveLength(49);
@@ -311,10 +284,10 @@ describe('concurrency', () => {
     const s = await setup();
     let credited = 0;
     for (let i = 0; i < 20; i++) {
-      const id = await createInProcess(s.maker, s.partner.id, '2.50');
+      const id = await world.createInProcess(s.partner.id, s.maker, '2.50');
       const [approve, cancel] = await Promise.all([
-        act(s.partner.id, id, 'approve', s.h.checker),
-        act(s.partner.id, id, 'cancel', s.h.maker),
+        world.act(s.partner.id, id, 'approve', s.h.checker),
+        world.act(s.partner.id, id, 'cancel', s.h.maker),
       ]);
       expect([approve.status, cancel.status].sort()).toEqual([204, 409]);
       const loser = approve.status === 409 ? approve : cancel;
@@ -337,8 +310,8 @@ describe('concurrency', () => {
 test('money is exact: approving 0.10 and 0.20 gives exactly 0.30', async () => {
   const s = await setup();
   for (const amount of ['0.10', '0.20']) {
-    const id = await createRequest(s.partner.id, s.h.maker, amount);
-    expect((await act(s.partner.id, id, 'approve', s.h.checker)).status).toBe(204);
+    const id = await world.createRequest(s.partner.id, s.h.maker, amount);
+    expect((await world.act(s.partner.id, id, 'approve', s.h.checker)).status).toBe(204);
   }
   const res = await world.http.get(`${world.rest(s.partner.id)}/balance`).set(s.h.viewer);
   expect(res.text).toContain('"available":0.30');
@@ -352,8 +325,8 @@ test('money is exact: approving 0.10 and 0.20 gives exactly 0.30', async () => {
 
 test('JPY: whole units are credited and shown without decimals', async () => {
   const s = await setup('JPY');
-  const id = await createRequest(s.partner.id, s.h.maker, '123456');
-  expect((await act(s.partner.id, id, 'approve', s.h.checker)).status).toBe(204);
+  const id = await world.createRequest(s.partner.id, s.h.maker, '123456');
+  expect((await world.act(s.partner.id, id, 'approve', s.h.checker)).status).toBe(204);
   const res = await world.http.get(`${world.rest(s.partner.id)}/balance`).set(s.h.viewer);
   expect(res.text).toContain('"available":123456,');
 });

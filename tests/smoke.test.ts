@@ -18,9 +18,7 @@ test('create, approve and read the balance over REST', async () => {
     .field('requestedAmount', '10000.50');
   expect(created.status).toBe(201);
   expect(created.body.requestedAmount).toBe(10000.5);
-  const approved = await world.http
-    .patch(`${world.rest(partner.id)}/process-request/${created.body.id}/approve`)
-    .set(await world.headers(checker));
+  const approved = await world.act(partner.id, created.body.id, 'approve', checker);
   expect(approved.status).toBe(204);
   const balance = await world.http.get(`${world.rest(partner.id)}/balance`).set(await world.headers(checker));
   expect(balance.status).toBe(200);

@@ -3,6 +3,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import supertest from 'supertest';
 import { createApp, type App } from '../../src/app';
 import { mintToken } from '../../src/auth/dev-tokens';
@@ -10,9 +11,29 @@ import { loadConfig } from '../../src/config';
 import { migrate } from '../../src/db';
 import type { Operator } from '../../src/entities/operator.entity';
 import { createOperator, createPartner, type NewOperator } from '../../src/services/admin.service';
+import { PDF } from './files';
 
 export interface TestOperatorOptions extends Partial<Omit<NewOperator, 'roles' | 'partnerIds'>> {
   partnerIds?: string[] | null;
+}
+
+/** Who makes a call: an operator (its headers are minted) or headers already minted. */
+export type Caller = Operator | Record<string, string>;
+
+export type Action = 'approve' | 'reject' | 'cancel';
+
+export interface TestPartner {
+  id: string;
+  balanceId: string;
+  currency: string;
+}
+
+/** A partner with one MAKER, one CHECKER and one VIEWER scoped to it. */
+export interface Team {
+  partner: TestPartner;
+  maker: Operator;
+  checker: Operator;
+  viewer: Operator;
 }
 
 export interface World {
@@ -24,8 +45,10 @@ export interface World {
   container: string;
   /** `/cms/rest/app/partners/{id}` */
   rest(partnerId: string): string;
-  partner(name?: string, currency?: string): Promise<{ id: string; balanceId: string; currency: string }>;
+  partner(name?: string, currency?: string): Promise<TestPartner>;
   operator(roles: string[], partnerIds: string[] | null, options?: TestOperatorOptions): Promise<Operator>;
+  /** A new partner with a maker, a checker and a viewer (created in that order). */
+  team(name?: string, currency?: string): Promise<Team>;
   /** Both credential headers for an operator. */
   headers(operator: Operator | string, ttlSeconds?: number): Promise<Record<string, string>>;
   /** Runs an operation in-process through Apollo with the context a real request would get. */
@@ -37,9 +60,38 @@ export interface World {
     data?: TData | null;
     errors?: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }>;
   }>;
+  /**
+   * A create over HTTP (multipart: `requestedAmount`, then the `evidence` file); expects 201 and returns the id.
+   * On any other status the failure shows the response body.
+   */
+  createRequest(
+    partnerId: string,
+    caller: Caller,
+    amount?: string,
+    file?: Buffer,
+    fileName?: string,
+  ): Promise<string>;
+  /** A create through the service the doors call (no HTTP), for building many rows quickly; returns the id. */
+  createInProcess(partnerId: string, operator: Operator, amount?: string): Promise<string>;
+  /** PATCH `.../process-request/{id}/{action}`, with a JSON body if given; the caller asserts the status. */
+  act(
+    partnerId: string,
+    id: string,
+    action: Action,
+    caller: Caller,
+    body?: Record<string, unknown>,
+  ): Promise<supertest.Response>;
   sql<T = Record<string, unknown>>(query: string, params?: unknown[]): Promise<T[]>;
+  /** How many process requests the partner has. */
+  requestCount(partnerId: string): Promise<number>;
   blobNames(): Promise<string[]>;
+  /** The committed blobs under the partner's prefix. */
+  blobsOf(partnerId: string): Promise<string[]>;
   close(): Promise<void>;
+}
+
+function isOperator(caller: Caller): caller is Operator {
+  return typeof (caller as Operator).id === 'string' && Array.isArray((caller as Operator).roles);
 }
 
 function withDatabase(url: string, database: string): string {
@@ -99,6 +151,13 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
         otpSecretEncrypted: options.otpSecretEncrypted,
       });
     },
+    async team(name = 'Acme', currency = 'USD') {
+      const partner = await world.partner(name, currency);
+      const maker = await world.operator(['MAKER'], [partner.id]);
+      const checker = await world.operator(['CHECKER'], [partner.id]);
+      const viewer = await world.operator(['VIEWER'], [partner.id]);
+      return { partner, maker, checker, viewer };
+    },
     async headers(operator, ttlSeconds = 3600) {
       if (!appToken) throw new Error('this world verifies tokens with public keys: sign them in the test');
       const id = typeof operator === 'string' ? operator : operator.id;
@@ -121,8 +180,42 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
         errors?: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }>;
       };
     },
+    async createRequest(partnerId, caller, amount = '100.00', file = PDF, fileName = 'receipt.pdf') {
+      const res = await world.http
+        .post(`${world.rest(partnerId)}/process-request`)
+        .set(isOperator(caller) ? await world.headers(caller) : caller)
+        .field('requestedAmount', amount)
+        .attach('evidence', file, fileName);
+      // The body is part of the compared value so that a refusal says why.
+      expect({ status: res.status, body: res.body }).toMatchObject({ status: 201 });
+      return res.body.id as string;
+    },
+    async createInProcess(partnerId, operator, amount = '1.00') {
+      const ctx = { em: app.orm.em.fork(), operator, log: app.log };
+      const view = await app.services.processRequests.create(ctx, partnerId, async (stage) => {
+        await stage({ stream: Readable.from([PDF]), fileName: 'receipt.pdf' });
+        return { requestedAmount: amount };
+      });
+      return view.id;
+    },
+    async act(partnerId, id, action, caller, body) {
+      const req = world.http
+        .patch(`${world.rest(partnerId)}/process-request/${id}/${action}`)
+        .set(isOperator(caller) ? await world.headers(caller) : caller);
+      return body === undefined ? req : req.send(body);
+    },
     sql: (query, params = []) => app.orm.em.getConnection().execute(query, params as never[]),
+    async requestCount(partnerId) {
+      const [row] = await world.sql<{ n: string }>(
+        'select count(*) as n from process_request where client_id = ?',
+        [partnerId],
+      );
+      return Number(row.n);
+    },
     blobNames: () => app.services.store.listBlobNames(),
+    async blobsOf(partnerId) {
+      return (await world.blobNames()).filter((name) => name.startsWith(`${partnerId}/`));
+    },
     async close() {
       await app.close();
       const cleanup = new Client({ connectionString: adminUrl });
