@@ -9,6 +9,11 @@ export interface Credentials {
   'x-user-token'?: unknown;
 }
 
+/** The two credentials out of HTTP headers or graphql-ws connection params (same names in both). */
+export function credentialsOf(source: Record<string, unknown> | undefined): Credentials {
+  return { authorization: source?.authorization, 'x-user-token': source?.['x-user-token'] };
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_TOKEN_LENGTH = 8192;
 

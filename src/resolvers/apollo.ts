@@ -9,7 +9,8 @@ import type { Services } from '../services';
 import { DomainError } from '../services/errors';
 import { MAX_EVIDENCE_BYTES } from '../services/evidence.service';
 import { readJsonObject } from '../rest/json';
-import { buildGraphQLContext, credentialsFromHeaders, type GraphQLContext } from './context';
+import { credentialsOf } from '../auth/authenticate';
+import { buildGraphQLContext, type GraphQLContext } from './context';
 import { depthLimit } from './depth-limit';
 import { formatGraphQLError } from './errors';
 import { addRequestIdToErrorBody, requestIdPlugin } from './request-id.plugin';
@@ -92,7 +93,7 @@ export function graphqlMiddleware(
       },
       context: () =>
         buildGraphQLContext(services, verifier, {
-          credentials: credentialsFromHeaders(ctx.headers),
+          credentials: credentialsOf(ctx.headers),
           requestId: ctx.state.requestId,
           log: ctx.state.log,
           expectedBytes: Number(ctx.get('content-length')) || undefined,

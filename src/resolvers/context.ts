@@ -1,5 +1,4 @@
 // The GraphQL context: the same ServiceContext a REST call builds, plus what resolvers need around it.
-import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { authenticate, type Credentials } from '../auth/authenticate';
 import type { TokenVerifier } from '../auth/token-verifier';
@@ -47,8 +46,4 @@ export async function buildGraphQLContext(
     if (domain.status >= 500) log.error({ err: error }, 'GraphQL context failed');
     throw toGraphQLError(domain, requestId, true);
   }
-}
-
-export function credentialsFromHeaders(headers: IncomingHttpHeaders): Credentials {
-  return { authorization: headers.authorization, 'x-user-token': headers['x-user-token'] };
 }

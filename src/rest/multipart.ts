@@ -12,22 +12,21 @@ const LIMITS = { fields: 20, fieldSize: 16 * 1024, files: 2, parts: 24, headerPa
 export function receiveMultipart(req: IncomingMessage): ReceiveCreate {
   return (stage) =>
     new Promise<CreateFields>((resolve, reject) => {
-      let parser: busboy.Busboy;
+      let parser: busboy.Busboy | undefined;
       // busboy also reads urlencoded forms; a create is multipart/form-data only.
-      if (!/^multipart\/form-data\s*;/i.test(req.headers['content-type'] ?? '')) {
-        reject(
-          new DomainError('UNSUPPORTED_MEDIA_TYPE', 'The body must be multipart/form-data with a boundary'),
-        );
-        return;
+      if (/^multipart\/form-data\s*;/i.test(req.headers['content-type'] ?? '')) {
+        try {
+          parser = busboy({
+            headers: req.headers,
+            limits: LIMITS,
+            preservePath: true,
+            defParamCharset: 'utf8',
+          });
+        } catch {
+          // no usable boundary: refused below like any other content type
+        }
       }
-      try {
-        parser = busboy({
-          headers: req.headers,
-          limits: LIMITS,
-          preservePath: true,
-          defParamCharset: 'utf8',
-        });
-      } catch {
+      if (!parser) {
         reject(
           new DomainError('UNSUPPORTED_MEDIA_TYPE', 'The body must be multipart/form-data with a boundary'),
         );

@@ -2,7 +2,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { Readable } from 'node:stream';
-import { authenticate } from '../auth/authenticate';
+import { authenticate, credentialsOf } from '../auth/authenticate';
 import type { TokenVerifier } from '../auth/token-verifier';
 import type { ServiceContext } from '../services/context';
 import type { Services } from '../services';
@@ -21,10 +21,7 @@ export async function serviceContext(
   verifier: TokenVerifier,
 ): Promise<ServiceContext> {
   const em = services.orm.em.fork();
-  const operator = await authenticate(verifier, em, {
-    authorization: ctx.get('authorization') || undefined,
-    'x-user-token': ctx.get('x-user-token') || undefined,
-  });
+  const operator = await authenticate(verifier, em, credentialsOf(ctx.headers));
   return { em, operator, log: ctx.state.log.child({ operatorId: operator.id }) };
 }
 

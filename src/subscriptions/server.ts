@@ -14,7 +14,7 @@ import {
 import type { Server } from 'node:http';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { authenticate, type Credentials } from '../auth/authenticate';
+import { authenticate, credentialsOf } from '../auth/authenticate';
 import type { TokenVerifier } from '../auth/token-verifier';
 import type { Services } from '../services';
 import { DomainError, toDomainError } from '../services/errors';
@@ -33,10 +33,6 @@ export interface SubscriptionServerDeps {
   services: Services;
   verifier: TokenVerifier;
   bus: ProgressBus;
-}
-
-function credentialsOf(params: Record<string, unknown> | undefined): Credentials {
-  return { authorization: params?.authorization, 'x-user-token': params?.['x-user-token'] };
 }
 
 function withCode(error: GraphQLError, code: string): GraphQLError {
