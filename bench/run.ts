@@ -20,6 +20,7 @@ import { migrate, openDatabase } from '../src/db';
 import { startAzurite, startEmbeddedPostgres, type Running } from '../src/infra/embedded';
 import { createLogger } from '../src/logger';
 import { createOperator, createPartner } from '../src/services/admin.service';
+import { newOperator, newPartner, parseInput } from '../src/services/inputs';
 import type { LoadJob, LoadSummary } from './load-worker';
 
 const num = (name: string, fallback: number): number => {
@@ -259,30 +260,38 @@ async function main(): Promise<void> {
     const origin = `http://127.0.0.1:${address.port}`;
 
     const em = app.orm.em.fork();
-    const { partner } = await createPartner(em, { name: 'Bench Partner', currency: 'USD' });
-    const { partner: streamPartner } = await createPartner(em, {
-      name: 'Bench Stream Partner',
-      currency: 'USD',
-    });
+    const newUsdPartner = (name: string) =>
+      createPartner(em, parseInput(newPartner, { name, currency: 'USD' }));
+    const { partner } = await newUsdPartner('Bench Partner');
+    const { partner: streamPartner } = await newUsdPartner('Bench Stream Partner');
     const partners = [partner.id, streamPartner.id];
-    const maker = await createOperator(em, {
-      email: 'maker@bench.local',
-      name: 'Bench Maker',
-      roles: ['MAKER'],
-      partnerIds: partners,
-    });
-    const checker = await createOperator(em, {
-      email: 'checker@bench.local',
-      name: 'Bench Checker',
-      roles: ['CHECKER'],
-      partnerIds: partners,
-    });
-    const viewer = await createOperator(em, {
-      email: 'viewer@bench.local',
-      name: 'Bench Viewer',
-      roles: ['VIEWER'],
-      partnerIds: partners,
-    });
+    const maker = await createOperator(
+      em,
+      parseInput(newOperator, {
+        email: 'maker@bench.local',
+        name: 'Bench Maker',
+        roles: ['MAKER'],
+        partnerIds: partners,
+      }),
+    );
+    const checker = await createOperator(
+      em,
+      parseInput(newOperator, {
+        email: 'checker@bench.local',
+        name: 'Bench Checker',
+        roles: ['CHECKER'],
+        partnerIds: partners,
+      }),
+    );
+    const viewer = await createOperator(
+      em,
+      parseInput(newOperator, {
+        email: 'viewer@bench.local',
+        name: 'Bench Viewer',
+        roles: ['VIEWER'],
+        partnerIds: partners,
+      }),
+    );
     const appToken = await mintToken(config, 'app', 'bench', 3 * 3600);
     const as = async (operatorId: string) => ({
       authorization: `Bearer ${appToken}`,

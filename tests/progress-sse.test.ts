@@ -232,8 +232,9 @@ test('a slow client that stopped reading does not delay a fast one, and is cut o
     const batchStarted = Date.now();
     await world.sql(
       `select pg_notify('process_request_progress', json_build_object(
-         'id', null, 'clientId', ?::text, 'processRequestId', gen_random_uuid(), 'type', 'EVIDENCE_UPLOADING',
-         'status', null, 'percent', i % 100, 'at', now())::text) from generate_series(1, ?) as i`,
+         'id', null, 'partnerId', ?::text, 'processRequestId', gen_random_uuid(), 'type', 'EVIDENCE_UPLOADING',
+         'actorId', null, 'fromStatus', null, 'toStatus', null, 'data', json_build_object('percent', i % 100),
+         'at', now())::text) from generate_series(1, ?) as i`,
       [partner.id, batch],
     );
     await until(() => fast.dataCount >= (i + 1) * batch || fast.ended, 10_000);

@@ -7,6 +7,7 @@ import { startEmbeddedPostgres, type Running } from '../infra/embedded';
 import { createLogger } from '../logger';
 import { createOperator, createPartner, deactivateOperator, findOperator } from '../services/admin.service';
 import { DomainError } from '../services/errors';
+import { newOperator, newPartner, parseInput } from '../services/inputs';
 import { enrollOtp } from '../services/otp.service';
 
 export interface CliResult {
@@ -63,10 +64,8 @@ export type CommandHandler = (
 /** Commands that need the database; extended where other features add theirs. */
 export const COMMANDS: Record<string, CommandHandler> = {
   async 'partner:create'(orm, flags) {
-    const { partner, balance } = await createPartner(orm.em.fork(), {
-      name: text(flags, 'name'),
-      currency: text(flags, 'currency'),
-    });
+    const input = parseInput(newPartner, { name: text(flags, 'name'), currency: text(flags, 'currency') });
+    const { partner, balance } = await createPartner(orm.em.fork(), input);
     return { id: partner.id, name: partner.name, balanceId: balance.id, currency: balance.currency };
   },
   async 'operator:create'(orm, flags, config) {
@@ -79,7 +78,7 @@ export const COMMANDS: Record<string, CommandHandler> = {
     // The secret is printed once, here, for the authenticator app; only its AES-256-GCM ciphertext is stored.
     const otp =
       flags.otp === true ? enrollOtp(config.otpEncryptionKey, email.trim().toLowerCase()) : undefined;
-    const operator = await createOperator(orm.em.fork(), {
+    const input = parseInput(newOperator, {
       email,
       name: text(flags, 'name'),
       roles: text(flags, 'roles').split(','),
@@ -87,6 +86,7 @@ export const COMMANDS: Record<string, CommandHandler> = {
       otpRequired: otp !== undefined,
       otpSecretEncrypted: otp?.encrypted ?? null,
     });
+    const operator = await createOperator(orm.em.fork(), input);
     return {
       id: operator.id,
       email: operator.email,

@@ -1,4 +1,5 @@
 import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { id, parseInput } from '../services/inputs';
 import { toOperatorView, type BalanceView, type OperatorView, type PartnerView } from '../services/views';
 import type { GraphQLContext } from './context';
 import { ClientBalanceType, OperatorType, PartnerType } from './types/account.type';
@@ -20,6 +21,6 @@ export class AccountResolver {
     @Arg('clientId', () => ID) clientId: string,
     @Ctx() ctx: GraphQLContext,
   ): Promise<BalanceView> {
-    return ctx.services.queries.balance(ctx, clientId);
+    return ctx.services.queries.balance(ctx, parseInput(id, clientId, 'clientId'));
   }
 }

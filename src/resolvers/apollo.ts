@@ -12,7 +12,7 @@ import { readJsonObject } from '../rest/json';
 import { credentialsOf } from '../auth/authenticate';
 import { buildGraphQLContext, type GraphQLContext } from './context';
 import { depthLimit } from './depth-limit';
-import { formatGraphQLError } from './errors';
+import { formatGraphQLError, fromUploadError } from './errors';
 import { addRequestIdToErrorBody, requestIdPlugin } from './request-id.plugin';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -66,14 +66,7 @@ export function graphqlMiddleware(
               maxFieldSize: MAX_JSON_BODY,
             });
           } catch (e) {
-            const status = (e as { status?: number }).status;
-            // A second file is the same refusal as over REST (400), not a size problem.
-            if (/max file uploads exceeded/i.test((e as Error).message))
-              throw new DomainError('UNEXPECTED_FILE');
-            throw new DomainError(
-              status === 413 ? 'PAYLOAD_TOO_LARGE' : 'MALFORMED_MULTIPART',
-              (e as Error).message,
-            );
+            throw fromUploadError(e) ?? new DomainError('MALFORMED_MULTIPART', (e as Error).message);
           }
         }
       } else if (ctx.is('application/json', 'application/graphql-response+json')) {

@@ -1,8 +1,9 @@
-// The one mapping from domain errors to GraphQL errors: same `code` as REST, the REST status beside it.
+// The GraphQL doors' one error translation (HTTP and graphql-ws): whatever was thrown becomes a GraphQL
+// error with the catalogue's `code` in extensions.code and its REST status in extensions.status.
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../logger';
-import { DomainError, toDomainError } from '../services/errors';
+import { DomainError, ERRORS, toDomainError, type ErrorCode } from '../services/errors';
 
 /** `withHttpStatus` also sets the HTTP status of the response (errors raised before execution). */
 export function toGraphQLError(error: DomainError, requestId?: string, withHttpStatus = false): GraphQLError {
@@ -19,64 +20,78 @@ export function toGraphQLError(error: DomainError, requestId?: string, withHttpS
 }
 
 /**
- * graphql-upload-minimal's own refusals (HTTP errors with `expose`): a file the map names but the body
- * never holds, a body cut short, a file over its limit. type-graphql awaits the Upload argument before
- * the resolver runs, so these reach formatError (or the resolver's stream) untranslated.
+ * graphql-upload-minimal's refusals: HTTP errors with a status (413 for every limit, 400 otherwise) and a
+ * message that is the only thing telling its limits apart. A file over the limit surfaces from the file's
+ * stream; a body cut short surfaces from busboy, with no status at all.
  */
 export function fromUploadError(error: unknown): DomainError | undefined {
   const e = error as { status?: unknown; expose?: unknown; message?: unknown } | undefined;
   if (error instanceof DomainError || !e) return undefined;
-  if (e.status === 413) return new DomainError('EVIDENCE_TOO_LARGE');
-  if (e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-    return /file missing/i.test(String(e.message))
-      ? new DomainError('EVIDENCE_REQUIRED', 'The evidence file did not arrive')
-      : new DomainError('MALFORMED_MULTIPART');
+  const message = String(e.message);
+  if (e.status === 413) {
+    if (/max file uploads exceeded/i.test(message)) return new DomainError('UNEXPECTED_FILE');
+    if (/^File truncated/i.test(message)) return new DomainError('EVIDENCE_TOO_LARGE');
+    return new DomainError('PAYLOAD_TOO_LARGE', message);
   }
-  // busboy: the multipart body ended before its closing boundary.
-  if (
-    /Unexpected end of (form|file)|Malformed part header|Unexpected end of multipart/i.test(String(e.message))
-  )
+  if (e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    return /file missing/i.test(message)
+      ? new DomainError('EVIDENCE_REQUIRED', 'The evidence file did not arrive')
+      : new DomainError('MALFORMED_MULTIPART', message);
+  }
+  if (/Unexpected end of (form|file)|Malformed part header|Unexpected end of multipart/i.test(message))
     return new DomainError('MALFORMED_MULTIPART');
   return undefined;
 }
 
-/** Apollo's formatError: domain errors keep their code; unexpected ones become a logged, generic 500. */
+/**
+ * An error raised by GraphQL or Apollo themselves (parse, validation and its rules, variables, CSRF,
+ * persisted queries), read from the innermost error that says what it is.
+ */
+function fromGraphQLError(error: GraphQLError): DomainError | undefined {
+  for (let e: unknown = error; e instanceof GraphQLError; e = e.originalError) {
+    if (e.originalError instanceof DomainError) return e.originalError;
+    const code = e.extensions?.code;
+    if (typeof code === 'string' && code !== 'INTERNAL_ERROR' && code in ERRORS) {
+      const inner = e.originalError instanceof GraphQLError ? fromGraphQLError(e.originalError) : undefined;
+      return inner ?? new DomainError(code as ErrorCode, e.message);
+    }
+  }
+  // Refused by Apollo with a 4xx but no code of its own (a persisted query whose hash does not match).
+  const status = (error.extensions?.http as { status?: unknown } | undefined)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return new DomainError('BAD_REQUEST', error.message);
+  return undefined;
+}
+
+/** Any thrown value as a DomainError, for the GraphQL doors. */
+export function translateGraphQLError(raw: unknown): DomainError {
+  const original = unwrapResolverError(raw);
+  if (original instanceof DomainError) return original;
+  return (
+    fromUploadError(original) ??
+    (raw instanceof GraphQLError ? fromGraphQLError(raw) : undefined) ??
+    toDomainError(original)
+  );
+}
+
+/** Apollo's (and graphql-ws's) formatError: the catalogue's code and status; unexpected errors are logged, not shown. */
 export function formatGraphQLError(log: Logger) {
   return (formatted: GraphQLFormattedError, raw: unknown): GraphQLFormattedError => {
-    const unwrapped = unwrapResolverError(raw);
-    const original = fromUploadError(unwrapped) ?? unwrapped;
-    if (original instanceof DomainError) {
-      return {
-        message: original.message,
-        path: formatted.path,
-        locations: formatted.locations,
-        extensions: {
-          code: original.code,
-          status: original.status,
-          ...(original.details ? { details: original.details } : {}),
-        },
-      };
-    }
-    // Already ours: raised while building the context (401, 403).
-    if (typeof formatted.extensions?.status === 'number') return formatted;
-    const code = formatted.extensions?.code;
-    if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') {
-      // Apollo's own refusals (parse, validation, bad variables, CSRF): client errors. Apollo renames a
-      // validation rule's own code (depth-limit's QUERY_TOO_DEEP) to GRAPHQL_VALIDATION_FAILED; keep the rule's.
-      const rule =
-        code === 'GRAPHQL_VALIDATION_FAILED' ? (raw as { originalError?: unknown }).originalError : undefined;
-      const ruleCode =
-        rule instanceof GraphQLError && typeof rule.extensions.code === 'string'
-          ? rule.extensions.code
-          : code;
-      return { ...formatted, extensions: { ...formatted.extensions, code: ruleCode, status: 400 } };
-    }
-    const domain = toDomainError(original);
-    if (domain.status >= 500) log.error({ err: original, path: formatted.path }, 'GraphQL operation failed');
+    const error = translateGraphQLError(raw);
+    if (error.status >= 500)
+      log.error({ err: unwrapResolverError(raw), path: formatted.path }, 'GraphQL operation failed');
     return {
-      message: domain.message,
-      path: formatted.path,
-      extensions: { code: domain.code, status: domain.status },
+      message: error.message,
+      ...(formatted.path ? { path: formatted.path } : {}),
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      extensions: {
+        code: error.code,
+        status: error.status,
+        ...(error.details && error.status < 500 ? { details: error.details } : {}),
+        ...(typeof formatted.extensions?.requestId === 'string'
+          ? { requestId: formatted.extensions.requestId }
+          : {}),
+      },
     };
   };
 }

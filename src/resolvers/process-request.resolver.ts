@@ -2,6 +2,15 @@ import type { FileUpload } from 'graphql-upload-minimal';
 import { GraphQLUpload } from 'graphql-upload-minimal';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ProcessRequestStatus } from '../entities/process-request.entity';
+import {
+  createFields,
+  decisionInput,
+  id as idInput,
+  idempotencyKey as idempotencyKeyInput,
+  listFilters,
+  pageQuery,
+  parseInput,
+} from '../services/inputs';
 import type { Page } from '../services/process-request-query.service';
 import type { HistoryEntryView, ProcessRequestView } from '../services/views';
 import type { GraphQLContext } from './context';
@@ -13,6 +22,10 @@ import {
   ProcessRequestPage,
   ProcessRequestType,
 } from './types/process-request.type';
+
+const partnerOf = (clientId: string) => parseInput(idInput, clientId, 'clientId');
+const idOf = (id: string) => parseInput(idInput, id, 'id');
+const decision = (reason?: string, otp?: string) => parseInput(decisionInput, { reason, otp });
 
 @Resolver(() => ProcessRequestType)
 export class ProcessRequestResolver {
@@ -28,7 +41,8 @@ export class ProcessRequestResolver {
     @Arg('to', () => String, { nullable: true, description: 'ISO date (whole day) or date-time, inclusive' })
     to?: string,
   ): Promise<Page<ProcessRequestView>> {
-    return ctx.services.queries.page(ctx, clientId, { page, limit, status, from, to });
+    const query = parseInput(pageQuery, { page, limit, status, from, to });
+    return ctx.services.queries.page(ctx, partnerOf(clientId), query);
   }
 
   @Query(() => [ProcessRequestType], { description: 'Every request of the partner, newest first' })
@@ -40,7 +54,8 @@ export class ProcessRequestResolver {
     @Arg('to', () => String, { nullable: true }) to?: string,
   ): Promise<ProcessRequestView[]> {
     const items: ProcessRequestView[] = [];
-    for await (const item of await ctx.services.queries.stream(ctx, clientId, { status, from, to }))
+    const filters = parseInput(listFilters, { status, from, to });
+    for await (const item of await ctx.services.queries.stream(ctx, partnerOf(clientId), filters))
       items.push(item);
     return items;
   }
@@ -51,7 +66,7 @@ export class ProcessRequestResolver {
     @Arg('id', () => ID) id: string,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ProcessRequestView> {
-    return ctx.services.queries.get(ctx, clientId, id);
+    return ctx.services.queries.get(ctx, partnerOf(clientId), idOf(id));
   }
 
   @Query(() => EvidenceDownload, {
@@ -62,7 +77,7 @@ export class ProcessRequestResolver {
     @Arg('id', () => ID) id: string,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.services.queries.evidenceDownloadUrl(ctx, clientId, id);
+    return ctx.services.queries.evidenceDownloadUrl(ctx, partnerOf(clientId), idOf(id));
   }
 
   @FieldResolver(() => [HistoryEntry], {
@@ -89,7 +104,7 @@ export class ProcessRequestResolver {
   ): Promise<ProcessRequestView> {
     return ctx.services.processRequests.create(
       ctx,
-      clientId,
+      partnerOf(clientId),
       async (stage) => {
         // type-graphql has already awaited the upload: a file that never came fails before the resolver
         // (formatError translates it). A body broken mid-file surfaces here, from the stream.
@@ -99,9 +114,12 @@ export class ProcessRequestResolver {
         } catch (e) {
           throw fromUploadError(e) ?? e;
         }
-        return input;
+        return parseInput(createFields, input);
       },
-      { expectedBytes: ctx.expectedBytes, idempotencyKey },
+      {
+        expectedBytes: ctx.expectedBytes,
+        idempotencyKey: parseInput(idempotencyKeyInput, idempotencyKey, 'idempotencyKey'),
+      },
     );
   }
 
@@ -113,7 +131,7 @@ export class ProcessRequestResolver {
     @Arg('reason', () => String, { nullable: true }) reason?: string,
     @Arg('otp', () => String, { nullable: true }) otp?: string,
   ): Promise<ProcessRequestView> {
-    return ctx.services.processRequests.approve(ctx, clientId, id, { reason, otp });
+    return ctx.services.processRequests.approve(ctx, partnerOf(clientId), idOf(id), decision(reason, otp));
   }
 
   @Mutation(() => ProcessRequestType)
@@ -124,7 +142,7 @@ export class ProcessRequestResolver {
     @Arg('reason', () => String, { nullable: true }) reason?: string,
     @Arg('otp', () => String, { nullable: true }) otp?: string,
   ): Promise<ProcessRequestView> {
-    return ctx.services.processRequests.reject(ctx, clientId, id, { reason, otp });
+    return ctx.services.processRequests.reject(ctx, partnerOf(clientId), idOf(id), decision(reason, otp));
   }
 
   @Mutation(() => ProcessRequestType)
@@ -135,6 +153,6 @@ export class ProcessRequestResolver {
     @Arg('reason', () => String, { nullable: true }) reason?: string,
     @Arg('otp', () => String, { nullable: true }) otp?: string,
   ): Promise<ProcessRequestView> {
-    return ctx.services.processRequests.cancel(ctx, clientId, id, { reason, otp });
+    return ctx.services.processRequests.cancel(ctx, partnerOf(clientId), idOf(id), decision(reason, otp));
   }
 }

@@ -2,6 +2,7 @@
 import type { Context } from 'koa';
 import { Decimal } from '../services/money';
 import { DomainError } from '../services/errors';
+import { HttpMethodEnum, koaBody } from 'koa-body';
 
 /** JSON.stringify, except that a Decimal is written as a bare number ("10000.50" → 10000.50). */
 export function stringify(value: unknown): string {
@@ -27,29 +28,30 @@ export function sendJson(ctx: Context, status: number, body: unknown): void {
 }
 
 /**
- * Reads an optional JSON object body with a size limit: 413 past the limit, 415 for a body that
- * is not JSON, 400 for JSON that is not an object. An empty body is an empty object.
+ * Reads an optional JSON object body with koa-body: 415 for a body that is not JSON, 400 for JSON that
+ * is not an object; koa-body's own refusals (too large, not JSON) are translated with every other HTTP
+ * error (middleware.ts). No body is an empty object.
  */
 export async function readJsonObject(ctx: Context, limitBytes: number): Promise<Record<string, unknown>> {
-  const declared = Number(ctx.get('content-length') || 0);
-  if (declared > limitBytes) throw new DomainError('PAYLOAD_TOO_LARGE');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limitBytes) throw new DomainError('PAYLOAD_TOO_LARGE');
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return {};
+  const length = ctx.get('content-length');
+  const hasBody = ctx.get('transfer-encoding') !== '' || (length !== '' && length !== '0');
+  if (!hasBody) return {};
   if (!ctx.is('application/json'))
     throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'The body must be application/json');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new DomainError('MALFORMED_JSON');
-  }
+  const parse = koaBody({
+    json: true,
+    jsonLimit: limitBytes,
+    jsonStrict: false,
+    multipart: false,
+    urlencoded: false,
+    text: false,
+    parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH],
+    patchNode: false,
+    patchKoa: true,
+  });
+  await parse(ctx as never, async () => {});
+  const parsed: unknown = ctx.request.body;
+  if (parsed === undefined || parsed === '') return {};
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new DomainError('VALIDATION_FAILED', 'The body must be a JSON object');
   }

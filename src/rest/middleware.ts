@@ -63,9 +63,13 @@ export function errorHandler() {
   };
 }
 
-/** Errors thrown by Koa itself or by the HTTP layer carry a 4xx status of their own. */
+/**
+ * Errors thrown by Koa, its router and koa-body (co-body, raw-body) carry a 4xx status of their own; a
+ * body that is not JSON is co-body's SyntaxError with status 400.
+ */
 function fromHttpError(raw: unknown): DomainError | undefined {
   const e = raw as { status?: number; expose?: boolean } | undefined;
+  if (raw instanceof SyntaxError && e?.status === 400) return new DomainError('MALFORMED_JSON');
   if (raw instanceof DomainError || !e?.expose || typeof e.status !== 'number') return undefined;
   if (e.status === 405 || e.status === 501) return new DomainError('METHOD_NOT_ALLOWED');
   if (e.status === 413) return new DomainError('PAYLOAD_TOO_LARGE');

@@ -1,8 +1,9 @@
 // Streams a multipart/form-data create body: text fields collected, the one `evidence` file handed on as it arrives.
 import busboy from 'busboy';
 import type { IncomingMessage } from 'node:http';
-import type { CreateFields, ReceiveCreate } from '../services/process-request.service';
+import type { ReceiveCreate } from '../services/process-request.service';
 import { DomainError } from '../services/errors';
+import { createFields, parseInput, type CreateFields } from '../services/inputs';
 import type { IncomingEvidence } from '../services/evidence.service';
 
 const TEXT_FIELDS = new Set(['requestedAmount', 'observations', 'otp']);
@@ -95,7 +96,12 @@ export function receiveMultipart(req: IncomingMessage): ReceiveCreate {
       parser.on('close', () => {
         if (failed) return;
         (staging ?? Promise.resolve()).then(() => {
-          if (!failed) resolve(fields);
+          if (failed) return;
+          try {
+            resolve(parseInput(createFields, fields));
+          } catch (error) {
+            reject(error);
+          }
         }, fail);
       });
       req.pipe(parser);

@@ -6,6 +6,7 @@ import { authenticate, credentialsOf } from '../auth/authenticate';
 import type { TokenVerifier } from '../auth/token-verifier';
 import type { ServiceContext } from '../services/context';
 import type { Services } from '../services';
+import { decisionInput, id, idempotencyKey, listFilters, pageQuery, parseInput } from '../services/inputs';
 import type { ProcessRequestView } from '../services/views';
 import { readJsonObject, sendJson, stringify } from './json';
 import { receiveMultipart } from './multipart';
@@ -24,6 +25,10 @@ export async function serviceContext(
   const operator = await authenticate(verifier, em, credentialsOf(ctx.headers));
   return { em, operator, log: ctx.state.log.child({ operatorId: operator.id }) };
 }
+
+/** The partner of the path, as SPEC names it in errors (`clientId`: the same identifier). */
+export const partnerOf = (ctx: Context): string => parseInput(id, ctx.params.partnerId, 'clientId');
+const idOf = (ctx: Context): string => parseInput(id, ctx.params.id, 'id');
 
 /** A JSON array written item by item: the response never holds the whole list. */
 function jsonArrayStream(items: AsyncIterable<ProcessRequestView>, onError: (e: unknown) => void): Readable {
@@ -56,26 +61,30 @@ export function processRequestRouter(
 
   router.post('/process-request', async (ctx) => {
     const sctx = await svc(ctx);
-    const contentLength = Number(ctx.get('content-length')) || undefined;
-    const created = await processRequests.create(sctx, ctx.params.partnerId, receiveMultipart(ctx.req), {
-      expectedBytes: contentLength,
-      idempotencyKey: ctx.headers['idempotency-key'],
+    const created = await processRequests.create(sctx, partnerOf(ctx), receiveMultipart(ctx.req), {
+      expectedBytes: Number(ctx.get('content-length')) || undefined,
+      idempotencyKey: parseInput(
+        idempotencyKey,
+        ctx.req.headersDistinct['idempotency-key'],
+        'Idempotency-Key',
+      ),
     });
     sendJson(ctx, 201, created);
   });
 
   router.get('/balance', async (ctx) => {
-    sendJson(ctx, 200, await queries.balance(await svc(ctx), ctx.params.partnerId));
+    const sctx = await svc(ctx);
+    sendJson(ctx, 200, await queries.balance(sctx, partnerOf(ctx)));
   });
 
   router.get('/process-requests', async (ctx) => {
-    const q = ctx.query;
-    sendJson(ctx, 200, await queries.page(await svc(ctx), ctx.params.partnerId, q));
+    const sctx = await svc(ctx);
+    sendJson(ctx, 200, await queries.page(sctx, partnerOf(ctx), parseInput(pageQuery, ctx.query)));
   });
 
   router.get('/process-request', async (ctx) => {
     const sctx = await svc(ctx);
-    const items = await queries.stream(sctx, ctx.params.partnerId, ctx.query);
+    const items = await queries.stream(sctx, partnerOf(ctx), parseInput(listFilters, ctx.query));
     ctx.status = 200;
     ctx.type = 'application/json; charset=utf-8';
     ctx.body = jsonArrayStream(items, (e) => sctx.log.error({ err: e }, 'list stream failed mid-way'));
@@ -85,22 +94,22 @@ export function processRequestRouter(
   extend?.(router);
 
   router.get('/process-request/:id', async (ctx) => {
-    sendJson(ctx, 200, await queries.details(await svc(ctx), ctx.params.partnerId, ctx.params.id));
+    const sctx = await svc(ctx);
+    sendJson(ctx, 200, await queries.details(sctx, partnerOf(ctx), idOf(ctx)));
   });
 
   router.get('/process-request/:id/evidence/download', async (ctx) => {
-    const link = await queries.evidenceDownloadUrl(await svc(ctx), ctx.params.partnerId, ctx.params.id);
+    const sctx = await svc(ctx);
+    const link = await queries.evidenceDownloadUrl(sctx, partnerOf(ctx), idOf(ctx));
     sendJson(ctx, 200, { url: link.url, expiresAt: link.expiresAt });
   });
 
   for (const action of ['approve', 'reject', 'cancel'] as const) {
     router.patch(`/process-request/:id/${action}`, async (ctx) => {
       const sctx = await svc(ctx);
-      const body = await readJsonObject(ctx, ACTION_BODY_LIMIT);
-      await processRequests[action](sctx, ctx.params.partnerId, ctx.params.id, {
-        reason: body.reason,
-        otp: body.otp,
-      });
+      const [partnerId, processRequestId] = [partnerOf(ctx), idOf(ctx)];
+      const input = parseInput(decisionInput, await readJsonObject(ctx, ACTION_BODY_LIMIT));
+      await processRequests[action](sctx, partnerId, processRequestId, input);
       ctx.status = 204;
     });
   }

@@ -6,18 +6,23 @@ import type { TokenVerifier } from '../auth/token-verifier';
 import type { Services } from '../services';
 import type { ProgressBus } from '../services/progress-bus';
 import type { ProgressSubscription } from '../services/progress-subscription';
+import { lastEventId, parseInput } from '../services/inputs';
 import { stringify } from './json';
-import { serviceContext } from './process-request.routes';
+import { partnerOf, serviceContext } from './process-request.routes';
 
 /** Registers the stream route; passed as `extend` so it sits before `/process-request/:id`. */
 export function progressRoutes(services: Services, verifier: TokenVerifier, bus: ProgressBus) {
   return (router: Router) => {
     router.get('/process-request/progress', async (ctx) => {
       const sctx = await serviceContext(ctx, services, verifier);
-      const lastEventId = ctx.get('last-event-id') || queryValue(ctx.query.lastEventId);
-      const sub = await bus.watch(sctx, ctx.params.partnerId, lastEventId);
+      const resumeAfter = parseInput(
+        lastEventId,
+        ctx.get('last-event-id') || queryValue(ctx.query.lastEventId),
+        'Last-Event-ID',
+      );
+      const sub = await bus.watch(sctx, partnerOf(ctx), resumeAfter);
       sctx.log.info(
-        { clientId: sub.clientId, lastEventId: lastEventId || undefined },
+        { partnerId: sub.partnerId, lastEventId: resumeAfter?.toString() },
         'progress stream opened',
       );
       await stream(ctx, sub, services.config.sseHeartbeatSeconds * 1000);

@@ -1,92 +1,47 @@
 // Setting up partners and operators (CLI and the demo seed). Not reachable from the HTTP doors.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ClientBalance } from '../entities/client-balance.entity';
-import { Operator, Role } from '../entities/operator.entity';
+import type { z } from 'zod';
+import { Operator } from '../entities/operator.entity';
 import { Partner } from '../entities/partner.entity';
-import { assertUuid } from './access';
 import { DomainError } from './errors';
-import { isCurrency } from './money';
+import type { newOperator, newPartner } from './inputs';
 
-export interface NewPartner {
-  /** A fixed id (the demo partner); random otherwise. */
-  id?: string;
-  name: string;
-  currency: string;
-}
-
-export interface NewOperator {
-  email: string;
-  name: string;
-  roles: string[];
-  /** null = every partner. */
-  partnerIds: string[] | null;
-  otpRequired?: boolean;
-  otpSecretEncrypted?: string | null;
-}
-
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-function requireText(value: string | undefined, field: string, max: number): string {
-  const text = value?.trim() ?? '';
-  if (text === '' || text.length > max)
-    throw new DomainError('VALIDATION_FAILED', `${field} must be 1-${max} characters`, { field });
-  return text;
-}
-
+/** Creates a partner and its balance (input parsed by the door with inputs.newPartner). */
 export async function createPartner(
   em: EntityManager,
-  input: NewPartner,
+  input: z.output<typeof newPartner>,
 ): Promise<{ partner: Partner; balance: ClientBalance }> {
-  const name = requireText(input.name, 'name', 200);
-  const currency = input.currency?.trim().toUpperCase() ?? '';
-  if (!isCurrency(currency))
-    throw new DomainError('VALIDATION_FAILED', 'currency must be an ISO 4217 code such as USD', {
-      field: 'currency',
-    });
   return em.transactional(async (tx) => {
-    const partner = tx.create(Partner, input.id ? { id: assertUuid(input.id, 'id'), name } : { name });
+    const partner = tx.create(Partner, input.id ? { id: input.id, name: input.name } : { name: input.name });
     // No ORM relation ties the two rows: flush the partner first so the balance's foreign key holds.
     await tx.flush();
-    const balance = tx.create(ClientBalance, { clientId: partner.id, currency, available: '0' });
+    const balance = tx.create(ClientBalance, {
+      clientId: partner.id,
+      currency: input.currency,
+      available: '0',
+    });
     await tx.flush();
     return { partner, balance };
   });
 }
 
-export async function createOperator(em: EntityManager, input: NewOperator): Promise<Operator> {
-  const email = requireText(input.email, 'email', 320).toLowerCase();
-  if (!EMAIL.test(email))
-    throw new DomainError('VALIDATION_FAILED', 'email is not an email address', { field: 'email' });
-  const name = requireText(input.name, 'name', 200);
-  const valid = Object.values(Role) as string[];
-  const roles = [...new Set(input.roles.map((r) => r.trim().toUpperCase()))];
-  if (roles.length === 0 || roles.some((r) => !valid.includes(r))) {
-    throw new DomainError('VALIDATION_FAILED', `roles must be one or more of ${valid.join(', ')}`, {
-      field: 'roles',
-    });
-  }
-  let partnerIds: string[] | null = null;
+/** Creates an operator (input parsed by the door with inputs.newOperator); its partners must exist. */
+export async function createOperator(
+  em: EntityManager,
+  input: z.output<typeof newOperator>,
+): Promise<Operator> {
   if (input.partnerIds !== null) {
-    partnerIds = [...new Set(input.partnerIds.map((id) => assertUuid(id, 'partners')))];
-    if (partnerIds.length === 0)
-      throw new DomainError('VALIDATION_FAILED', 'give --partners or --all-partners', { field: 'partners' });
-    const found = await em.count(Partner, { id: { $in: partnerIds } });
-    if (found !== partnerIds.length) throw new DomainError('NOT_FOUND', 'One of the partners does not exist');
+    const found = await em.count(Partner, { id: { $in: input.partnerIds } });
+    if (found !== input.partnerIds.length)
+      throw new DomainError('NOT_FOUND', 'One of the partners does not exist');
   }
-  if (await em.count(Operator, { email })) {
-    throw new DomainError('VALIDATION_FAILED', `an operator with email ${email} already exists`, {
+  if (await em.count(Operator, { email: input.email })) {
+    throw new DomainError('VALIDATION_FAILED', `an operator with email ${input.email} already exists`, {
       field: 'email',
     });
   }
-  const operator = em.create(Operator, {
-    email,
-    name,
-    roles: roles as Role[],
-    partnerIds,
-    otpRequired: input.otpRequired ?? false,
-    otpSecretEncrypted: input.otpSecretEncrypted ?? null,
-    active: true,
-  });
+  const operator = em.create(Operator, { ...input, active: true });
   await em.flush();
   return operator;
 }

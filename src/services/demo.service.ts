@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Operator } from '../entities/operator.entity';
 import { Partner } from '../entities/partner.entity';
 import { createOperator, createPartner } from './admin.service';
+import { newOperator, newPartner, parseInput } from './inputs';
 
 export const DEMO_PARTNER_ID = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
 
@@ -24,8 +25,8 @@ export async function ensureDemoWorld(em: EntityManager): Promise<DemoWorld> {
   let created = false;
   let partner = await em.findOne(Partner, { id: DEMO_PARTNER_ID });
   if (!partner) {
-    partner = (await createPartner(em, { id: DEMO_PARTNER_ID, name: 'Demo Partner', currency: 'USD' }))
-      .partner;
+    const input = parseInput(newPartner, { id: DEMO_PARTNER_ID, name: 'Demo Partner', currency: 'USD' });
+    partner = (await createPartner(em, input)).partner;
     created = true;
   }
   const operators = {} as DemoWorld['operators'];
@@ -33,12 +34,13 @@ export async function ensureDemoWorld(em: EntityManager): Promise<DemoWorld> {
     let operator = await em.findOne(Operator, { email: demo.email });
     if (!operator) {
       const partnerIds = demo.key === 'admin' ? null : [DEMO_PARTNER_ID];
-      operator = await createOperator(em, {
+      const input = parseInput(newOperator, {
         email: demo.email,
         name: demo.name,
         roles: [...demo.roles],
         partnerIds,
       });
+      operator = await createOperator(em, input);
       created = true;
     }
     operators[demo.key] = operator;

@@ -1,4 +1,6 @@
-// The one catalogue of domain errors. Every door maps these to its own wire format with the same `code`.
+// The one catalogue of errors. Every door maps these to its own wire format with the same `code`; the
+// README's catalogue lists every one of them (a test keeps the two equal).
+import { classifyFailure, type Failure } from '../infra/failures';
 
 export const ERRORS = {
   VALIDATION_FAILED: { status: 400, message: 'The request is not valid' },
@@ -8,6 +10,23 @@ export const ERRORS = {
   UNEXPECTED_FILE: { status: 400, message: 'Only one file part named "evidence" is accepted' },
   MALFORMED_JSON: { status: 400, message: 'The body is not valid JSON' },
   MALFORMED_REQUEST: { status: 400, message: 'The HTTP request is malformed' },
+  GRAPHQL_PARSE_FAILED: { status: 400, message: 'The GraphQL document could not be parsed' },
+  GRAPHQL_VALIDATION_FAILED: {
+    status: 400,
+    message: 'The GraphQL operation is not valid against the schema',
+  },
+  BAD_USER_INPUT: { status: 400, message: 'A GraphQL variable or argument has the wrong type' },
+  OPERATION_RESOLUTION_FAILURE: {
+    status: 400,
+    message: 'The GraphQL operation to run could not be determined',
+  },
+  QUERY_TOO_DEEP: { status: 400, message: 'The GraphQL operation is nested too deeply' },
+  BAD_REQUEST: { status: 400, message: 'The GraphQL request is malformed' },
+  PERSISTED_QUERY_NOT_FOUND: {
+    status: 400,
+    message: 'The persisted query is not known; send the full query',
+  },
+  PERSISTED_QUERY_NOT_SUPPORTED: { status: 400, message: 'Persisted queries are not supported' },
   UNAUTHENTICATED: { status: 401, message: 'Valid application and user tokens are required' },
   FORBIDDEN: { status: 403, message: 'The operator lacks the permission for this action' },
   OPERATOR_INACTIVE: { status: 403, message: 'The operator is inactive' },
@@ -56,34 +75,20 @@ export class DomainError extends Error {
   }
 }
 
-const UNAVAILABLE_NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'EPIPE',
-]);
+/** What each kind of dependency failure means to a caller. */
+const FAILURE_CODES: Record<Failure, ErrorCode> = {
+  unavailable: 'SERVICE_UNAVAILABLE',
+  'numeric-out-of-range': 'BALANCE_LIMIT_EXCEEDED',
+  'check-violation': 'INTERNAL_ERROR',
+  'unique-violation': 'INTERNAL_ERROR',
+};
 
 /**
- * Turns any thrown value into a DomainError: domain errors pass through, a dependency that is
- * down becomes 503, a known database refusal becomes its 4xx, everything else is a 500.
+ * Turns any thrown value into a DomainError: domain errors pass through, a dependency failure becomes
+ * what it means (a database or storage that is down is 503), everything else is a 500.
  */
 export function toDomainError(error: unknown): DomainError {
   if (error instanceof DomainError) return error;
-  const e = error as { code?: unknown; name?: string; message?: string; statusCode?: number } | undefined;
-  const code = typeof e?.code === 'string' ? e.code : undefined;
-  if (code && UNAVAILABLE_NETWORK_CODES.has(code)) return new DomainError('SERVICE_UNAVAILABLE');
-  // PostgreSQL: 57P01-03 admin shutdown / cannot connect now, 53300 too many connections, 08xxx connection errors.
-  if (code && (/^08/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code))) {
-    return new DomainError('SERVICE_UNAVAILABLE');
-  }
-  if (code === '22003') return new DomainError('BALANCE_LIMIT_EXCEEDED');
-  if (e?.name === 'RestError' && (e.statusCode === undefined || e.statusCode >= 500)) {
-    return new DomainError('SERVICE_UNAVAILABLE');
-  }
-  if (/Knex: Timeout acquiring a connection|Connection terminated/i.test(e?.message ?? '')) {
-    return new DomainError('SERVICE_UNAVAILABLE');
-  }
-  return new DomainError('INTERNAL_ERROR');
+  const failure = classifyFailure(error);
+  return new DomainError(failure ? FAILURE_CODES[failure] : 'INTERNAL_ERROR');
 }

@@ -1,6 +1,7 @@
 // Evidence files: type by first bytes, 10 MiB enforced while streaming, SHA-256, staged blocks committed only on success.
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { Logger } from '../logger';
 import type { EvidenceStore } from '../storage/evidence-store';
 import { DomainError } from './errors';
 
@@ -122,4 +123,51 @@ export async function stageEvidence(
     size,
     sha256: hash.digest('hex'),
   };
+}
+
+/**
+ * One create's evidence on its way to storage: staged while it arrives, made visible with the request
+ * (commit, inside the create's transaction), removed if the create fails after that (abort).
+ */
+export class EvidenceUpload {
+  private staging?: Promise<StagedEvidence>;
+  private staged?: StagedEvidence;
+  private committed = false;
+
+  constructor(
+    private readonly store: EvidenceStore,
+    private readonly blobPrefix: string,
+    private readonly onBytes: (bytes: number) => void,
+    /** false: read, check and hash only (an idempotent replay compares the file but stores nothing). */
+    private readonly uploadBlocks: boolean,
+  ) {}
+
+  /** Takes the create's file as it arrives; a second one is refused. */
+  async receive(file: IncomingEvidence): Promise<void> {
+    if (this.staging) throw new DomainError('UNEXPECTED_FILE');
+    this.staging = stageEvidence(this.store, this.blobPrefix, file, this.onBytes, this.uploadBlocks);
+    this.staged = await this.staging;
+  }
+
+  /** The staged file; a create without one is 400 EVIDENCE_REQUIRED. */
+  get evidence(): StagedEvidence {
+    if (!this.staged) throw new DomainError('EVIDENCE_REQUIRED');
+    return this.staged;
+  }
+
+  /** Makes the staged blocks the blob. Call it inside the create's transaction: if it fails, no row is written. */
+  async commit(): Promise<void> {
+    const evidence = this.evidence;
+    await this.store.commit(evidence.blobName, evidence.blockIds, evidence);
+    this.committed = true;
+  }
+
+  /** The create failed: a committed blob is deleted (uncommitted blocks are never visible and expire on their own). */
+  async abort(log: Logger): Promise<void> {
+    if (!this.committed || !this.staged) return;
+    const blobName = this.staged.blobName;
+    await this.store
+      .delete(blobName)
+      .catch((e) => log.error({ err: e, blobName }, 'orphan blob delete failed'));
+  }
 }

@@ -11,29 +11,17 @@ const STALE_CLAIM_SECONDS = 15 * 60;
 /** How long a concurrent retry waits for the first one to finish before answering 409 IDEMPOTENCY_IN_PROGRESS. */
 const WAIT_FOR_FIRST_MS = 30_000;
 const POLL_MS = 100;
-const KEY = /^[\x20-\x7e]{1,255}$/;
-
-/** The key as a door received it: absent is fine; anything else must be 1–255 printable ASCII characters. */
-export function parseIdempotencyKey(raw: unknown): string | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  if (typeof raw !== 'string' || !KEY.test(raw)) {
-    throw new DomainError('VALIDATION_FAILED', 'Idempotency-Key must be 1-255 printable ASCII characters', {
-      field: 'idempotencyKey',
-    });
-  }
-  return raw;
-}
 
 /** What makes two creates "the same": partner, amount (by value), observations and the file's SHA-256. */
 export function createRequestHash(
-  clientId: string,
+  partnerId: string,
   amount: string,
   observations: string | null,
   sha256: string,
 ): string {
   const value = amount.includes('.') ? amount.replace(/0+$/, '').replace(/\.$/, '') : amount;
   return createHash('sha256')
-    .update(JSON.stringify([clientId, value, observations, sha256]))
+    .update(JSON.stringify([partnerId, value, observations, sha256]))
     .digest('hex');
 }
 
@@ -91,6 +79,24 @@ export class IdempotencyService {
    * retry waits for it (polling, holding no connection), then replays or, if it failed, claims.
    */
   async claim(
+    em: EntityManager,
+    operatorId: string,
+    key: string,
+    requestHash: string,
+    /** What findCompleted said before the body was read (its file was then not uploaded). */
+    answered?: { requestHash: string },
+  ): Promise<IdempotencyOutcome> {
+    if (answered && answered.requestHash !== requestHash) throw new DomainError('IDEMPOTENCY_KEY_REUSED');
+    const outcome = await this.claimOrWait(em, operatorId, key, requestHash);
+    // A key answered when the body began must not be claimed by a create whose file was not uploaded.
+    if (answered && outcome.kind === 'claimed') {
+      await this.release(em, outcome.claimId);
+      throw new DomainError('IDEMPOTENCY_IN_PROGRESS');
+    }
+    return outcome;
+  }
+
+  private async claimOrWait(
     em: EntityManager,
     operatorId: string,
     key: string,

@@ -2,12 +2,13 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import { ClientBalance } from '../entities/client-balance.entity';
 import { Partner } from '../entities/partner.entity';
-import { ProcessRequestEvent } from '../entities/process-request-event.entity';
-import { ProcessRequest, ProcessRequestStatus } from '../entities/process-request.entity';
+import { ProcessRequest } from '../entities/process-request.entity';
 import type { EvidenceStore, SignedUrl } from '../storage/evidence-store';
-import { assertUuid, can, requirePartner } from './access';
+import { can, requirePartner } from './access';
 import type { ServiceContext } from './context';
 import { DomainError } from './errors';
+import type { ListFilters, PageQuery } from './inputs';
+import { EVENT_COLUMNS, eventOfRow, type EventRow } from './progress';
 import {
   type BalanceView,
   type HistoryEntryView,
@@ -19,19 +20,7 @@ import {
   toProcessRequestView,
 } from './views';
 
-export const MAX_PAGE_LIMIT = 100;
 const STREAM_BATCH = 500;
-
-export interface ListFilters {
-  status?: unknown;
-  from?: unknown;
-  to?: unknown;
-}
-
-export interface PageQuery extends ListFilters {
-  page?: unknown;
-  limit?: unknown;
-}
 
 export interface Page<T> {
   items: T[];
@@ -41,64 +30,14 @@ export interface Page<T> {
   totalPages: number;
 }
 
-function positiveInt(value: unknown, field: string, fallback: number, max: number): number {
-  if (value === undefined || value === null || value === '') return fallback;
-  const n =
-    typeof value === 'number'
-      ? value
-      : typeof value === 'string' && /^\d{1,9}$/.test(value)
-        ? Number(value)
-        : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new DomainError('VALIDATION_FAILED', `${field} must be an integer from 1 to ${max}`, { field });
-  }
-  return n;
-}
-
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
-
-/** `from` is inclusive; `to` is inclusive of a whole day when it is a date, of the instant when a date-time. */
-function parseDate(value: unknown, field: 'from' | 'to'): Date | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  const text = value instanceof Date ? value.toISOString() : value;
-  if (
-    typeof text !== 'string' ||
-    !(DATE_ONLY.test(text) || DATE_TIME.test(text)) ||
-    Number.isNaN(Date.parse(text))
-  ) {
-    throw new DomainError('VALIDATION_FAILED', `${field} must be an ISO 8601 date or date-time`, { field });
-  }
-  const date = new Date(DATE_ONLY.test(text) ? `${text}T00:00:00.000Z` : text);
-  if (field === 'to' && DATE_ONLY.test(text)) date.setUTCDate(date.getUTCDate() + 1);
-  return date;
-}
-
-function parseStatuses(value: unknown): ProcessRequestStatus[] | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  const parts = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [value];
-  const statuses = parts.map((s) => (typeof s === 'string' ? s.trim().toUpperCase() : s));
-  const valid = Object.values(ProcessRequestStatus) as unknown[];
-  if (statuses.length === 0 || statuses.some((s) => !valid.includes(s))) {
-    throw new DomainError('VALIDATION_FAILED', `status must be one or more of ${valid.join(', ')}`, {
-      field: 'status',
-    });
-  }
-  return [...new Set(statuses as ProcessRequestStatus[])];
-}
-
-function buildWhere(clientId: string, filters: ListFilters): FilterQuery<ProcessRequest> {
-  const statuses = parseStatuses(filters.status);
-  const from = parseDate(filters.from, 'from');
-  const to = parseDate(filters.to, 'to');
-  const toIsExclusive = typeof filters.to === 'string' && DATE_ONLY.test(filters.to);
+function buildWhere(partnerId: string, filters: ListFilters): FilterQuery<ProcessRequest> {
   const createdAt: Record<string, Date> = {};
-  if (from) createdAt.$gte = from;
-  if (to) createdAt[toIsExclusive ? '$lt' : '$lte'] = to;
+  if (filters.from) createdAt.$gte = filters.from;
+  if (filters.to) createdAt.$lte = filters.to;
   return {
-    clientId,
-    ...(statuses ? { status: { $in: statuses } } : {}),
-    ...(from || to ? { createdAt } : {}),
+    clientId: partnerId,
+    ...(filters.status ? { status: { $in: filters.status } } : {}),
+    ...(filters.from || filters.to ? { createdAt } : {}),
   };
 }
 
@@ -108,8 +47,8 @@ export class ProcessRequestQueryService {
     private readonly sasTtlSeconds: number,
   ) {}
 
-  async balance(ctx: ServiceContext, clientId: unknown): Promise<BalanceView> {
-    const { balance } = await requirePartner(ctx, clientId, 'read');
+  async balance(ctx: ServiceContext, partnerId: string): Promise<BalanceView> {
+    const { balance } = await requirePartner(ctx, partnerId, 'read');
     return toBalanceView(balance);
   }
 
@@ -125,10 +64,9 @@ export class ProcessRequestQueryService {
     return partners.filter((p) => byClient.has(p.id)).map((p) => toPartnerView(p, byClient.get(p.id)!));
   }
 
-  async page(ctx: ServiceContext, clientId: unknown, query: PageQuery): Promise<Page<ProcessRequestView>> {
-    const { partner } = await requirePartner(ctx, clientId, 'read');
-    const page = positiveInt(query.page, 'page', 1, 1_000_000);
-    const limit = positiveInt(query.limit, 'limit', 10, MAX_PAGE_LIMIT);
+  async page(ctx: ServiceContext, partnerId: string, query: PageQuery): Promise<Page<ProcessRequestView>> {
+    const { partner } = await requirePartner(ctx, partnerId, 'read');
+    const { page, limit } = query;
     const [rows, total] = await ctx.em.findAndCount(ProcessRequest, buildWhere(partner.id, query), {
       orderBy: { createdAt: 'desc', id: 'desc' },
       limit,
@@ -150,10 +88,10 @@ export class ProcessRequestQueryService {
    */
   async stream(
     ctx: ServiceContext,
-    clientId: unknown,
+    partnerId: string,
     filters: ListFilters,
   ): Promise<AsyncIterable<ProcessRequestView>> {
-    const { partner } = await requirePartner(ctx, clientId, 'read');
+    const { partner } = await requirePartner(ctx, partnerId, 'read');
     const where = buildWhere(partner.id, filters);
     const em = ctx.em;
     return {
@@ -186,41 +124,40 @@ export class ProcessRequestQueryService {
     };
   }
 
-  async get(ctx: ServiceContext, clientId: unknown, id: unknown): Promise<ProcessRequestView> {
-    return toProcessRequestView(await this.find(ctx, clientId, id));
+  async get(ctx: ServiceContext, partnerId: string, id: string): Promise<ProcessRequestView> {
+    return toProcessRequestView(await this.find(ctx, partnerId, id));
   }
 
   /** One request with its audit trail (who did what, when), oldest event first. */
   async details(
     ctx: ServiceContext,
-    clientId: unknown,
-    id: unknown,
+    partnerId: string,
+    id: string,
   ): Promise<ProcessRequestView & { history: HistoryEntryView[] }> {
-    const pr = await this.find(ctx, clientId, id);
+    const pr = await this.find(ctx, partnerId, id);
     return { ...toProcessRequestView(pr), history: await this.historyOf(ctx, pr) };
   }
 
-  async history(ctx: ServiceContext, clientId: unknown, id: unknown): Promise<HistoryEntryView[]> {
-    return this.historyOf(ctx, await this.find(ctx, clientId, id));
+  async history(ctx: ServiceContext, partnerId: string, id: string): Promise<HistoryEntryView[]> {
+    return this.historyOf(ctx, await this.find(ctx, partnerId, id));
   }
 
-  async evidenceDownloadUrl(ctx: ServiceContext, clientId: unknown, id: unknown): Promise<SignedUrl> {
-    const pr = await this.find(ctx, clientId, id);
+  async evidenceDownloadUrl(ctx: ServiceContext, partnerId: string, id: string): Promise<SignedUrl> {
+    const pr = await this.find(ctx, partnerId, id);
     return this.store.signedDownloadUrl(pr.evidence.blobName, pr.evidence.fileName, this.sasTtlSeconds);
   }
 
   private async historyOf(ctx: ServiceContext, pr: ProcessRequest): Promise<HistoryEntryView[]> {
-    const events = await ctx.em.find(
-      ProcessRequestEvent,
-      { processRequestId: pr.id, clientId: pr.clientId },
-      { orderBy: { id: 'asc' } },
+    const rows = await ctx.em.execute<EventRow[]>(
+      `select ${EVENT_COLUMNS} from process_request_event where process_request_id = ? and client_id = ? order by id`,
+      [pr.id, pr.clientId],
     );
-    return events.map(toHistoryEntryView);
+    return rows.map((row) => toHistoryEntryView(eventOfRow(row)));
   }
 
-  private async find(ctx: ServiceContext, clientId: unknown, id: unknown): Promise<ProcessRequest> {
-    const { partner } = await requirePartner(ctx, clientId, 'read');
-    const pr = await ctx.em.findOne(ProcessRequest, { id: assertUuid(id, 'id'), clientId: partner.id });
+  private async find(ctx: ServiceContext, partnerId: string, id: string): Promise<ProcessRequest> {
+    const { partner } = await requirePartner(ctx, partnerId, 'read');
+    const pr = await ctx.em.findOne(ProcessRequest, { id, clientId: partner.id });
     if (!pr) throw new DomainError('NOT_FOUND', 'Process request not found');
     return pr;
   }

@@ -6,10 +6,8 @@ import type { Logger } from '../logger';
 import { requirePartner } from './access';
 import type { ServiceContext } from './context';
 import { DomainError } from './errors';
-import { PROGRESS_CHANNEL, toProgressMessage, type ProgressMessage } from './progress';
+import { EVENT_COLUMNS, eventOfRow, PROGRESS_CHANNEL, type EventRow, type ProgressEvent } from './progress';
 import { ProgressSubscription, type ReplaySource } from './progress-subscription';
-import type { ProgressEventType } from '../entities/process-request-event.entity';
-import type { ProcessRequestStatus } from '../entities/process-request.entity';
 
 export interface ProgressBusOptions {
   databaseUrl: string;
@@ -21,21 +19,8 @@ export interface ProgressBusOptions {
   replayPageSize?: number;
 }
 
-const MAX_EVENT_ID = /^\d{1,19}$/;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5000;
-
-interface EventRow {
-  id: string;
-  process_request_id: string;
-  client_id: string;
-  type: ProgressEventType;
-  actor_id: string;
-  from_status: ProcessRequestStatus | null;
-  to_status: ProcessRequestStatus | null;
-  data: Record<string, string | number | null> | null;
-  created_at: Date;
-}
 
 export class ProgressBus implements ReplaySource {
   private client?: Client;
@@ -78,33 +63,24 @@ export class ProgressBus implements ReplaySource {
    * Starts watching a partner for an operator: scope and VIEWER rights are checked here, once, for
    * every door. `lastEventId` (a stored event id) replays what came after it before going live.
    */
-  async watch(ctx: ServiceContext, clientId: unknown, lastEventId?: unknown): Promise<ProgressSubscription> {
-    const { partner, balance } = await requirePartner(ctx, clientId, 'read');
-    let after: bigint | undefined;
-    if (lastEventId !== undefined && lastEventId !== null && lastEventId !== '') {
-      if (typeof lastEventId !== 'string' || !MAX_EVENT_ID.test(lastEventId)) {
-        throw new DomainError('VALIDATION_FAILED', 'Last-Event-ID must be an event id', {
-          field: 'Last-Event-ID',
-        });
-      }
-      after = BigInt(lastEventId);
-    }
-    return this.subscribe(partner.id, balance.currency, after);
+  async watch(ctx: ServiceContext, partnerId: string, lastEventId?: bigint): Promise<ProgressSubscription> {
+    const { partner, balance } = await requirePartner(ctx, partnerId, 'read');
+    return this.subscribe(partner.id, balance.currency, lastEventId);
   }
 
   /**
    * Registers the watcher for live events first, then learns where it starts (the given id, or the
    * partner's latest stored event): nothing committed in between can fall through the hand-over.
    */
-  async subscribe(clientId: string, currency: string, after?: bigint): Promise<ProgressSubscription> {
+  async subscribe(partnerId: string, currency: string, after?: bigint): Promise<ProgressSubscription> {
     if (this.stopped) throw new DomainError('SERVICE_UNAVAILABLE', 'The server is shutting down');
     if (this.open >= this.options.maxStreams) throw new DomainError('TOO_MANY_STREAMS');
     this.open++;
-    let set = this.watchers.get(clientId);
-    if (!set) this.watchers.set(clientId, (set = new Set()));
+    let set = this.watchers.get(partnerId);
+    if (!set) this.watchers.set(partnerId, (set = new Set()));
     const watchers = set;
     const sub: ProgressSubscription = new ProgressSubscription({
-      clientId,
+      partnerId,
       currency,
       source: this,
       maxBuffered: this.options.maxBufferedPerWatcher ?? 1000,
@@ -112,13 +88,13 @@ export class ProgressBus implements ReplaySource {
       onClose: () => {
         this.open--;
         watchers.delete(sub);
-        if (watchers.size === 0 && this.watchers.get(clientId) === watchers) this.watchers.delete(clientId);
+        if (watchers.size === 0 && this.watchers.get(partnerId) === watchers) this.watchers.delete(partnerId);
       },
     });
     watchers.add(sub);
     try {
       if (after !== undefined) sub.startAfter(after, true);
-      else sub.startAfter(await this.latestId(clientId), false);
+      else sub.startAfter(await this.latestId(partnerId), false);
     } catch (error) {
       sub.close();
       throw error;
@@ -126,32 +102,22 @@ export class ProgressBus implements ReplaySource {
     return sub;
   }
 
-  async replay(clientId: string, afterId: bigint, limit: number): Promise<ProgressMessage[]> {
-    const rows = await this.options.orm.em.getConnection().execute<EventRow[]>(
-      `select id, process_request_id, client_id, type, actor_id, from_status, to_status, data, created_at
-       from process_request_event where client_id = ? and id > ? order by id limit ?`,
-      [clientId, afterId.toString(), limit],
-    );
-    return rows.map((row) =>
-      toProgressMessage({
-        id: String(row.id),
-        processRequestId: row.process_request_id,
-        clientId: row.client_id,
-        type: row.type,
-        actorId: row.actor_id,
-        data: row.data ?? undefined,
-        at: new Date(row.created_at),
-        status: row.to_status ?? row.from_status ?? null,
-      }),
-    );
+  async replay(partnerId: string, afterId: bigint, limit: number): Promise<ProgressEvent[]> {
+    const rows = await this.options.orm.em
+      .getConnection()
+      .execute<EventRow[]>(
+        `select ${EVENT_COLUMNS} from process_request_event where client_id = ? and id > ? order by id limit ?`,
+        [partnerId, afterId.toString(), limit],
+      );
+    return rows.map(eventOfRow);
   }
 
-  private async latestId(clientId: string): Promise<bigint> {
+  private async latestId(partnerId: string): Promise<bigint> {
     const [row] = await this.options.orm.em
       .getConnection()
       .execute<{ id: string | null }[]>(
         'select max(id) as id from process_request_event where client_id = ?',
-        [clientId],
+        [partnerId],
       );
     return BigInt(row?.id ?? 0);
   }
@@ -211,14 +177,14 @@ export class ProgressBus implements ReplaySource {
 
   private dispatch(notification: Notification): void {
     if (notification.channel !== PROGRESS_CHANNEL || !notification.payload) return;
-    let message: ProgressMessage;
+    let message: ProgressEvent;
     try {
-      message = JSON.parse(notification.payload) as ProgressMessage;
+      message = JSON.parse(notification.payload) as ProgressEvent;
     } catch {
       this.log.warn('ignored a progress notification that is not JSON');
       return;
     }
-    const set = this.watchers.get(message.clientId);
+    const set = this.watchers.get(message.partnerId);
     if (!set) return;
     for (const sub of set) sub.push(message);
   }

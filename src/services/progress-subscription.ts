@@ -1,18 +1,16 @@
 // One watcher's stream of progress events: stored events replayed from the database, then live ones,
 // with a bounded buffer so a slow consumer is cut off instead of growing memory.
-import { ProgressEventType } from '../entities/process-request-event.entity';
 import { DomainError } from './errors';
-import { formatAmount } from './money';
-import type { ProgressMessage } from './progress';
-import type { ProgressEventView } from './views';
+import type { ProgressEvent } from './progress';
+import { toProgressEventView, type ProgressEventView } from './views';
 
 export interface ReplaySource {
   /** Stored events of one partner with id > afterId, ascending, at most `limit`. */
-  replay(clientId: string, afterId: bigint, limit: number): Promise<ProgressMessage[]>;
+  replay(partnerId: string, afterId: bigint, limit: number): Promise<ProgressEvent[]>;
 }
 
 export interface SubscriptionOptions {
-  clientId: string;
+  partnerId: string;
   currency: string;
   source: ReplaySource;
   /** Live events held for a consumer that has not pulled them yet; one more ends the stream. */
@@ -25,8 +23,8 @@ export interface SubscriptionOptions {
 const MAX_REMEMBERED_REPLAYS = 1000;
 
 export class ProgressSubscription implements AsyncIterableIterator<ProgressEventView> {
-  private live: ProgressMessage[] = [];
-  private pending: ProgressMessage[] = [];
+  private live: ProgressEvent[] = [];
+  private pending: ProgressEvent[] = [];
   private replaying = false;
   /** A resync that arrived while a replay page was being read: read again before going live. */
   private resyncPending = false;
@@ -42,8 +40,8 @@ export class ProgressSubscription implements AsyncIterableIterator<ProgressEvent
     this.endedSignal = new Promise((resolve) => (this.signalEnd = resolve));
   }
 
-  get clientId(): string {
-    return this.options.clientId;
+  get partnerId(): string {
+    return this.options.partnerId;
   }
 
   /** The id a client would resume from (Last-Event-ID); null until known. */
@@ -63,7 +61,7 @@ export class ProgressSubscription implements AsyncIterableIterator<ProgressEvent
   }
 
   /** A live event from the bus. Never blocks: the bus fans out to every watcher in one pass. */
-  push(message: ProgressMessage): void {
+  push(message: ProgressEvent): void {
     if (this.ended) return;
     if (this.live.length >= this.options.maxBuffered) {
       this.finish(new DomainError('PROGRESS_STREAM_OVERFLOW'));
@@ -121,9 +119,9 @@ export class ProgressSubscription implements AsyncIterableIterator<ProgressEvent
   private async replayPage(): Promise<void> {
     const after = this.cursor ?? 0n;
     this.resyncPending = false;
-    let rows: ProgressMessage[];
+    let rows: ProgressEvent[];
     try {
-      rows = await this.options.source.replay(this.options.clientId, after, this.options.replayPageSize);
+      rows = await this.options.source.replay(this.options.partnerId, after, this.options.replayPageSize);
     } catch (error) {
       this.finish(error instanceof Error ? error : new Error(String(error)));
       return;
@@ -142,7 +140,7 @@ export class ProgressSubscription implements AsyncIterableIterator<ProgressEvent
    * Live stored events: the one already replayed is dropped (no duplicate). One with a lower id than
    * the cursor that was not replayed committed late (ids are taken before commit) and is delivered.
    */
-  private accept(message: ProgressMessage): boolean {
+  private accept(message: ProgressEvent): boolean {
     if (message.id === null) return true;
     if (this.replayed.delete(message.id)) return false;
     const id = BigInt(message.id);
@@ -156,20 +154,8 @@ export class ProgressSubscription implements AsyncIterableIterator<ProgressEvent
       this.replayed.delete(this.replayed.values().next().value as string);
   }
 
-  private toView(m: ProgressMessage): ProgressEventView {
-    const view: ProgressEventView = {
-      id: m.id,
-      clientId: m.clientId,
-      processRequestId: m.processRequestId,
-      type: m.type,
-      status: m.status,
-      at: new Date(m.at),
-    };
-    if (m.type === ProgressEventType.EVIDENCE_UPLOADING && typeof m.percent === 'number')
-      view.percent = m.percent;
-    if (typeof m.available === 'string') view.available = formatAmount(m.available, this.options.currency);
-    if (typeof m.code === 'string') view.code = m.code;
-    return view;
+  private toView(event: ProgressEvent): ProgressEventView {
+    return toProgressEventView(event, this.options.currency);
   }
 
   private finish(error?: Error): void {

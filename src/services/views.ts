@@ -2,9 +2,10 @@
 import type { ClientBalance } from '../entities/client-balance.entity';
 import type { Operator } from '../entities/operator.entity';
 import type { Partner } from '../entities/partner.entity';
-import type { ProcessRequestEvent, ProgressEventType } from '../entities/process-request-event.entity';
+import type { ProgressEventType } from '../entities/process-request-event.entity';
 import type { ProcessRequest, ProcessRequestStatus } from '../entities/process-request.entity';
 import { type Decimal, formatAmount } from './money';
+import type { ProgressEvent } from './progress';
 
 export interface BalanceView {
   id: string;
@@ -123,17 +124,32 @@ export function toProcessRequestView(pr: ProcessRequest): ProcessRequestView {
   };
 }
 
-export function toHistoryEntryView(e: ProcessRequestEvent): HistoryEntryView {
-  const reason = e.data?.reason;
+export function toHistoryEntryView(e: ProgressEvent): HistoryEntryView {
   return {
-    id: e.id,
+    id: e.id as string,
     type: e.type,
-    actorId: e.actorId,
-    fromStatus: e.fromStatus ?? null,
-    toStatus: e.toStatus ?? null,
-    reason: typeof reason === 'string' ? reason : null,
-    at: e.createdAt,
+    actorId: e.actorId as string,
+    fromStatus: e.fromStatus,
+    toStatus: e.toStatus,
+    reason: e.data.reason ?? null,
+    at: new Date(e.at),
   };
+}
+
+/** An event as SSE and the subscription deliver it; `currency` scales the balance it may carry. */
+export function toProgressEventView(e: ProgressEvent, currency: string): ProgressEventView {
+  const view: ProgressEventView = {
+    id: e.id,
+    clientId: e.partnerId,
+    processRequestId: e.processRequestId,
+    type: e.type,
+    status: e.toStatus ?? e.fromStatus,
+    at: new Date(e.at),
+  };
+  if (typeof e.data.percent === 'number') view.percent = e.data.percent;
+  if (typeof e.data.available === 'string') view.available = formatAmount(e.data.available, currency);
+  if (typeof e.data.code === 'string') view.code = e.data.code;
+  return view;
 }
 
 export function toPartnerView(p: Partner, b: ClientBalance): PartnerView {

@@ -2,6 +2,7 @@
 import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
 import type { SubscribeResolverData } from 'type-graphql';
 import { DomainError } from '../services/errors';
+import { id, parseInput } from '../services/inputs';
 import type { ProgressEventView } from '../services/views';
 import type { SubscriptionContext } from './context';
 import { ProgressEventObject } from './progress-event.type';
@@ -19,7 +20,10 @@ export class ProgressResolver {
     }: SubscribeResolverData<unknown, { clientId: string }, Partial<SubscriptionContext>>) => {
       // Apollo over HTTP has no bus in its context: subscriptions only travel over WebSocket.
       if (!context.progress) throw new DomainError('VALIDATION_FAILED', OVER_WEBSOCKET);
-      return context.progress.watch(context as SubscriptionContext, args.clientId);
+      return context.progress.watch(
+        context as SubscriptionContext,
+        parseInput(id, args.clientId, 'clientId'),
+      );
     },
   })
   processRequestProgress(

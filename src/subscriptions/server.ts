@@ -4,7 +4,6 @@ import {
   type ExecutionArgs,
   type GraphQLError,
   type GraphQLSchema,
-  GraphQLError as GraphQLErrorClass,
   getOperationAST,
   parse,
   specifiedRules,
@@ -33,15 +32,6 @@ export interface SubscriptionServerDeps {
   services: Services;
   verifier: TokenVerifier;
   bus: ProgressBus;
-}
-
-function withCode(error: GraphQLError, code: string): GraphQLError {
-  return new GraphQLErrorClass(error.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    extensions: { ...error.extensions, code: error.extensions?.code ?? code },
-  });
 }
 
 export function attachSubscriptions(
@@ -76,10 +66,14 @@ export function attachSubscriptions(
         try {
           document = parse(payload.query);
         } catch (error) {
-          return [withCode(error as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
+          return [toGraphQLError(new DomainError('GRAPHQL_PARSE_FAILED', (error as Error).message))];
         }
         const invalid = validate(schema, document, [...specifiedRules, depthLimit(MAX_QUERY_DEPTH)]);
-        if (invalid.length > 0) return invalid.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+        // A rule that names its refusal (QUERY_TOO_DEEP) keeps its code; the others are plain validation failures.
+        if (invalid.length > 0)
+          return invalid.map((e) =>
+            e.extensions.code ? e : toGraphQLError(new DomainError('GRAPHQL_VALIDATION_FAILED', e.message)),
+          );
         if (getOperationAST(document, payload.operationName)?.operation !== 'subscription') {
           return [
             toGraphQLError(

@@ -10,7 +10,14 @@ import { mintToken } from '../../src/auth/dev-tokens';
 import { loadConfig } from '../../src/config';
 import { migrate } from '../../src/db';
 import type { Operator } from '../../src/entities/operator.entity';
-import { createOperator, createPartner, type NewOperator } from '../../src/services/admin.service';
+import { createOperator, createPartner } from '../../src/services/admin.service';
+import {
+  createFields,
+  newOperator,
+  newPartner,
+  parseInput,
+  type NewOperator,
+} from '../../src/services/inputs';
 import { PDF } from './files';
 
 export interface TestOperatorOptions extends Partial<Omit<NewOperator, 'roles' | 'partnerIds'>> {
@@ -138,11 +145,14 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
     container,
     rest: (partnerId) => `/cms/rest/app/partners/${partnerId}`,
     async partner(name = 'Partner', currency = 'USD') {
-      const { partner, balance } = await createPartner(app.orm.em.fork(), { name, currency });
+      const { partner, balance } = await createPartner(
+        app.orm.em.fork(),
+        parseInput(newPartner, { name, currency }),
+      );
       return { id: partner.id, balanceId: balance.id, currency: balance.currency };
     },
     operator(roles, partnerIds, options = {}) {
-      return createOperator(app.orm.em.fork(), {
+      const input = parseInput(newOperator, {
         email: options.email ?? `op-${randomBytes(5).toString('hex')}@test.local`,
         name: options.name ?? 'Test Operator',
         roles,
@@ -150,6 +160,7 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
         otpRequired: options.otpRequired,
         otpSecretEncrypted: options.otpSecretEncrypted,
       });
+      return createOperator(app.orm.em.fork(), input);
     },
     async team(name = 'Acme', currency = 'USD') {
       const partner = await world.partner(name, currency);
@@ -194,7 +205,7 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
       const ctx = { em: app.orm.em.fork(), operator, log: app.log };
       const view = await app.services.processRequests.create(ctx, partnerId, async (stage) => {
         await stage({ stream: Readable.from([PDF]), fileName: 'receipt.pdf' });
-        return { requestedAmount: amount };
+        return parseInput(createFields, { requestedAmount: amount });
       });
       return view.id;
     },
