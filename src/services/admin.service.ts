@@ -45,7 +45,7 @@ export async function createPartner(
     });
   return em.transactional(async (tx) => {
     const partner = tx.create(Partner, input.id ? { id: assertUuid(input.id, 'id'), name } : { name });
-    // No ORM relation ties the two rows: flush the partner first so the balance's foreign key holds.
+    // The partner row first, so the balance's foreign key holds.
     await tx.flush();
     const balance = tx.create(ClientBalance, { clientId: partner.id, currency, available: '0' });
     await tx.flush();
