@@ -5,8 +5,10 @@ import { ENTITIES } from './src/entities';
 import { MIGRATIONS } from './src/migrations';
 
 export function createOrmConfig(clientUrl: string, overrides: Partial<Options> = {}): Options {
+  const { migrations, ...rest } = overrides;
   return defineConfig({
     clientUrl,
+    // The entities are the schema's source of truth; the migrations build exactly that (npm run db:check).
     entities: ENTITIES,
     extensions: [Migrator],
     migrations: {
@@ -16,7 +18,9 @@ export function createOrmConfig(clientUrl: string, overrides: Partial<Options> =
       allOrNothing: true,
       path: './src/migrations',
       emit: 'ts',
-      // Hand-written migrations: no schema snapshot (it would be written into src/ on every migrate).
+      ...migrations,
+      // Never a schema snapshot (it would be written into src/migrations, named after the database): new
+      // migrations are diffed against a freshly migrated database instead (npm run migration:create).
       snapshot: false,
     },
     // The schema is owned by migrations; never generated or altered at run time.
@@ -25,7 +29,7 @@ export function createOrmConfig(clientUrl: string, overrides: Partial<Options> =
     allowGlobalContext: false,
     forceUtcTimezone: true,
     debug: false,
-    ...overrides,
+    ...rest,
   });
 }
 

@@ -1,12 +1,17 @@
 import { ClientBalance } from './client-balance.entity';
+import { IdempotencyKey } from './idempotency-key.entity';
 import { LedgerEntry } from './ledger-entry.entity';
 import { Operator } from './operator.entity';
+import { OtpAttempt } from './otp-attempt.entity';
 import { Partner } from './partner.entity';
 import { ProcessRequestEvent } from './process-request-event.entity';
 import { Evidence, ProcessRequest } from './process-request.entity';
 import { ProcessType } from './process-type.entity';
 
-/** Every entity class, handed to MikroORM explicitly (folder discovery breaks under jest). */
+/**
+ * Every entity class, handed to MikroORM explicitly (folder discovery breaks under jest). Together they
+ * are the whole database schema: `npm run db:check` fails when the migrated database differs from them.
+ */
 export const ENTITIES = [
   Partner,
   ClientBalance,
@@ -16,4 +21,6 @@ export const ENTITIES = [
   LedgerEntry,
   ProcessRequestEvent,
   Operator,
+  OtpAttempt,
+  IdempotencyKey,
 ];

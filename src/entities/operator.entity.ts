@@ -22,7 +22,7 @@ export class Operator {
   @Property({ type: 'string', length: 200 })
   name!: string;
 
-  @Property({ type: 'string[]', columnType: 'text[]' })
+  @Property({ type: 'string[]', columnType: 'text[]', defaultRaw: "'{}'" })
   roles: Role[] = [];
 
   /** null = every partner (internal staff). */
@@ -39,6 +39,6 @@ export class Operator {
   @Property({ type: 'boolean' })
   active = true;
 
-  @Property({ type: 'Date', columnType: 'timestamptz(3)' })
+  @Property({ type: 'Date', columnType: 'timestamptz(3)', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 }

@@ -11,6 +11,6 @@ export class Partner {
   @Property({ type: 'string', length: 200 })
   name!: string;
 
-  @Property({ type: 'Date', columnType: 'timestamptz(3)' })
+  @Property({ type: 'Date', columnType: 'timestamptz(3)', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 }

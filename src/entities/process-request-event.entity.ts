@@ -1,5 +1,8 @@
-import { Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
+import { Operator } from './operator.entity';
+import { Partner } from './partner.entity';
 import { ProcessRequestStatus } from './process-request.entity';
+import { referenceTo } from './references';
 
 export enum ProgressEventType {
   EVIDENCE_UPLOADING = 'EVIDENCE_UPLOADING',
@@ -10,10 +13,7 @@ export enum ProgressEventType {
   FAILED = 'FAILED',
 }
 
-/**
- * The audit trail and the source of the progress stream, written in the same transaction as the
- * change it records. `processRequestId` has no foreign key: a FAILED create has no request row.
- */
+/** The audit trail and the source of the progress stream, written in the same transaction as the change it records. */
 @Entity({ tableName: 'process_request_event' })
 @Index({ properties: ['clientId', 'id'] })
 @Index({ properties: ['processRequestId', 'id'] })
@@ -22,16 +22,20 @@ export class ProcessRequestEvent {
   @PrimaryKey({ type: 'bigint', autoincrement: true })
   id!: string;
 
+  /**
+   * Deliberately a plain column, not a foreign key: a create that fails (bad file, wrong OTP, upload
+   * error) records a FAILED event under the id it had reserved, and no process_request row exists for it.
+   */
   @Property({ type: 'uuid' })
   processRequestId!: string;
 
-  @Property({ type: 'uuid' })
+  @ManyToOne(() => Partner, referenceTo('client_id'))
   clientId!: string;
 
   @Enum({ items: () => ProgressEventType, nativeEnumName: 'progress_event_type' })
   type!: ProgressEventType;
 
-  @Property({ type: 'uuid' })
+  @ManyToOne(() => Operator, referenceTo('actor_id'))
   actorId!: string;
 
   @Enum({ items: () => ProcessRequestStatus, nativeEnumName: 'process_request_status', nullable: true })
@@ -43,6 +47,6 @@ export class ProcessRequestEvent {
   @Property({ type: 'json', nullable: true })
   data?: Record<string, unknown> | null;
 
-  @Property({ type: 'Date', columnType: 'timestamptz(3)' })
+  @Property({ type: 'Date', columnType: 'timestamptz(3)', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 }

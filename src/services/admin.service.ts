@@ -14,7 +14,7 @@ export async function createPartner(
 ): Promise<{ partner: Partner; balance: ClientBalance }> {
   return em.transactional(async (tx) => {
     const partner = tx.create(Partner, input.id ? { id: input.id, name: input.name } : { name: input.name });
-    // No ORM relation ties the two rows: flush the partner first so the balance's foreign key holds.
+    // The partner row first, so the balance's foreign key holds.
     await tx.flush();
     const balance = tx.create(ClientBalance, {
       clientId: partner.id,
