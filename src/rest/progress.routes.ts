@@ -15,7 +15,7 @@ export function progressRoutes(services: Services, verifier: TokenVerifier, bus:
     router.get('/process-request/progress', async (ctx) => {
       const sctx = await serviceContext(ctx, services, verifier);
       const lastEventId = ctx.get('last-event-id') || queryValue(ctx.query.lastEventId);
-      const sub = await bus.watch(sctx, ctx.params.partnerId, lastEventId);
+      const sub = await bus.watch(sctx, 'sse', ctx.params.partnerId, lastEventId);
       sctx.log.info(
         { clientId: sub.clientId, lastEventId: lastEventId || undefined },
         'progress stream opened',

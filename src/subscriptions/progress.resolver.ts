@@ -19,7 +19,7 @@ export class ProgressResolver {
     }: SubscribeResolverData<unknown, { clientId: string }, Partial<SubscriptionContext>>) => {
       // Apollo over HTTP has no bus in its context: subscriptions only travel over WebSocket.
       if (!context.progress) throw new DomainError('VALIDATION_FAILED', OVER_WEBSOCKET);
-      return context.progress.watch(context as SubscriptionContext, args.clientId);
+      return context.progress.watch(context as SubscriptionContext, 'graphql-ws', args.clientId);
     },
   })
   processRequestProgress(
