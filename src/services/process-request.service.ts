@@ -12,7 +12,7 @@ import { type IncomingEvidence, type StagedEvidence, stageEvidence } from './evi
 import { createRequestHash, IdempotencyService, parseIdempotencyKey } from './idempotency.service';
 import { parseAmount } from './money';
 import type { OtpService } from './otp.service';
-import { announce, recordEvent, toProgressMessage } from './progress';
+import { announce, recordEvent, toProgressMessage, type TransitionListener } from './progress';
 import { type ProcessRequestView, toProcessRequestView } from './views';
 
 export const MAX_OBSERVATIONS_LENGTH = 2000;
@@ -68,6 +68,7 @@ export class ProcessRequestService {
     private readonly store: EvidenceStore,
     private readonly otp: OtpService,
     private readonly idempotency: IdempotencyService = new IdempotencyService(),
+    private readonly onTransition: TransitionListener = () => undefined,
   ) {}
 
   async create(
@@ -153,6 +154,7 @@ export class ProcessRequestService {
         });
         return pr;
       });
+      this.onTransition(ProgressEventType.CREATED);
       ctx.log.info(
         { processRequestId: created.id, clientId: partner.id, amount, size: evidence.size },
         'process request created',
@@ -258,6 +260,7 @@ export class ProcessRequestService {
       });
       return pr;
     });
+    this.onTransition(OUTCOME_EVENT[outcome]);
     ctx.log.info(
       { processRequestId: requestId, clientId: partner.id, status: outcome },
       'process request decided',
@@ -316,6 +319,7 @@ export class ProcessRequestService {
           data: { code },
         }),
       );
+      this.onTransition(ProgressEventType.FAILED);
     } catch (e) {
       ctx.log.warn({ err: e, processRequestId: requestId }, 'FAILED event not recorded');
     }
