@@ -254,10 +254,12 @@ async function main(): Promise<void> {
       databaseUrl,
       storageConnectionString: storage,
       evidenceContainer: container,
+      metricsPort: 0,
     };
     app = await createApp(config, { logger: log });
     const address = await app.listen(0, '127.0.0.1');
     const origin = `http://127.0.0.1:${address.port}`;
+    say(`metrics at http://127.0.0.1:${app.metricsAddress()!.port}/metrics`);
 
     const em = app.orm.em.fork();
     const newUsdPartner = (name: string) =>

@@ -21,6 +21,9 @@ import type { ApolloServer } from '@apollo/server';
 import { ProgressBus } from './services/progress-bus';
 import { progressRoutes } from './rest/progress.routes';
 import { attachSubscriptions } from './subscriptions/server';
+import { createMetrics, type Metrics } from './metrics/metrics';
+import { observeRequests } from './metrics/http-metrics';
+import { startMetricsServer, type MetricsServer } from './metrics/metrics-server';
 
 export interface App {
   config: Config;
@@ -31,8 +34,13 @@ export interface App {
   /** This process's LISTEN connection and its progress watchers (SSE and subscriptions). */
   progress: ProgressBus;
   server: Server;
+  /** This app's Prometheus registry and the hooks feeding it. */
+  metrics: Metrics;
+  /** Where GET /metrics is served once listen() resolved; null before, after close, or with METRICS_PORT=0. */
+  metricsAddress(): AddressInfo | null;
   /** Builds the GraphQL context a real request would get (for executeOperation). */
   graphqlContext(input: ContextInput): Promise<GraphQLContext>;
+  /** Listens on the public port and, unless config.metricsPort is null, starts the metrics listener. */
   listen(port?: number, host?: string): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -54,21 +62,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     log,
     maxStreams: config.maxProgressStreams,
   });
+  const metrics = createMetrics({ orm, progress });
   try {
     await progress.start();
     const store = EvidenceStore.fromConnectionString(
       config.storageConnectionString,
       config.evidenceContainer,
+      metrics.observeBlob,
     );
     await store.ensureContainer();
     const verifier: TokenVerifier = await createTokenVerifier(config);
-    const services = createServices(config, log, orm, store);
+    const services = createServices(config, log, orm, store, { onTransition: metrics.onTransition });
     const schema = await buildAppSchema();
     const apollo = createApollo(schema, services);
     await apollo.start();
 
     const koa = new Koa({ proxy: false });
     koa.silent = true;
+    koa.use(observeRequests(metrics.httpDuration));
     koa.use(requestContext(log));
     koa.use(errorHandler());
     koa.use(healthRouter(services).routes());
@@ -85,7 +96,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const subscriptions = attachSubscriptions(server, { schema, services, verifier, bus: progress });
     answerClientErrors(server, log);
 
+    const closeServer = () =>
+      new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+
     let closed = false;
+    let metricsServer: MetricsServer | undefined;
     return {
       config,
       log,
@@ -94,9 +113,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       apollo,
       progress,
       server,
+      metrics,
+      metricsAddress: () => metricsServer?.address ?? null,
       graphqlContext: (input) => buildGraphQLContext(services, verifier, input),
-      listen(port = config.port, host = config.host) {
-        return new Promise<AddressInfo>((resolve, reject) => {
+      async listen(port = config.port, host = config.host) {
+        const address = await new Promise<AddressInfo>((resolve, reject) => {
           const onError = (e: Error) => reject(e);
           server.once('error', onError);
           server.listen(port, host, () => {
@@ -104,6 +125,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             resolve(server.address() as AddressInfo);
           });
         });
+        if (config.metricsPort !== null) {
+          try {
+            metricsServer = await startMetricsServer(
+              metrics.registry,
+              config.metricsPort,
+              config.metricsHost,
+              log,
+            );
+          } catch (error) {
+            // Half a start is no start: the public port is given back too.
+            await closeServer();
+            throw error;
+          }
+        }
+        return address;
       },
       async close() {
         if (closed) return;
@@ -111,18 +147,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         // Streams end first, so their clients see a clean end rather than a dropped connection.
         await progress.stop();
         await subscriptions.close();
-        await new Promise<void>((resolve) => {
-          if (!server.listening) return resolve();
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
+        await closeServer();
+        await metricsServer?.close();
+        metricsServer = undefined;
         await apollo.stop();
         await orm.close(true);
+        metrics.close();
       },
     };
   } catch (error) {
     await progress.stop();
     await orm.close(true);
+    metrics.close();
     throw error;
   }
 }

@@ -1,4 +1,5 @@
 // Reads and validates the environment once; everything else receives a typed Config.
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 export const DEV_APP_TOKEN_SECRET = 'dev-app-token-secret-change-me-0123456789';
@@ -37,6 +38,12 @@ export interface Config {
   maxProgressStreams: number;
   /** Size of the database connection pool. */
   dbPoolSize: number;
+  /**
+   * Port of the Prometheus listener (GET /metrics), never the public one. null: no listener
+   * (METRICS_PORT=0). Code that builds a Config may set 0 for any free port (tests, the benchmark).
+   */
+  metricsPort: number | null;
+  metricsHost: string;
 }
 
 export class ConfigError extends Error {
@@ -46,6 +53,8 @@ export class ConfigError extends Error {
   }
 }
 
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Builds a Config from an environment map; throws ConfigError listing every problem, one per line. */
@@ -131,6 +140,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
 
   const host = get('HOST') ?? '127.0.0.1';
+  const port = int('PORT', 3000, 0, 65535);
+  const metricsPort = int('METRICS_PORT', 9464, 0, 65535);
+  if (metricsPort !== 0 && metricsPort === port) {
+    problems.push(
+      `METRICS_PORT: must differ from PORT (${port}); metrics are never served on the public port`,
+    );
+  }
+  const metricsHost = get('METRICS_HOST') ?? '127.0.0.1';
+  if (isIP(metricsHost) === 0 && !HOST_NAME.test(metricsHost)) {
+    problems.push(`METRICS_HOST: must be an IP address or a host name, got "${metricsHost}"`);
+  }
   const introspectionRaw = get('GRAPHQL_INTROSPECTION');
   if (introspectionRaw !== undefined && !['true', 'false'].includes(introspectionRaw)) {
     problems.push('GRAPHQL_INTROSPECTION: must be true or false');
@@ -163,7 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config: Config = {
     env: nodeEnv,
     production,
-    port: int('PORT', 3000, 0, 65535),
+    port,
     host,
     databaseUrl,
     storageConnectionString,
@@ -181,6 +201,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sseHeartbeatSeconds: int('SSE_HEARTBEAT_SECONDS', 15, 1, 3600),
     maxProgressStreams: int('MAX_PROGRESS_STREAMS', 1000, 1, 100000),
     dbPoolSize: int('DB_POOL_SIZE', 10, 2, 200),
+    metricsPort: metricsPort === 0 ? null : metricsPort,
+    metricsHost,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -11,6 +11,11 @@ import { DEMO_PARTNER_ID, ensureDemoWorld } from './services/demo.service';
 
 const DEMO_TOKEN_TTL_SECONDS = 24 * 3600;
 
+/** An IPv6 address goes in brackets in a URL. */
+function hostForUrl(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
+
 async function printDemo(app: App, baseUrl: string): Promise<void> {
   const world = await ensureDemoWorld(app.orm.em.fork());
   const appToken = await mintToken(app.config, 'app', 'demo-app', DEMO_TOKEN_TTL_SECONDS);
@@ -62,6 +67,9 @@ async function start(config: Config, log: Logger): Promise<void> {
     const address = await app.listen();
     const baseUrl = `http://${address.address}:${address.port}`;
     log.info({ url: baseUrl }, 'listening');
+    const metrics = app.metricsAddress();
+    if (metrics)
+      log.info({ url: `http://${hostForUrl(metrics.address)}:${metrics.port}/metrics` }, 'metrics listening');
     if (demo) await printDemo(app, baseUrl);
 
     let stopping = false;

@@ -51,6 +51,8 @@ test('an empty environment gives the documented defaults', () => {
     sasTtlSeconds: 300,
     logLevel: 'info',
     introspection: true,
+    metricsPort: 9464,
+    metricsHost: '127.0.0.1',
   });
   expect(config.otpEncryptionKey).toHaveLength(32);
   // Blank values count as unset.
@@ -68,8 +70,12 @@ test('given values are used', () => {
     LOG_LEVEL: 'debug',
     OTP_ENCRYPTION_KEY: key,
     USER_TOKEN_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\\nMFkw\\n-----END PUBLIC KEY-----',
+    METRICS_PORT: '9100',
+    METRICS_HOST: '0.0.0.0',
   });
   expect(config).toMatchObject({
+    metricsPort: 9100,
+    metricsHost: '0.0.0.0',
     port: 8080,
     host: '0.0.0.0',
     evidenceContainer: 'receipts-2026',
@@ -84,6 +90,15 @@ test('given values are used', () => {
   });
 });
 
+test('METRICS_PORT=0 turns the metrics listener off; METRICS_HOST takes IPv4, IPv6 and host names', () => {
+  expect(loadConfig({ METRICS_PORT: '0' }).metricsPort).toBeNull();
+  // A public port chosen by the system (0) never collides with the metrics port.
+  expect(loadConfig({ PORT: '0', METRICS_PORT: '0' })).toMatchObject({ port: 0, metricsPort: null });
+  for (const host of ['::', '::1', '10.0.0.7', 'localhost', 'metrics.internal.example']) {
+    expect(loadConfig({ METRICS_HOST: host }).metricsHost).toBe(host);
+  }
+});
+
 describe('one clear line per mistake, naming the variable', () => {
   test.each([
     ['PORT', 'not a number', { PORT: 'eighty' }],
@@ -96,6 +111,14 @@ describe('one clear line per mistake, naming the variable', () => {
       { OTP_ENCRYPTION_KEY: randomBytes(16).toString('base64') },
     ],
     ['LOG_LEVEL', 'not a pino level', { LOG_LEVEL: 'verbose' }],
+    ['METRICS_PORT', 'not a number', { METRICS_PORT: 'ninety' }],
+    ['METRICS_PORT', 'out of range', { METRICS_PORT: '65536' }],
+    ['METRICS_PORT', 'negative', { METRICS_PORT: '-9464' }],
+    ['METRICS_PORT', 'the public port', { PORT: '8080', METRICS_PORT: '8080' }],
+    ['METRICS_PORT', 'the default public port', { METRICS_PORT: '3000' }],
+    ['METRICS_HOST', 'a host with a port', { METRICS_HOST: '127.0.0.1:9464' }],
+    ['METRICS_HOST', 'a URL', { METRICS_HOST: 'http://localhost' }],
+    ['METRICS_HOST', 'spaces', { METRICS_HOST: 'my host' }],
     ['APP_TOKEN_SECRET', 'a short secret', { APP_TOKEN_SECRET: 'short' }],
     ['USER_TOKEN_SECRET', 'a 31-byte secret', { USER_TOKEN_SECRET: 'x'.repeat(31) }],
     ['DATABASE_URL', 'not a postgres URL', { DATABASE_URL: 'mysql://db/x' }],

@@ -20,7 +20,7 @@ export function progressRoutes(services: Services, verifier: TokenVerifier, bus:
         ctx.get('last-event-id') || queryValue(ctx.query.lastEventId),
         'Last-Event-ID',
       );
-      const sub = await bus.watch(sctx, partnerOf(ctx), resumeAfter);
+      const sub = await bus.watch(sctx, 'sse', partnerOf(ctx), resumeAfter);
       sctx.log.info(
         { partnerId: sub.partnerId, lastEventId: resumeAfter?.toString() },
         'progress stream opened',

@@ -9,7 +9,7 @@ import { ProcessRequest, ProcessRequestStatus } from '../entities/process-reques
 import { can } from './access';
 import type { ServiceContext } from './context';
 import { DomainError, type ErrorCode } from './errors';
-import { type EventData, recordEvent } from './progress';
+import { type EventData, type ProgressEvent, recordEvent } from './progress';
 
 export type Outcome =
   ProcessRequestStatus.APPROVED | ProcessRequestStatus.REJECTED | ProcessRequestStatus.CANCELLED;
@@ -69,7 +69,10 @@ async function explain(em: EntityManager, decision: Decision, guard: Guard): Pro
 }
 
 /** Decides the request in one transaction: the guarded UPDATE, the credit of an approval, the event. */
-export async function decide(ctx: ServiceContext, decision: Decision): Promise<ProcessRequest> {
+export async function decide(
+  ctx: ServiceContext,
+  decision: Decision,
+): Promise<{ request: ProcessRequest; event: ProgressEvent }> {
   const { outcome, reason } = decision;
   const guard = guardOf(ctx.operator, outcome);
   if (decision.elevate) {
@@ -97,7 +100,7 @@ export async function decide(ctx: ServiceContext, decision: Decision): Promise<P
     const data: EventData = {};
     if (reason) data.reason = reason;
     if (outcome === ProcessRequestStatus.APPROVED) data.available = await credit(em, pr);
-    await recordEvent(em, {
+    const event = await recordEvent(em, {
       processRequestId: pr.id,
       partnerId: decision.partnerId,
       type: OUTCOME_EVENT[outcome],
@@ -106,7 +109,7 @@ export async function decide(ctx: ServiceContext, decision: Decision): Promise<P
       toStatus: outcome,
       data,
     });
-    return pr;
+    return { request: pr, event };
   });
 }
 

@@ -3,9 +3,11 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { EvidenceStore } from '../storage/evidence-store';
+import { IdempotencyService } from './idempotency.service';
 import { ProcessRequestQueryService } from './process-request-query.service';
 import { OtpService } from './otp.service';
 import { ProcessRequestService } from './process-request.service';
+import type { TransitionListener } from './progress';
 
 export interface Services {
   config: Config;
@@ -16,13 +18,37 @@ export interface Services {
   queries: ProcessRequestQueryService;
 }
 
-export function createServices(config: Config, log: Logger, orm: MikroORM, store: EvidenceStore): Services {
+/** What the services tell the rest of the app about (metrics); every hook is optional. */
+export interface ServiceHooks {
+  onTransition?: TransitionListener;
+}
+
+export function createServices(
+  config: Config,
+  log: Logger,
+  orm: MikroORM,
+  store: EvidenceStore,
+  hooks: ServiceHooks = {},
+): Services {
+  // A listener that throws must not turn a committed change into a failed call.
+  const onTransition: TransitionListener = (type) => {
+    try {
+      hooks.onTransition?.(type);
+    } catch (error) {
+      log.warn({ err: error, type }, 'transition listener failed');
+    }
+  };
   return {
     config,
     log,
     orm,
     store,
-    processRequests: new ProcessRequestService(store, new OtpService(config.otpEncryptionKey)),
+    processRequests: new ProcessRequestService(
+      store,
+      new OtpService(config.otpEncryptionKey),
+      new IdempotencyService(),
+      onTransition,
+    ),
     queries: new ProcessRequestQueryService(store, config.sasTtlSeconds),
   };
 }

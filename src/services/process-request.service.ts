@@ -13,7 +13,7 @@ import { createRequestHash, IdempotencyService } from './idempotency.service';
 import type { CreateFields, DecisionInput } from './inputs';
 import { assertCurrencyScale } from './money';
 import type { OtpService } from './otp.service';
-import { announce, recordEvent } from './progress';
+import { announce, recordEvent, type TransitionListener } from './progress';
 import { type ProcessRequestView, toProcessRequestView } from './views';
 
 /**
@@ -34,6 +34,7 @@ export class ProcessRequestService {
     private readonly store: EvidenceStore,
     private readonly otp: OtpService,
     private readonly idempotency: IdempotencyService = new IdempotencyService(),
+    private readonly onTransition: TransitionListener = () => undefined,
   ) {}
 
   /**
@@ -113,6 +114,7 @@ export class ProcessRequestService {
         });
         return created;
       });
+      this.onTransition(ProgressEventType.CREATED);
       ctx.log.info(
         { processRequestId, partnerId: partner.id, amount: fields.requestedAmount, size: evidence.size },
         'process request created',
@@ -176,8 +178,9 @@ export class ProcessRequestService {
         ? () => this.otp.verify(ctx, input.otp)
         : undefined;
     const decided = await decide(ctx, { partnerId: partner.id, id, outcome, reason: input.reason, elevate });
+    this.onTransition(decided.event.type);
     ctx.log.info({ processRequestId: id, partnerId: partner.id, status: outcome }, 'process request decided');
-    return toProcessRequestView(decided);
+    return toProcessRequestView(decided.request);
   }
 
   /** Upload progress: a handful of EVIDENCE_UPLOADING events per file (every 25%), never one per chunk. */
@@ -224,6 +227,7 @@ export class ProcessRequestService {
           data: { code },
         }),
       );
+      this.onTransition(ProgressEventType.FAILED);
     } catch (e) {
       ctx.log.warn({ err: e, processRequestId }, 'FAILED event not recorded');
     }

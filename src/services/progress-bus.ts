@@ -19,6 +19,10 @@ export interface ProgressBusOptions {
   replayPageSize?: number;
 }
 
+/** The doors a progress stream is served through (the `door` label of the progress_streams gauge). */
+export type ProgressDoor = 'sse' | 'graphql-ws';
+export const PROGRESS_DOORS: readonly ProgressDoor[] = ['sse', 'graphql-ws'];
+
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5000;
 
@@ -26,6 +30,7 @@ export class ProgressBus implements ReplaySource {
   private client?: Client;
   private readonly watchers = new Map<string, Set<ProgressSubscription>>();
   private open = 0;
+  private readonly openByDoor = new Map<ProgressDoor, number>();
   private stopped = false;
   private attempts = 0;
   private reconnectTimer?: NodeJS.Timeout;
@@ -59,23 +64,39 @@ export class ProgressBus implements ReplaySource {
     return this.open;
   }
 
+  /** Open streams served through one door. */
+  openStreamsOf(door: ProgressDoor): number {
+    return this.openByDoor.get(door) ?? 0;
+  }
+
   /**
    * Starts watching a partner for an operator: scope and VIEWER rights are checked here, once, for
    * every door. `lastEventId` (a stored event id) replays what came after it before going live.
    */
-  async watch(ctx: ServiceContext, partnerId: string, lastEventId?: bigint): Promise<ProgressSubscription> {
+  async watch(
+    ctx: ServiceContext,
+    door: ProgressDoor,
+    partnerId: string,
+    lastEventId?: bigint,
+  ): Promise<ProgressSubscription> {
     const { partner, balance } = await requirePartner(ctx, partnerId, 'read');
-    return this.subscribe(partner.id, balance.currency, lastEventId);
+    return this.subscribe(door, partner.id, balance.currency, lastEventId);
   }
 
   /**
    * Registers the watcher for live events first, then learns where it starts (the given id, or the
    * partner's latest stored event): nothing committed in between can fall through the hand-over.
    */
-  async subscribe(partnerId: string, currency: string, after?: bigint): Promise<ProgressSubscription> {
+  async subscribe(
+    door: ProgressDoor,
+    partnerId: string,
+    currency: string,
+    after?: bigint,
+  ): Promise<ProgressSubscription> {
     if (this.stopped) throw new DomainError('SERVICE_UNAVAILABLE', 'The server is shutting down');
     if (this.open >= this.options.maxStreams) throw new DomainError('TOO_MANY_STREAMS');
     this.open++;
+    this.openByDoor.set(door, this.openStreamsOf(door) + 1);
     let set = this.watchers.get(partnerId);
     if (!set) this.watchers.set(partnerId, (set = new Set()));
     const watchers = set;
@@ -87,6 +108,7 @@ export class ProgressBus implements ReplaySource {
       replayPageSize: this.options.replayPageSize ?? 500,
       onClose: () => {
         this.open--;
+        this.openByDoor.set(door, this.openStreamsOf(door) - 1);
         watchers.delete(sub);
         if (watchers.size === 0 && this.watchers.get(partnerId) === watchers) this.watchers.delete(partnerId);
       },

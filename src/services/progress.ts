@@ -69,6 +69,12 @@ export function eventOfRow(row: EventRow): ProgressEvent {
   };
 }
 
+/**
+ * Told once per stored event (a request's change: CREATED, APPROVED, … FAILED), in the process that
+ * made the change, after the transaction that stored it committed. Metrics count with it.
+ */
+export type TransitionListener = (type: ProgressEventType) => void;
+
 /** Advisory-lock namespace for "one partner's events commit in id order". */
 const EVENT_ORDER_LOCK = 727274003;
 

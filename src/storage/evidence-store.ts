@@ -18,24 +18,47 @@ export interface SignedUrl {
   expiresAt: Date;
 }
 
-export class EvidenceStore {
-  constructor(private readonly container: ContainerClient) {}
+export type BlobOperation =
+  'ensure_container' | 'ping' | 'stage_block' | 'commit' | 'delete' | 'sign' | 'list';
 
-  static fromConnectionString(connectionString: string, containerName: string): EvidenceStore {
+export const BLOB_OPERATIONS: readonly BlobOperation[] = [
+  'ensure_container',
+  'ping',
+  'stage_block',
+  'commit',
+  'delete',
+  'sign',
+  'list',
+];
+
+/** Told about every storage operation once it settles: how long it took and whether it threw. Must not throw. */
+export type BlobObserver = (operation: BlobOperation, seconds: number, failed: boolean) => void;
+
+export class EvidenceStore {
+  constructor(
+    private readonly container: ContainerClient,
+    private readonly observe: BlobObserver = () => undefined,
+  ) {}
+
+  static fromConnectionString(
+    connectionString: string,
+    containerName: string,
+    observe?: BlobObserver,
+  ): EvidenceStore {
     const service = BlobServiceClient.fromConnectionString(connectionString, {
       retryOptions: { maxTries: 3, tryTimeoutInMs: 30000 },
     });
-    return new EvidenceStore(service.getContainerClient(containerName));
+    return new EvidenceStore(service.getContainerClient(containerName), observe);
   }
 
   /** Creates the container if missing, always private (no public access level). */
   async ensureContainer(): Promise<void> {
-    await this.container.createIfNotExists();
+    await this.track('ensure_container', () => this.container.createIfNotExists());
   }
 
   /** Readiness: the account answers and the container exists. */
   async ping(): Promise<boolean> {
-    return this.container.exists();
+    return this.track('ping', () => this.container.exists());
   }
 
   url(blobName: string): string {
@@ -44,23 +67,29 @@ export class EvidenceStore {
 
   /** Uploads one block; nothing is visible under the blob name until commit(). */
   async stageBlock(blobName: string, blockId: string, data: Buffer): Promise<void> {
-    await this.container.getBlockBlobClient(blobName).stageBlock(blockId, data, data.length);
+    await this.track('stage_block', () =>
+      this.container.getBlockBlobClient(blobName).stageBlock(blockId, data, data.length),
+    );
   }
 
   /** Makes the staged blocks the blob, with its content type and what the service recorded about it. */
   async commit(blobName: string, blockIds: string[], options: CommitOptions): Promise<void> {
-    await this.container.getBlockBlobClient(blobName).commitBlockList(blockIds, {
-      blobHTTPHeaders: { blobContentType: options.contentType },
-      metadata: {
-        filename: encodeURIComponent(options.fileName),
-        sha256: options.sha256,
-        size: String(options.size),
-      },
-    });
+    await this.track('commit', () =>
+      this.container.getBlockBlobClient(blobName).commitBlockList(blockIds, {
+        blobHTTPHeaders: { blobContentType: options.contentType },
+        metadata: {
+          filename: encodeURIComponent(options.fileName),
+          sha256: options.sha256,
+          size: String(options.size),
+        },
+      }),
+    );
   }
 
   async delete(blobName: string): Promise<void> {
-    await this.container.getBlockBlobClient(blobName).deleteIfExists({ deleteSnapshots: 'include' });
+    await this.track('delete', () =>
+      this.container.getBlockBlobClient(blobName).deleteIfExists({ deleteSnapshots: 'include' }),
+    );
   }
 
   /** A read-only link to one blob, served as an attachment under the given file name. */
@@ -72,21 +101,37 @@ export class EvidenceStore {
   ): Promise<SignedUrl> {
     const blob = this.container.getBlockBlobClient(blobName);
     const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
-    const url = await blob.generateSasUrl({
-      permissions: BlobSASPermissions.parse('r'),
-      startsOn: new Date(now.getTime() - 60_000),
-      expiresOn: expiresAt,
-      protocol: blob.url.startsWith('https:') ? SASProtocol.Https : SASProtocol.HttpsAndHttp,
-      contentDisposition: contentDisposition(fileName),
-    });
+    const url = await this.track('sign', () =>
+      blob.generateSasUrl({
+        permissions: BlobSASPermissions.parse('r'),
+        startsOn: new Date(now.getTime() - 60_000),
+        expiresOn: expiresAt,
+        protocol: blob.url.startsWith('https:') ? SASProtocol.Https : SASProtocol.HttpsAndHttp,
+        contentDisposition: contentDisposition(fileName),
+      }),
+    );
     return { url, expiresAt };
   }
 
   /** Names of every committed blob (tests and operators' checks). */
   async listBlobNames(prefix?: string): Promise<string[]> {
-    const names: string[] = [];
-    for await (const blob of this.container.listBlobsFlat({ prefix })) names.push(blob.name);
-    return names;
+    return this.track('list', async () => {
+      const names: string[] = [];
+      for await (const blob of this.container.listBlobsFlat({ prefix })) names.push(blob.name);
+      return names;
+    });
+  }
+
+  private async track<T>(operation: BlobOperation, run: () => Promise<T>): Promise<T> {
+    const started = process.hrtime.bigint();
+    let failed = true;
+    try {
+      const result = await run();
+      failed = false;
+      return result;
+    } finally {
+      this.observe(operation, Number(process.hrtime.bigint() - started) / 1e9, failed);
+    }
   }
 }
 

@@ -22,6 +22,7 @@ export class ProgressResolver {
       if (!context.progress) throw new DomainError('VALIDATION_FAILED', OVER_WEBSOCKET);
       return context.progress.watch(
         context as SubscriptionContext,
+        'graphql-ws',
         parseInput(id, args.clientId, 'clientId'),
       );
     },

@@ -48,6 +48,8 @@ export interface World {
   /** supertest against the listening server. */
   http: ReturnType<typeof supertest>;
   baseUrl: string;
+  /** `http://127.0.0.1:{port}` of the app's metrics listener; undefined with METRICS_PORT=0. */
+  metricsUrl?: string;
   databaseUrl: string;
   container: string;
   /** `/cms/rest/app/partners/{id}` */
@@ -121,7 +123,7 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
   await admin.end();
 
   const databaseUrl = withDatabase(adminUrl, database);
-  const config = loadConfig({
+  const loaded = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl,
     AZURE_STORAGE_CONNECTION_STRING: storage,
@@ -129,10 +131,13 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
+  // A world never takes a fixed port: its metrics listener, unless METRICS_PORT=0 turned it off, takes a free one.
+  const config = { ...loaded, metricsPort: loaded.metricsPort === null ? null : 0 };
   const app = await createApp(config);
   await migrate(app.orm);
   const address = await app.listen(0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${address.port}`;
+  const metricsAddress = app.metricsAddress();
   // Worlds verifying tokens with a JWKS or PEM key cannot mint; their tests sign their own tokens.
   const appToken =
     config.appToken.kind === 'secret' ? await mintToken(config, 'app', 'test-app', 3600) : undefined;
@@ -141,6 +146,7 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
     app,
     http: supertest(baseUrl),
     baseUrl,
+    metricsUrl: metricsAddress ? `http://127.0.0.1:${metricsAddress.port}` : undefined,
     databaseUrl,
     container,
     rest: (partnerId) => `/cms/rest/app/partners/${partnerId}`,
