@@ -104,7 +104,7 @@ describe('a freshly migrated database', () => {
     const created = em.create(ProcessRequest, {
       processTypeId: 1,
       clientBalanceId: balance.id,
-      clientId: partner.id,
+      partnerId: partner.id,
       requestedAmount: '12.5000',
       currency: 'EUR',
       evidenceUrl: 'http://blob/x',
@@ -121,7 +121,7 @@ describe('a freshly migrated database', () => {
     const ids = {
       processTypeId: 1,
       clientBalanceId: balance.id,
-      clientId: partner.id,
+      partnerId: partner.id,
       createdBy: operator.id,
       status: ProcessRequestStatus.PENDING,
     };
@@ -129,7 +129,7 @@ describe('a freshly migrated database', () => {
 
     const read = await migrated.em
       .fork()
-      .findOneOrFail(ProcessRequest, { id: created.id, clientId: partner.id });
+      .findOneOrFail(ProcessRequest, { id: created.id, partnerId: partner.id });
     expect(read).toMatchObject({ ...ids, requestedAmount: '12.5000', reviewedBy: null });
 
     const fork = migrated.em.fork();

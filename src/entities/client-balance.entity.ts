@@ -13,7 +13,7 @@ export class ClientBalance {
 
   /** The partner id; one balance per partner. */
   @OneToOne(() => Partner, { ...referenceTo('client_id'), owner: true })
-  clientId!: string;
+  partnerId!: string;
 
   /** NUMERIC(19,4) kept as a string: never a JavaScript float. The database refuses a negative balance. */
   @Property({ type: 'decimal', precision: 19, scale: 4, defaultRaw: '0' })

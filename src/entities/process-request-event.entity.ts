@@ -15,7 +15,7 @@ export enum ProgressEventType {
 
 /** The audit trail and the source of the progress stream, written in the same transaction as the change it records. */
 @Entity({ tableName: 'process_request_event' })
-@Index({ properties: ['clientId', 'id'] })
+@Index({ properties: ['partnerId', 'id'] })
 @Index({ properties: ['processRequestId', 'id'] })
 export class ProcessRequestEvent {
   /** bigserial: monotonic, the SSE event id. */
@@ -30,7 +30,7 @@ export class ProcessRequestEvent {
   processRequestId!: string;
 
   @ManyToOne(() => Partner, referenceTo('client_id'))
-  clientId!: string;
+  partnerId!: string;
 
   @Enum({ items: () => ProgressEventType, nativeEnumName: 'progress_event_type' })
   type!: ProgressEventType;

@@ -53,7 +53,7 @@ export class Evidence {
 @Index({
   name: 'process_request_client_id_created_at_id_index',
   expression: (table, columns, name) =>
-    `create index "${name}" on "${table.name}" ("${columns.clientId}", "${columns.createdAt}" desc, "${columns.id}" desc)`,
+    `create index "${name}" on "${table.name}" ("${columns.partnerId}", "${columns.createdAt}" desc, "${columns.id}" desc)`,
 })
 export class ProcessRequest {
   [OptionalProps]?: 'status' | 'createdAt' | 'updatedAt';
@@ -68,7 +68,7 @@ export class ProcessRequest {
   clientBalanceId!: string;
 
   @ManyToOne(() => Partner, referenceTo('client_id'))
-  clientId!: string;
+  partnerId!: string;
 
   @Property({ type: 'decimal', precision: 19, scale: 4 })
   @Check({ expression: '"requested_amount" > 0' })

@@ -48,7 +48,7 @@ export async function requirePartner(
 export async function loadPartner(em: EntityManager, id: string): Promise<PartnerAccess | null> {
   const [partner, balance] = await Promise.all([
     em.findOne(Partner, { id }),
-    em.findOne(ClientBalance, { clientId: id }),
+    em.findOne(ClientBalance, { partnerId: id }),
   ]);
   return partner && balance ? { partner, balance } : null;
 }

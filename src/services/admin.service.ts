@@ -17,7 +17,7 @@ export async function createPartner(
     // The partner row first, so the balance's foreign key holds.
     await tx.flush();
     const balance = tx.create(ClientBalance, {
-      clientId: partner.id,
+      partnerId: partner.id,
       currency: input.currency,
       available: '0',
     });

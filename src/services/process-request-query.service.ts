@@ -35,7 +35,7 @@ function buildWhere(partnerId: string, filters: ListFilters): FilterQuery<Proces
   if (filters.from) createdAt.$gte = filters.from;
   if (filters.to) createdAt.$lte = filters.to;
   return {
-    clientId: partnerId,
+    partnerId,
     ...(filters.status ? { status: { $in: filters.status } } : {}),
     ...(filters.from || filters.to ? { createdAt } : {}),
   };
@@ -59,8 +59,8 @@ export class ProcessRequestQueryService {
     const partners = await ctx.em.find(Partner, scope === null ? {} : { id: { $in: scope } }, {
       orderBy: { name: 'asc', id: 'asc' },
     });
-    const balances = await ctx.em.find(ClientBalance, { clientId: { $in: partners.map((p) => p.id) } });
-    const byClient = new Map(balances.map((b) => [b.clientId, b]));
+    const balances = await ctx.em.find(ClientBalance, { partnerId: { $in: partners.map((p) => p.id) } });
+    const byClient = new Map(balances.map((b) => [b.partnerId, b]));
     return partners.filter((p) => byClient.has(p.id)).map((p) => toPartnerView(p, byClient.get(p.id)!));
   }
 
@@ -150,14 +150,14 @@ export class ProcessRequestQueryService {
   private async historyOf(ctx: ServiceContext, pr: ProcessRequest): Promise<HistoryEntryView[]> {
     const rows = await ctx.em.execute<EventRow[]>(
       `select ${EVENT_COLUMNS} from process_request_event where process_request_id = ? and client_id = ? order by id`,
-      [pr.id, pr.clientId],
+      [pr.id, pr.partnerId],
     );
     return rows.map((row) => toHistoryEntryView(eventOfRow(row)));
   }
 
   private async find(ctx: ServiceContext, partnerId: string, id: string): Promise<ProcessRequest> {
     const { partner } = await requirePartner(ctx, partnerId, 'read');
-    const pr = await ctx.em.findOne(ProcessRequest, { id, clientId: partner.id });
+    const pr = await ctx.em.findOne(ProcessRequest, { id, partnerId: partner.id });
     if (!pr) throw new DomainError('NOT_FOUND', 'Process request not found');
     return pr;
   }

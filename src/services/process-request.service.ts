@@ -85,7 +85,7 @@ export class ProcessRequestService {
           id: processRequestId,
           processTypeId: BALANCE_INCREASE_PROCESS_TYPE_ID,
           clientBalanceId: balance.id,
-          clientId: partner.id,
+          partnerId: partner.id,
           requestedAmount: fields.requestedAmount,
           currency: balance.currency,
           observations: fields.observations,

@@ -88,7 +88,7 @@ export interface OperatorView {
 export function toBalanceView(b: ClientBalance): BalanceView {
   return {
     id: b.id,
-    clientId: b.clientId,
+    clientId: b.partnerId,
     available: formatAmount(b.available, b.currency),
     currency: b.currency,
     updatedAt: b.updatedAt,
@@ -101,7 +101,7 @@ export function toProcessRequestView(pr: ProcessRequest): ProcessRequestView {
     id: pr.id,
     processTypeId: pr.processTypeId,
     clientBalanceId: pr.clientBalanceId,
-    clientId: pr.clientId,
+    clientId: pr.partnerId,
     requestedAmount: formatAmount(pr.requestedAmount, pr.currency),
     currency: pr.currency,
     observations: pr.observations ?? null,
