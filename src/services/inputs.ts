@@ -117,7 +117,8 @@ const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,
 
 /** A real calendar day of the years 1–9999 (no 30 February, no year 0). */
 function realDay(year: number, month: number, day: number): boolean {
-  const d = new Date(Date.UTC(2000, month - 1, day));
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day); // not Date.UTC, which reads years 0-99 as 1900-1999
   return year >= 1 && year <= 9999 && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
 }
 
