@@ -73,6 +73,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.ensureContainer();
     const verifier: TokenVerifier = await createTokenVerifier(config);
     const services = createServices(config, log, orm, store, { onTransition: metrics.onTransition });
+    services.expiry.start(config.expirySweepSeconds);
     const schema = await buildAppSchema();
     const apollo = createApollo(schema, services);
     await apollo.start();
@@ -144,6 +145,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       async close() {
         if (closed) return;
         closed = true;
+        await services.expiry.stop();
         // Streams end first, so their clients see a clean end rather than a dropped connection.
         await progress.stop();
         await subscriptions.close();

@@ -38,6 +38,10 @@ export interface Config {
   maxProgressStreams: number;
   /** Size of the database connection pool. */
   dbPoolSize: number;
+  /** Seconds between this process's sweeps that expire PENDING requests past their deadline. */
+  expirySweepSeconds: number;
+  /** The user token claim naming the operator (its `subject`). */
+  userTokenSubjectClaim: string;
   /**
    * Port of the Prometheus listener (GET /metrics), never the public one. null: no listener
    * (METRICS_PORT=0). Code that builds a Config may set 0 for any free port (tests, the benchmark).
@@ -140,6 +144,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
 
   const host = get('HOST') ?? '127.0.0.1';
+  const userTokenSubjectClaim = get('USER_TOKEN_SUBJECT_CLAIM') ?? 'sub';
+  if (!/^[A-Za-z_][A-Za-z0-9_.:/-]{0,99}$/.test(userTokenSubjectClaim)) {
+    problems.push('USER_TOKEN_SUBJECT_CLAIM: must be a claim name such as sub, oid or email');
+  }
   const port = int('PORT', 3000, 0, 65535);
   const metricsPort = int('METRICS_PORT', 9464, 0, 65535);
   if (metricsPort !== 0 && metricsPort === port) {
@@ -201,6 +209,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sseHeartbeatSeconds: int('SSE_HEARTBEAT_SECONDS', 15, 1, 3600),
     maxProgressStreams: int('MAX_PROGRESS_STREAMS', 1000, 1, 100000),
     dbPoolSize: int('DB_POOL_SIZE', 10, 2, 200),
+    expirySweepSeconds: int('EXPIRY_SWEEP_SECONDS', 30, 1, 3600),
+    userTokenSubjectClaim,
     metricsPort: metricsPort === 0 ? null : metricsPort,
     metricsHost,
   };

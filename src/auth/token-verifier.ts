@@ -15,7 +15,8 @@ type Key = Uint8Array | KeyLike | JWTVerifyGetKey;
 
 export interface TokenVerifier {
   verifyApp(token: string): Promise<JWTPayload>;
-  verifyUser(token: string): Promise<JWTPayload>;
+  /** Verifies an operator's token and returns its subject: the configured claim (USER_TOKEN_SUBJECT_CLAIM). */
+  verifyUser(token: string): Promise<{ subject: string }>;
 }
 
 const ASYMMETRIC = ['RS256', 'ES256'];
@@ -47,7 +48,7 @@ async function resolveKey(cfg: TokenKeyConfig): Promise<{ key: Key; algorithms: 
 }
 
 export async function createTokenVerifier(
-  config: Pick<Config, 'appToken' | 'userToken' | 'tokenIssuer' | 'tokenAudience'>,
+  config: Pick<Config, 'appToken' | 'userToken' | 'tokenIssuer' | 'tokenAudience' | 'userTokenSubjectClaim'>,
 ): Promise<TokenVerifier> {
   const [app, user] = await Promise.all([resolveKey(config.appToken), resolveKey(config.userToken)]);
   const verify = async (token: string, { key, algorithms }: { key: Key; algorithms: string[] }) => {
@@ -66,6 +67,14 @@ export async function createTokenVerifier(
   };
   return {
     verifyApp: (token) => verify(token, app),
-    verifyUser: (token) => verify(token, user),
+    async verifyUser(token) {
+      const subject = (await verify(token, user))[config.userTokenSubjectClaim];
+      if (typeof subject !== 'string' || subject.length === 0 || subject.length > 255)
+        throw new DomainError(
+          'UNAUTHENTICATED',
+          `The user token has no ${config.userTokenSubjectClaim} claim`,
+        );
+      return { subject };
+    },
   };
 }

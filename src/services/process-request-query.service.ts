@@ -1,5 +1,8 @@
 // Reading: balance, partners, paginated and streamed lists, one request with its history, evidence links.
 import type { FilterQuery } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Approval } from '../entities/approval.entity';
+import { BALANCE_INCREASE_PROCESS_TYPE_ID } from '../entities/process-type.entity';
 import { ClientBalance } from '../entities/client-balance.entity';
 import { Partner } from '../entities/partner.entity';
 import { ProcessRequest } from '../entities/process-request.entity';
@@ -10,6 +13,7 @@ import { DomainError } from './errors';
 import type { ListFilters, PageQuery } from './inputs';
 import { EVENT_COLUMNS, eventOfRow, type EventRow } from './progress';
 import {
+  type ApprovalView,
   type BalanceView,
   type HistoryEntryView,
   type PartnerView,
@@ -30,6 +34,25 @@ export interface Page<T> {
   totalPages: number;
 }
 
+/** Views of requests with their approvals, read in one query for all of them. */
+export async function viewsOf(em: EntityManager, requests: ProcessRequest[]): Promise<ProcessRequestView[]> {
+  const approved = requests.filter((pr) => pr.approvalCount > 0).map((pr) => pr.id);
+  const approvals = new Map<string, ApprovalView[]>();
+  if (approved.length > 0) {
+    const rows = await em.find(
+      Approval,
+      { processRequestId: { $in: approved } },
+      { orderBy: { createdAt: 'asc', id: 'asc' } },
+    );
+    for (const row of rows) {
+      const list = approvals.get(row.processRequestId) ?? [];
+      list.push({ operatorId: row.operatorId, at: row.createdAt });
+      approvals.set(row.processRequestId, list);
+    }
+  }
+  return requests.map((pr) => toProcessRequestView(pr, approvals.get(pr.id)));
+}
+
 function buildWhere(partnerId: string, filters: ListFilters): FilterQuery<ProcessRequest> {
   const createdAt: Record<string, Date> = {};
   if (filters.from) createdAt.$gte = filters.from;
@@ -37,6 +60,7 @@ function buildWhere(partnerId: string, filters: ListFilters): FilterQuery<Proces
   return {
     partnerId,
     ...(filters.status ? { status: { $in: filters.status } } : {}),
+    ...(filters.processTypeId ? { processTypeId: filters.processTypeId } : {}),
     ...(filters.from || filters.to ? { createdAt } : {}),
   };
 }
@@ -47,9 +71,15 @@ export class ProcessRequestQueryService {
     private readonly sasTtlSeconds: number,
   ) {}
 
+  /** `available` and `pending`: the sum of the PENDING top-ups still before their deadline. */
   async balance(ctx: ServiceContext, partnerId: string): Promise<BalanceView> {
     const { balance } = await requirePartner(ctx, partnerId, 'read');
-    return toBalanceView(balance);
+    const [{ pending }] = await ctx.em.execute<{ pending: string }[]>(
+      `select coalesce(sum(requested_amount), 0)::text as pending from process_request
+        where client_id = ? and status = 'PENDING' and process_type_id = ? and expires_at > now()`,
+      [balance.partnerId, BALANCE_INCREASE_PROCESS_TYPE_ID],
+    );
+    return toBalanceView(balance, pending);
   }
 
   /** The partners the operator may act on, by name. */
@@ -73,7 +103,7 @@ export class ProcessRequestQueryService {
       offset: (page - 1) * limit,
     });
     return {
-      items: rows.map(toProcessRequestView),
+      items: await viewsOf(ctx.em, rows),
       page,
       limit,
       total,
@@ -114,7 +144,7 @@ export class ProcessRequestQueryService {
               limit: STREAM_BATCH,
             },
           );
-          for (const pr of batch) yield toProcessRequestView(pr);
+          for (const view of await viewsOf(em, batch)) yield view;
           em.clear();
           if (batch.length < STREAM_BATCH) return;
           const last = batch[batch.length - 1];
@@ -125,7 +155,8 @@ export class ProcessRequestQueryService {
   }
 
   async get(ctx: ServiceContext, partnerId: string, id: string): Promise<ProcessRequestView> {
-    return toProcessRequestView(await this.find(ctx, partnerId, id));
+    const [view] = await viewsOf(ctx.em, [await this.find(ctx, partnerId, id)]);
+    return view;
   }
 
   /** One request with its audit trail (who did what, when), oldest event first. */
@@ -135,7 +166,8 @@ export class ProcessRequestQueryService {
     id: string,
   ): Promise<ProcessRequestView & { history: HistoryEntryView[] }> {
     const pr = await this.find(ctx, partnerId, id);
-    return { ...toProcessRequestView(pr), history: await this.historyOf(ctx, pr) };
+    const [[view], history] = await Promise.all([viewsOf(ctx.em, [pr]), this.historyOf(ctx, pr)]);
+    return { ...view, history };
   }
 
   async history(ctx: ServiceContext, partnerId: string, id: string): Promise<HistoryEntryView[]> {
@@ -144,6 +176,8 @@ export class ProcessRequestQueryService {
 
   async evidenceDownloadUrl(ctx: ServiceContext, partnerId: string, id: string): Promise<SignedUrl> {
     const pr = await this.find(ctx, partnerId, id);
+    // A reversal has no evidence of its own.
+    if (!pr.evidence) throw new DomainError('NOT_FOUND', 'The process request has no evidence');
     return this.store.signedDownloadUrl(pr.evidence.blobName, pr.evidence.fileName, this.sasTtlSeconds);
   }
 
