@@ -1,6 +1,7 @@
 // Mints tokens with the development HS256 secrets, for the demo start-up output, the CLI and tests.
 import { SignJWT } from 'jose';
 import type { Config } from '../config';
+import { KIND_CLAIM } from './token-verifier';
 
 export type TokenKind = 'app' | 'user';
 
@@ -14,7 +15,7 @@ export async function mintToken(
   if (config.production) throw new Error('minting tokens is refused in production');
   if (key.kind !== 'secret')
     throw new Error(`${kind} tokens are verified with a public key here; they cannot be minted`);
-  let jwt = new SignJWT({ kind })
+  let jwt = new SignJWT({ [KIND_CLAIM]: kind })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(subject)
     .setIssuedAt()
