@@ -125,6 +125,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
   const appToken = tokenKey('APP', DEV_APP_TOKEN_SECRET);
   const userToken = tokenKey('USER', DEV_USER_TOKEN_SECRET);
+  if (appToken.kind === 'secret' && userToken.kind === 'secret' && appToken.secret === userToken.secret) {
+    problems.push(
+      'USER_TOKEN_SECRET: must differ from APP_TOKEN_SECRET (a user token would pass as the application token)',
+    );
+  }
 
   const otpKeyRaw = get('OTP_ENCRYPTION_KEY');
   let otpEncryptionKey = Buffer.from(DEV_OTP_ENCRYPTION_KEY, 'base64');

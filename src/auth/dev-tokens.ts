@@ -1,6 +1,7 @@
 // Mints tokens with the development HS256 secrets, for the demo start-up output, the CLI and tests.
 import { SignJWT } from 'jose';
 import type { Config } from '../config';
+import { KIND_CLAIM } from './token-verifier';
 
 export type TokenKind = 'app' | 'user';
 
@@ -20,7 +21,7 @@ export async function mintToken(
     kind === 'user' && config.userTokenSubjectClaim !== 'sub'
       ? { [config.userTokenSubjectClaim]: subject }
       : {};
-  let jwt = new SignJWT({ kind, ...claims })
+  let jwt = new SignJWT({ [KIND_CLAIM]: kind, ...claims })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(subject)
     .setIssuedAt()

@@ -49,11 +49,8 @@ export function graphqlMiddleware(
   verifier: TokenVerifier,
 ) {
   return async (ctx: Context, next: Next) => {
+    // Other methods never get here (rest/methods.ts: 405 with Allow).
     if (ctx.path !== GRAPHQL_PATH) return next();
-    if (ctx.method !== 'GET' && ctx.method !== 'POST') {
-      ctx.set('Allow', 'GET, POST');
-      throw new DomainError('VALIDATION_FAILED', 'GraphQL accepts GET and POST');
-    }
     let body: unknown;
     if (ctx.method === 'POST') {
       if (ctx.is('multipart/form-data')) {

@@ -5,6 +5,10 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../logger';
 import { DomainError, ERRORS, toDomainError, type ErrorCode } from '../services/errors';
 
+/** extensions.retryAfter: whole seconds until trying again can succeed (REST sends it as Retry-After). */
+const retryAfterOf = (error: DomainError) =>
+  error.retryAfterSeconds === undefined ? {} : { retryAfter: error.retryAfterSeconds };
+
 /** `withHttpStatus` also sets the HTTP status of the response (errors raised before execution). */
 export function toGraphQLError(error: DomainError, requestId?: string, withHttpStatus = false): GraphQLError {
   return new GraphQLError(error.message, {
@@ -14,6 +18,7 @@ export function toGraphQLError(error: DomainError, requestId?: string, withHttpS
       status: error.status,
       ...(requestId ? { requestId } : {}),
       ...(error.details && error.status < 500 ? { details: error.details } : {}),
+      ...retryAfterOf(error),
       ...(withHttpStatus ? { http: { status: error.status } } : {}),
     },
   });
@@ -88,6 +93,7 @@ export function formatGraphQLError(log: Logger) {
         code: error.code,
         status: error.status,
         ...(error.details && error.status < 500 ? { details: error.details } : {}),
+        ...retryAfterOf(error),
         ...(typeof formatted.extensions?.requestId === 'string'
           ? { requestId: formatted.extensions.requestId }
           : {}),

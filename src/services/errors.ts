@@ -67,17 +67,25 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+export interface DomainErrorOptions {
+  /** Whole seconds until trying again can succeed: REST's Retry-After header, GraphQL's extensions.retryAfter. */
+  retryAfterSeconds?: number;
+}
+
 export class DomainError extends Error {
   readonly status: number;
+  readonly retryAfterSeconds?: number;
 
   constructor(
     readonly code: ErrorCode,
     message?: string,
     readonly details?: Record<string, unknown>,
+    options: DomainErrorOptions = {},
   ) {
     super(message ?? ERRORS[code].message);
     this.name = 'DomainError';
     this.status = ERRORS[code].status;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

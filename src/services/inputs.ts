@@ -117,34 +117,63 @@ const statuses = optional(
 );
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|([+-])(\d{2}):(\d{2}))$/;
 
-/** A real calendar day of the years 1–9999 (no 30 February, no year 0). */
+const leapYear = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** A real calendar day of the years 1–9999 (no 30 February, no 29 February of 2026, no year 0). */
 function realDay(year: number, month: number, day: number): boolean {
-  const d = new Date(0);
-  d.setUTCFullYear(year, month - 1, day); // not Date.UTC, which reads years 0-99 as 1900-1999
-  return year >= 1 && year <= 9999 && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
-}
-
-function validDate(s: string): boolean {
-  const m = DATE.exec(s) ?? DATE_TIME.exec(s);
-  if (!m || !realDay(Number(m[1]), Number(m[2]), Number(m[3]))) return false;
-  if (m.length > 4 && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59)) return false;
-  return !Number.isNaN(Date.parse(s));
+  if (year < 1 || year > 9999 || month < 1 || month > 12 || day < 1) return false;
+  return day <= DAYS_IN_MONTH[month - 1] + (month === 2 && leapYear(year) ? 1 : 0);
 }
 
 /**
- * A bound on createdAt: an ISO date or date-time. `from` starts at the instant (or the day's start);
- * `to` ends at the instant, or includes the whole day of a date.
+ * An instant from a date-time of a real day: hours 00–23 (no 24:00), no leap second, an offset of at
+ * most ±23:59 (RFC 3339). Stored times have millisecond precision, so digits past the millisecond
+ * round the bound inwards: `from` up, `to` down; the rows selected are exactly those the text names.
+ */
+function instant(s: string, end: 'from' | 'to'): Date | undefined {
+  const m = DATE_TIME.exec(s);
+  if (!m || !realDay(Number(m[1]), Number(m[2]), Number(m[3]))) return undefined;
+  const [hour, minute, second] = [Number(m[4]), Number(m[5]), Number(m[6] ?? 0)];
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  if (m[9] !== undefined && (Number(m[10]) > 23 || Number(m[11]) > 59)) return undefined;
+  const fraction = (m[7] ?? '').padEnd(6, '0');
+  const offsetMinutes =
+    m[9] === undefined ? 0 : (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]));
+  const d = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, does not read years 0–99 as 1900–1999.
+  d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  d.setUTCHours(hour, minute - offsetMinutes, second, Number(fraction.slice(0, 3)));
+  if (end === 'from' && Number(fraction.slice(3)) > 0) d.setTime(d.getTime() + 1);
+  return d;
+}
+
+function parseBound(s: string, end: 'from' | 'to'): Date | undefined {
+  const m = DATE.exec(s);
+  if (!m) return instant(s, end);
+  if (!realDay(Number(m[1]), Number(m[2]), Number(m[3]))) return undefined;
+  return instant(`${s}T${end === 'from' ? '00:00:00.000' : '23:59:59.999'}Z`, end);
+}
+
+/**
+ * A bound on createdAt: an ISO date or date-time of the years 1–9999 (RFC 3339, with its offset).
+ * `from` starts at the instant (or the day's start); `to` ends at the instant, or includes the whole
+ * day of a date. An offset may carry the instant just outside those years; the query handles it.
  */
 const bound = (end: 'from' | 'to') =>
   optional(
-    z
-      .string({ error: 'must be an ISO 8601 date or date-time' })
-      .refine(validDate, 'must be an ISO 8601 date or date-time')
-      .transform((s) =>
-        DATE.test(s) ? new Date(`${s}T${end === 'from' ? '00:00:00.000' : '23:59:59.999'}Z`) : new Date(s),
-      ),
+    z.string({ error: 'must be an ISO 8601 date or date-time' }).transform((s, ctx) => {
+      const d = parseBound(s, end);
+      if (d) return d;
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a real ISO 8601 date (YYYY-MM-DD) or date-time with a zone, in the years 1-9999',
+      });
+      return z.NEVER;
+    }),
   );
 
 const PROCESS_TYPE_IDS = [BALANCE_INCREASE_PROCESS_TYPE_ID, BALANCE_REVERSAL_PROCESS_TYPE_ID];

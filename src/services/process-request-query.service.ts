@@ -53,10 +53,23 @@ export async function viewsOf(em: EntityManager, requests: ProcessRequest[]): Pr
   return requests.map((pr) => toProcessRequestView(pr, approvals.get(pr.id)));
 }
 
+/**
+ * An instant as PostgreSQL reads it. A bound's offset can carry it out of the years 1–9999 (a `from` of
+ * 0001-01-01T00:00+14:00 is in year 0 UTC), which toISOString writes as 0000-… or +010000-…, and
+ * PostgreSQL refuses both; it reads 10000-… and 0001-… BC, so the bound keeps its exact meaning.
+ */
+function pgTimestamp(d: Date): string {
+  const iso = d.toISOString();
+  const year = d.getUTCFullYear();
+  if (year >= 1 && year <= 9999) return iso;
+  const rest = iso.slice(iso.indexOf('-', 1));
+  return year > 9999 ? `${year}${rest}` : `${String(1 - year).padStart(4, '0')}${rest} BC`;
+}
+
 function buildWhere(partnerId: string, filters: ListFilters): FilterQuery<ProcessRequest> {
-  const createdAt: Record<string, Date> = {};
-  if (filters.from) createdAt.$gte = filters.from;
-  if (filters.to) createdAt.$lte = filters.to;
+  const createdAt: Record<string, string> = {};
+  if (filters.from) createdAt.$gte = pgTimestamp(filters.from);
+  if (filters.to) createdAt.$lte = pgTimestamp(filters.to);
   return {
     partnerId,
     ...(filters.status ? { status: { $in: filters.status } } : {}),
@@ -114,7 +127,9 @@ export class ProcessRequestQueryService {
   /**
    * Every request of the partner, newest first, fetched in keyset batches so memory stays flat
    * however many rows there are, and no connection is held while the client reads.
-   * Authorization and filters are checked before the first item is yielded.
+   * Authorization, filters and the first batch are done before this resolves, so a door answers any
+   * refusal or failure of those with an error status instead of cutting a list it already began.
+   * The result is read once.
    */
   async stream(
     ctx: ServiceContext,
@@ -124,31 +139,29 @@ export class ProcessRequestQueryService {
     const { partner } = await requirePartner(ctx, partnerId, 'read');
     const where = buildWhere(partner.id, filters);
     const em = ctx.em;
+    const fetch = (after?: { createdAt: Date; id: string }) => {
+      const keyset: FilterQuery<ProcessRequest> = after
+        ? {
+            $or: [
+              { createdAt: { $lt: after.createdAt } },
+              { createdAt: after.createdAt, id: { $lt: after.id } },
+            ],
+          }
+        : {};
+      return em.find(ProcessRequest, { $and: [where, keyset] } as FilterQuery<ProcessRequest>, {
+        orderBy: { createdAt: 'desc', id: 'desc' },
+        limit: STREAM_BATCH,
+      });
+    };
+    const first = await fetch();
     return {
       async *[Symbol.asyncIterator]() {
-        let after: { createdAt: Date; id: string } | undefined;
-        for (;;) {
-          const keyset: FilterQuery<ProcessRequest> = after
-            ? {
-                $or: [
-                  { createdAt: { $lt: after.createdAt } },
-                  { createdAt: after.createdAt, id: { $lt: after.id } },
-                ],
-              }
-            : {};
-          const batch = await em.find(
-            ProcessRequest,
-            { $and: [where, keyset] } as FilterQuery<ProcessRequest>,
-            {
-              orderBy: { createdAt: 'desc', id: 'desc' },
-              limit: STREAM_BATCH,
-            },
-          );
+        for (let batch = first; ;) {
           for (const view of await viewsOf(em, batch)) yield view;
           em.clear();
           if (batch.length < STREAM_BATCH) return;
           const last = batch[batch.length - 1];
-          after = { createdAt: last.createdAt, id: last.id };
+          batch = await fetch({ createdAt: last.createdAt, id: last.id });
         }
       },
     };
