@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { Operator } from '../entities/operator.entity';
 import { Partner } from '../entities/partner.entity';
 import { DomainError } from './errors';
+import { announceOperatorChange } from './operator-change';
 import type { newOperator, newPartner } from './inputs';
 
 /** Creates a partner and its balance (input parsed by the door with inputs.newPartner). */
@@ -55,9 +56,13 @@ export async function findOperator(em: EntityManager, idOrEmail: string): Promis
   return operator;
 }
 
+/** Deactivates an operator; every process closes the operator's open progress streams when it commits. */
 export async function deactivateOperator(em: EntityManager, idOrEmail: string): Promise<Operator> {
-  const operator = await findOperator(em, idOrEmail);
-  operator.active = false;
-  await em.flush();
-  return operator;
+  return em.transactional(async (tx) => {
+    const operator = await findOperator(tx, idOrEmail);
+    operator.active = false;
+    await tx.flush();
+    await announceOperatorChange(tx, operator.id);
+    return operator;
+  });
 }
