@@ -26,6 +26,7 @@ import type { SubscriptionContext } from './context';
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
 const TERMINATE_AFTER_MS = 1000;
+const KEEP_ALIVE_MAX_MS = 12_000;
 
 export interface SubscriptionServerDeps {
   schema: GraphQLSchema;
@@ -124,10 +125,11 @@ export function attachSubscriptions(
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => format(e.toJSON(), e)),
     },
     wss,
-    // A WebSocket ping every half stall bound; a socket that leaves one unanswered for another half
-    // is terminated. A client that stopped reading cannot answer (the ping waits behind what it left
-    // unread), so it frees its subscriptions within PROGRESS_STALL_SECONDS.
-    services.config.progressStallSeconds * 500,
+    // A WebSocket ping every half stall bound (every 12 s at most, graphql-ws's own default); a socket
+    // that leaves one unanswered as long again is terminated. A client that stopped reading cannot
+    // answer (the ping waits behind what it left unread), so it frees its subscriptions within
+    // PROGRESS_STALL_SECONDS.
+    Math.min(KEEP_ALIVE_MAX_MS, services.config.progressStallSeconds * 500),
   );
 
   return {
