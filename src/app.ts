@@ -62,6 +62,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     orm,
     log,
     maxStreams: config.maxProgressStreams,
+    maxStreamsPerOperator: config.maxProgressStreamsPerOperator,
+    recheckMs: config.operatorRecheckSeconds * 1000,
   });
   const metrics = createMetrics({ orm, progress });
   try {

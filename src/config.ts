@@ -36,6 +36,14 @@ export interface Config {
   sseHeartbeatSeconds: number;
   /** Most open progress streams (SSE + subscriptions) one process serves. */
   maxProgressStreams: number;
+  /** Most of those one operator may hold at once, within the process's cap. */
+  maxProgressStreamsPerOperator: number;
+  /** Most subscriptions (active or being checked) one graphql-ws connection carries. */
+  maxSubscriptionsPerSocket: number;
+  /** Seconds a stream's client may leave sent data unread before the connection is closed. */
+  progressStallSeconds: number;
+  /** Seconds between re-checks of the operators holding streams (besides operator-change notifications). */
+  operatorRecheckSeconds: number;
   /** Size of the database connection pool. */
   dbPoolSize: number;
   /** Seconds between this process's sweeps that expire PENDING requests past their deadline. */
@@ -213,6 +221,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: introspectionRaw === undefined ? !production : introspectionRaw === 'true',
     sseHeartbeatSeconds: int('SSE_HEARTBEAT_SECONDS', 15, 1, 3600),
     maxProgressStreams: int('MAX_PROGRESS_STREAMS', 1000, 1, 100000),
+    maxProgressStreamsPerOperator: int('MAX_PROGRESS_STREAMS_PER_OPERATOR', 50, 1, 100000),
+    maxSubscriptionsPerSocket: int('MAX_SUBSCRIPTIONS_PER_SOCKET', 20, 1, 1000),
+    progressStallSeconds: int('PROGRESS_STALL_SECONDS', 30, 1, 3600),
+    operatorRecheckSeconds: int('OPERATOR_RECHECK_SECONDS', 30, 1, 3600),
     dbPoolSize: int('DB_POOL_SIZE', 10, 2, 200),
     expirySweepSeconds: int('EXPIRY_SWEEP_SECONDS', 30, 1, 3600),
     userTokenSubjectClaim,

@@ -29,6 +29,17 @@ export interface PartnerAccess {
   balance: ClientBalance;
 }
 
+/** Why an operator may not act on a partner (scope first, then permission), or undefined when it may. */
+export function refusal(
+  operator: Operator,
+  partnerId: string,
+  permission: Permission,
+): DomainError | undefined {
+  if (!inScope(operator, partnerId)) return new DomainError('PARTNER_FORBIDDEN');
+  if (!can(operator, permission)) return new DomainError('FORBIDDEN');
+  return undefined;
+}
+
 /**
  * Resolves the partner of a call (its id already parsed by the door): a partner outside the scope is
  * 403 PARTNER_FORBIDDEN, a missing permission 403 FORBIDDEN, a partner that does not exist 404.
@@ -38,8 +49,8 @@ export async function requirePartner(
   partnerId: string,
   permission: Permission,
 ): Promise<PartnerAccess> {
-  if (!inScope(ctx.operator, partnerId)) throw new DomainError('PARTNER_FORBIDDEN');
-  if (!can(ctx.operator, permission)) throw new DomainError('FORBIDDEN');
+  const refused = refusal(ctx.operator, partnerId, permission);
+  if (refused) throw refused;
   const access = await loadPartner(ctx.em, partnerId);
   if (!access) throw new DomainError('NOT_FOUND', 'Partner not found');
   return access;

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { Operator } from '../entities/operator.entity';
 import { Partner } from '../entities/partner.entity';
 import { DomainError } from './errors';
+import { announceOperatorChange } from './operator-change';
 import type { newOperator, newPartner, operatorChanges } from './inputs';
 
 /** Creates a partner and its balance (input parsed by the door with inputs.newPartner). */
@@ -59,43 +60,56 @@ export async function findOperator(em: EntityManager, idOrEmail: string): Promis
   return operator;
 }
 
+/** Deactivates an operator; every process closes the operator's open progress streams when it commits. */
 export async function deactivateOperator(em: EntityManager, idOrEmail: string): Promise<Operator> {
-  const operator = await findOperator(em, idOrEmail);
-  operator.active = false;
-  await em.flush();
-  return operator;
+  return em.transactional(async (tx) => {
+    const operator = await findOperator(tx, idOrEmail);
+    operator.active = false;
+    await tx.flush();
+    await announceOperatorChange(tx, operator.id);
+    return operator;
+  });
 }
 
-/** Changes what is given of an operator (input parsed by the door with inputs.operatorChanges). */
+/**
+ * Changes what is given of an operator (input parsed by the door with inputs.operatorChanges); every
+ * process re-checks the operator's open progress streams when it commits (a narrowed scope closes them).
+ */
 export async function updateOperator(
   em: EntityManager,
   idOrEmail: string,
   changes: z.output<typeof operatorChanges>,
 ): Promise<Operator> {
-  const operator = await findOperator(em, idOrEmail);
-  if (changes.partnerIds) {
-    const found = await em.count(Partner, { id: { $in: changes.partnerIds } });
-    if (found !== changes.partnerIds.length)
-      throw new DomainError('NOT_FOUND', 'One of the partners does not exist');
-  }
-  if (
-    changes.subject !== undefined &&
-    (await em.count(Operator, { subject: changes.subject, id: { $ne: operator.id } }))
-  ) {
-    throw new DomainError('VALIDATION_FAILED', `another operator has subject ${changes.subject}`, {
-      field: 'subject',
-    });
-  }
-  for (const [key, value] of Object.entries(changes)) {
-    if (value !== undefined) em.assign(operator, { [key]: value });
-  }
-  await em.flush();
-  return operator;
+  return em.transactional(async (tx) => {
+    const operator = await findOperator(tx, idOrEmail);
+    if (changes.partnerIds) {
+      const found = await tx.count(Partner, { id: { $in: changes.partnerIds } });
+      if (found !== changes.partnerIds.length)
+        throw new DomainError('NOT_FOUND', 'One of the partners does not exist');
+    }
+    if (
+      changes.subject !== undefined &&
+      (await tx.count(Operator, { subject: changes.subject, id: { $ne: operator.id } }))
+    ) {
+      throw new DomainError('VALIDATION_FAILED', `another operator has subject ${changes.subject}`, {
+        field: 'subject',
+      });
+    }
+    for (const [key, value] of Object.entries(changes)) {
+      if (value !== undefined) tx.assign(operator, { [key]: value });
+    }
+    await tx.flush();
+    await announceOperatorChange(tx, operator.id);
+    return operator;
+  });
 }
 
 export async function activateOperator(em: EntityManager, idOrEmail: string): Promise<Operator> {
-  const operator = await findOperator(em, idOrEmail);
-  operator.active = true;
-  await em.flush();
-  return operator;
+  return em.transactional(async (tx) => {
+    const operator = await findOperator(tx, idOrEmail);
+    operator.active = true;
+    await tx.flush();
+    await announceOperatorChange(tx, operator.id);
+    return operator;
+  });
 }

@@ -55,6 +55,14 @@ export const ERRORS = {
   UNSUPPORTED_EVIDENCE_TYPE: { status: 415, message: 'The evidence must be a PDF, JPEG, PNG or WEBP file' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request content type is not supported' },
   OTP_LOCKED: { status: 429, message: 'Too many wrong one-time passwords; try again later' },
+  TOO_MANY_OPERATOR_STREAMS: {
+    status: 429,
+    message: 'The operator already holds as many progress streams as allowed; close one first',
+  },
+  TOO_MANY_SUBSCRIPTIONS: {
+    status: 429,
+    message: 'This WebSocket connection carries as many subscriptions as allowed; complete one first',
+  },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   INTERNAL_ERROR: { status: 500, message: 'An unexpected error occurred' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again shortly' },
