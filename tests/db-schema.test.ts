@@ -182,7 +182,8 @@ describe('a database migrated before the entities owned the schema', () => {
   });
 
   test('is upgraded in place: rows kept, rules still enforced, no difference left', async () => {
-    expect(await migrate(orm)).toEqual([MIGRATIONS[MIGRATIONS.length - 1].name]);
+    const after = MIGRATIONS.findIndex((m) => m.name === BEFORE) + 1;
+    expect(await migrate(orm)).toEqual(MIGRATIONS.slice(after).map((m) => m.name));
     const sql = (query: string, params: unknown[] = []) => orm.em.getConnection().execute(query, params);
     const counts = await sql(
       `select (select count(*) from partner)::int as partners, (select count(*) from process_request)::int as requests,
