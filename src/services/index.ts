@@ -3,11 +3,14 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { EvidenceStore } from '../storage/evidence-store';
+import { EvidenceReconciler } from './evidence-reconciler';
 import { IdempotencyService } from './idempotency.service';
+import type { ProcessLiveness } from './liveness';
 import { ProcessRequestQueryService } from './process-request-query.service';
 import { OtpService } from './otp.service';
 import { ProcessRequestService } from './process-request.service';
 import type { TransitionListener } from './progress';
+import { UploadIntents } from './upload-intents';
 
 export interface Services {
   config: Config;
@@ -16,6 +19,8 @@ export interface Services {
   store: EvidenceStore;
   processRequests: ProcessRequestService;
   queries: ProcessRequestQueryService;
+  /** Deletes the blobs of creates that never committed; the app starts it once it serves. */
+  reconciler: EvidenceReconciler;
 }
 
 /** What the services tell the rest of the app about (metrics); every hook is optional. */
@@ -28,6 +33,7 @@ export function createServices(
   log: Logger,
   orm: MikroORM,
   store: EvidenceStore,
+  liveness: ProcessLiveness,
   hooks: ServiceHooks = {},
 ): Services {
   // A listener that throws must not turn a committed change into a failed call.
@@ -38,6 +44,7 @@ export function createServices(
       log.warn({ err: error, type }, 'transition listener failed');
     }
   };
+  const intents = new UploadIntents(orm, store, liveness);
   return {
     config,
     log,
@@ -46,9 +53,15 @@ export function createServices(
     processRequests: new ProcessRequestService(
       store,
       new OtpService(config.otpEncryptionKey),
-      new IdempotencyService(),
+      new IdempotencyService(liveness),
+      intents,
       onTransition,
     ),
     queries: new ProcessRequestQueryService(store, config.sasTtlSeconds),
+    reconciler: new EvidenceReconciler(orm, store, intents, liveness, log, {
+      intervalSeconds: config.evidenceReconcileSeconds,
+      sweepIntervalSeconds: config.evidenceSweepSeconds,
+      orphanAgeSeconds: config.evidenceOrphanAgeSeconds,
+    }),
   };
 }
