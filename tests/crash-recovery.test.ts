@@ -110,7 +110,7 @@ test(`kill -9 during a storm of creates, ${ROUNDS} times: blobs == rows within a
         .map(
           (f) =>
             `  round ${f.round}: ${f.sent} sent, ${f.answered} answered, ${f.orphansAtKill} blobs without a row after the kill, ` +
-            `restart ${f.restartMs.toFixed(0)} ms, blobs == rows ${f.recoveredMs === null ? 'NOT reached' : `${f.recoveredMs.toFixed(0)} ms`} after the spawn; ` +
+            `restart ${f.restartMs.toFixed(0)} ms, blobs == rows ${f.recoveredMs === null ? 'NOT reached' : `${f.recoveredMs.toFixed(0)} ms after the spawn (${(f.recoveredMs - f.restartMs).toFixed(0)} ms after listening)`}; ` +
             `retries of held keys: ${f.retries.map((r) => `${r.status ?? r.error} in ${r.ms.toFixed(0)} ms`).join(', ')}`,
         )
         .join('\n'),
