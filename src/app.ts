@@ -19,6 +19,7 @@ import { createApollo, GRAPHQL_PATH, graphqlMiddleware } from './resolvers/apoll
 import { buildGraphQLContext, type ContextInput, type GraphQLContext } from './resolvers/context';
 import { buildAppSchema } from './resolvers/schema';
 import type { ApolloServer } from '@apollo/server';
+import { ProcessLiveness } from './services/liveness';
 import { ProgressBus } from './services/progress-bus';
 import { progressRoutes } from './rest/progress.routes';
 import { attachSubscriptions } from './subscriptions/server';
@@ -34,6 +35,8 @@ export interface App {
   apollo: ApolloServer<GraphQLContext>;
   /** This process's LISTEN connection and its progress watchers (SSE and subscriptions). */
   progress: ProgressBus;
+  /** This process's liveness lock: what its upload intents and idempotency claims are tied to. */
+  liveness: ProcessLiveness;
   server: Server;
   /** This app's Prometheus registry and the hooks feeding it. */
   metrics: Metrics;
@@ -41,7 +44,10 @@ export interface App {
   metricsAddress(): AddressInfo | null;
   /** Builds the GraphQL context a real request would get (for executeOperation). */
   graphqlContext(input: ContextInput): Promise<GraphQLContext>;
-  /** Listens on the public port and, unless config.metricsPort is null, starts the metrics listener. */
+  /**
+   * Listens on the public port, starts the evidence reconciler and the expiry sweep (a first pass of
+   * each at once) and, unless config.metricsPort is null, the metrics listener.
+   */
   listen(port?: number, host?: string): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -65,9 +71,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     maxStreamsPerOperator: config.maxProgressStreamsPerOperator,
     recheckMs: config.operatorRecheckSeconds * 1000,
   });
+  const liveness = new ProcessLiveness(config.databaseUrl, log);
   const metrics = createMetrics({ orm, progress });
   try {
     await progress.start();
+    await liveness.start();
     const store = EvidenceStore.fromConnectionString(
       config.storageConnectionString,
       config.evidenceContainer,
@@ -75,8 +83,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
     await store.ensureContainer();
     const verifier: TokenVerifier = await createTokenVerifier(config);
-    const services = createServices(config, log, orm, store, { onTransition: metrics.onTransition });
-    services.expiry.start(config.expirySweepSeconds);
+    const services = createServices(config, log, orm, store, liveness, {
+      onTransition: metrics.onTransition,
+    });
     const schema = await buildAppSchema();
     const apollo = createApollo(schema, services);
     await apollo.start();
@@ -118,6 +127,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       services,
       apollo,
       progress,
+      liveness,
       server,
       metrics,
       metricsAddress: () => metricsServer?.address ?? null,
@@ -145,6 +155,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             throw error;
           }
         }
+        // Serving from now on: blobs left by creates that died (here or in any process) are reclaimed,
+        // and PENDING requests past their deadline expire.
+        services.reconciler.start();
+        services.expiry.start(config.expirySweepSeconds);
         return address;
       },
       async close() {
@@ -158,12 +172,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await metricsServer?.close();
         metricsServer = undefined;
         await apollo.stop();
+        await services.reconciler.stop();
+        // After every create has finished: until now other processes must not reclaim this one's uploads.
+        await liveness.stop();
         await orm.close(true);
         metrics.close();
       },
     };
   } catch (error) {
     await progress.stop();
+    await liveness.stop();
     await orm.close(true);
     metrics.close();
     throw error;

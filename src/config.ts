@@ -56,6 +56,12 @@ export interface Config {
    */
   metricsPort: number | null;
   metricsHost: string;
+  /** Seconds between two looks for upload intents of processes that are gone (their blobs are deleted). */
+  evidenceReconcileSeconds: number;
+  /** Seconds between two sweeps of the evidence container for blobs with no request (one process at a time). */
+  evidenceSweepSeconds: number;
+  /** How old a blob with no request and no upload intent must be before the sweep deletes it. */
+  evidenceOrphanAgeSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -230,6 +236,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     userTokenSubjectClaim,
     metricsPort: metricsPort === 0 ? null : metricsPort,
     metricsHost,
+    evidenceReconcileSeconds: int('EVIDENCE_RECONCILE_SECONDS', 30, 1, 3600),
+    evidenceSweepSeconds: int('EVIDENCE_SWEEP_SECONDS', 3600, 1, 7 * 24 * 3600),
+    evidenceOrphanAgeSeconds: int('EVIDENCE_ORPHAN_AGE_SECONDS', 600, 0, 7 * 24 * 3600),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

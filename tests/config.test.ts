@@ -53,6 +53,9 @@ test('an empty environment gives the documented defaults', () => {
     introspection: true,
     metricsPort: 9464,
     metricsHost: '127.0.0.1',
+    evidenceReconcileSeconds: 30,
+    evidenceSweepSeconds: 3600,
+    evidenceOrphanAgeSeconds: 600,
   });
   expect(config.otpEncryptionKey).toHaveLength(32);
   // Blank values count as unset.
@@ -72,8 +75,14 @@ test('given values are used', () => {
     USER_TOKEN_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\\nMFkw\\n-----END PUBLIC KEY-----',
     METRICS_PORT: '9100',
     METRICS_HOST: '0.0.0.0',
+    EVIDENCE_RECONCILE_SECONDS: '5',
+    EVIDENCE_SWEEP_SECONDS: '86400',
+    EVIDENCE_ORPHAN_AGE_SECONDS: '0',
   });
   expect(config).toMatchObject({
+    evidenceReconcileSeconds: 5,
+    evidenceSweepSeconds: 86400,
+    evidenceOrphanAgeSeconds: 0,
     metricsPort: 9100,
     metricsHost: '0.0.0.0',
     port: 8080,
@@ -129,6 +138,10 @@ describe('one clear line per mistake, naming the variable', () => {
     ],
     ['EVIDENCE_CONTAINER', 'not a container name', { EVIDENCE_CONTAINER: 'Evidence_Files' }],
     ['SAS_TTL_SECONDS', 'zero', { SAS_TTL_SECONDS: '0' }],
+    ['EVIDENCE_RECONCILE_SECONDS', 'zero', { EVIDENCE_RECONCILE_SECONDS: '0' }],
+    ['EVIDENCE_RECONCILE_SECONDS', 'over an hour', { EVIDENCE_RECONCILE_SECONDS: '3601' }],
+    ['EVIDENCE_SWEEP_SECONDS', 'a duration with a unit', { EVIDENCE_SWEEP_SECONDS: '1h' }],
+    ['EVIDENCE_ORPHAN_AGE_SECONDS', 'negative', { EVIDENCE_ORPHAN_AGE_SECONDS: '-1' }],
     ['APP_TOKEN_JWKS_URL', 'not http(s)', { APP_TOKEN_JWKS_URL: 'ftp://idp/jwks' }],
     ['USER_TOKEN_PUBLIC_KEY', 'not a PEM key', { USER_TOKEN_PUBLIC_KEY: 'ssh-rsa AAAA' }],
     [

@@ -41,6 +41,13 @@ export class IdempotencyKey {
   @Property({ type: 'text', nullable: true })
   responseBody?: string | null;
 
+  /**
+   * Liveness lock id of the process holding an IN_PROGRESS claim (src/services/liveness.ts): a claim whose
+   * process is gone is taken over at once. Null on claims written before owners were recorded.
+   */
+  @Property({ type: 'integer', nullable: true })
+  owner?: number | null;
+
   @ManyToOne(() => ProcessRequest, referenceTo('process_request_id', { nullable: true }))
   processRequestId?: string | null;
 

@@ -10,6 +10,7 @@ import { Partner } from './partner.entity';
 import { ProcessRequestEvent } from './process-request-event.entity';
 import { Evidence, ProcessRequest } from './process-request.entity';
 import { ProcessType } from './process-type.entity';
+import { UploadIntent } from './upload-intent.entity';
 
 /**
  * Every entity class, handed to MikroORM explicitly (folder discovery breaks under jest). Together they
@@ -26,6 +27,7 @@ export const ENTITIES = [
   Operator,
   OtpAttempt,
   IdempotencyKey,
+  UploadIntent,
   Approval,
   ApprovalPolicy,
   ApprovalPolicyChange,

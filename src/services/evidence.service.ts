@@ -2,8 +2,10 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../logger';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EvidenceStore } from '../storage/evidence-store';
 import { DomainError } from './errors';
+import type { UploadIntents } from './upload-intents';
 
 export const MAX_EVIDENCE_BYTES = 10 * 1024 * 1024;
 /** Block size for staged uploads: at most 11 blocks per file, one block of memory per upload. */
@@ -153,16 +155,19 @@ export async function stageEvidence(
 }
 
 /**
- * One create's evidence on its way to storage: staged while it arrives, made visible with the request
- * (commit, inside the create's transaction), removed if the create fails after that (abort).
+ * One create's evidence on its way to storage: staged while it arrives, announced by an upload intent,
+ * made visible with the request (commit, inside the create's transaction), removed if the create fails
+ * after that (abort). See src/services/upload-intents.ts for why this order survives a crash.
  */
 export class EvidenceUpload {
   private staging?: Promise<StagedEvidence>;
   private staged?: StagedEvidence;
-  private committed = false;
+  private announced = false;
 
   constructor(
     private readonly store: EvidenceStore,
+    private readonly intents: UploadIntents,
+    private readonly processRequestId: string,
     private readonly blobPrefix: string,
     private readonly onBytes: (bytes: number) => void,
     /** false: read, check and hash only (an idempotent replay compares the file but stores nothing). */
@@ -182,19 +187,40 @@ export class EvidenceUpload {
     return this.staged;
   }
 
-  /** Makes the staged blocks the blob. Call it inside the create's transaction: if it fails, no row is written. */
-  async commit(): Promise<void> {
-    const evidence = this.evidence;
-    await this.store.commit(evidence.blobName, evidence.blockIds, evidence);
-    this.committed = true;
+  /** Records the upload intent, committed at once: call it outside the create's transaction, before `commit`. */
+  async announce(em: EntityManager): Promise<void> {
+    await this.intents.record(em, this.evidence.blobName, this.processRequestId);
+    this.announced = true;
   }
 
-  /** The create failed: a committed blob is deleted (uncommitted blocks are never visible and expire on their own). */
+  /**
+   * First thing in the create's transaction: settles the intent (which locks it until the transaction
+   * ends) and makes the staged blocks the blob. If either fails, no row is written.
+   */
+  async commit(em: EntityManager): Promise<void> {
+    const evidence = this.evidence;
+    await this.intents.settle(em, evidence.blobName);
+    await this.store.commit(evidence.blobName, evidence.blockIds, evidence);
+  }
+
+  /** The create committed: nothing is left to clean up. */
+  done(): void {
+    if (this.staged) this.intents.forget(this.staged.blobName);
+  }
+
+  /**
+   * The create failed: the blob, if it was committed (or might have been: a commit can fail after the
+   * store applied it), is deleted with its intent. Uncommitted blocks are never visible and expire on their
+   * own. If the clean-up fails, the intent stays and the reconciler retries it.
+   */
   async abort(log: Logger): Promise<void> {
-    if (!this.committed || !this.staged) return;
+    if (!this.announced || !this.staged) return;
     const blobName = this.staged.blobName;
-    await this.store
-      .delete(blobName)
-      .catch((e) => log.error({ err: e, blobName }, 'orphan blob delete failed'));
+    this.intents.forget(blobName);
+    await this.intents
+      .reclaim(blobName)
+      .catch((e) =>
+        log.error({ err: e, blobName }, 'blob of a failed create not deleted; the reconciler will retry'),
+      );
   }
 }

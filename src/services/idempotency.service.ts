@@ -2,11 +2,15 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createHash, randomUUID } from 'node:crypto';
 import { DomainError } from './errors';
+import { ownerAlive, type Owner } from './liveness';
 import { Decimal } from './money';
 import type { ProcessRequestView } from './views';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
-/** A claim left IN_PROGRESS this long belongs to a process that died mid-create: it may be taken over. */
+/**
+ * A claim left IN_PROGRESS this long may be taken over even though its process still looks alive (a create
+ * stuck that long has failed for its client). A claim whose process is gone is taken over at once.
+ */
 const STALE_CLAIM_SECONDS = 15 * 60;
 /** How long a concurrent retry waits for the first one to finish before answering 409 IDEMPOTENCY_IN_PROGRESS. */
 const WAIT_FOR_FIRST_MS = 30_000;
@@ -59,6 +63,9 @@ interface StoredKey {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class IdempotencyService {
+  /** `owner`: this process, whose liveness the claims it takes are tied to. */
+  constructor(private readonly owner: Owner) {}
+
   /** A completed, unexpired answer for this key, if any (read before the body, so a replay uploads nothing). */
   async findCompleted(
     em: EntityManager,
@@ -76,7 +83,8 @@ export class IdempotencyService {
   /**
    * Claims the key for this request, or answers from the first one: the same request → its stored
    * response; a different request → 409 IDEMPOTENCY_KEY_REUSED. While the first is still running a
-   * retry waits for it (polling, holding no connection), then replays or, if it failed, claims.
+   * retry waits for it (polling, holding no connection), then replays or, if it failed, claims. A claim
+   * held by a process that is gone (killed mid-create) is taken over at once.
    */
   async claim(
     em: EntityManager,
@@ -106,14 +114,24 @@ export class IdempotencyService {
     for (;;) {
       const claimId = randomUUID();
       const claimed = await em.execute<{ id: string }[]>(
-        `insert into idempotency_key (id, operator_id, key, request_hash, status) values (?, ?, ?, ?, 'IN_PROGRESS')
+        `insert into idempotency_key (id, operator_id, key, request_hash, status, owner) values (?, ?, ?, ?, 'IN_PROGRESS', ?)
          on conflict (operator_id, key) do update
            set id = excluded.id, request_hash = excluded.request_hash, status = 'IN_PROGRESS', response_status = null,
-               response_body = null, process_request_id = null, created_at = now(), updated_at = now()
+               response_body = null, process_request_id = null, owner = excluded.owner, created_at = now(), updated_at = now()
          where idempotency_key.created_at < now() - make_interval(secs => ?)
-            or (idempotency_key.status = 'IN_PROGRESS' and idempotency_key.updated_at < now() - make_interval(secs => ?))
+            or (idempotency_key.status = 'IN_PROGRESS'
+                and (idempotency_key.updated_at < now() - make_interval(secs => ?)
+                     or (idempotency_key.owner is not null and not ${ownerAlive('idempotency_key.owner')})))
          returning id`,
-        [claimId, operatorId, key, requestHash, IDEMPOTENCY_TTL_SECONDS, STALE_CLAIM_SECONDS],
+        [
+          claimId,
+          operatorId,
+          key,
+          requestHash,
+          this.owner.ownerId,
+          IDEMPOTENCY_TTL_SECONDS,
+          STALE_CLAIM_SECONDS,
+        ],
       );
       if (claimed.length > 0) return { kind: 'claimed', claimId };
       const [row] = await em.execute<StoredKey[]>(
@@ -142,7 +160,7 @@ export class IdempotencyService {
         where id = ? and status = 'IN_PROGRESS' returning id`,
       [status, encodeView(view), view.id, claimId],
     );
-    // Taken over as stale by another attempt: let that one win rather than create twice.
+    // Taken over by another attempt (this one looked stale or gone): let that one win rather than create twice.
     if (rows.length === 0) throw new DomainError('IDEMPOTENCY_IN_PROGRESS');
   }
 

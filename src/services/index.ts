@@ -5,11 +5,14 @@ import type { Logger } from '../logger';
 import type { EvidenceStore } from '../storage/evidence-store';
 import { ApprovalPolicyService } from './approval-policy.service';
 import { ExpirySweeper } from './expiry';
+import { EvidenceReconciler } from './evidence-reconciler';
 import { IdempotencyService } from './idempotency.service';
+import type { ProcessLiveness } from './liveness';
 import { ProcessRequestQueryService } from './process-request-query.service';
 import { OtpService } from './otp.service';
 import { ProcessRequestService } from './process-request.service';
 import type { TransitionListener } from './progress';
+import { UploadIntents } from './upload-intents';
 
 export interface Services {
   config: Config;
@@ -21,6 +24,8 @@ export interface Services {
   policies: ApprovalPolicyService;
   /** This process's expiry sweep (started and stopped by the app). */
   expiry: ExpirySweeper;
+  /** Deletes the blobs of creates that never committed; the app starts it once it serves. */
+  reconciler: EvidenceReconciler;
 }
 
 /** What the services tell the rest of the app about (metrics); every hook is optional. */
@@ -33,6 +38,7 @@ export function createServices(
   log: Logger,
   orm: MikroORM,
   store: EvidenceStore,
+  liveness: ProcessLiveness,
   hooks: ServiceHooks = {},
 ): Services {
   // A listener that throws must not turn a committed change into a failed call.
@@ -43,6 +49,7 @@ export function createServices(
       log.warn({ err: error, type }, 'transition listener failed');
     }
   };
+  const intents = new UploadIntents(orm, store, liveness);
   return {
     config,
     log,
@@ -51,7 +58,8 @@ export function createServices(
     processRequests: new ProcessRequestService(
       store,
       new OtpService(config.otpEncryptionKey),
-      new IdempotencyService(),
+      new IdempotencyService(liveness),
+      intents,
       onTransition,
     ),
     queries: new ProcessRequestQueryService(store, config.sasTtlSeconds),
@@ -59,5 +67,10 @@ export function createServices(
     expiry: new ExpirySweeper(orm, log.child({ component: 'expiry' }), (events) =>
       events.forEach((e) => onTransition(e.type)),
     ),
+    reconciler: new EvidenceReconciler(orm, store, intents, liveness, log, {
+      intervalSeconds: config.evidenceReconcileSeconds,
+      sweepIntervalSeconds: config.evidenceSweepSeconds,
+      orphanAgeSeconds: config.evidenceOrphanAgeSeconds,
+    }),
   };
 }

@@ -27,6 +27,7 @@ import type { OtpService } from './otp.service';
 import { announce, recordEvent, recordEvents, type ProgressEvent, type TransitionListener } from './progress';
 import { policyOf, requiredApprovals } from './approval-policy.service';
 import { viewsOf } from './process-request-query.service';
+import type { UploadIntents } from './upload-intents';
 import { type ProcessRequestView, toProcessRequestView } from './views';
 
 /**
@@ -61,13 +62,16 @@ export class ProcessRequestService {
   constructor(
     private readonly store: EvidenceStore,
     private readonly otp: OtpService,
-    private readonly idempotency: IdempotencyService = new IdempotencyService(),
+    private readonly idempotency: IdempotencyService,
+    private readonly intents: UploadIntents,
     private readonly onTransition: TransitionListener = () => undefined,
   ) {}
 
   /**
    * Files a request: the evidence is staged while it arrives, the fields are checked, the idempotency
    * key claimed, the OTP checked, and then the row, the blob and the CREATED event become real together.
+   * A crash between the blob's commit and the transaction's leaves an upload intent behind, from which the
+   * reconciler deletes the blob (src/services/upload-intents.ts).
    */
   async create(
     ctx: ServiceContext,
@@ -81,7 +85,14 @@ export class ProcessRequestService {
     const answered = key ? await this.idempotency.findCompleted(ctx.em, ctx.operator.id, key) : undefined;
     const processRequestId = randomUUID();
     const progress = this.uploadProgress(ctx, partner.id, processRequestId, options.expectedBytes);
-    const upload = new EvidenceUpload(this.store, `${partner.id}/${processRequestId}`, progress, !answered);
+    const upload = new EvidenceUpload(
+      this.store,
+      this.intents,
+      processRequestId,
+      `${partner.id}/${processRequestId}`,
+      progress,
+      !answered,
+    );
     let claimId: string | undefined;
     try {
       const fields = await receive((file) => upload.receive(file));
@@ -109,7 +120,10 @@ export class ProcessRequestService {
       await this.otp.verify(ctx, fields.otp);
       const terms = await this.termsOf(ctx, partner.id, fields.requestedAmount);
 
+      await upload.announce(ctx.em);
       const view = await ctx.em.transactional(async (em) => {
+        // First: if the blob cannot be committed (or its intent was reclaimed), no row is written either.
+        await upload.commit(em);
         const pr = em.create(ProcessRequest, {
           ...terms,
           id: processRequestId,
@@ -133,8 +147,6 @@ export class ProcessRequestService {
         await em.flush();
         const created = toProcessRequestView(pr);
         if (claimId) await this.idempotency.complete(em, claimId, 201, created);
-        // Inside the transaction: if the blob cannot be committed, no row is either.
-        await upload.commit();
         await recordEvent(em, {
           processRequestId,
           partnerId: partner.id,
@@ -144,6 +156,7 @@ export class ProcessRequestService {
         });
         return created;
       });
+      upload.done();
       this.onTransition(ProgressEventType.CREATED);
       ctx.log.info(
         { processRequestId, partnerId: partner.id, amount: fields.requestedAmount, size: evidence.size },

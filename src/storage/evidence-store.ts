@@ -18,6 +18,12 @@ export interface SignedUrl {
   expiresAt: Date;
 }
 
+/** A committed blob as a listing shows it. */
+export interface StoredBlob {
+  name: string;
+  lastModified: Date;
+}
+
 export type BlobOperation =
   'ensure_container' | 'ping' | 'stage_block' | 'commit' | 'delete' | 'sign' | 'list';
 
@@ -120,6 +126,19 @@ export class EvidenceStore {
       for await (const blob of this.container.listBlobsFlat({ prefix })) names.push(blob.name);
       return names;
     });
+  }
+
+  /** Every committed blob with its last change, a page at a time (the reconciler's sweep of the container). */
+  async *listPages(pageSize = 1000): AsyncGenerator<StoredBlob[]> {
+    const pages = this.container.listBlobsFlat().byPage({ maxPageSize: pageSize });
+    for (;;) {
+      const page = await this.track('list', () => pages.next());
+      if (page.done) return;
+      yield page.value.segment.blobItems.map((blob) => ({
+        name: blob.name,
+        lastModified: blob.properties.lastModified,
+      }));
+    }
   }
 
   private async track<T>(operation: BlobOperation, run: () => Promise<T>): Promise<T> {
