@@ -2,11 +2,24 @@
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { ENTITIES } from './src/entities';
+import { pgConnectionOptions } from './src/infra/database-url';
 import { MIGRATIONS } from './src/migrations';
 
-export function createOrmConfig(clientUrl: string, overrides: Partial<Options> = {}): Options {
+/** `sslCa`: PEM text of DATABASE_SSL_CA. The URL is translated in one place (src/infra/database-url.ts). */
+export function createOrmConfig(
+  databaseUrl: string,
+  overrides: Partial<Options> = {},
+  sslCa?: string,
+): Options {
+  const { host, port, user, password, database, ssl } = pgConnectionOptions(databaseUrl, sslCa);
   return defineConfig({
-    clientUrl,
+    host,
+    port,
+    user,
+    password,
+    dbName: database,
+    // MikroORM would drop the URL's query string (sslmode); the pool gets the TLS options built for it.
+    driverOptions: { connection: { ssl } },
     entities: ENTITIES,
     extensions: [Migrator],
     migrations: {

@@ -244,7 +244,7 @@ async function main(): Promise<void> {
       say(`Azurite at ${new URL(/BlobEndpoint=([^;]+)/.exec(storage)![1]).host}`);
     }
 
-    const orm = await openDatabase(databaseUrl, log);
+    const orm = await openDatabase({ url: databaseUrl }, log);
     await migrate(orm).finally(() => orm.close(true));
 
     // Development token secrets always: the benchmark mints its own tokens.

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier';
 import { openDatabase } from './db';
+import { pgConnectionOptions } from './infra/database-url';
 import { createLogger, type Logger } from './logger';
 import { createServices, type Services } from './services';
 import { EvidenceStore } from './storage/evidence-store';
@@ -47,9 +48,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw new Error('createApp needs a database URL and a storage connection string');
   }
   const log = options.logger ?? createLogger(config.logLevel);
-  const orm = await openDatabase(config.databaseUrl, log, { pool: { min: 0, max: config.dbPoolSize } });
+  const orm = await openDatabase({ url: config.databaseUrl, sslCa: config.databaseSslCa }, log, {
+    pool: { min: 0, max: config.dbPoolSize },
+  });
   const progress = new ProgressBus({
-    databaseUrl: config.databaseUrl,
+    connection: pgConnectionOptions(config.databaseUrl, config.databaseSslCa),
     orm,
     log,
     maxStreams: config.maxProgressStreams,

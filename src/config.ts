@@ -1,5 +1,7 @@
 // Reads and validates the environment once; everything else receives a typed Config.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DatabaseUrlError, parseDatabaseUrl, type SslMode } from './infra/database-url';
 
 export const DEV_APP_TOKEN_SECRET = 'dev-app-token-secret-change-me-0123456789';
 export const DEV_USER_TOKEN_SECRET = 'dev-user-token-secret-change-me-0123456789';
@@ -17,6 +19,8 @@ export interface Config {
   host: string;
   /** Unset means: start an embedded PostgreSQL under dataDir. */
   databaseUrl?: string;
+  /** PEM text of DATABASE_SSL_CA (sslmode=verify-ca / verify-full only). */
+  databaseSslCa?: string;
   /** Unset means: start a local Azurite under dataDir. */
   storageConnectionString?: string;
   evidenceContainer: string;
@@ -69,8 +73,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = nodeEnv === 'production';
 
   const databaseUrl = get('DATABASE_URL');
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    problems.push('DATABASE_URL: must start with postgres:// or postgresql://');
+  let sslMode: SslMode | undefined;
+  if (databaseUrl !== undefined) {
+    try {
+      sslMode = parseDatabaseUrl(databaseUrl).sslMode;
+    } catch (e) {
+      if (!(e instanceof DatabaseUrlError)) throw e;
+      problems.push(`DATABASE_URL: ${e.message}`);
+    }
+  }
+  const databaseSslCaFile = get('DATABASE_SSL_CA');
+  let databaseSslCa: string | undefined;
+  if (databaseSslCaFile !== undefined) {
+    if (sslMode !== undefined && sslMode !== 'verify-ca' && sslMode !== 'verify-full') {
+      problems.push(
+        `DATABASE_SSL_CA: only used with sslmode=verify-ca or verify-full in DATABASE_URL (it has sslmode=${sslMode})`,
+      );
+    } else if (databaseUrl === undefined) {
+      problems.push('DATABASE_SSL_CA: only used with a DATABASE_URL (sslmode=verify-ca or verify-full)');
+    }
+    try {
+      databaseSslCa = readFileSync(databaseSslCaFile, 'utf8');
+      if (!databaseSslCa.includes('-----BEGIN CERTIFICATE-----'))
+        problems.push(`DATABASE_SSL_CA: ${databaseSslCaFile} holds no PEM certificate`);
+    } catch (e) {
+      problems.push(
+        `DATABASE_SSL_CA: cannot read ${databaseSslCaFile} (${(e as NodeJS.ErrnoException).code})`,
+      );
+    }
   }
   const storageConnectionString = get('AZURE_STORAGE_CONNECTION_STRING');
   if (storageConnectionString !== undefined && !/AccountKey=/i.test(storageConnectionString)) {
@@ -166,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: int('PORT', 3000, 0, 65535),
     host,
     databaseUrl,
+    databaseSslCa,
     storageConnectionString,
     evidenceContainer,
     dataDir: path.resolve(get('DATA_DIR') ?? './.data'),

@@ -5,6 +5,7 @@ import { createApp, type App } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { mintToken } from './auth/dev-tokens';
 import { migrate, openDatabase } from './db';
+import { DatabaseConnectionError } from './infra/database-url';
 import { startAzurite, startEmbeddedPostgres, type Running } from './infra/embedded';
 import { createLogger, type Logger } from './logger';
 import { DEMO_PARTNER_ID, ensureDemoWorld } from './services/demo.service';
@@ -54,7 +55,7 @@ async function start(config: Config, log: Logger): Promise<void> {
       embedded.push(azurite);
       config = { ...config, storageConnectionString: azurite.url };
     }
-    const orm = await openDatabase(config.databaseUrl!, log);
+    const orm = await openDatabase({ url: config.databaseUrl!, sslCa: config.databaseSslCa }, log);
     const applied = await migrate(orm).finally(() => orm.close(true));
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
 
@@ -94,7 +95,9 @@ function main(): void {
   }
   const log = createLogger(config.logLevel);
   start(config, log).catch((error) => {
-    log.fatal({ err: error }, 'start-up failed');
+    // A database the configuration cannot reach as asked (TLS refused, certificate not trusted): one line.
+    if (error instanceof DatabaseConnectionError) process.stderr.write(`start-up error: ${error.message}\n`);
+    else log.fatal({ err: error }, 'start-up failed');
     process.exit(1);
   });
 }

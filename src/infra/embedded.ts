@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
 import type { Logger } from '../logger';
+import { pgConnectionOptions } from './database-url';
 import { livePostmaster, persistentDataDir, PostgresCluster } from './postgres-cluster';
 
 export const EMBEDDED_POSTGRES_PORT = 54329;
@@ -69,7 +70,7 @@ export async function startEmbeddedPostgres(
   }
   await cluster.start();
   try {
-    const client = new Client({ connectionString: cluster.url('postgres') });
+    const client = new Client(pgConnectionOptions(cluster.url('postgres')));
     await client.connect();
     try {
       const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [
