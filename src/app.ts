@@ -14,6 +14,7 @@ import { EvidenceStore } from './storage/evidence-store';
 import { healthRouter } from './rest/health.routes';
 import { answerClientErrors } from './rest/client-error';
 import { errorHandler, requestContext } from './rest/middleware';
+import { corsMiddleware } from './rest/cors';
 import { processRequestRouter } from './rest/process-request.routes';
 import { createApollo, graphqlMiddleware } from './resolvers/apollo';
 import { buildGraphQLContext, type ContextInput, type GraphQLContext } from './resolvers/context';
@@ -73,6 +74,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const koa = new Koa({ proxy: false });
     koa.silent = true;
     koa.use(requestContext(log));
+    // Before the error handler, so refusals carry the CORS headers too (a browser app can read them).
+    koa.use(corsMiddleware(config.corsOrigins));
     koa.use(errorHandler());
     koa.use(healthRouter(services).routes());
     koa.use(graphqlMiddleware(apollo, services, verifier));

@@ -41,6 +41,8 @@ export interface Config {
   maxProgressStreams: number;
   /** Size of the database connection pool. */
   dbPoolSize: number;
+  /** Origins (scheme://host[:port]) allowed to call /graphql and the REST facade from a browser. */
+  corsOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -166,6 +168,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('GRAPHQL_INTROSPECTION: must be true or false');
   }
 
+  const corsOrigins: string[] = [];
+  for (const raw of (get('CORS_ORIGINS') ?? '').split(',').map((v) => v.trim())) {
+    if (raw === '') continue;
+    const origin = parseOrigin(raw);
+    if (typeof origin === 'string') corsOrigins.push(origin);
+    else problems.push(`CORS_ORIGINS: "${raw}" ${origin.problem}`);
+  }
+
   if (production) {
     if (databaseUrl === undefined)
       problems.push('DATABASE_URL: required in production (no embedded PostgreSQL)');
@@ -212,7 +222,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sseHeartbeatSeconds: int('SSE_HEARTBEAT_SECONDS', 15, 1, 3600),
     maxProgressStreams: int('MAX_PROGRESS_STREAMS', 1000, 1, 100000),
     dbPoolSize: int('DB_POOL_SIZE', 10, 2, 200),
+    corsOrigins,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** An origin exactly as a browser sends it (scheme://host[:port], no path), or why the value is not one. */
+function parseOrigin(value: string): string | { problem: string } {
+  if (value === '*' || value === 'null') return { problem: 'is not allowed: list each origin' };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return { problem: 'is not an origin (scheme://host[:port])' };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return { problem: 'must be http:// or https://' };
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== ''))
+    return { problem: `is not an origin: write it as ${url.origin}` };
+  if (value !== url.origin) return { problem: `must be written as ${url.origin}` };
+  return url.origin;
 }
