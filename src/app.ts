@@ -17,6 +17,7 @@ import { errorHandler, requestContext } from './rest/middleware';
 import { corsMiddleware } from './rest/cors';
 import { processRequestRouter } from './rest/process-request.routes';
 import { createApollo, graphqlMiddleware } from './resolvers/apollo';
+import { explorerMiddleware } from './resolvers/explorer';
 import { buildGraphQLContext, type ContextInput, type GraphQLContext } from './resolvers/context';
 import { buildAppSchema } from './resolvers/schema';
 import type { ApolloServer } from '@apollo/server';
@@ -78,6 +79,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa.use(corsMiddleware(config.corsOrigins));
     koa.use(errorHandler());
     koa.use(healthRouter(services).routes());
+    koa.use(explorerMiddleware(config.graphqlExplorer));
     koa.use(graphqlMiddleware(apollo, services, verifier));
     const rest = processRequestRouter(services, verifier, progressRoutes(services, verifier, progress));
     koa.use(rest.routes());

@@ -35,6 +35,8 @@ export interface Config {
   logLevel: string;
   /** GraphQL introspection; defaults to on outside production. */
   introspection: boolean;
+  /** The GraphiQL page on GET /graphql (Accept: text/html); defaults to on outside production. */
+  graphqlExplorer: boolean;
   /** Seconds between SSE `: ping` comments. */
   sseHeartbeatSeconds: number;
   /** Most open progress streams (SSE + subscriptions) one process serves. */
@@ -163,10 +165,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
 
   const host = get('HOST') ?? '127.0.0.1';
-  const introspectionRaw = get('GRAPHQL_INTROSPECTION');
-  if (introspectionRaw !== undefined && !['true', 'false'].includes(introspectionRaw)) {
-    problems.push('GRAPHQL_INTROSPECTION: must be true or false');
-  }
+  const flag = (name: string, fallback: boolean): boolean => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    if (raw !== 'true' && raw !== 'false') problems.push(`${name}: must be true or false`);
+    return raw === 'true';
+  };
+  const introspection = flag('GRAPHQL_INTROSPECTION', !production);
+  const graphqlExplorer = flag('GRAPHQL_EXPLORER', !production);
 
   const corsOrigins: string[] = [];
   for (const raw of (get('CORS_ORIGINS') ?? '').split(',').map((v) => v.trim())) {
@@ -218,7 +224,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     otpEncryptionKeyIsDevelopment,
     sasTtlSeconds: int('SAS_TTL_SECONDS', 300, 10, 7 * 24 * 3600),
     logLevel,
-    introspection: introspectionRaw === undefined ? !production : introspectionRaw === 'true',
+    introspection,
+    graphqlExplorer,
     sseHeartbeatSeconds: int('SSE_HEARTBEAT_SECONDS', 15, 1, 3600),
     maxProgressStreams: int('MAX_PROGRESS_STREAMS', 1000, 1, 100000),
     dbPoolSize: int('DB_POOL_SIZE', 10, 2, 200),
