@@ -21,6 +21,10 @@ import { explorerMiddleware } from './resolvers/explorer';
 import { buildGraphQLContext, type ContextInput, type GraphQLContext } from './resolvers/context';
 import { buildAppSchema } from './resolvers/schema';
 import type { ApolloServer } from '@apollo/server';
+import type { TokenCredential } from '@azure/core-auth';
+import type { RequestPolicyFactory } from '@azure/storage-blob';
+import { StartupError } from './infra/startup-error';
+import { defaultStorageCredential } from './storage/credentials';
 import { ProgressBus } from './services/progress-bus';
 import { progressRoutes } from './rest/progress.routes';
 import { attachSubscriptions } from './subscriptions/server';
@@ -42,12 +46,43 @@ export interface App {
 
 export interface AppOptions {
   logger?: Logger;
+  /** AZURE_STORAGE_ACCOUNT_URL's credential; DefaultAzureCredential when not given. */
+  storageCredential?: TokenCredential;
+  /** Extra request policies for the storage client on that path (a test's trusted CA, say). */
+  storagePolicies?: RequestPolicyFactory[];
 }
 
-/** Needs config.databaseUrl and config.storageConnectionString set (main.ts starts embedded ones first). */
+/** Opens the blob store the configuration names; on the Azure AD path, proves the identity can sign links. */
+async function openStore(config: Config, options: AppOptions): Promise<EvidenceStore> {
+  if (config.storageConnectionString) {
+    const store = EvidenceStore.fromConnectionString(
+      config.storageConnectionString,
+      config.evidenceContainer,
+    );
+    await store.ensureContainer();
+    return store;
+  }
+  const store = EvidenceStore.fromAccountUrl(
+    config.storageAccountUrl!,
+    config.evidenceContainer,
+    options.storageCredential ?? (await defaultStorageCredential()),
+    options.storagePolicies,
+  );
+  try {
+    await store.ensureContainer();
+    await store.delegationKeys!.keyFor(new Date(Date.now() + config.sasTtlSeconds * 1000));
+  } catch (error) {
+    throw new StartupError(
+      `AZURE_STORAGE_ACCOUNT_URL: the Azure AD identity cannot use ${config.storageAccountUrl} (${(error as Error).message.split('\n')[0]}); see "Azure AD storage credentials" in the README`,
+    );
+  }
+  return store;
+}
+
+/** Needs config.databaseUrl and a storage setting (main.ts starts embedded ones first). */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
-  if (!config.databaseUrl || !config.storageConnectionString) {
-    throw new Error('createApp needs a database URL and a storage connection string');
+  if (!config.databaseUrl || (!config.storageConnectionString && !config.storageAccountUrl)) {
+    throw new Error('createApp needs a database URL and a storage connection string or account URL');
   }
   const log = options.logger ?? createLogger(config.logLevel);
   const orm = await openDatabase({ url: config.databaseUrl, sslCa: config.databaseSslCa }, log, {
@@ -61,11 +96,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   try {
     await progress.start();
-    const store = EvidenceStore.fromConnectionString(
-      config.storageConnectionString,
-      config.evidenceContainer,
-    );
-    await store.ensureContainer();
+    const store = await openStore(config, options);
     const verifier: TokenVerifier = await createTokenVerifier(config);
     const services = createServices(config, log, orm, store);
     const schema = await buildAppSchema();

@@ -23,6 +23,8 @@ export interface Config {
   databaseSslCa?: string;
   /** Unset means: start a local Azurite under dataDir. */
   storageConnectionString?: string;
+  /** Azure AD instead of a key: the account's blob endpoint (https://ACCOUNT.blob.core.windows.net). */
+  storageAccountUrl?: string;
   evidenceContainer: string;
   dataDir: string;
   appToken: TokenKeyConfig;
@@ -107,6 +109,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   const storageConnectionString = get('AZURE_STORAGE_CONNECTION_STRING');
+  const storageAccountUrl = get('AZURE_STORAGE_ACCOUNT_URL');
+  if (storageAccountUrl !== undefined) {
+    const problem = accountUrlProblem(storageAccountUrl);
+    if (problem) problems.push(`AZURE_STORAGE_ACCOUNT_URL: ${problem}`);
+    if (storageConnectionString !== undefined)
+      problems.push(
+        'AZURE_STORAGE_ACCOUNT_URL: set only one of AZURE_STORAGE_CONNECTION_STRING (account key) and AZURE_STORAGE_ACCOUNT_URL (Azure AD)',
+      );
+  }
   if (storageConnectionString !== undefined && !/AccountKey=/i.test(storageConnectionString)) {
     problems.push(
       'AZURE_STORAGE_CONNECTION_STRING: must hold an AccountKey (download URLs are signed with it)',
@@ -185,12 +196,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production) {
     if (databaseUrl === undefined)
       problems.push('DATABASE_URL: required in production (no embedded PostgreSQL)');
-    if (storageConnectionString === undefined) {
-      problems.push('AZURE_STORAGE_CONNECTION_STRING: required in production (no local Azurite)');
-    } else if (/devstoreaccount1|UseDevelopmentStorage/i.test(storageConnectionString)) {
+    if (storageConnectionString === undefined && storageAccountUrl === undefined) {
+      problems.push(
+        'AZURE_STORAGE_CONNECTION_STRING: required in production (no local Azurite), or AZURE_STORAGE_ACCOUNT_URL for Azure AD credentials',
+      );
+    } else if (
+      storageConnectionString !== undefined &&
+      /devstoreaccount1|UseDevelopmentStorage/i.test(storageConnectionString)
+    ) {
       problems.push(
         'AZURE_STORAGE_CONNECTION_STRING: the development storage account is refused in production',
       );
+    } else if (storageAccountUrl !== undefined && /devstoreaccount1/i.test(storageAccountUrl)) {
+      problems.push('AZURE_STORAGE_ACCOUNT_URL: the development storage account is refused in production');
     }
     if (appToken.kind === 'secret' && appToken.isDevelopment) {
       problems.push(
@@ -214,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl,
     databaseSslCa,
     storageConnectionString,
+    storageAccountUrl,
     evidenceContainer,
     dataDir: path.resolve(get('DATA_DIR') ?? './.data'),
     appToken,
@@ -222,7 +241,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenAudience: get('TOKEN_AUDIENCE'),
     otpEncryptionKey,
     otpEncryptionKeyIsDevelopment,
-    sasTtlSeconds: int('SAS_TTL_SECONDS', 300, 10, 7 * 24 * 3600),
+    // A user delegation key lives at most 7 days and must outlive every link it signs.
+    sasTtlSeconds: int(
+      'SAS_TTL_SECONDS',
+      300,
+      10,
+      storageAccountUrl === undefined ? 7 * 24 * 3600 : 6 * 24 * 3600,
+    ),
     logLevel,
     introspection,
     graphqlExplorer,
@@ -250,4 +275,18 @@ function parseOrigin(value: string): string | { problem: string } {
     return { problem: `is not an origin: write it as ${url.origin}` };
   if (value !== url.origin) return { problem: `must be written as ${url.origin}` };
   return url.origin;
+}
+
+/** Why an AZURE_STORAGE_ACCOUNT_URL cannot be used, or undefined. */
+function accountUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "must be the account's blob endpoint, e.g. https://ACCOUNT.blob.core.windows.net";
+  }
+  if (url.protocol !== 'https:') return 'must be an https:// URL (Azure AD tokens travel only over TLS)';
+  if (url.search || url.hash || url.username || url.password)
+    return 'must hold no SAS token, query or credentials (the identity comes from Azure AD)';
+  return undefined;
 }

@@ -12,6 +12,7 @@
 import { isIP } from 'node:net';
 import { userInfo } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
+import { StartupError } from './startup-error';
 
 export const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
@@ -111,8 +112,8 @@ function tlsOptions(target: DatabaseTarget, ca: string | undefined): false | Con
   }
 }
 
-/** A start-up failure the operator fixes in the configuration; its message is one line. */
-export class DatabaseConnectionError extends Error {}
+/** The database cannot be used as configured (TLS refused, certificate not trusted); one line. */
+export class DatabaseConnectionError extends StartupError {}
 
 /** The URL without its password, for messages. */
 export function describeTarget(url: string): string {

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import supertest from 'supertest';
-import { createApp, type App } from '../../src/app';
+import { createApp, type App, type AppOptions } from '../../src/app';
 import { mintToken } from '../../src/auth/dev-tokens';
 import { loadConfig } from '../../src/config';
 import { migrate } from '../../src/db';
@@ -100,7 +100,10 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-export async function createWorld(env: Record<string, string> = {}): Promise<World> {
+export async function createWorld(
+  env: Record<string, string> = {},
+  options: AppOptions = {},
+): Promise<World> {
   const adminUrl = process.env.DATABASE_URL;
   const storage = process.env.AZURE_STORAGE_CONNECTION_STRING;
   if (!adminUrl || !storage)
@@ -122,7 +125,7 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  const app = await createApp(config);
+  const app = await createApp(config, options);
   await migrate(app.orm);
   const address = await app.listen(0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${address.port}`;
