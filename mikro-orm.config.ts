@@ -42,4 +42,7 @@ export function createOrmConfig(
   });
 }
 
-export default createOrmConfig(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+// A function, so importing this file (the service does) never parses DATABASE_URL before loadConfig has
+// checked it; the MikroORM CLI calls it.
+export default () =>
+  createOrmConfig(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');

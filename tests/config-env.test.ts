@@ -38,13 +38,13 @@ const PRODUCTION = {
 /** Every name loadConfig reads, over environments that take each branch. */
 function everyNameRead(): string[] {
   const names = new Set<string>();
-  for (const env of [
+  const environments: Record<string, string>[] = [
     {},
     PRODUCTION,
     { AZURE_STORAGE_CONNECTION_STRING: 'AccountKey=x', CORS_ORIGINS: 'https://a.example' },
     { APP_TOKEN_PUBLIC_KEY: 'x', USER_TOKEN_JWKS_URL: 'https://idp/jwks', DATABASE_SSL_CA: '/nonexistent' },
-  ])
-    for (const name of namesRead(env)) names.add(name);
+  ];
+  for (const env of environments) for (const name of namesRead(env)) names.add(name);
   return [...names].sort();
 }
 
