@@ -88,7 +88,7 @@ account_key="$(node -e "console.log(require('crypto').randomBytes(64).toString('
 blob_port="$(free_port)"
 mkdir -p "$work/azurite"
 (cd "$work/azurite" && AZURITE_ACCOUNTS="$account:$account_key" exec node "$work/app/node_modules/azurite/dist/src/blob/main.js" \
-  --blobHost 127.0.0.1 --blobPort "$blob_port" --inMemoryPersistence --silent --skipApiVersionCheck --disableTelemetry) &
+  --blobHost 127.0.0.1 --blobPort "$blob_port" --inMemoryPersistence --silent --skipApiVersionCheck --disableTelemetry >/dev/null) &
 pids+=($!)
 wait_for 30 node -e "require('net').connect($blob_port,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))" ||
   fail "Azurite did not start"

@@ -35,7 +35,7 @@ const START_SCRIPT = `'use strict';
       shouldPersistHeaders: false,
       isHeadersEditorEnabled: true,
       defaultEditorToolsVisibility: 'headers',
-      defaultQuery: '# Put both tokens in the Headers tab below, then run:\\n{\\n  me {\\n    id\\n    email\\n    roles\\n  }\\n}\\n'
+      defaultQuery: '# Both tokens go in the Headers tab below.\\n{\\n  me {\\n    id\\n    email\\n    roles\\n  }\\n}\\n'
     })
   );
 })();
