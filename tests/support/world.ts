@@ -8,6 +8,7 @@ import supertest from 'supertest';
 import { createApp, type App, type AppOptions } from '../../src/app';
 import { mintToken } from '../../src/auth/dev-tokens';
 import { loadConfig } from '../../src/config';
+import { pgConnectionOptions } from '../../src/infra/database-url';
 import { migrate } from '../../src/db';
 import type { Operator } from '../../src/entities/operator.entity';
 import { createOperator, createPartner, type NewOperator } from '../../src/services/admin.service';
@@ -111,7 +112,7 @@ export async function createWorld(
   const suffix = randomBytes(6).toString('hex');
   const database = `test_${suffix}`;
   const container = `evidence-${suffix}`;
-  const admin = new Client({ connectionString: adminUrl });
+  const admin = new Client(pgConnectionOptions(adminUrl));
   await admin.connect();
   await admin.query(`create database "${database}"`);
   await admin.end();
@@ -221,7 +222,7 @@ export async function createWorld(
     },
     async close() {
       await app.close();
-      const cleanup = new Client({ connectionString: adminUrl });
+      const cleanup = new Client(pgConnectionOptions(adminUrl));
       await cleanup.connect();
       await cleanup.query(`drop database if exists "${database}" with (force)`);
       await cleanup.end();
