@@ -16,7 +16,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
   setupFiles: ['reflect-metadata'],
-  globalSetup: '<rootDir>/tests/support/global-setup.mjs',
+  globalSetup: '<rootDir>/tests/support/global-setup.ts',
   globalTeardown: '<rootDir>/tests/support/global-teardown.mjs',
   cacheDirectory: '<rootDir>/.cache/jest',
   testTimeout: 60000,

@@ -2,12 +2,25 @@
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { ENTITIES } from './src/entities';
+import { pgConnectionOptions } from './src/infra/database-url';
 import { MIGRATIONS } from './src/migrations';
 
-export function createOrmConfig(clientUrl: string, overrides: Partial<Options> = {}): Options {
+/** `sslCa`: PEM text of DATABASE_SSL_CA. The URL is translated in one place (src/infra/database-url.ts). */
+export function createOrmConfig(
+  databaseUrl: string,
+  overrides: Partial<Options> = {},
+  sslCa?: string,
+): Options {
   const { migrations, ...rest } = overrides;
+  const { host, port, user, password, database, ssl } = pgConnectionOptions(databaseUrl, sslCa);
   return defineConfig({
-    clientUrl,
+    host,
+    port,
+    user,
+    password,
+    dbName: database,
+    // MikroORM would drop the URL's query string (sslmode); the pool gets the TLS options built for it.
+    driverOptions: { connection: { ssl } },
     // The entities are the schema's source of truth; the migrations build exactly that (npm run db:check).
     entities: ENTITIES,
     extensions: [Migrator],
@@ -33,4 +46,7 @@ export function createOrmConfig(clientUrl: string, overrides: Partial<Options> =
   });
 }
 
-export default createOrmConfig(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+// A function, so importing this file (the service does) never parses DATABASE_URL before loadConfig has
+// checked it; the MikroORM CLI calls it.
+export default () =>
+  createOrmConfig(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');

@@ -17,7 +17,9 @@ import { createApp, type App } from '../src/app';
 import { mintToken } from '../src/auth/dev-tokens';
 import { loadConfig } from '../src/config';
 import { migrate, openDatabase } from '../src/db';
-import { startAzurite, startEmbeddedPostgres, type Running } from '../src/infra/embedded';
+import { startAzurite } from '../src/infra/embedded';
+import { pgConnectionOptions } from '../src/infra/database-url';
+import { PostgresCluster, temporaryDataDir } from '../src/infra/postgres-cluster';
 import { createLogger } from '../src/logger';
 import { createOperator, createPartner } from '../src/services/admin.service';
 import { newOperator, newPartner, parseInput } from '../src/services/inputs';
@@ -224,9 +226,20 @@ async function main(): Promise<void> {
       databaseUrl = u.toString();
       say(`database ${database} on ${u.host}`);
     } else {
-      const pg: Running = await startEmbeddedPostgres(path.join(tmp, 'pg'), log, await freePort());
+      // A throwaway cluster (as root its files live under /var/lib/process-requests and are removed on stop).
+      const pg = new PostgresCluster({
+        dataDir: temporaryDataDir(tmp),
+        port: await freePort(),
+        temporary: true,
+      });
+      await pg.initialise();
+      await pg.start();
       cleanup.push(() => pg.stop());
-      databaseUrl = pg.url;
+      const admin = new Client(pgConnectionOptions(pg.url('postgres')));
+      await admin.connect();
+      await admin.query('create database bench');
+      await admin.end();
+      databaseUrl = pg.url('bench');
       say(`embedded PostgreSQL at ${new URL(databaseUrl).host}`);
     }
 
@@ -245,7 +258,7 @@ async function main(): Promise<void> {
       say(`Azurite at ${new URL(/BlobEndpoint=([^;]+)/.exec(storage)![1]).host}`);
     }
 
-    const orm = await openDatabase(databaseUrl, log);
+    const orm = await openDatabase({ url: databaseUrl }, log);
     await migrate(orm).finally(() => orm.close(true));
 
     // Development token secrets always: the benchmark mints its own tokens.

@@ -47,7 +47,7 @@ async function main(name: string | undefined): Promise<number> {
   const dir = path.resolve(__dirname, '../../.cache', `migration-create-${process.pid}`);
   const server = await openThrowawayServer(process.env.DATABASE_URL, dir, log);
   try {
-    const orm = await openDatabase(await server.createDatabase('migration_create'), log);
+    const orm = await openDatabase({ url: await server.createDatabase('migration_create') }, log);
     try {
       await migrate(orm);
       const { fileName, diff } = await orm.getMigrator().createMigration(MIGRATIONS_DIR, false, false, name);

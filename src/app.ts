@@ -7,19 +7,26 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier';
 import { openDatabase } from './db';
+import { pgConnectionOptions } from './infra/database-url';
 import { createLogger, type Logger } from './logger';
 import { createServices, type Services } from './services';
-import { EvidenceStore } from './storage/evidence-store';
+import { EvidenceStore, type BlobObserver } from './storage/evidence-store';
 import { healthRouter } from './rest/health.routes';
 import { answerClientErrors } from './rest/client-error';
 import { errorHandler, requestContext } from './rest/middleware';
 import { allowedMethods, methodGuard } from './rest/methods';
+import { corsMiddleware } from './rest/cors';
 import { processRequestRouter } from './rest/process-request.routes';
 import { createApollo, GRAPHQL_PATH, graphqlMiddleware } from './resolvers/apollo';
+import { explorerMiddleware } from './resolvers/explorer';
 import { buildGraphQLContext, type ContextInput, type GraphQLContext } from './resolvers/context';
 import { buildAppSchema } from './resolvers/schema';
 import type { ApolloServer } from '@apollo/server';
+import type { TokenCredential } from '@azure/core-auth';
+import type { RequestPolicyFactory } from '@azure/storage-blob';
+import { StartupError } from './infra/startup-error';
 import { ProcessLiveness } from './services/liveness';
+import { defaultStorageCredential } from './storage/credentials';
 import { ProgressBus } from './services/progress-bus';
 import { progressRoutes } from './rest/progress.routes';
 import { attachSubscriptions } from './subscriptions/server';
@@ -54,34 +61,64 @@ export interface App {
 
 export interface AppOptions {
   logger?: Logger;
+  /** AZURE_STORAGE_ACCOUNT_URL's credential; DefaultAzureCredential when not given. */
+  storageCredential?: TokenCredential;
+  /** Extra request policies for the storage client on that path (a test's trusted CA, say). */
+  storagePolicies?: RequestPolicyFactory[];
 }
 
-/** Needs config.databaseUrl and config.storageConnectionString set (main.ts starts embedded ones first). */
+/** Opens the blob store the configuration names; on the Azure AD path, proves the identity can sign links. */
+async function openStore(config: Config, options: AppOptions, observe: BlobObserver): Promise<EvidenceStore> {
+  if (config.storageConnectionString) {
+    const store = EvidenceStore.fromConnectionString(
+      config.storageConnectionString,
+      config.evidenceContainer,
+      observe,
+    );
+    await store.ensureContainer();
+    return store;
+  }
+  const store = EvidenceStore.fromAccountUrl(
+    config.storageAccountUrl!,
+    config.evidenceContainer,
+    options.storageCredential ?? (await defaultStorageCredential()),
+    options.storagePolicies,
+    observe,
+  );
+  try {
+    await store.ensureContainer();
+    await store.delegationKeys!.keyFor(new Date(Date.now() + config.sasTtlSeconds * 1000));
+  } catch (error) {
+    throw new StartupError(
+      `AZURE_STORAGE_ACCOUNT_URL: the Azure AD identity cannot use ${config.storageAccountUrl} (${(error as Error).message.split('\n')[0]}); see "Azure AD storage credentials" in the README`,
+    );
+  }
+  return store;
+}
+
+/** Needs config.databaseUrl and a storage setting (main.ts starts embedded ones first). */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
-  if (!config.databaseUrl || !config.storageConnectionString) {
-    throw new Error('createApp needs a database URL and a storage connection string');
+  if (!config.databaseUrl || (!config.storageConnectionString && !config.storageAccountUrl)) {
+    throw new Error('createApp needs a database URL and a storage connection string or account URL');
   }
   const log = options.logger ?? createLogger(config.logLevel);
-  const orm = await openDatabase(config.databaseUrl, log, { pool: { min: 0, max: config.dbPoolSize } });
+  const orm = await openDatabase({ url: config.databaseUrl, sslCa: config.databaseSslCa }, log, {
+    pool: { min: 0, max: config.dbPoolSize },
+  });
   const progress = new ProgressBus({
-    databaseUrl: config.databaseUrl,
+    connection: pgConnectionOptions(config.databaseUrl, config.databaseSslCa),
     orm,
     log,
     maxStreams: config.maxProgressStreams,
     maxStreamsPerOperator: config.maxProgressStreamsPerOperator,
     recheckMs: config.operatorRecheckSeconds * 1000,
   });
-  const liveness = new ProcessLiveness(config.databaseUrl, log);
+  const liveness = new ProcessLiveness(pgConnectionOptions(config.databaseUrl, config.databaseSslCa), log);
   const metrics = createMetrics({ orm, progress });
   try {
     await progress.start();
     await liveness.start();
-    const store = EvidenceStore.fromConnectionString(
-      config.storageConnectionString,
-      config.evidenceContainer,
-      metrics.observeBlob,
-    );
-    await store.ensureContainer();
+    const store = await openStore(config, options, metrics.observeBlob);
     const verifier: TokenVerifier = await createTokenVerifier(config);
     const services = createServices(config, log, orm, store, liveness, {
       onTransition: metrics.onTransition,
@@ -94,12 +131,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa.silent = true;
     koa.use(observeRequests(metrics.httpDuration));
     koa.use(requestContext(log));
+    // Before the error handler, so refusals carry the CORS headers too (a browser app can read them).
+    koa.use(corsMiddleware(config.corsOrigins));
     koa.use(errorHandler());
     const health = healthRouter(services);
     const rest = processRequestRouter(services, verifier, progressRoutes(services, verifier, progress));
     const allowed = allowedMethods([health, rest], { [GRAPHQL_PATH]: ['GET', 'POST'] });
     koa.use(methodGuard(allowed));
     koa.use(health.routes());
+    koa.use(explorerMiddleware(config.graphqlExplorer));
     koa.use(graphqlMiddleware(apollo, services, verifier));
     koa.use(rest.routes());
 

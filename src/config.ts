@@ -1,6 +1,8 @@
 // Reads and validates the environment once; everything else receives a typed Config.
 import { isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DatabaseUrlError, parseDatabaseUrl, type SslMode } from './infra/database-url';
 
 export const DEV_APP_TOKEN_SECRET = 'dev-app-token-secret-change-me-0123456789';
 export const DEV_USER_TOKEN_SECRET = 'dev-user-token-secret-change-me-0123456789';
@@ -18,8 +20,12 @@ export interface Config {
   host: string;
   /** Unset means: start an embedded PostgreSQL under dataDir. */
   databaseUrl?: string;
+  /** PEM text of DATABASE_SSL_CA (sslmode=verify-ca / verify-full only). */
+  databaseSslCa?: string;
   /** Unset means: start a local Azurite under dataDir. */
   storageConnectionString?: string;
+  /** Azure AD instead of a key: the account's blob endpoint (https://ACCOUNT.blob.core.windows.net). */
+  storageAccountUrl?: string;
   evidenceContainer: string;
   dataDir: string;
   appToken: TokenKeyConfig;
@@ -32,6 +38,8 @@ export interface Config {
   logLevel: string;
   /** GraphQL introspection; defaults to on outside production. */
   introspection: boolean;
+  /** The GraphiQL page on GET /graphql (Accept: text/html); defaults to on outside production. */
+  graphqlExplorer: boolean;
   /** Seconds between SSE `: ping` comments. */
   sseHeartbeatSeconds: number;
   /** Most open progress streams (SSE + subscriptions) one process serves. */
@@ -62,6 +70,8 @@ export interface Config {
   evidenceSweepSeconds: number;
   /** How old a blob with no request and no upload intent must be before the sweep deletes it. */
   evidenceOrphanAgeSeconds: number;
+  /** Origins (scheme://host[:port]) allowed to call /graphql and the REST facade from a browser. */
+  corsOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -96,10 +106,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = nodeEnv === 'production';
 
   const databaseUrl = get('DATABASE_URL');
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    problems.push('DATABASE_URL: must start with postgres:// or postgresql://');
+  let sslMode: SslMode | undefined;
+  if (databaseUrl !== undefined) {
+    try {
+      sslMode = parseDatabaseUrl(databaseUrl).sslMode;
+    } catch (e) {
+      if (!(e instanceof DatabaseUrlError)) throw e;
+      problems.push(`DATABASE_URL: ${e.message}`);
+    }
+  }
+  const databaseSslCaFile = get('DATABASE_SSL_CA');
+  let databaseSslCa: string | undefined;
+  if (databaseSslCaFile !== undefined) {
+    if (sslMode !== undefined && sslMode !== 'verify-ca' && sslMode !== 'verify-full') {
+      problems.push(
+        `DATABASE_SSL_CA: only used with sslmode=verify-ca or verify-full in DATABASE_URL (it has sslmode=${sslMode})`,
+      );
+    } else if (databaseUrl === undefined) {
+      problems.push('DATABASE_SSL_CA: only used with a DATABASE_URL (sslmode=verify-ca or verify-full)');
+    }
+    try {
+      databaseSslCa = readFileSync(databaseSslCaFile, 'utf8');
+      if (!databaseSslCa.includes('-----BEGIN CERTIFICATE-----'))
+        problems.push(`DATABASE_SSL_CA: ${databaseSslCaFile} holds no PEM certificate`);
+    } catch (e) {
+      problems.push(
+        `DATABASE_SSL_CA: cannot read ${databaseSslCaFile} (${(e as NodeJS.ErrnoException).code})`,
+      );
+    }
   }
   const storageConnectionString = get('AZURE_STORAGE_CONNECTION_STRING');
+  const storageAccountUrl = get('AZURE_STORAGE_ACCOUNT_URL');
+  if (storageAccountUrl !== undefined) {
+    const problem = accountUrlProblem(storageAccountUrl);
+    if (problem) problems.push(`AZURE_STORAGE_ACCOUNT_URL: ${problem}`);
+    if (storageConnectionString !== undefined)
+      problems.push(
+        'AZURE_STORAGE_ACCOUNT_URL: set only one of AZURE_STORAGE_CONNECTION_STRING (account key) and AZURE_STORAGE_ACCOUNT_URL (Azure AD)',
+      );
+  }
   if (storageConnectionString !== undefined && !/AccountKey=/i.test(storageConnectionString)) {
     problems.push(
       'AZURE_STORAGE_CONNECTION_STRING: must hold an AccountKey (download URLs are signed with it)',
@@ -178,20 +223,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (isIP(metricsHost) === 0 && !HOST_NAME.test(metricsHost)) {
     problems.push(`METRICS_HOST: must be an IP address or a host name, got "${metricsHost}"`);
   }
-  const introspectionRaw = get('GRAPHQL_INTROSPECTION');
-  if (introspectionRaw !== undefined && !['true', 'false'].includes(introspectionRaw)) {
-    problems.push('GRAPHQL_INTROSPECTION: must be true or false');
+  const flag = (name: string, fallback: boolean): boolean => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    if (raw !== 'true' && raw !== 'false') problems.push(`${name}: must be true or false`);
+    return raw === 'true';
+  };
+  const introspection = flag('GRAPHQL_INTROSPECTION', !production);
+  const graphqlExplorer = flag('GRAPHQL_EXPLORER', !production);
+
+  const corsOrigins: string[] = [];
+  for (const raw of (get('CORS_ORIGINS') ?? '').split(',').map((v) => v.trim())) {
+    if (raw === '') continue;
+    const origin = parseOrigin(raw);
+    if (typeof origin === 'string') corsOrigins.push(origin);
+    else problems.push(`CORS_ORIGINS: "${raw}" ${origin.problem}`);
   }
 
   if (production) {
     if (databaseUrl === undefined)
       problems.push('DATABASE_URL: required in production (no embedded PostgreSQL)');
-    if (storageConnectionString === undefined) {
-      problems.push('AZURE_STORAGE_CONNECTION_STRING: required in production (no local Azurite)');
-    } else if (/devstoreaccount1|UseDevelopmentStorage/i.test(storageConnectionString)) {
+    if (storageConnectionString === undefined && storageAccountUrl === undefined) {
+      problems.push(
+        'AZURE_STORAGE_CONNECTION_STRING: required in production (no local Azurite), or AZURE_STORAGE_ACCOUNT_URL for Azure AD credentials',
+      );
+    } else if (
+      storageConnectionString !== undefined &&
+      /devstoreaccount1|UseDevelopmentStorage/i.test(storageConnectionString)
+    ) {
       problems.push(
         'AZURE_STORAGE_CONNECTION_STRING: the development storage account is refused in production',
       );
+    } else if (storageAccountUrl !== undefined && /devstoreaccount1/i.test(storageAccountUrl)) {
+      problems.push('AZURE_STORAGE_ACCOUNT_URL: the development storage account is refused in production');
     }
     if (appToken.kind === 'secret' && appToken.isDevelopment) {
       problems.push(
@@ -213,7 +277,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port,
     host,
     databaseUrl,
+    databaseSslCa,
     storageConnectionString,
+    storageAccountUrl,
     evidenceContainer,
     dataDir: path.resolve(get('DATA_DIR') ?? './.data'),
     appToken,
@@ -222,9 +288,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenAudience: get('TOKEN_AUDIENCE'),
     otpEncryptionKey,
     otpEncryptionKeyIsDevelopment,
-    sasTtlSeconds: int('SAS_TTL_SECONDS', 300, 10, 7 * 24 * 3600),
+    // A user delegation key lives at most 7 days and must outlive every link it signs.
+    sasTtlSeconds: int(
+      'SAS_TTL_SECONDS',
+      300,
+      10,
+      storageAccountUrl === undefined ? 7 * 24 * 3600 : 6 * 24 * 3600,
+    ),
     logLevel,
-    introspection: introspectionRaw === undefined ? !production : introspectionRaw === 'true',
+    introspection,
+    graphqlExplorer,
     sseHeartbeatSeconds: int('SSE_HEARTBEAT_SECONDS', 15, 1, 3600),
     maxProgressStreams: int('MAX_PROGRESS_STREAMS', 1000, 1, 100000),
     maxProgressStreamsPerOperator: int('MAX_PROGRESS_STREAMS_PER_OPERATOR', 50, 1, 100000),
@@ -239,7 +312,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     evidenceReconcileSeconds: int('EVIDENCE_RECONCILE_SECONDS', 30, 1, 3600),
     evidenceSweepSeconds: int('EVIDENCE_SWEEP_SECONDS', 3600, 1, 7 * 24 * 3600),
     evidenceOrphanAgeSeconds: int('EVIDENCE_ORPHAN_AGE_SECONDS', 600, 0, 7 * 24 * 3600),
+    corsOrigins,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** An origin exactly as a browser sends it (scheme://host[:port], no path), or why the value is not one. */
+function parseOrigin(value: string): string | { problem: string } {
+  if (value === '*' || value === 'null') return { problem: 'is not allowed: list each origin' };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return { problem: 'is not an origin (scheme://host[:port])' };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return { problem: 'must be http:// or https://' };
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== ''))
+    return { problem: `is not an origin: write it as ${url.origin}` };
+  if (value !== url.origin) return { problem: `must be written as ${url.origin}` };
+  return url.origin;
+}
+
+/** Why an AZURE_STORAGE_ACCOUNT_URL cannot be used, or undefined. */
+function accountUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "must be the account's blob endpoint, e.g. https://ACCOUNT.blob.core.windows.net";
+  }
+  if (url.protocol !== 'https:') return 'must be an https:// URL (Azure AD tokens travel only over TLS)';
+  if (url.search || url.hash || url.username || url.password)
+    return 'must hold no SAS token, query or credentials (the identity comes from Azure AD)';
+  return undefined;
 }

@@ -2,18 +2,38 @@
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { createOrmConfig } from '../mikro-orm.config';
+import { DatabaseConnectionError, explainConnectionError } from './infra/database-url';
 
+export interface DatabaseSettings {
+  url: string;
+  /** PEM text of DATABASE_SSL_CA. */
+  sslCa?: string;
+}
+
+/**
+ * Opens the ORM and makes one round trip, so a database that cannot be used stops here: TLS refused or a
+ * certificate not trusted becomes a DatabaseConnectionError with one line saying what to fix.
+ */
 export async function openDatabase(
-  databaseUrl: string,
+  database: DatabaseSettings,
   log: Logger,
   overrides: Partial<Options> = {},
 ): Promise<MikroORM> {
-  return MikroORM.init(
-    createOrmConfig(databaseUrl, {
-      logger: (message) => log.debug({ orm: message }),
-      ...overrides,
-    }),
+  const orm = await MikroORM.init(
+    createOrmConfig(
+      database.url,
+      { logger: (message) => log.debug({ orm: message }), ...overrides },
+      database.sslCa,
+    ),
   );
+  try {
+    await orm.em.getConnection().execute('select 1');
+  } catch (error) {
+    await orm.close(true).catch(() => undefined);
+    const line = explainConnectionError(error, database.url);
+    throw line ? new DatabaseConnectionError(line) : error;
+  }
+  return orm;
 }
 
 /** Applies pending migrations; returns the names applied. Safe to run from several processes at once. */

@@ -5,6 +5,7 @@ import { createApp, type App } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { mintToken } from './auth/dev-tokens';
 import { migrate, openDatabase } from './db';
+import { StartupError } from './infra/startup-error';
 import { startAzurite, startEmbeddedPostgres, type Running } from './infra/embedded';
 import { createLogger, type Logger } from './logger';
 import { DEMO_PARTNER_ID, ensureDemoWorld } from './services/demo.service';
@@ -47,19 +48,20 @@ async function start(config: Config, log: Logger): Promise<void> {
     for (const dep of embedded.reverse())
       await dep.stop().catch((e) => log.warn({ err: e }, 'stopping a dependency failed'));
   };
-  const demo = !config.production && !config.databaseUrl && !config.storageConnectionString;
+  const demo =
+    !config.production && !config.databaseUrl && !config.storageConnectionString && !config.storageAccountUrl;
   try {
     if (!config.databaseUrl) {
       const pg = await startEmbeddedPostgres(config.dataDir, log);
       embedded.push(pg);
       config = { ...config, databaseUrl: pg.url };
     }
-    if (!config.storageConnectionString) {
+    if (!config.storageConnectionString && !config.storageAccountUrl) {
       const azurite = await startAzurite(config.dataDir, log);
       embedded.push(azurite);
       config = { ...config, storageConnectionString: azurite.url };
     }
-    const orm = await openDatabase(config.databaseUrl!, log);
+    const orm = await openDatabase({ url: config.databaseUrl!, sslCa: config.databaseSslCa }, log);
     const applied = await migrate(orm).finally(() => orm.close(true));
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
 
@@ -102,7 +104,9 @@ function main(): void {
   }
   const log = createLogger(config.logLevel);
   start(config, log).catch((error) => {
-    log.fatal({ err: error }, 'start-up failed');
+    // A database or storage account the configuration cannot use as asked: one line, no stack.
+    if (error instanceof StartupError) process.stderr.write(`start-up error: ${error.message}\n`);
+    else log.fatal({ err: error }, 'start-up failed');
     process.exit(1);
   });
 }

@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 async function database(prefix: string): Promise<MikroORM> {
-  const orm = await openDatabase(await server.createDatabase(prefix), log);
+  const orm = await openDatabase({ url: await server.createDatabase(prefix) }, log);
   opened.push(orm);
   return orm;
 }

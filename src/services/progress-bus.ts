@@ -1,7 +1,7 @@
 // The progress bus of one server process: a dedicated LISTEN connection, fanned out in memory to the
 // process's watchers (SSE streams and subscriptions), with replay of stored events for resuming.
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { Client, type Notification } from 'pg';
+import { Client, type ClientConfig, type Notification } from 'pg';
 import { Operator } from '../entities/operator.entity';
 import type { Logger } from '../logger';
 import { refusal, requirePartner } from './access';
@@ -12,7 +12,8 @@ import { EVENT_COLUMNS, eventOfRow, PROGRESS_CHANNEL, type EventRow, type Progre
 import { ProgressSubscription, type ReplaySource } from './progress-subscription';
 
 export interface ProgressBusOptions {
-  databaseUrl: string;
+  /** Built from DATABASE_URL by src/infra/database-url.ts, like the pool's (same host, same TLS). */
+  connection: ClientConfig;
   orm: MikroORM;
   log: Logger;
   /** Open streams this process serves at most (SSE and subscriptions together). */
@@ -215,7 +216,7 @@ export class ProgressBus implements ReplaySource {
 
   private async connect(): Promise<void> {
     const client = new Client({
-      connectionString: this.options.databaseUrl,
+      ...this.options.connection,
       keepAlive: true,
       application_name: 'progress-listener',
     });

@@ -1,10 +1,19 @@
 // Azure Blob Storage for evidence files: a private container, staged block uploads, read-only SAS links.
+// Two ways in: a connection string with an account key (Azurite, key-based accounts; links signed with the
+// key), or an account URL with an Azure AD token credential (links signed with a user delegation key).
+import type { TokenCredential } from '@azure/core-auth';
 import {
   BlobSASPermissions,
   BlobServiceClient,
   SASProtocol,
+  type BlobClient,
+  type BlobGenerateSasUrlOptions,
+  newPipeline,
   type ContainerClient,
+  type RequestPolicyFactory,
+  type StoragePipelineOptions,
 } from '@azure/storage-blob';
+import { UserDelegationKeys } from './user-delegation-keys';
 
 export interface CommitOptions {
   contentType: string;
@@ -40,10 +49,24 @@ export const BLOB_OPERATIONS: readonly BlobOperation[] = [
 /** Told about every storage operation once it settles: how long it took and whether it threw. Must not throw. */
 export type BlobObserver = (operation: BlobOperation, seconds: number, failed: boolean) => void;
 
+/** Signs a read-only link to one blob. */
+type Signer = (blob: BlobClient, options: BlobGenerateSasUrlOptions) => Promise<string>;
+
+/**
+ * The SAS format user delegation links are signed in. Azure verifies every published version; pinning one
+ * the local emulator (Azurite 3.35) also knows keeps the Azure AD path testable end to end.
+ */
+export const USER_DELEGATION_SAS_VERSION = '2025-07-05';
+
+const PIPELINE: StoragePipelineOptions = { retryOptions: { maxTries: 3, tryTimeoutInMs: 30000 } };
+
 export class EvidenceStore {
   constructor(
     private readonly container: ContainerClient,
+    private readonly sign: Signer,
     private readonly observe: BlobObserver = () => undefined,
+    /** Set on the Azure AD path: the delegation keys the links are signed with. */
+    readonly delegationKeys?: UserDelegationKeys,
   ) {}
 
   static fromConnectionString(
@@ -51,10 +74,41 @@ export class EvidenceStore {
     containerName: string,
     observe?: BlobObserver,
   ): EvidenceStore {
-    const service = BlobServiceClient.fromConnectionString(connectionString, {
-      retryOptions: { maxTries: 3, tryTimeoutInMs: 30000 },
-    });
-    return new EvidenceStore(service.getContainerClient(containerName), observe);
+    const service = BlobServiceClient.fromConnectionString(connectionString, PIPELINE);
+    return new EvidenceStore(
+      service.getContainerClient(containerName),
+      (blob, options) => blob.generateSasUrl(options),
+      observe,
+    );
+  }
+
+  /**
+   * Azure AD: `credential` (DefaultAzureCredential in the service) for every call and for delegation keys.
+   * `policies` run on every request (a test's trusted CA, say).
+   */
+  static fromAccountUrl(
+    accountUrl: string,
+    containerName: string,
+    credential: TokenCredential,
+    policies: RequestPolicyFactory[] = [],
+    observe?: BlobObserver,
+  ): EvidenceStore {
+    const pipeline = newPipeline(credential, PIPELINE);
+    pipeline.factories.push(...policies);
+    const service = new BlobServiceClient(accountUrl, pipeline);
+    const keys = new UserDelegationKeys((startsOn, expiresOn) =>
+      service.getUserDelegationKey(startsOn, expiresOn),
+    );
+    return new EvidenceStore(
+      service.getContainerClient(containerName),
+      async (blob, options) =>
+        blob.generateUserDelegationSasUrl(
+          { ...options, version: USER_DELEGATION_SAS_VERSION },
+          await keys.keyFor(options.expiresOn!),
+        ),
+      observe,
+      keys,
+    );
   }
 
   /** Creates the container if missing, always private (no public access level). */
@@ -108,7 +162,7 @@ export class EvidenceStore {
     const blob = this.container.getBlockBlobClient(blobName);
     const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
     const url = await this.track('sign', () =>
-      blob.generateSasUrl({
+      this.sign(blob, {
         permissions: BlobSASPermissions.parse('r'),
         startsOn: new Date(now.getTime() - 60_000),
         expiresOn: expiresAt,

