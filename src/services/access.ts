@@ -38,11 +38,16 @@ export async function requirePartner(
   partnerId: string,
   permission: Permission,
 ): Promise<PartnerAccess> {
-  if (!inScope(ctx.operator, partnerId)) throw new DomainError('PARTNER_FORBIDDEN');
-  if (!can(ctx.operator, permission)) throw new DomainError('FORBIDDEN');
+  requireAccess(ctx, partnerId, permission);
   const access = await loadPartner(ctx.em, partnerId);
   if (!access) throw new DomainError('NOT_FOUND', 'Partner not found');
   return access;
+}
+
+/** The scope and permission checks of requirePartner, for a partner already known to exist. */
+export function requireAccess(ctx: ServiceContext, partnerId: string, permission: Permission): void {
+  if (!inScope(ctx.operator, partnerId)) throw new DomainError('PARTNER_FORBIDDEN');
+  if (!can(ctx.operator, permission)) throw new DomainError('FORBIDDEN');
 }
 
 export async function loadPartner(em: EntityManager, id: string): Promise<PartnerAccess | null> {

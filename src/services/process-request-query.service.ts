@@ -4,7 +4,7 @@ import { ClientBalance } from '../entities/client-balance.entity';
 import { Partner } from '../entities/partner.entity';
 import { ProcessRequest } from '../entities/process-request.entity';
 import type { EvidenceStore, SignedUrl } from '../storage/evidence-store';
-import { can, requirePartner } from './access';
+import { can, requireAccess, requirePartner } from './access';
 import type { ServiceContext } from './context';
 import { DomainError } from './errors';
 import type { ListFilters, PageQuery } from './inputs';
@@ -21,6 +21,12 @@ import {
 } from './views';
 
 const STREAM_BATCH = 500;
+
+/** A process request named with its partner. */
+export interface RequestRef {
+  id: string;
+  partnerId: string;
+}
 
 export interface Page<T> {
   items: T[];
@@ -135,11 +141,8 @@ export class ProcessRequestQueryService {
     id: string,
   ): Promise<ProcessRequestView & { history: HistoryEntryView[] }> {
     const pr = await this.find(ctx, partnerId, id);
-    return { ...toProcessRequestView(pr), history: await this.historyOf(ctx, pr) };
-  }
-
-  async history(ctx: ServiceContext, partnerId: string, id: string): Promise<HistoryEntryView[]> {
-    return this.historyOf(ctx, await this.find(ctx, partnerId, id));
+    const [history] = await this.historyOf(ctx, [{ id: pr.id, partnerId: pr.partnerId }]);
+    return { ...toProcessRequestView(pr), history };
   }
 
   async evidenceDownloadUrl(ctx: ServiceContext, partnerId: string, id: string): Promise<SignedUrl> {
@@ -147,12 +150,31 @@ export class ProcessRequestQueryService {
     return this.store.signedDownloadUrl(pr.evidence.blobName, pr.evidence.fileName, this.sasTtlSeconds);
   }
 
-  private async historyOf(ctx: ServiceContext, pr: ProcessRequest): Promise<HistoryEntryView[]> {
+  /**
+   * The histories of many requests in one statement (a page's, for GraphQL), in the order asked, each
+   * oldest event first. Each request is named with its partner: the operator must be allowed to read
+   * every partner named, and only events of that request under that partner are returned.
+   */
+  async historyOf(ctx: ServiceContext, requests: readonly RequestRef[]): Promise<HistoryEntryView[][]> {
+    for (const partnerId of new Set(requests.map((r) => r.partnerId))) requireAccess(ctx, partnerId, 'read');
+    if (requests.length === 0) return [];
+    const asked = [...new Map(requests.map((r) => [`${r.id}/${r.partnerId}`, r])).values()];
+    // PostgreSQL array literals: the ids are UUIDs read from the database, nothing to quote.
     const rows = await ctx.em.execute<EventRow[]>(
-      `select ${EVENT_COLUMNS} from process_request_event where process_request_id = ? and client_id = ? order by id`,
-      [pr.id, pr.partnerId],
+      `select ${EVENT_COLUMNS} from process_request_event
+        join unnest(?::uuid[], ?::uuid[]) as asked(request_id, partner_id)
+          on process_request_id = asked.request_id and client_id = asked.partner_id
+        order by process_request_id, id`,
+      [`{${asked.map((r) => r.id).join(',')}}`, `{${asked.map((r) => r.partnerId).join(',')}}`],
     );
-    return rows.map((row) => toHistoryEntryView(eventOfRow(row)));
+    const byRequest = new Map<string, HistoryEntryView[]>();
+    for (const row of rows) {
+      const event = eventOfRow(row);
+      const list = byRequest.get(event.processRequestId) ?? [];
+      list.push(toHistoryEntryView(event));
+      byRequest.set(event.processRequestId, list);
+    }
+    return requests.map((r) => byRequest.get(r.id) ?? []);
   }
 
   private async find(ctx: ServiceContext, partnerId: string, id: string): Promise<ProcessRequest> {
