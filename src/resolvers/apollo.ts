@@ -1,5 +1,5 @@
 // Apollo Server mounted on Koa by hand (HeaderMap + executeHTTPGraphQLRequest), with multipart uploads.
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
 import { processRequest } from 'graphql-upload-minimal';
 import type { Context, Next } from 'koa';
@@ -11,13 +11,26 @@ import { MAX_EVIDENCE_BYTES } from '../services/evidence.service';
 import { readJsonObject } from '../rest/json';
 import { credentialsOf } from '../auth/authenticate';
 import { buildGraphQLContext, type GraphQLContext } from './context';
-import { depthLimit } from './depth-limit';
-import { formatGraphQLError, fromUploadError } from './errors';
+import { documentLimitsRule, PARSE_OPTIONS, variablesLimitError } from './document-limits';
+import { formatGraphQLError, fromUploadError, toGraphQLError } from './errors';
 import { addRequestIdToErrorBody, requestIdPlugin } from './request-id.plugin';
 
 export const GRAPHQL_PATH = '/graphql';
-export const MAX_QUERY_DEPTH = 8;
 const MAX_JSON_BODY = 256 * 1024;
+
+/** Refuses variables over their size limit once the operation is known, before it runs. */
+function variablesLimitPlugin(): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, contextValue }) {
+          const error = variablesLimitError(request.variables);
+          if (error) throw toGraphQLError(error, contextValue.requestId, true);
+        },
+      };
+    },
+  };
+}
 
 export function createApollo(schema: GraphQLSchema, services: Services): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
@@ -25,9 +38,11 @@ export function createApollo(schema: GraphQLSchema, services: Services): ApolloS
     csrfPrevention: true,
     introspection: services.config.introspection,
     allowBatchedHttpRequests: false,
-    validationRules: [depthLimit(MAX_QUERY_DEPTH)],
+    // Size and tokens while parsing, then the document limits before graphql's own rules walk it.
+    parseOptions: PARSE_OPTIONS,
+    validationRules: [documentLimitsRule],
     formatError: formatGraphQLError(services.log),
-    plugins: [requestIdPlugin()],
+    plugins: [requestIdPlugin(), variablesLimitPlugin()],
     includeStacktraceInErrorResponses: false,
     logger: {
       debug: (m) => services.log.debug(m),

@@ -4,6 +4,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../logger';
 import { DomainError, ERRORS, toDomainError, type ErrorCode } from '../services/errors';
+import { tokenLimitError } from './document-limits';
 
 /** `withHttpStatus` also sets the HTTP status of the response (errors raised before execution). */
 export function toGraphQLError(error: DomainError, requestId?: string, withHttpStatus = false): GraphQLError {
@@ -53,7 +54,9 @@ function fromGraphQLError(error: GraphQLError): DomainError | undefined {
     const code = e.extensions?.code;
     if (typeof code === 'string' && code !== 'INTERNAL_ERROR' && code in ERRORS) {
       const inner = e.originalError instanceof GraphQLError ? fromGraphQLError(e.originalError) : undefined;
-      return inner ?? new DomainError(code as ErrorCode, e.message);
+      // A document over the token limit is, to graphql, a syntax error.
+      const tokens = code === 'GRAPHQL_PARSE_FAILED' ? tokenLimitError(e.message) : undefined;
+      return inner ?? tokens ?? new DomainError(code as ErrorCode, e.message);
     }
   }
   // Refused by Apollo with a 4xx but no code of its own (a persisted query whose hash does not match).

@@ -21,6 +21,11 @@ export const ERRORS = {
     message: 'The GraphQL operation to run could not be determined',
   },
   QUERY_TOO_DEEP: { status: 400, message: 'The GraphQL operation is nested too deeply' },
+  QUERY_TOO_LARGE: { status: 400, message: 'The GraphQL document or its variables are too large' },
+  QUERY_TOO_COMPLEX: {
+    status: 400,
+    message: 'The GraphQL operation has too many fields, aliases or directives, or may return too much',
+  },
   BAD_REQUEST: { status: 400, message: 'The GraphQL request is malformed' },
   PERSISTED_QUERY_NOT_FOUND: {
     status: 400,
