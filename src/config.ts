@@ -38,6 +38,8 @@ export interface Config {
   maxProgressStreams: number;
   /** Size of the database connection pool. */
   dbPoolSize: number;
+  /** Most GraphQL operations over HTTP one operator may have running in this process at once. */
+  maxGraphQLOperationsPerOperator: number;
   /**
    * Port of the Prometheus listener (GET /metrics), never the public one. null: no listener
    * (METRICS_PORT=0). Code that builds a Config may set 0 for any free port (tests, the benchmark).
@@ -201,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sseHeartbeatSeconds: int('SSE_HEARTBEAT_SECONDS', 15, 1, 3600),
     maxProgressStreams: int('MAX_PROGRESS_STREAMS', 1000, 1, 100000),
     dbPoolSize: int('DB_POOL_SIZE', 10, 2, 200),
+    maxGraphQLOperationsPerOperator: int('MAX_GRAPHQL_OPERATIONS_PER_OPERATOR', 4, 1, 1000),
     metricsPort: metricsPort === 0 ? null : metricsPort,
     metricsHost,
   };

@@ -13,10 +13,13 @@ import { credentialsOf } from '../auth/authenticate';
 import { buildGraphQLContext, type GraphQLContext } from './context';
 import { documentLimitsRule, PARSE_OPTIONS, variablesLimitError } from './document-limits';
 import { formatGraphQLError, fromUploadError, toGraphQLError } from './errors';
+import { InFlight } from './in-flight';
 import { addRequestIdToErrorBody, requestIdPlugin } from './request-id.plugin';
 
 export const GRAPHQL_PATH = '/graphql';
 const MAX_JSON_BODY = 256 * 1024;
+/** Seconds a caller refused with TOO_MANY_OPERATIONS is told to wait (Retry-After). */
+const RETRY_AFTER_SECONDS = 1;
 
 /** Refuses variables over their size limit once the operation is known, before it runs. */
 function variablesLimitPlugin(): ApolloServerPlugin<GraphQLContext> {
@@ -63,6 +66,7 @@ export function graphqlMiddleware(
   services: Services,
   verifier: TokenVerifier,
 ) {
+  const inFlight = new InFlight(services.config.maxGraphQLOperationsPerOperator);
   return async (ctx: Context, next: Next) => {
     if (ctx.path !== GRAPHQL_PATH) return next();
     if (ctx.method !== 'GET' && ctx.method !== 'POST') {
@@ -92,21 +96,39 @@ export function graphqlMiddleware(
     for (const [key, value] of Object.entries(ctx.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: {
-        method: ctx.method,
-        headers,
-        search: ctx.querystring ? `?${ctx.querystring}` : '',
-        body,
-      },
-      context: () =>
-        buildGraphQLContext(services, verifier, {
-          credentials: credentialsOf(ctx.headers),
-          requestId: ctx.state.requestId,
-          log: ctx.state.log,
-          expectedBytes: Number(ctx.get('content-length')) || undefined,
-        }),
-    });
+    // The operator's place among its operations in flight, taken once it is authenticated.
+    let release: (() => void) | undefined;
+    const response = await apollo
+      .executeHTTPGraphQLRequest({
+        httpGraphQLRequest: {
+          method: ctx.method,
+          headers,
+          search: ctx.querystring ? `?${ctx.querystring}` : '',
+          body,
+        },
+        context: async () => {
+          const context = await buildGraphQLContext(services, verifier, {
+            credentials: credentialsOf(ctx.headers),
+            requestId: ctx.state.requestId,
+            log: ctx.state.log,
+            expectedBytes: Number(ctx.get('content-length')) || undefined,
+          });
+          release = inFlight.tryAcquire(context.operator.id);
+          if (!release)
+            throw toGraphQLError(
+              new DomainError(
+                'TOO_MANY_OPERATIONS',
+                `This operator already has ${inFlight.max} GraphQL operations running; retry shortly`,
+                { max: inFlight.max },
+              ),
+              context.requestId,
+              true,
+              { 'retry-after': String(RETRY_AFTER_SECONDS) },
+            );
+          return context;
+        },
+      })
+      .finally(() => release?.());
     // An upload the operation never read (refused before it ran) is drained, so the client gets the answer.
     if (!ctx.req.complete) ctx.req.resume();
     for (const [key, value] of response.headers) ctx.set(key, value);

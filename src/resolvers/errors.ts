@@ -1,13 +1,22 @@
 // The GraphQL doors' one error translation (HTTP and graphql-ws): whatever was thrown becomes a GraphQL
 // error with the catalogue's `code` in extensions.code and its REST status in extensions.status.
+import { HeaderMap } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../logger';
 import { DomainError, ERRORS, toDomainError, type ErrorCode } from '../services/errors';
 import { tokenLimitError } from './document-limits';
 
-/** `withHttpStatus` also sets the HTTP status of the response (errors raised before execution). */
-export function toGraphQLError(error: DomainError, requestId?: string, withHttpStatus = false): GraphQLError {
+/**
+ * `withHttpStatus` also sets the HTTP status of the response (errors raised before execution), with
+ * `headers` added to the response (Retry-After).
+ */
+export function toGraphQLError(
+  error: DomainError,
+  requestId?: string,
+  withHttpStatus = false,
+  headers: Record<string, string> = {},
+): GraphQLError {
   return new GraphQLError(error.message, {
     originalError: error,
     extensions: {
@@ -15,7 +24,9 @@ export function toGraphQLError(error: DomainError, requestId?: string, withHttpS
       status: error.status,
       ...(requestId ? { requestId } : {}),
       ...(error.details && error.status < 500 ? { details: error.details } : {}),
-      ...(withHttpStatus ? { http: { status: error.status } } : {}),
+      ...(withHttpStatus
+        ? { http: { status: error.status, headers: new HeaderMap(Object.entries(headers)) } }
+        : {}),
     },
   });
 }

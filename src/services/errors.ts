@@ -54,6 +54,10 @@ export const ERRORS = {
   UNSUPPORTED_EVIDENCE_TYPE: { status: 415, message: 'The evidence must be a PDF, JPEG, PNG or WEBP file' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request content type is not supported' },
   OTP_LOCKED: { status: 429, message: 'Too many wrong one-time passwords; try again later' },
+  TOO_MANY_OPERATIONS: {
+    status: 429,
+    message: 'The operator has too many GraphQL operations in flight; retry shortly',
+  },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   INTERNAL_ERROR: { status: 500, message: 'An unexpected error occurred' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again shortly' },
