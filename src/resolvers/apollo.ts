@@ -44,7 +44,7 @@ export function createApollo(schema: GraphQLSchema, services: Services): ApolloS
     // Size and tokens while parsing, then the document limits before graphql's own rules walk it.
     parseOptions: PARSE_OPTIONS,
     validationRules: [documentLimitsRule],
-    formatError: formatGraphQLError(services.log),
+    formatError: formatGraphQLError(services.log, { hideSuggestions: !services.config.introspection }),
     plugins: [requestIdPlugin(), variablesLimitPlugin()],
     includeStacktraceInErrorResponses: false,
     logger: {

@@ -88,14 +88,25 @@ export function translateGraphQLError(raw: unknown): DomainError {
   );
 }
 
+/** graphql's hint naming fields, arguments, types or enum values close to a wrong one. */
+const SUGGESTION = / ?Did you mean .+\?$/;
+
+export interface FormatOptions {
+  /**
+   * Drops graphql's "Did you mean …?" hints (validation and variable errors), which name parts of the
+   * schema: with introspection off, errors must not list what introspection would.
+   */
+  hideSuggestions: boolean;
+}
+
 /** Apollo's (and graphql-ws's) formatError: the catalogue's code and status; unexpected errors are logged, not shown. */
-export function formatGraphQLError(log: Logger) {
+export function formatGraphQLError(log: Logger, options: FormatOptions) {
   return (formatted: GraphQLFormattedError, raw: unknown): GraphQLFormattedError => {
     const error = translateGraphQLError(raw);
     if (error.status >= 500)
       log.error({ err: unwrapResolverError(raw), path: formatted.path }, 'GraphQL operation failed');
     return {
-      message: error.message,
+      message: options.hideSuggestions ? error.message.replace(SUGGESTION, '') : error.message,
       ...(formatted.path ? { path: formatted.path } : {}),
       ...(formatted.locations ? { locations: formatted.locations } : {}),
       extensions: {

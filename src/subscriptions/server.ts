@@ -40,7 +40,7 @@ export function attachSubscriptions(
 ): { close(): Promise<void> } {
   const { schema, services, verifier, bus } = deps;
   const log = services.log.child({ door: 'graphql-ws' });
-  const format = formatGraphQLError(log);
+  const format = formatGraphQLError(log, { hideSuggestions: !services.config.introspection });
   // The stream opened while a subscribe was checked, handed to graphql-ws's own subscribe step.
   const prepared = new WeakMap<object, AsyncIterable<unknown>>();
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: MAX_MESSAGE_BYTES });
