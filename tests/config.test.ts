@@ -51,6 +51,7 @@ test('an empty environment gives the documented defaults', () => {
     sasTtlSeconds: 300,
     logLevel: 'info',
     introspection: true,
+    maxGraphQLOperationsPerOperator: 4,
     metricsPort: 9464,
     metricsHost: '127.0.0.1',
   });
@@ -72,8 +73,10 @@ test('given values are used', () => {
     USER_TOKEN_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\\nMFkw\\n-----END PUBLIC KEY-----',
     METRICS_PORT: '9100',
     METRICS_HOST: '0.0.0.0',
+    MAX_GRAPHQL_OPERATIONS_PER_OPERATOR: '2',
   });
   expect(config).toMatchObject({
+    maxGraphQLOperationsPerOperator: 2,
     metricsPort: 9100,
     metricsHost: '0.0.0.0',
     port: 8080,
@@ -129,6 +132,7 @@ describe('one clear line per mistake, naming the variable', () => {
     ],
     ['EVIDENCE_CONTAINER', 'not a container name', { EVIDENCE_CONTAINER: 'Evidence_Files' }],
     ['SAS_TTL_SECONDS', 'zero', { SAS_TTL_SECONDS: '0' }],
+    ['MAX_GRAPHQL_OPERATIONS_PER_OPERATOR', 'zero', { MAX_GRAPHQL_OPERATIONS_PER_OPERATOR: '0' }],
     ['APP_TOKEN_JWKS_URL', 'not http(s)', { APP_TOKEN_JWKS_URL: 'ftp://idp/jwks' }],
     ['USER_TOKEN_PUBLIC_KEY', 'not a PEM key', { USER_TOKEN_PUBLIC_KEY: 'ssh-rsa AAAA' }],
     [
