@@ -39,7 +39,7 @@ export const GRAPHQL_LIMITS = {
   /** Directives written in the document. */
   directives: 20,
   /** Objects the answer may hold (see Measure.field for how they are counted). */
-  cost: 5_000,
+  cost: 3_000,
   /** UTF-8 bytes of the variables, as JSON. */
   variablesBytes: 64 * 1024,
 } as const;
