@@ -13,8 +13,9 @@ import { EvidenceStore } from './storage/evidence-store';
 import { healthRouter } from './rest/health.routes';
 import { answerClientErrors } from './rest/client-error';
 import { errorHandler, requestContext } from './rest/middleware';
+import { allowedMethods, methodGuard } from './rest/methods';
 import { processRequestRouter } from './rest/process-request.routes';
-import { createApollo, graphqlMiddleware } from './resolvers/apollo';
+import { createApollo, GRAPHQL_PATH, graphqlMiddleware } from './resolvers/apollo';
 import { buildGraphQLContext, type ContextInput, type GraphQLContext } from './resolvers/context';
 import { buildAppSchema } from './resolvers/schema';
 import type { ApolloServer } from '@apollo/server';
@@ -61,6 +62,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     orm,
     log,
     maxStreams: config.maxProgressStreams,
+    maxStreamsPerOperator: config.maxProgressStreamsPerOperator,
+    recheckMs: config.operatorRecheckSeconds * 1000,
   });
   const metrics = createMetrics({ orm, progress });
   try {
@@ -73,6 +76,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.ensureContainer();
     const verifier: TokenVerifier = await createTokenVerifier(config);
     const services = createServices(config, log, orm, store, { onTransition: metrics.onTransition });
+    services.expiry.start(config.expirySweepSeconds);
     const schema = await buildAppSchema();
     const apollo = createApollo(schema, services);
     await apollo.start();
@@ -82,11 +86,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa.use(observeRequests(metrics.httpDuration));
     koa.use(requestContext(log));
     koa.use(errorHandler());
-    koa.use(healthRouter(services).routes());
-    koa.use(graphqlMiddleware(apollo, services, verifier));
+    const health = healthRouter(services);
     const rest = processRequestRouter(services, verifier, progressRoutes(services, verifier, progress));
+    const allowed = allowedMethods([health, rest], { [GRAPHQL_PATH]: ['GET', 'POST'] });
+    koa.use(methodGuard(allowed));
+    koa.use(health.routes());
+    koa.use(graphqlMiddleware(apollo, services, verifier));
     koa.use(rest.routes());
-    koa.use(rest.allowedMethods({ throw: true }));
 
     // Koa composes its middleware here: every route is registered above.
     const server = createServer(koa.callback());
@@ -94,7 +100,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     server.requestTimeout = 300_000;
     server.maxHeadersCount = 100;
     const subscriptions = attachSubscriptions(server, { schema, services, verifier, bus: progress });
-    answerClientErrors(server, log);
+    answerClientErrors(server, log, allowed);
 
     const closeServer = () =>
       new Promise<void>((resolve) => {
@@ -144,6 +150,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       async close() {
         if (closed) return;
         closed = true;
+        await services.expiry.stop();
         // Streams end first, so their clients see a clean end rather than a dropped connection.
         await progress.stop();
         await subscriptions.close();

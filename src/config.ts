@@ -36,10 +36,22 @@ export interface Config {
   sseHeartbeatSeconds: number;
   /** Most open progress streams (SSE + subscriptions) one process serves. */
   maxProgressStreams: number;
+  /** Most of those one operator may hold at once, within the process's cap. */
+  maxProgressStreamsPerOperator: number;
+  /** Most subscriptions (active or being checked) one graphql-ws connection carries. */
+  maxSubscriptionsPerSocket: number;
+  /** Seconds a stream's client may leave sent data unread before the connection is closed. */
+  progressStallSeconds: number;
+  /** Seconds between re-checks of the operators holding streams (besides operator-change notifications). */
+  operatorRecheckSeconds: number;
   /** Size of the database connection pool. */
   dbPoolSize: number;
   /** Most GraphQL operations over HTTP one operator may have running in this process at once. */
   maxGraphQLOperationsPerOperator: number;
+  /** Seconds between this process's sweeps that expire PENDING requests past their deadline. */
+  expirySweepSeconds: number;
+  /** The user token claim naming the operator (its `subject`). */
+  userTokenSubjectClaim: string;
   /**
    * Port of the Prometheus listener (GET /metrics), never the public one. null: no listener
    * (METRICS_PORT=0). Code that builds a Config may set 0 for any free port (tests, the benchmark).
@@ -123,6 +135,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
   const appToken = tokenKey('APP', DEV_APP_TOKEN_SECRET);
   const userToken = tokenKey('USER', DEV_USER_TOKEN_SECRET);
+  if (appToken.kind === 'secret' && userToken.kind === 'secret' && appToken.secret === userToken.secret) {
+    problems.push(
+      'USER_TOKEN_SECRET: must differ from APP_TOKEN_SECRET (a user token would pass as the application token)',
+    );
+  }
 
   const otpKeyRaw = get('OTP_ENCRYPTION_KEY');
   let otpEncryptionKey = Buffer.from(DEV_OTP_ENCRYPTION_KEY, 'base64');
@@ -142,6 +159,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
 
   const host = get('HOST') ?? '127.0.0.1';
+  const userTokenSubjectClaim = get('USER_TOKEN_SUBJECT_CLAIM') ?? 'sub';
+  if (!/^[A-Za-z_][A-Za-z0-9_.:/-]{0,99}$/.test(userTokenSubjectClaim)) {
+    problems.push('USER_TOKEN_SUBJECT_CLAIM: must be a claim name such as sub, oid or email');
+  }
   const port = int('PORT', 3000, 0, 65535);
   const metricsPort = int('METRICS_PORT', 9464, 0, 65535);
   if (metricsPort !== 0 && metricsPort === port) {
@@ -202,8 +223,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: introspectionRaw === undefined ? !production : introspectionRaw === 'true',
     sseHeartbeatSeconds: int('SSE_HEARTBEAT_SECONDS', 15, 1, 3600),
     maxProgressStreams: int('MAX_PROGRESS_STREAMS', 1000, 1, 100000),
+    maxProgressStreamsPerOperator: int('MAX_PROGRESS_STREAMS_PER_OPERATOR', 50, 1, 100000),
+    maxSubscriptionsPerSocket: int('MAX_SUBSCRIPTIONS_PER_SOCKET', 20, 1, 1000),
+    progressStallSeconds: int('PROGRESS_STALL_SECONDS', 30, 1, 3600),
+    operatorRecheckSeconds: int('OPERATOR_RECHECK_SECONDS', 30, 1, 3600),
     dbPoolSize: int('DB_POOL_SIZE', 10, 2, 200),
     maxGraphQLOperationsPerOperator: int('MAX_GRAPHQL_OPERATIONS_PER_OPERATOR', 4, 1, 1000),
+    expirySweepSeconds: int('EXPIRY_SWEEP_SECONDS', 30, 1, 3600),
+    userTokenSubjectClaim,
     metricsPort: metricsPort === 0 ? null : metricsPort,
     metricsHost,
   };

@@ -30,7 +30,7 @@ async function printDemo(app: App, baseUrl: string): Promise<void> {
     `  export APP_TOKEN=${appToken}`,
   ];
   for (const [key, operator] of Object.entries(world.operators)) {
-    const token = await mintToken(app.config, 'user', operator.id, DEMO_TOKEN_TTL_SECONDS);
+    const token = await mintToken(app.config, 'user', operator.subject, DEMO_TOKEN_TTL_SECONDS);
     lines.push(`  export ${key.toUpperCase()}_TOKEN=${token}`);
   }
   lines.push(

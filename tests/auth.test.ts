@@ -21,11 +21,13 @@ interface SignOptions {
   exp?: number | null;
   iss?: string;
   aud?: string;
+  /** The token's kind claim (`app` or `user`); tokens signed with a key both kinds share must carry it. */
+  kind?: string;
 }
 
 /** Signs a JWT the way an identity provider would; `exp: null` leaves the claim out. */
 async function sign(key: KeyLike | Uint8Array, options: SignOptions = {}): Promise<string> {
-  let jwt = new SignJWT({})
+  let jwt = new SignJWT(options.kind === undefined ? {} : { kind: options.kind })
     .setProtectedHeader({
       alg: options.alg ?? 'HS256',
       typ: 'JWT',
@@ -288,6 +290,7 @@ describe('with RS256 tokens verified through a JWKS URL', () => {
     });
     await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`;
+    // One JWKS for both kinds: the tokens say which kind they are (tests/token-kinds.test.ts).
     world = await createWorld({ APP_TOKEN_JWKS_URL: url, USER_TOKEN_JWKS_URL: url });
     partnerId = (await world.partner('JWKS partner')).id;
     operatorId = (await world.operator(['VIEWER'], [partnerId])).id;
@@ -301,7 +304,9 @@ describe('with RS256 tokens verified through a JWKS URL', () => {
   const rs = (options: SignOptions = {}) => sign(rsa.privateKey, { alg: 'RS256', kid: 'rsa-1', ...options });
 
   test('RS256 tokens whose keys the JWKS publishes → 200', async () => {
-    const res = await balance(bearer(await rs({ sub: 'app' }), await rs({ sub: operatorId })));
+    const res = await balance(
+      bearer(await rs({ kind: 'app', sub: 'app' }), await rs({ kind: 'user', sub: operatorId })),
+    );
     expect(res.status).toBe(200);
     expect(res.body.clientId).toBe(partnerId);
     expect(jwksHits).toBeGreaterThan(0);
@@ -313,27 +318,39 @@ describe('with RS256 tokens verified through a JWKS URL', () => {
       async () => {
         const stranger = await generateKeyPair('RS256');
         return bearer(
-          await rs({ sub: 'app' }),
-          await sign(stranger.privateKey, { alg: 'RS256', kid: 'rsa-1', sub: operatorId }),
+          await rs({ kind: 'app', sub: 'app' }),
+          await sign(stranger.privateKey, { alg: 'RS256', kid: 'rsa-1', kind: 'user', sub: operatorId }),
         );
       },
     ],
     [
       'an HS256 token (the development secret)',
       async () =>
-        bearer(await rs({ sub: 'app' }), await sign(secret(DEV_USER_TOKEN_SECRET), { sub: operatorId })),
+        bearer(
+          await rs({ kind: 'app', sub: 'app' }),
+          await sign(secret(DEV_USER_TOKEN_SECRET), { sub: operatorId }),
+        ),
     ],
     [
       'an expired RS256 token',
-      async () => bearer(await rs({ sub: 'app' }), await rs({ sub: operatorId, exp: now() - 60 })),
+      async () =>
+        bearer(
+          await rs({ kind: 'app', sub: 'app' }),
+          await rs({ kind: 'user', sub: operatorId, exp: now() - 60 }),
+        ),
     ],
     [
       'an RS256 token without exp',
-      async () => bearer(await rs({ sub: 'app', exp: null }), await rs({ sub: operatorId })),
+      async () =>
+        bearer(await rs({ kind: 'app', sub: 'app', exp: null }), await rs({ kind: 'user', sub: operatorId })),
     ],
     [
       'an unknown kid',
-      async () => bearer(await rs({ sub: 'app' }), await rs({ sub: operatorId, kid: 'nope' })),
+      async () =>
+        bearer(
+          await rs({ kind: 'app', sub: 'app' }),
+          await rs({ kind: 'user', sub: operatorId, kid: 'nope' }),
+        ),
     ],
   ])('%s → 401', async (_name, headers) => {
     expect401(await balance(await headers()));

@@ -1357,7 +1357,7 @@ const CASES: Case[] = [
     door: 'GraphQL',
     name: 'PUT /graphql',
     run: gqlRaw('{}', 'application/json', {}, 'put'),
-    expect: [400, 'VALIDATION_FAILED'],
+    expect: [405, 'METHOD_NOT_ALLOWED'],
   },
 
   // Permissions on bad paths (a wrong role is refused before the body is read).

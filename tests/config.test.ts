@@ -240,3 +240,36 @@ describe('NODE_ENV=production', () => {
     ).toEqual([]);
   });
 });
+
+test('progress stream limits: documented defaults, given values, and a clear line for a bad one', () => {
+  expect(loadConfig({})).toMatchObject({
+    maxProgressStreams: 1000,
+    maxProgressStreamsPerOperator: 50,
+    maxSubscriptionsPerSocket: 20,
+    progressStallSeconds: 30,
+    operatorRecheckSeconds: 30,
+  });
+  expect(
+    loadConfig({
+      MAX_PROGRESS_STREAMS_PER_OPERATOR: '5',
+      MAX_SUBSCRIPTIONS_PER_SOCKET: '3',
+      PROGRESS_STALL_SECONDS: '2',
+      OPERATOR_RECHECK_SECONDS: '7',
+    }),
+  ).toMatchObject({
+    maxProgressStreamsPerOperator: 5,
+    maxSubscriptionsPerSocket: 3,
+    progressStallSeconds: 2,
+    operatorRecheckSeconds: 7,
+  });
+  for (const [variable, value] of [
+    ['MAX_PROGRESS_STREAMS_PER_OPERATOR', '0'],
+    ['MAX_SUBSCRIPTIONS_PER_SOCKET', 'many'],
+    ['PROGRESS_STALL_SECONDS', '0'],
+    ['OPERATOR_RECHECK_SECONDS', '3601'],
+  ]) {
+    const lines = problems({ [variable]: value });
+    expect(lines).toHaveLength(1);
+    expect(lines[0].startsWith(`${variable}: must be an integer`)).toBe(true);
+  }
+});

@@ -116,6 +116,7 @@ describe('a freshly migrated database', () => {
         blobName: 'x',
       },
       createdBy: operator.id,
+      expiresAt: new Date(Date.now() + 3600_000),
     });
     await em.flush();
     const ids = {
@@ -182,7 +183,8 @@ describe('a database migrated before the entities owned the schema', () => {
   });
 
   test('is upgraded in place: rows kept, rules still enforced, no difference left', async () => {
-    expect(await migrate(orm)).toEqual([MIGRATIONS[MIGRATIONS.length - 1].name]);
+    const after = MIGRATIONS.slice(MIGRATIONS.findIndex((m) => m.name === BEFORE) + 1).map((m) => m.name);
+    expect(await migrate(orm)).toEqual(after);
     const sql = (query: string, params: unknown[] = []) => orm.em.getConnection().execute(query, params);
     const counts = await sql(
       `select (select count(*) from partner)::int as partners, (select count(*) from process_request)::int as requests,

@@ -487,6 +487,7 @@ describe('operations in flight per operator', () => {
             code: 'TOO_MANY_OPERATIONS',
             status: 429,
             details: { max: 4 },
+            retryAfter: 1,
             requestId: refused.headers.get('x-request-id'),
           },
         },

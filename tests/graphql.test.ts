@@ -216,11 +216,11 @@ describe('createProcessRequest', () => {
   test('every accepted type is identified by its first bytes, whatever the name', async () => {
     const { partner, maker } = await setup();
     const jpg = await create(maker, partner.id, '1', JPEG, 'photo.pdf');
-    expect(jpg.evidence.contentType).toBe('image/jpeg');
+    expect(jpg.evidence?.contentType).toBe('image/jpeg');
     const pngFile = await create(maker, partner.id, '1', png(), '../../etc/receipt.png');
     expect(pngFile.evidence).toMatchObject({ contentType: 'image/png', fileName: 'receipt.png' });
     const webp = await create(maker, partner.id, '1', WEBP, 'scan');
-    expect(webp.evidence.contentType).toBe('image/webp');
+    expect(webp.evidence?.contentType).toBe('image/webp');
     expect((await world.blobsOf(partner.id)).sort()).toEqual(
       [
         `${partner.id}/${jpg.id}/evidence.jpg`,
@@ -574,7 +574,7 @@ describe('processRequest and evidenceDownloadUrl', () => {
     expect(download.headers.get('content-type')).toBe('image/png');
     expect(download.headers.get('content-disposition')).toMatch(/^attachment;.*bank/);
 
-    const unsigned = await fetch(created.evidenceUrl);
+    const unsigned = await fetch(created.evidenceUrl as string);
     expect(unsigned.status).toBeGreaterThanOrEqual(400);
   });
 });

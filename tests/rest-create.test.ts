@@ -143,7 +143,14 @@ describe('a created request', () => {
         reviewReason: null,
         cancelledBy: null,
         cancelledAt: null,
+        requiredApprovals: 1,
+        approvals: [],
+        expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        reversalOf: null,
+        reversedBy: null,
       });
+      // The default policy: 7 days to be decided.
+      expect(Date.parse(res.body.expiresAt) - Date.parse(res.body.createdAt)).toBe(7 * 24 * 3600 * 1000);
       // Money is a JSON number written from its exact decimal text, at the currency's digits.
       expect(res.text).toContain('"requestedAmount":1234.50');
 

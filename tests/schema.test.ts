@@ -24,6 +24,7 @@ test('the schema has the operations of SPEC section 8', async () => {
   expect(Object.keys(schema.getQueryType()!.getFields()).sort()).toEqual(
     [
       'allProcessRequests',
+      'approvalPolicy',
       'evidenceDownloadUrl',
       'me',
       'partnerBalance',

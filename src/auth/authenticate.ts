@@ -14,7 +14,6 @@ export function credentialsOf(source: Record<string, unknown> | undefined): Cred
   return { authorization: source?.authorization, 'x-user-token': source?.['x-user-token'] };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_TOKEN_LENGTH = 8192;
 
 function bearer(value: unknown): string {
@@ -25,7 +24,7 @@ function bearer(value: unknown): string {
 }
 
 /**
- * Verifies both tokens, then reads the operator named by the user token's `sub` from the database:
+ * Verifies both tokens, then reads the operator whose `subject` the user token names from the database:
  * roles, scope and the active flag are always the stored ones. 401 for any token problem,
  * 403 OPERATOR_INACTIVE for a deactivated operator.
  */
@@ -37,9 +36,8 @@ export async function authenticate(
   const appToken = bearer(credentials.authorization);
   const userToken = bearer(credentials['x-user-token']);
   await verifier.verifyApp(appToken);
-  const payload = await verifier.verifyUser(userToken);
-  if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw new DomainError('UNAUTHENTICATED');
-  const operator = await em.findOne(Operator, { id: payload.sub });
+  const { subject } = await verifier.verifyUser(userToken);
+  const operator = await em.findOne(Operator, { subject });
   if (!operator) throw new DomainError('UNAUTHENTICATED', 'The user token names no known operator');
   if (!operator.active) throw new DomainError('OPERATOR_INACTIVE');
   return operator;

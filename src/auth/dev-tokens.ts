@@ -1,9 +1,11 @@
 // Mints tokens with the development HS256 secrets, for the demo start-up output, the CLI and tests.
 import { SignJWT } from 'jose';
 import type { Config } from '../config';
+import { KIND_CLAIM } from './token-verifier';
 
 export type TokenKind = 'app' | 'user';
 
+/** `subject`: the application's name, or the operator's `subject` (by default its id). */
 export async function mintToken(
   config: Config,
   kind: TokenKind,
@@ -14,7 +16,12 @@ export async function mintToken(
   if (config.production) throw new Error('minting tokens is refused in production');
   if (key.kind !== 'secret')
     throw new Error(`${kind} tokens are verified with a public key here; they cannot be minted`);
-  let jwt = new SignJWT({ kind })
+  // A user token names its operator in the configured claim (USER_TOKEN_SUBJECT_CLAIM), `sub` by default.
+  const claims =
+    kind === 'user' && config.userTokenSubjectClaim !== 'sub'
+      ? { [config.userTokenSubjectClaim]: subject }
+      : {};
+  let jwt = new SignJWT({ [KIND_CLAIM]: kind, ...claims })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(subject)
     .setIssuedAt()

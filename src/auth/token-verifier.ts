@@ -15,7 +15,8 @@ type Key = Uint8Array | KeyLike | JWTVerifyGetKey;
 
 export interface TokenVerifier {
   verifyApp(token: string): Promise<JWTPayload>;
-  verifyUser(token: string): Promise<JWTPayload>;
+  /** Verifies an operator's token and returns its subject: the configured claim (USER_TOKEN_SUBJECT_CLAIM). */
+  verifyUser(token: string): Promise<{ subject: string }>;
 }
 
 const ASYMMETRIC = ['RS256', 'ES256'];
@@ -46,26 +47,71 @@ async function resolveKey(cfg: TokenKeyConfig): Promise<{ key: Key; algorithms: 
   }
 }
 
+/** The claim naming a token's kind: `app` or `user` (the development tokens carry it). */
+export const KIND_CLAIM = 'kind';
+type Kind = 'app' | 'user';
+
+/**
+ * Both kinds of token are JWTs, so a key shared by the two kinds (one identity provider's JWKS or key
+ * for both) would let a user token pass as the application token, and the reverse. A token is therefore
+ * accepted as kind K only if it verifies with K's key and either says `kind: K`, or says no kind and
+ * does not also verify with the other kind's key. Tokens signed with a shared key must say their kind;
+ * with separate keys (equal secrets are refused by the configuration) the claim is optional, but a
+ * token that names the other kind is refused either way.
+ */
 export async function createTokenVerifier(
-  config: Pick<Config, 'appToken' | 'userToken' | 'tokenIssuer' | 'tokenAudience'>,
+  config: Pick<Config, 'appToken' | 'userToken' | 'tokenIssuer' | 'tokenAudience' | 'userTokenSubjectClaim'>,
 ): Promise<TokenVerifier> {
-  const [app, user] = await Promise.all([resolveKey(config.appToken), resolveKey(config.userToken)]);
-  const verify = async (token: string, { key, algorithms }: { key: Key; algorithms: string[] }) => {
+  const keys = {
+    app: await resolveKey(config.appToken),
+    user: await resolveKey(config.userToken),
+  };
+  const check = async (token: string, { key, algorithms }: { key: Key; algorithms: string[] }) => {
+    const { payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1] & JWTVerifyGetKey, {
+      algorithms,
+      issuer: config.tokenIssuer,
+      audience: config.tokenAudience,
+      requiredClaims: ['exp'],
+      clockTolerance: 5,
+    });
+    return payload;
+  };
+  const verifyAs = async (token: string, kind: Kind): Promise<JWTPayload> => {
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1] & JWTVerifyGetKey, {
-        algorithms,
-        issuer: config.tokenIssuer,
-        audience: config.tokenAudience,
-        requiredClaims: ['exp'],
-        clockTolerance: 5,
-      });
-      return payload;
+      payload = await check(token, keys[kind]);
     } catch {
       throw new DomainError('UNAUTHENTICATED');
     }
+    const other: Kind = kind === 'app' ? 'user' : 'app';
+    const said = payload[KIND_CLAIM];
+    if (said !== undefined && said !== kind)
+      throw new DomainError('UNAUTHENTICATED', `The ${name[kind]} token is not of kind "${kind}"`);
+    if (
+      said === undefined &&
+      (await check(token, keys[other]).then(
+        () => true,
+        () => false,
+      ))
+    )
+      throw new DomainError(
+        'UNAUTHENTICATED',
+        `The ${name[kind]} token says no "${KIND_CLAIM}" and the ${name[other]} key also verifies it`,
+      );
+    return payload;
   };
   return {
-    verifyApp: (token) => verify(token, app),
-    verifyUser: (token) => verify(token, user),
+    verifyApp: (token) => verifyAs(token, 'app'),
+    async verifyUser(token) {
+      const subject = (await verifyAs(token, 'user'))[config.userTokenSubjectClaim];
+      if (typeof subject !== 'string' || subject.length === 0 || subject.length > 255)
+        throw new DomainError(
+          'UNAUTHENTICATED',
+          `The user token has no ${config.userTokenSubjectClaim} claim`,
+        );
+      return { subject };
+    },
   };
 }
+
+const name: Record<Kind, string> = { app: 'application', user: 'user' };

@@ -9,6 +9,10 @@ import { createOperator, createPartner, deactivateOperator, findOperator } from 
 import { DomainError } from '../services/errors';
 import { newOperator, newPartner, parseInput } from '../services/inputs';
 import { enrollOtp } from '../services/otp.service';
+import { ADMIN_COMMANDS, parseApprovalLimits, partnerScope } from './admin.commands';
+import { type CommandHandler, type Flags, parseFlags, text, UsageError } from './flags';
+
+export { parseFlags, UsageError };
 
 export interface CliResult {
   code: number;
@@ -16,36 +20,19 @@ export interface CliResult {
   stderr: string;
 }
 
-type Flags = Record<string, string | true>;
-
 export const USAGE = `usage: npm run --silent cli -- COMMAND [flags]
   partner:create --name NAME --currency CUR
   operator:create --email E --name N --roles R1,R2 (--partners ID1,ID2 | --all-partners) [--otp]
+                  [--subject S] [--approval-limit CUR:AMOUNT,…]
+  operator:update --operator ID_OR_EMAIL [--roles R1,R2] [--partners ID1,ID2 | --all-partners]
+                  [--subject S] [--approval-limit CUR:AMOUNT,… | none]
   operator:deactivate --operator ID_OR_EMAIL
+  operator:activate --operator ID_OR_EMAIL
+  operator:show --operator ID_OR_EMAIL
+  policy:set --partner ID [--tiers FROM:APPROVALS,…] [--pending-ttl-seconds N]
   token:app [--ttl SECONDS]
   token:user --operator ID_OR_EMAIL [--ttl SECONDS]
   migrate`;
-
-export class UsageError extends Error {}
-
-export function parseFlags(args: string[]): Flags {
-  const flags: Flags = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
-    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
-    if (inline !== undefined) flags[name] = inline;
-    else if (i + 1 < args.length && !args[i + 1].startsWith('--')) flags[name] = args[++i];
-    else flags[name] = true;
-  }
-  return flags;
-}
-
-function text(flags: Flags, name: string): string {
-  const value = flags[name];
-  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`--${name} is required`);
-  return value;
-}
 
 function ttl(flags: Flags): number {
   if (flags.ttl === undefined) return 3600;
@@ -55,12 +42,6 @@ function ttl(flags: Flags): number {
   return value;
 }
 
-export type CommandHandler = (
-  orm: MikroORM,
-  flags: Flags,
-  config: Config,
-) => Promise<Record<string, unknown>>;
-
 /** Commands that need the database; extended where other features add theirs. */
 export const COMMANDS: Record<string, CommandHandler> = {
   async 'partner:create'(orm, flags) {
@@ -69,10 +50,8 @@ export const COMMANDS: Record<string, CommandHandler> = {
     return { id: partner.id, name: partner.name, balanceId: balance.id, currency: balance.currency };
   },
   async 'operator:create'(orm, flags, config) {
-    if (flags['all-partners'] !== undefined && flags.partners !== undefined)
-      throw new UsageError('give --partners or --all-partners, not both');
-    if (flags['all-partners'] === undefined && flags.partners === undefined)
-      throw new UsageError('give --partners ID1,ID2 or --all-partners');
+    const partnerIds = partnerScope(flags);
+    if (partnerIds === undefined) throw new UsageError('give --partners ID1,ID2 or --all-partners');
     if (flags.otp !== undefined && flags.otp !== true) throw new UsageError('--otp takes no value');
     const email = text(flags, 'email');
     // The secret is printed once, here, for the authenticator app; only its AES-256-GCM ciphertext is stored.
@@ -82,9 +61,12 @@ export const COMMANDS: Record<string, CommandHandler> = {
       email,
       name: text(flags, 'name'),
       roles: text(flags, 'roles').split(','),
-      partnerIds: flags['all-partners'] !== undefined ? null : text(flags, 'partners').split(','),
+      partnerIds,
       otpRequired: otp !== undefined,
       otpSecretEncrypted: otp?.encrypted ?? null,
+      subject: flags.subject === undefined ? undefined : text(flags, 'subject'),
+      approvalLimits:
+        flags['approval-limit'] === undefined ? null : parseApprovalLimits(flags['approval-limit']),
     });
     const operator = await createOperator(orm.em.fork(), input);
     return {
@@ -93,6 +75,8 @@ export const COMMANDS: Record<string, CommandHandler> = {
       roles: operator.roles,
       partnerIds: operator.partnerIds,
       otpRequired: operator.otpRequired,
+      ...(input.subject !== undefined ? { subject: operator.subject } : {}),
+      ...(operator.approvalLimits ? { approvalLimits: operator.approvalLimits } : {}),
       ...(otp ? { otpauthUri: otp.uri, otpSecret: otp.secret } : {}),
     };
   },
@@ -102,11 +86,12 @@ export const COMMANDS: Record<string, CommandHandler> = {
   },
   async 'token:user'(orm, flags, config) {
     const operator = await findOperator(orm.em.fork(), text(flags, 'operator'));
-    return { token: await mintToken(config, 'user', operator.id, ttl(flags)) };
+    return { token: await mintToken(config, 'user', operator.subject, ttl(flags)) };
   },
   async migrate(orm) {
     return { applied: await migrate(orm) };
   },
+  ...ADMIN_COMMANDS,
 };
 
 /** Runs one command against DATABASE_URL, or the embedded PostgreSQL of DATA_DIR (running or not). */

@@ -1,3 +1,6 @@
+import { ApprovalPolicyChange } from './approval-policy-change.entity';
+import { ApprovalPolicy } from './approval-policy.entity';
+import { Approval } from './approval.entity';
 import { ClientBalance } from './client-balance.entity';
 import { IdempotencyKey } from './idempotency-key.entity';
 import { LedgerEntry } from './ledger-entry.entity';
@@ -23,4 +26,7 @@ export const ENTITIES = [
   Operator,
   OtpAttempt,
   IdempotencyKey,
+  Approval,
+  ApprovalPolicy,
+  ApprovalPolicyChange,
 ];

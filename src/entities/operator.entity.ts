@@ -11,10 +11,17 @@ export enum Role {
 /** A human acting through an application. The database, not the token, says what they may do. */
 @Entity({ tableName: 'operator' })
 export class Operator {
-  [OptionalProps]?: 'createdAt' | 'roles' | 'partnerIds' | 'otpRequired' | 'active';
+  [OptionalProps]?: 'createdAt' | 'roles' | 'partnerIds' | 'otpRequired' | 'active' | 'approvalLimits';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
+
+  /**
+   * What the user token's subject claim (USER_TOKEN_SUBJECT_CLAIM, `sub` by default) must equal: the
+   * identity provider's id for this person. Defaults to the operator id.
+   */
+  @Property({ type: 'string', length: 255, unique: true })
+  subject!: string;
 
   @Property({ type: 'string', length: 320, unique: true })
   email!: string;
@@ -38,6 +45,10 @@ export class Operator {
 
   @Property({ type: 'boolean' })
   active = true;
+
+  /** Highest amount this operator may approve, per currency ({"USD": "50000"}); absent currency = no limit. */
+  @Property({ type: 'json', nullable: true })
+  approvalLimits: Record<string, string> | null = null;
 
   @Property({ type: 'Date', columnType: 'timestamptz(3)', defaultRaw: 'now()' })
   createdAt: Date = new Date();

@@ -11,6 +11,12 @@ export enum ProgressEventType {
   REJECTED = 'REJECTED',
   CANCELLED = 'CANCELLED',
   FAILED = 'FAILED',
+  /** An approval below the required number: the request stays PENDING (SPEC section 12). */
+  APPROVAL_RECORDED = 'APPROVAL_RECORDED',
+  /** A PENDING request passed its expiresAt (actor null: the service did it). */
+  EXPIRED = 'EXPIRED',
+  /** An APPROVED top-up's reversal was approved. */
+  REVERSED = 'REVERSED',
 }
 
 /** The audit trail and the source of the progress stream, written in the same transaction as the change it records. */

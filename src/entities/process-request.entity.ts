@@ -22,6 +22,10 @@ export enum ProcessRequestStatus {
   APPROVED = 'APPROVED',
   REJECTED = 'REJECTED',
   CANCELLED = 'CANCELLED',
+  /** Still PENDING at its expiresAt (SPEC section 13). */
+  EXPIRED = 'EXPIRED',
+  /** An APPROVED top-up whose reversal was approved. */
+  REVERSED = 'REVERSED',
 }
 
 /** What the service recorded about the stored evidence blob. */
@@ -55,8 +59,35 @@ export class Evidence {
   expression: (table, columns, name) =>
     `create index "${name}" on "${table.name}" ("${columns.partnerId}", "${columns.createdAt}" desc, "${columns.id}" desc)`,
 })
+// Expiry sweeps read the PENDING requests past their deadline.
+@Index({
+  name: 'process_request_pending_expires_at_index',
+  expression: (table, columns, name) =>
+    `create index "${name}" on "${table.name}" ("${columns.expiresAt}") where "${columns.status}" = 'PENDING'`,
+})
+// One live reversal per original (SPEC section 13): a second one filed at the same time fails here.
+@Index({
+  name: 'process_request_live_reversal_unique',
+  expression: (table, columns, name) =>
+    `create unique index "${name}" on "${table.name}" ("${columns.reversalOf}") where "${columns.status}" in ('PENDING', 'APPROVED')`,
+})
+@Check({
+  name: 'process_request_required_approvals_check',
+  expression: '"required_approvals" >= 1 and "required_approvals" <= 5',
+})
+@Check({
+  name: 'process_request_approval_count_check',
+  expression: '"approval_count" >= 0 and "approval_count" <= "required_approvals"',
+})
 export class ProcessRequest {
-  [OptionalProps]?: 'status' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?:
+    | 'status'
+    | 'createdAt'
+    | 'updatedAt'
+    | 'requiredApprovals'
+    | 'approvalCount'
+    | 'reversalOf'
+    | 'reversedBy';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -80,11 +111,12 @@ export class ProcessRequest {
   @Property({ type: 'text', nullable: true })
   observations?: string | null;
 
-  @Property({ type: 'text' })
-  evidenceUrl!: string;
+  /** The evidence blob's canonical URL; null for a reversal, which has no evidence. */
+  @Property({ type: 'text', nullable: true })
+  evidenceUrl?: string | null;
 
-  @Embedded({ entity: () => Evidence, prefix: 'evidence_' })
-  evidence!: Evidence;
+  @Embedded({ entity: () => Evidence, prefix: 'evidence_', nullable: true })
+  evidence?: Evidence | null;
 
   @Enum({ items: () => ProcessRequestStatus, nativeEnumName: 'process_request_status' })
   status: ProcessRequestStatus = ProcessRequestStatus.PENDING;
@@ -112,4 +144,24 @@ export class ProcessRequest {
 
   @Property({ type: 'Date', columnType: 'timestamptz(3)', nullable: true })
   cancelledAt?: Date | null;
+
+  /** Distinct approvals it needs, fixed from the partner's policy when it is filed (1-5). */
+  @Property({ type: 'smallint', default: 1 })
+  requiredApprovals: number = 1;
+
+  /** Approvals recorded so far; the deciding UPDATE counts here, so concurrent approvals serialize on the row. */
+  @Property({ type: 'smallint', default: 0 })
+  approvalCount: number = 0;
+
+  /** createdAt + the policy's pendingTtlSeconds when it was filed; a PENDING request past it becomes EXPIRED. */
+  @Property({ type: 'Date', columnType: 'timestamptz(3)' })
+  expiresAt!: Date;
+
+  /** For a reversal (processTypeId 2): the approved top-up it reverses. */
+  @ManyToOne(() => ProcessRequest, referenceTo('reversal_of', { nullable: true }))
+  reversalOf?: string | null;
+
+  /** For a REVERSED top-up: the reversal that reversed it. */
+  @ManyToOne(() => ProcessRequest, referenceTo('reversed_by', { nullable: true }))
+  reversedBy?: string | null;
 }

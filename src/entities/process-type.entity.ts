@@ -1,6 +1,8 @@
 import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
 
 export const BALANCE_INCREASE_PROCESS_TYPE_ID = 1;
+/** Undoes an approved top-up (SPEC section 13). */
+export const BALANCE_REVERSAL_PROCESS_TYPE_ID = 2;
 
 @Entity({ tableName: 'process_type' })
 export class ProcessType {

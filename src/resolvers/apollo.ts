@@ -68,11 +68,8 @@ export function graphqlMiddleware(
 ) {
   const inFlight = new InFlight(services.config.maxGraphQLOperationsPerOperator);
   return async (ctx: Context, next: Next) => {
+    // Other methods never get here (rest/methods.ts: 405 with Allow).
     if (ctx.path !== GRAPHQL_PATH) return next();
-    if (ctx.method !== 'GET' && ctx.method !== 'POST') {
-      ctx.set('Allow', 'GET, POST');
-      throw new DomainError('VALIDATION_FAILED', 'GraphQL accepts GET and POST');
-    }
     let body: unknown;
     if (ctx.method === 'POST') {
       if (ctx.is('multipart/form-data')) {
@@ -120,10 +117,10 @@ export function graphqlMiddleware(
                 'TOO_MANY_OPERATIONS',
                 `This operator already has ${inFlight.max} GraphQL operations running; retry shortly`,
                 { max: inFlight.max },
+                { retryAfterSeconds: RETRY_AFTER_SECONDS },
               ),
               context.requestId,
               true,
-              { 'retry-after': String(RETRY_AFTER_SECONDS) },
             );
           return context;
         },

@@ -23,7 +23,7 @@ import {
   parse,
 } from 'graphql';
 import { DomainError } from '../services/errors';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../services/inputs';
+import { DEFAULT_PAGE_LIMIT, MAX_APPROVALS, MAX_PAGE_LIMIT, MAX_TIERS } from '../services/inputs';
 
 export const GRAPHQL_LIMITS = {
   /** UTF-8 bytes of the document text. */
@@ -50,6 +50,9 @@ export type GraphQLLimit = keyof typeof GRAPHQL_LIMITS;
 const LIST_LENGTH: Record<string, number> = {
   'Query.allProcessRequests': 1_000,
   'ProcessRequest.history': 4,
+  'ProcessRequest.approvals': MAX_APPROVALS,
+  'ApprovalPolicy.tiers': MAX_TIERS,
+  'ApprovalPolicyState.tiers': MAX_TIERS,
   // processRequests already multiplies everything under it by its `limit` (pageSize).
   'ProcessRequestPage.items': 1,
 };

@@ -7,16 +7,18 @@ import type { Logger } from '../logger';
 import { DomainError, ERRORS, toDomainError, type ErrorCode } from '../services/errors';
 import { tokenLimitError } from './document-limits';
 
+/** extensions.retryAfter: whole seconds until trying again can succeed (REST sends it as Retry-After). */
+const retryAfterOf = (error: DomainError) =>
+  error.retryAfterSeconds === undefined ? {} : { retryAfter: error.retryAfterSeconds };
+
 /**
- * `withHttpStatus` also sets the HTTP status of the response (errors raised before execution), with
- * `headers` added to the response (Retry-After).
+ * `withHttpStatus` also sets the HTTP status of the response (errors raised before execution), and its
+ * Retry-After header when the error says when to retry.
  */
-export function toGraphQLError(
-  error: DomainError,
-  requestId?: string,
-  withHttpStatus = false,
-  headers: Record<string, string> = {},
-): GraphQLError {
+export function toGraphQLError(error: DomainError, requestId?: string, withHttpStatus = false): GraphQLError {
+  const headers = new HeaderMap(
+    error.retryAfterSeconds === undefined ? [] : [['retry-after', String(error.retryAfterSeconds)]],
+  );
   return new GraphQLError(error.message, {
     originalError: error,
     extensions: {
@@ -24,9 +26,8 @@ export function toGraphQLError(
       status: error.status,
       ...(requestId ? { requestId } : {}),
       ...(error.details && error.status < 500 ? { details: error.details } : {}),
-      ...(withHttpStatus
-        ? { http: { status: error.status, headers: new HeaderMap(Object.entries(headers)) } }
-        : {}),
+      ...retryAfterOf(error),
+      ...(withHttpStatus ? { http: { status: error.status, headers } } : {}),
     },
   });
 }
@@ -113,6 +114,7 @@ export function formatGraphQLError(log: Logger, options: FormatOptions) {
         code: error.code,
         status: error.status,
         ...(error.details && error.status < 500 ? { details: error.details } : {}),
+        ...retryAfterOf(error),
         ...(typeof formatted.extensions?.requestId === 'string'
           ? { requestId: formatted.extensions.requestId }
           : {}),

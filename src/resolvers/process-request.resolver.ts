@@ -3,6 +3,8 @@ import { GraphQLUpload } from 'graphql-upload-minimal';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ProcessRequestStatus } from '../entities/process-request.entity';
 import {
+  bulkDecisionInput,
+  reversalInput,
   createFields,
   decisionInput,
   id as idInput,
@@ -14,6 +16,7 @@ import {
 import type { Page } from '../services/process-request-query.service';
 import type { HistoryEntryView, ProcessRequestView } from '../services/views';
 import type { GraphQLContext } from './context';
+import { DecisionResultType } from './types/approval.type';
 import { CreateProcessRequestInput } from './create-process-request.input';
 import { fromUploadError } from './errors';
 import {
@@ -40,8 +43,10 @@ export class ProcessRequestResolver {
     from?: string,
     @Arg('to', () => String, { nullable: true, description: 'ISO date (whole day) or date-time, inclusive' })
     to?: string,
+    @Arg('processTypeId', () => Int, { nullable: true, description: '1 = top-up, 2 = reversal' })
+    processTypeId?: number,
   ): Promise<Page<ProcessRequestView>> {
-    const query = parseInput(pageQuery, { page, limit, status, from, to });
+    const query = parseInput(pageQuery, { page, limit, status, from, to, processTypeId });
     return ctx.services.queries.page(ctx, partnerOf(clientId), query);
   }
 
@@ -52,9 +57,10 @@ export class ProcessRequestResolver {
     @Arg('status', () => [ProcessRequestStatus], { nullable: true }) status?: ProcessRequestStatus[],
     @Arg('from', () => String, { nullable: true }) from?: string,
     @Arg('to', () => String, { nullable: true }) to?: string,
+    @Arg('processTypeId', () => Int, { nullable: true }) processTypeId?: number,
   ): Promise<ProcessRequestView[]> {
     const items: ProcessRequestView[] = [];
-    const filters = parseInput(listFilters, { status, from, to });
+    const filters = parseInput(listFilters, { status, from, to, processTypeId });
     for await (const item of await ctx.services.queries.stream(ctx, partnerOf(clientId), filters))
       items.push(item);
     return items;
@@ -156,4 +162,63 @@ export class ProcessRequestResolver {
   ): Promise<ProcessRequestView> {
     return ctx.services.processRequests.cancel(ctx, partnerOf(clientId), idOf(id), decision(reason, otp));
   }
+
+  @Mutation(() => ProcessRequestType, {
+    description:
+      'MAKER: files the reversal of an APPROVED top-up (processTypeId 2, same amount, no evidence)',
+  })
+  reverseProcessRequest(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('id', () => ID) id: string,
+    @Arg('reason', () => String) reason: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('otp', () => String, { nullable: true }) otp?: string,
+  ): Promise<ProcessRequestView> {
+    const input = parseInput(reversalInput, { reason, otp });
+    return ctx.services.processRequests.reverse(ctx, partnerOf(clientId), idOf(id), input);
+  }
+
+  @Mutation(() => [DecisionResultType], {
+    description: 'Approves 1-100 requests, each judged as its single call would be; one OTP covers them',
+  })
+  approveProcessRequests(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('ids', () => [ID]) ids: string[],
+    @Ctx() ctx: GraphQLContext,
+    @Arg('reason', () => String, { nullable: true }) reason?: string,
+    @Arg('otp', () => String, { nullable: true }) otp?: string,
+  ): Promise<DecisionResultType[]> {
+    return decideMany(ctx, clientId, ProcessRequestStatus.APPROVED, { ids, reason, otp });
+  }
+
+  @Mutation(() => [DecisionResultType], {
+    description: 'Rejects 1-100 requests, each judged as its single call would be',
+  })
+  rejectProcessRequests(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('ids', () => [ID]) ids: string[],
+    @Ctx() ctx: GraphQLContext,
+    @Arg('reason', () => String, { nullable: true }) reason?: string,
+    @Arg('otp', () => String, { nullable: true }) otp?: string,
+  ): Promise<DecisionResultType[]> {
+    return decideMany(ctx, clientId, ProcessRequestStatus.REJECTED, { ids, reason, otp });
+  }
+}
+
+async function decideMany(
+  ctx: GraphQLContext,
+  clientId: string,
+  outcome: ProcessRequestStatus.APPROVED | ProcessRequestStatus.REJECTED,
+  args: { ids: string[]; reason?: string; otp?: string },
+): Promise<DecisionResultType[]> {
+  const partnerId = partnerOf(clientId);
+  const input = parseInput(bulkDecisionInput, args);
+  const results = await ctx.services.processRequests.decideMany(ctx, partnerId, outcome, input);
+  return results.map((r) => ({
+    id: r.id,
+    ok: r.statusCode < 300,
+    code: r.code ?? null,
+    message: r.message ?? null,
+    request: (r.request as unknown as ProcessRequestType | undefined) ?? null,
+  }));
 }

@@ -2,6 +2,7 @@
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { AccountResolver } from './account.resolver';
+import { ApprovalPolicyResolver } from './approval-policy.resolver';
 import { ProcessRequestResolver } from './process-request.resolver';
 import { ProgressResolver } from '../subscriptions/progress.resolver';
 
@@ -20,7 +21,7 @@ const NO_PUBSUB = {
 
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [AccountResolver, ProcessRequestResolver, ProgressResolver],
+    resolvers: [AccountResolver, ApprovalPolicyResolver, ProcessRequestResolver, ProgressResolver],
     validate: false,
     pubSub: NO_PUBSUB,
   });

@@ -1,9 +1,11 @@
-// Requests Node's HTTP parser refuses before Koa sees them (oversized or malformed headers): the usual
-// JSON error body, not a bare status line.
-import type { Server } from 'node:http';
+// Requests Koa never sees: those Node's HTTP parser refuses (oversized or malformed headers, a method it
+// does not know, such as a lower-case one) and CONNECT, which Node hands to a 'connect' listener or
+// drops. They get the usual JSON error body, not a bare status line or a closed socket.
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logger';
 import { ERRORS, type ErrorCode } from '../services/errors';
+import type { AllowedMethods } from './methods';
 
 const BY_PARSER_CODE: Record<string, ErrorCode> = {
   HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE',
@@ -11,12 +13,46 @@ const BY_PARSER_CODE: Record<string, ErrorCode> = {
 };
 const REASONS: Record<number, string> = {
   400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
   408: 'Request Timeout',
   431: 'Request Header Fields Too Large',
 };
+/** A request line with a method that is a valid token (RFC 9110), whatever its case. */
+const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/1\.[01]\r?$/;
 
-export function answerClientErrors(server: Server, log: Logger): void {
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+function answer(socket: Duplex, code: ErrorCode, extra: Record<string, string> = {}, message?: string): void {
+  const { status } = ERRORS[code];
+  const body = JSON.stringify({ statusCode: status, code, message: message ?? ERRORS[code].message });
+  const headers = Object.entries({
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+    ...extra,
+  })
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  socket.end(`HTTP/1.1 ${status} ${REASONS[status]}\r\n${headers}\r\n${body}`);
+}
+
+/** A method nothing here serves, on a path: 405 with Allow where the path is known, 404 where it is not. */
+function answerMethod(socket: Duplex, allowed: AllowedMethods, method: string, target: string): ErrorCode {
+  const allow = target.startsWith('/') ? allowed(target.split('?')[0]) : undefined;
+  if (!allow) {
+    answer(socket, 'NOT_FOUND', {}, 'No such route');
+    return 'NOT_FOUND';
+  }
+  answer(
+    socket,
+    'METHOD_NOT_ALLOWED',
+    { Allow: allow.join(', ') },
+    `${method} is not allowed here; use ${allow.join(', ')}`,
+  );
+  return 'METHOD_NOT_ALLOWED';
+}
+
+export function answerClientErrors(server: Server, log: Logger, allowed: AllowedMethods): void {
+  server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => {
     // A peer that went away, or a response already under way: nothing sensible can be written.
     if (
       error.code === 'ECONNRESET' ||
@@ -26,13 +62,23 @@ export function answerClientErrors(server: Server, log: Logger): void {
       socket.destroy();
       return;
     }
+    const line =
+      error.code === 'HPE_INVALID_METHOD' ? error.rawPacket?.toString('latin1').split('\n')[0] : undefined;
+    const request = line === undefined ? null : REQUEST_LINE.exec(line);
+    if (request) {
+      const code = answerMethod(socket, allowed, request[1], request[2]);
+      log.info({ code, method: request[1] }, 'request refused: unknown method');
+      return;
+    }
     const code = BY_PARSER_CODE[error.code ?? ''] ?? 'MALFORMED_REQUEST';
-    const { status, message } = ERRORS[code];
     log.info({ code, parserCode: error.code }, 'request refused by the HTTP parser');
-    const body = JSON.stringify({ statusCode: status, code, message });
-    socket.end(
-      `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    answer(socket, code);
+  });
+
+  // No proxying here: CONNECT is a method like any other that no path accepts.
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    const code = answerMethod(socket, allowed, 'CONNECT', req.url ?? '');
+    log.info({ code, method: 'CONNECT' }, 'request refused: CONNECT');
   });
 }

@@ -37,7 +37,10 @@ export function requestContext(log: Logger) {
   };
 }
 
-/** Every error becomes `{ statusCode, code, message, requestId }`; 5xx details stay in the log. */
+/**
+ * Every error becomes `{ statusCode, code, message, requestId }` (plus `details`, and `retryAfter` with
+ * a Retry-After header when waiting helps); 5xx details stay in the log.
+ */
 export function errorHandler() {
   return async (ctx: Context, next: Next) => {
     try {
@@ -57,6 +60,10 @@ export function errorHandler() {
         requestId: ctx.state.requestId,
       };
       if (error.details && error.status < 500) body.details = error.details;
+      if (error.retryAfterSeconds !== undefined) {
+        body.retryAfter = error.retryAfterSeconds;
+        ctx.set('Retry-After', String(error.retryAfterSeconds));
+      }
       if (error.code === 'UNAUTHENTICATED') ctx.set('WWW-Authenticate', 'Bearer');
       sendJson(ctx, error.status, body);
     }

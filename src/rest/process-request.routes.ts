@@ -6,12 +6,25 @@ import { authenticate, credentialsOf } from '../auth/authenticate';
 import type { TokenVerifier } from '../auth/token-verifier';
 import type { ServiceContext } from '../services/context';
 import type { Services } from '../services';
-import { decisionInput, id, idempotencyKey, listFilters, pageQuery, parseInput } from '../services/inputs';
+import { ProcessRequestStatus } from '../entities/process-request.entity';
+import {
+  bulkDecisionInput,
+  policyInput,
+  reversalInput,
+  decisionInput,
+  id,
+  idempotencyKey,
+  listFilters,
+  pageQuery,
+  parseInput,
+} from '../services/inputs';
 import type { ProcessRequestView } from '../services/views';
 import { readJsonObject, sendJson, stringify } from './json';
 import { receiveMultipart } from './multipart';
 
 const ACTION_BODY_LIMIT = 16 * 1024;
+/** 100 ids of 36 characters with room for a reason and an OTP. */
+const BULK_BODY_LIMIT = 64 * 1024;
 
 export const REST_BASE = '/cms/rest/app/partners/:partnerId';
 
@@ -113,6 +126,39 @@ export function processRequestRouter(
       ctx.status = 204;
     });
   }
+
+  router.post('/process-request/:id/reversal', async (ctx) => {
+    const sctx = await svc(ctx);
+    const [partnerId, processRequestId] = [partnerOf(ctx), idOf(ctx)];
+    const input = parseInput(reversalInput, await readJsonObject(ctx, ACTION_BODY_LIMIT));
+    sendJson(ctx, 201, await processRequests.reverse(sctx, partnerId, processRequestId, input));
+  });
+
+  // Bulk decisions (SPEC section 12): 200 with one result per id, in the order given.
+  for (const [action, outcome] of [
+    ['approve', ProcessRequestStatus.APPROVED],
+    ['reject', ProcessRequestStatus.REJECTED],
+  ] as const) {
+    router.post(`/process-requests/${action}`, async (ctx) => {
+      const sctx = await svc(ctx);
+      const partnerId = partnerOf(ctx);
+      const input = parseInput(bulkDecisionInput, await readJsonObject(ctx, BULK_BODY_LIMIT));
+      const results = await processRequests.decideMany(sctx, partnerId, outcome, input);
+      sendJson(ctx, 200, { results: results.map(({ id, statusCode, code }) => ({ id, statusCode, code })) });
+    });
+  }
+
+  router.get('/approval-policy', async (ctx) => {
+    const sctx = await svc(ctx);
+    sendJson(ctx, 200, await services.policies.get(sctx, partnerOf(ctx)));
+  });
+
+  router.put('/approval-policy', async (ctx) => {
+    const sctx = await svc(ctx);
+    const partnerId = partnerOf(ctx);
+    const input = parseInput(policyInput, await readJsonObject(ctx, ACTION_BODY_LIMIT));
+    sendJson(ctx, 200, await services.policies.set(sctx, partnerId, input));
+  });
 
   return router;
 }

@@ -6,6 +6,7 @@ import type { TokenVerifier } from '../auth/token-verifier';
 import type { Services } from '../services';
 import type { ProgressBus } from '../services/progress-bus';
 import type { ProgressSubscription } from '../services/progress-subscription';
+import { DomainError } from '../services/errors';
 import { lastEventId, parseInput } from '../services/inputs';
 import { stringify } from './json';
 import { partnerOf, serviceContext } from './process-request.routes';
@@ -25,7 +26,12 @@ export function progressRoutes(services: Services, verifier: TokenVerifier, bus:
         { partnerId: sub.partnerId, lastEventId: resumeAfter?.toString() },
         'progress stream opened',
       );
-      await stream(ctx, sub, services.config.sseHeartbeatSeconds * 1000);
+      await stream(
+        ctx,
+        sub,
+        services.config.sseHeartbeatSeconds * 1000,
+        services.config.progressStallSeconds * 1000,
+      );
     });
   };
 }
@@ -37,9 +43,17 @@ function queryValue(value: string | string[] | undefined): string | undefined {
 /**
  * Writes frames while the client keeps up. When the socket's buffer is full the loop waits for
  * 'drain' and stops pulling, so events queue in the subscription's bounded buffer; past its bound
- * the subscription ends and the connection is dropped (the client resumes with Last-Event-ID).
+ * the subscription ends and the connection is dropped (the client resumes with Last-Event-ID). A
+ * client that leaves the socket full for `stallMs` has stopped reading: its connection is dropped
+ * too, so it does not hold a stream's place. A stream whose operator lost the right to read it
+ * (deactivated, scope or roles changed) ends cleanly with a comment naming the code.
  */
-async function stream(ctx: Context, sub: ProgressSubscription, heartbeatMs: number): Promise<void> {
+async function stream(
+  ctx: Context,
+  sub: ProgressSubscription,
+  heartbeatMs: number,
+  stallMs: number,
+): Promise<void> {
   const { req, res } = ctx;
   ctx.status = 200;
   ctx.set({
@@ -66,16 +80,26 @@ async function stream(ctx: Context, sub: ProgressSubscription, heartbeatMs: numb
   }, heartbeatMs);
   try {
     for await (const event of sub) {
-      // The id line is the resume cursor: the event's own id, or for an unstored one the last stored id seen.
-      const id = sub.resumeId;
+      // A stored event's frame carries its own id; an unstored one (EVIDENCE_UPLOADING) the last stored
+      // id delivered before it. Resuming from any frame's id thus neither skips nor repeats a stored event.
+      const id = event.id ?? sub.resumeId;
       const frame = `${id === null ? '' : `id: ${id}\n`}data: ${stringify(event)}\n\n`;
-      if (!res.write(frame)) await drained(res, sub);
+      if (!res.write(frame) && !(await drained(res, sub, stallMs))) {
+        ctx.state.log.info({ stallMs }, 'progress stream closed: the client stopped reading');
+        res.destroy();
+        break;
+      }
       if (gone) break;
     }
-    if (!gone) res.end();
+    if (!gone) endWithin(res, stallMs);
   } catch (error) {
-    ctx.state.log.info({ reason: (error as Error).message }, 'progress stream cut off');
-    res.destroy();
+    if (error instanceof DomainError && error.status < 500) {
+      ctx.state.log.info({ code: error.code }, 'progress stream revoked');
+      endWithin(res, stallMs, `: ${error.code}\n\n`);
+    } else {
+      ctx.state.log.info({ reason: (error as Error).message }, 'progress stream cut off');
+      res.destroy();
+    }
   } finally {
     clearInterval(ping);
     res.off('close', onClose);
@@ -83,15 +107,31 @@ async function stream(ctx: Context, sub: ProgressSubscription, heartbeatMs: numb
   }
 }
 
-function drained(res: ServerResponse, sub: ProgressSubscription): Promise<void> {
+/** Resolves true once the socket drained (or the stream or connection ended), false after `stallMs` without. */
+function drained(res: ServerResponse, sub: ProgressSubscription, stallMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
+    const done = (result: boolean) => {
+      clearTimeout(timer);
+      res.off('drain', ok);
+      res.off('close', ok);
+      resolve(result);
     };
-    res.once('drain', done);
-    res.once('close', done);
-    void sub.whenEnded.then(done);
+    const ok = () => done(true);
+    const timer = setTimeout(() => done(false), stallMs);
+    res.once('drain', ok);
+    res.once('close', ok);
+    void sub.whenEnded.then(ok);
   });
+}
+
+/** Ends the response; one whose last bytes a stalled client never takes is dropped after `stallMs`. */
+function endWithin(res: ServerResponse, stallMs: number, last?: string): void {
+  if (res.writableNeedDrain) {
+    res.destroy();
+    return;
+  }
+  const timer = setTimeout(() => res.destroy(), stallMs);
+  timer.unref();
+  res.once('close', () => clearTimeout(timer));
+  res.end(last);
 }

@@ -6,14 +6,14 @@ import { Partner } from '../entities/partner.entity';
 import type { ServiceContext } from './context';
 import { DomainError } from './errors';
 
-export type Permission = 'read' | 'create' | 'review' | 'cancel-own' | 'cancel-any';
+export type Permission = 'read' | 'create' | 'review' | 'cancel-own' | 'cancel-any' | 'manage-policy';
 
 /** Every role may read what its partners hold: a maker follows their requests, a checker reads what they review. */
 const GRANTS: Record<Role, Permission[]> = {
   [Role.VIEWER]: ['read'],
   [Role.MAKER]: ['read', 'create', 'cancel-own'],
   [Role.CHECKER]: ['read', 'review'],
-  [Role.ADMIN]: ['read', 'create', 'review', 'cancel-own', 'cancel-any'],
+  [Role.ADMIN]: ['read', 'create', 'review', 'cancel-own', 'cancel-any', 'manage-policy'],
 };
 
 export function can(operator: Operator, permission: Permission): boolean {
@@ -29,6 +29,17 @@ export interface PartnerAccess {
   balance: ClientBalance;
 }
 
+/** Why an operator may not act on a partner (scope first, then permission), or undefined when it may. */
+export function refusal(
+  operator: Operator,
+  partnerId: string,
+  permission: Permission,
+): DomainError | undefined {
+  if (!inScope(operator, partnerId)) return new DomainError('PARTNER_FORBIDDEN');
+  if (!can(operator, permission)) return new DomainError('FORBIDDEN');
+  return undefined;
+}
+
 /**
  * Resolves the partner of a call (its id already parsed by the door): a partner outside the scope is
  * 403 PARTNER_FORBIDDEN, a missing permission 403 FORBIDDEN, a partner that does not exist 404.
@@ -38,16 +49,11 @@ export async function requirePartner(
   partnerId: string,
   permission: Permission,
 ): Promise<PartnerAccess> {
-  requireAccess(ctx, partnerId, permission);
+  const refused = refusal(ctx.operator, partnerId, permission);
+  if (refused) throw refused;
   const access = await loadPartner(ctx.em, partnerId);
   if (!access) throw new DomainError('NOT_FOUND', 'Partner not found');
   return access;
-}
-
-/** The scope and permission checks of requirePartner, for a partner already known to exist. */
-export function requireAccess(ctx: ServiceContext, partnerId: string, permission: Permission): void {
-  if (!inScope(ctx.operator, partnerId)) throw new DomainError('PARTNER_FORBIDDEN');
-  if (!can(ctx.operator, permission)) throw new DomainError('FORBIDDEN');
 }
 
 export async function loadPartner(em: EntityManager, id: string): Promise<PartnerAccess | null> {

@@ -1,11 +1,14 @@
 // Setting up partners and operators (CLI and the demo seed). Not reachable from the HTTP doors.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
+import { ApprovalPolicy } from '../entities/approval-policy.entity';
 import { ClientBalance } from '../entities/client-balance.entity';
 import type { z } from 'zod';
 import { Operator } from '../entities/operator.entity';
 import { Partner } from '../entities/partner.entity';
 import { DomainError } from './errors';
-import type { newOperator, newPartner } from './inputs';
+import { announceOperatorChange } from './operator-change';
+import type { newOperator, newPartner, operatorChanges } from './inputs';
 
 /** Creates a partner and its balance (input parsed by the door with inputs.newPartner). */
 export async function createPartner(
@@ -21,6 +24,7 @@ export async function createPartner(
       currency: input.currency,
       available: '0',
     });
+    tx.create(ApprovalPolicy, { partnerId: partner.id });
     await tx.flush();
     return { partner, balance };
   });
@@ -41,7 +45,8 @@ export async function createOperator(
       field: 'email',
     });
   }
-  const operator = em.create(Operator, { ...input, active: true });
+  const id = randomUUID();
+  const operator = em.create(Operator, { ...input, id, subject: input.subject ?? id, active: true });
   await em.flush();
   return operator;
 }
@@ -55,9 +60,56 @@ export async function findOperator(em: EntityManager, idOrEmail: string): Promis
   return operator;
 }
 
+/** Deactivates an operator; every process closes the operator's open progress streams when it commits. */
 export async function deactivateOperator(em: EntityManager, idOrEmail: string): Promise<Operator> {
-  const operator = await findOperator(em, idOrEmail);
-  operator.active = false;
-  await em.flush();
-  return operator;
+  return em.transactional(async (tx) => {
+    const operator = await findOperator(tx, idOrEmail);
+    operator.active = false;
+    await tx.flush();
+    await announceOperatorChange(tx, operator.id);
+    return operator;
+  });
+}
+
+/**
+ * Changes what is given of an operator (input parsed by the door with inputs.operatorChanges); every
+ * process re-checks the operator's open progress streams when it commits (a narrowed scope closes them).
+ */
+export async function updateOperator(
+  em: EntityManager,
+  idOrEmail: string,
+  changes: z.output<typeof operatorChanges>,
+): Promise<Operator> {
+  return em.transactional(async (tx) => {
+    const operator = await findOperator(tx, idOrEmail);
+    if (changes.partnerIds) {
+      const found = await tx.count(Partner, { id: { $in: changes.partnerIds } });
+      if (found !== changes.partnerIds.length)
+        throw new DomainError('NOT_FOUND', 'One of the partners does not exist');
+    }
+    if (
+      changes.subject !== undefined &&
+      (await tx.count(Operator, { subject: changes.subject, id: { $ne: operator.id } }))
+    ) {
+      throw new DomainError('VALIDATION_FAILED', `another operator has subject ${changes.subject}`, {
+        field: 'subject',
+      });
+    }
+    for (const [key, value] of Object.entries(changes)) {
+      if (value !== undefined) tx.assign(operator, { [key]: value });
+    }
+    await tx.flush();
+    await announceOperatorChange(tx, operator.id);
+    return operator;
+  });
+}
+
+export async function activateOperator(em: EntityManager, idOrEmail: string): Promise<Operator> {
+  return em.transactional(async (tx) => {
+    const operator = await findOperator(tx, idOrEmail);
+    operator.active = true;
+    await tx.flush();
+    await announceOperatorChange(tx, operator.id);
+    return operator;
+  });
 }

@@ -39,9 +39,15 @@ export const ERRORS = {
   SELF_REVIEW_FORBIDDEN: { status: 403, message: 'The creator of a request cannot review it' },
   OTP_REQUIRED: { status: 403, message: 'A one-time password is required for this operator' },
   OTP_INVALID: { status: 403, message: 'The one-time password is not valid' },
+  REASON_REQUIRED: { status: 400, message: 'A reason is required' },
+  APPROVAL_LIMIT_EXCEEDED: { status: 403, message: "The amount is above the operator's approval limit" },
   NOT_FOUND: { status: 404, message: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'The method is not allowed on this route' },
   PROCESS_REQUEST_NOT_PENDING: { status: 409, message: 'The process request is not pending' },
+  ALREADY_APPROVED_BY_OPERATOR: { status: 409, message: 'The operator has already approved this request' },
+  PROCESS_REQUEST_NOT_APPROVED: { status: 409, message: 'Only an approved top-up can be reversed' },
+  REVERSAL_EXISTS: { status: 409, message: 'The request already has a pending or approved reversal' },
+  INSUFFICIENT_BALANCE: { status: 409, message: 'The balance is lower than the amount to debit' },
   IDEMPOTENCY_KEY_REUSED: { status: 409, message: 'The idempotency key was used with a different request' },
   IDEMPOTENCY_IN_PROGRESS: {
     status: 409,
@@ -58,6 +64,14 @@ export const ERRORS = {
     status: 429,
     message: 'The operator has too many GraphQL operations in flight; retry shortly',
   },
+  TOO_MANY_OPERATOR_STREAMS: {
+    status: 429,
+    message: 'The operator already holds as many progress streams as allowed; close one first',
+  },
+  TOO_MANY_SUBSCRIPTIONS: {
+    status: 429,
+    message: 'This WebSocket connection carries as many subscriptions as allowed; complete one first',
+  },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   INTERNAL_ERROR: { status: 500, message: 'An unexpected error occurred' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again shortly' },
@@ -70,17 +84,25 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+export interface DomainErrorOptions {
+  /** Whole seconds until trying again can succeed: REST's Retry-After header, GraphQL's extensions.retryAfter. */
+  retryAfterSeconds?: number;
+}
+
 export class DomainError extends Error {
   readonly status: number;
+  readonly retryAfterSeconds?: number;
 
   constructor(
     readonly code: ErrorCode,
     message?: string,
     readonly details?: Record<string, unknown>,
+    options: DomainErrorOptions = {},
   ) {
     super(message ?? ERRORS[code].message);
     this.name = 'DomainError';
     this.status = ERRORS[code].status;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

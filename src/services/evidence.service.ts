@@ -28,16 +28,43 @@ export function sniffEvidenceType(head: Buffer): EvidenceType | undefined {
   return undefined;
 }
 
+/** The longest file name kept, in characters (code points): the column is varchar(255), which counts them. */
+export const MAX_FILE_NAME_LENGTH = 255;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const graphemes = new Intl.Segmenter('und', { granularity: 'grapheme' });
+
+/**
+ * The first `max` code points of a string, never cutting one in two (String.slice counts UTF-16 units
+ * and can keep half of an emoji, which encodeURIComponent then refuses), and never cutting a character
+ * the user sees (an emoji with a skin tone, a flag, a ZWJ family) unless it alone is longer than `max`.
+ */
+export function cutToCodePoints(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let kept = '';
+  let length = 0;
+  for (const { segment } of graphemes.segment(s)) {
+    const size = [...segment].length;
+    if (length + size > max) return length > 0 ? kept : [...segment].slice(0, max).join('');
+    kept += segment;
+    length += size;
+  }
+  return kept;
+}
+
 /** Keeps only the last path segment, without control characters, at most 255 characters. */
 export function cleanFileName(raw: string | undefined, fallback: string): string {
   const base = (raw ?? '').split(/[\\/]/).pop() ?? '';
-  const cleaned = base
-    .normalize('NFC')
-    // eslint-disable-next-line no-control-regex -- removing control characters is the point
-    .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, '')
-    .replace(/^[.\s]+/, '')
-    .trim()
-    .slice(0, 255);
+  const cleaned = cutToCodePoints(
+    base
+      // Half a surrogate pair is no character: it could not be stored, encoded or downloaded.
+      .replace(LONE_SURROGATE, '\uFFFD')
+      .normalize('NFC')
+      // eslint-disable-next-line no-control-regex -- removing control characters is the point
+      .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, '')
+      .replace(/^[.\s]+/, '')
+      .trim(),
+    MAX_FILE_NAME_LENGTH,
+  ).trim();
   return cleaned === '' ? fallback : cleaned;
 }
 

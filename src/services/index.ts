@@ -3,6 +3,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { EvidenceStore } from '../storage/evidence-store';
+import { ApprovalPolicyService } from './approval-policy.service';
+import { ExpirySweeper } from './expiry';
 import { IdempotencyService } from './idempotency.service';
 import { ProcessRequestQueryService } from './process-request-query.service';
 import { OtpService } from './otp.service';
@@ -16,6 +18,9 @@ export interface Services {
   store: EvidenceStore;
   processRequests: ProcessRequestService;
   queries: ProcessRequestQueryService;
+  policies: ApprovalPolicyService;
+  /** This process's expiry sweep (started and stopped by the app). */
+  expiry: ExpirySweeper;
 }
 
 /** What the services tell the rest of the app about (metrics); every hook is optional. */
@@ -50,5 +55,9 @@ export function createServices(
       onTransition,
     ),
     queries: new ProcessRequestQueryService(store, config.sasTtlSeconds),
+    policies: new ApprovalPolicyService(),
+    expiry: new ExpirySweeper(orm, log.child({ component: 'expiry' }), (events) =>
+      events.forEach((e) => onTransition(e.type)),
+    ),
   };
 }

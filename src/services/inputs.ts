@@ -3,8 +3,12 @@
 import { z } from 'zod';
 import { Role } from '../entities/operator.entity';
 import { ProcessRequestStatus } from '../entities/process-request.entity';
+import {
+  BALANCE_INCREASE_PROCESS_TYPE_ID,
+  BALANCE_REVERSAL_PROCESS_TYPE_ID,
+} from '../entities/process-type.entity';
 import { DomainError, type ErrorCode } from './errors';
-import { isCurrency } from './money';
+import { compareDecimals, isCurrency } from './money';
 
 export const MAX_OBSERVATIONS_LENGTH = 2000;
 export const MAX_REASON_LENGTH = 500;
@@ -114,40 +118,90 @@ const statuses = optional(
 );
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|([+-])(\d{2}):(\d{2}))$/;
 
-/** A real calendar day of the years 1–9999 (no 30 February, no year 0). */
+const leapYear = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** A real calendar day of the years 1–9999 (no 30 February, no 29 February of 2026, no year 0). */
 function realDay(year: number, month: number, day: number): boolean {
-  const d = new Date(0);
-  d.setUTCFullYear(year, month - 1, day); // not Date.UTC, which reads years 0-99 as 1900-1999
-  return year >= 1 && year <= 9999 && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
-}
-
-function validDate(s: string): boolean {
-  const m = DATE.exec(s) ?? DATE_TIME.exec(s);
-  if (!m || !realDay(Number(m[1]), Number(m[2]), Number(m[3]))) return false;
-  if (m.length > 4 && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59)) return false;
-  return !Number.isNaN(Date.parse(s));
+  if (year < 1 || year > 9999 || month < 1 || month > 12 || day < 1) return false;
+  return day <= DAYS_IN_MONTH[month - 1] + (month === 2 && leapYear(year) ? 1 : 0);
 }
 
 /**
- * A bound on createdAt: an ISO date or date-time. `from` starts at the instant (or the day's start);
- * `to` ends at the instant, or includes the whole day of a date.
+ * An instant from a date-time of a real day: hours 00–23 (no 24:00), no leap second, an offset of at
+ * most ±23:59 (RFC 3339). Stored times have millisecond precision, so digits past the millisecond
+ * round the bound inwards: `from` up, `to` down; the rows selected are exactly those the text names.
+ */
+function instant(s: string, end: 'from' | 'to'): Date | undefined {
+  const m = DATE_TIME.exec(s);
+  if (!m || !realDay(Number(m[1]), Number(m[2]), Number(m[3]))) return undefined;
+  const [hour, minute, second] = [Number(m[4]), Number(m[5]), Number(m[6] ?? 0)];
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  if (m[9] !== undefined && (Number(m[10]) > 23 || Number(m[11]) > 59)) return undefined;
+  const fraction = (m[7] ?? '').padEnd(6, '0');
+  const offsetMinutes =
+    m[9] === undefined ? 0 : (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]));
+  const d = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, does not read years 0–99 as 1900–1999.
+  d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  d.setUTCHours(hour, minute - offsetMinutes, second, Number(fraction.slice(0, 3)));
+  if (end === 'from' && Number(fraction.slice(3)) > 0) d.setTime(d.getTime() + 1);
+  return d;
+}
+
+function parseBound(s: string, end: 'from' | 'to'): Date | undefined {
+  const m = DATE.exec(s);
+  if (!m) return instant(s, end);
+  if (!realDay(Number(m[1]), Number(m[2]), Number(m[3]))) return undefined;
+  return instant(`${s}T${end === 'from' ? '00:00:00.000' : '23:59:59.999'}Z`, end);
+}
+
+/**
+ * A bound on createdAt: an ISO date or date-time of the years 1–9999 (RFC 3339, with its offset).
+ * `from` starts at the instant (or the day's start); `to` ends at the instant, or includes the whole
+ * day of a date. An offset may carry the instant just outside those years; the query handles it.
  */
 const bound = (end: 'from' | 'to') =>
   optional(
-    z
-      .string({ error: 'must be an ISO 8601 date or date-time' })
-      .refine(validDate, 'must be an ISO 8601 date or date-time')
-      .transform((s) =>
-        DATE.test(s) ? new Date(`${s}T${end === 'from' ? '00:00:00.000' : '23:59:59.999'}Z`) : new Date(s),
-      ),
+    z.string({ error: 'must be an ISO 8601 date or date-time' }).transform((s, ctx) => {
+      const d = parseBound(s, end);
+      if (d) return d;
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a real ISO 8601 date (YYYY-MM-DD) or date-time with a zone, in the years 1-9999',
+      });
+      return z.NEVER;
+    }),
   );
+
+const PROCESS_TYPE_IDS = [BALANCE_INCREASE_PROCESS_TYPE_ID, BALANCE_REVERSAL_PROCESS_TYPE_ID];
+
+/** 1 (top-up) or 2 (reversal), as a number (GraphQL) or digits (a query string). */
+const processTypeId = optional(
+  z.union(
+    [
+      z.number(),
+      z
+        .string()
+        .regex(/^\d{1,3}$/)
+        .transform(Number),
+    ],
+    {
+      error: `must be one of ${PROCESS_TYPE_IDS.join(', ')}`,
+    },
+  ),
+).refine((n) => n === undefined || PROCESS_TYPE_IDS.includes(n), {
+  message: `must be one of ${PROCESS_TYPE_IDS.join(', ')}`,
+});
 
 export const listFilters = z.object({
   status: statuses,
   from: bound('from'),
   to: bound('to'),
+  processTypeId,
 });
 export type ListFilters = z.output<typeof listFilters>;
 
@@ -168,6 +222,79 @@ export type CreateFields = z.output<typeof createFields>;
 /** The optional body of approve, reject and cancel. */
 export const decisionInput = z.object({ reason: text(MAX_REASON_LENGTH), otp });
 export type DecisionInput = z.output<typeof decisionInput>;
+
+export const MAX_BULK_IDS = 100;
+
+/**
+ * A bulk decision: 1-100 ids (each judged on its own, so one that is not a UUID is that item's 400),
+ * with the reason and OTP that cover them all.
+ */
+export const bulkDecisionInput = z.object({
+  ids: z
+    .array(z.unknown(), { error: `must be a list of 1-${MAX_BULK_IDS} ids` })
+    .min(1, `must be a list of 1-${MAX_BULK_IDS} ids`)
+    .max(MAX_BULK_IDS, `must be a list of 1-${MAX_BULK_IDS} ids`),
+  reason: text(MAX_REASON_LENGTH),
+  otp,
+});
+export type BulkDecisionInput = z.output<typeof bulkDecisionInput>;
+
+/** Filing a reversal: why is required. */
+export const reversalInput = z.object({
+  reason: text(MAX_REASON_LENGTH)
+    .refine((v) => v !== null, 'is required')
+    .transform((v) => v as string),
+  otp,
+});
+export type ReversalInput = z.output<typeof reversalInput>;
+
+/** A policy tier's lower bound: a plain decimal ≥ 0 (the currency's digits are checked with the partner). */
+const tierFrom = z
+  .string({ error: 'must be a decimal string such as "50000"' })
+  .regex(/^\d+(\.\d+)?$/, 'must be a decimal string such as "50000"')
+  .transform((v) => v.replace(/^0+(?=\d)/, ''))
+  .refine((v) => v.split('.')[0].length <= MAX_AMOUNT_INTEGER_DIGITS, 'must be at most 999999999999999');
+
+export const MAX_TIERS = 10;
+export const MAX_APPROVALS = 5;
+/** One year: a request waits at most this long. */
+export const MAX_PENDING_TTL_SECONDS = 365 * 24 * 3600;
+
+/**
+ * An approval policy (SPEC section 12): tiers sorted by `from`, the first from "0", each needing 1-5
+ * approvals, never fewer for a larger amount; how long a request may stay PENDING (section 13).
+ */
+export const policyInput = z.object({
+  tiers: z
+    .array(
+      z.object({
+        from: tierFrom,
+        approvals: z
+          .number({ error: `must be an integer from 1 to ${MAX_APPROVALS}` })
+          .int(`must be an integer from 1 to ${MAX_APPROVALS}`)
+          .min(1, `must be an integer from 1 to ${MAX_APPROVALS}`)
+          .max(MAX_APPROVALS, `must be an integer from 1 to ${MAX_APPROVALS}`),
+      }),
+      { error: 'must be a list of tiers' },
+    )
+    .min(1, `must hold 1-${MAX_TIERS} tiers`)
+    .max(MAX_TIERS, `must hold 1-${MAX_TIERS} tiers`)
+    .refine((tiers) => compareDecimals(tiers[0].from, '0') === 0, 'must start with a tier from "0"')
+    .refine(
+      (tiers) => tiers.every((t, i) => i === 0 || compareDecimals(tiers[i - 1].from, t.from) < 0),
+      'must be sorted by "from", each bound once',
+    )
+    .refine(
+      (tiers) => tiers.every((t, i) => i === 0 || tiers[i - 1].approvals <= t.approvals),
+      'must not need fewer approvals for a larger amount',
+    ),
+  pendingTtlSeconds: z
+    .number({ error: `must be an integer from 1 to ${MAX_PENDING_TTL_SECONDS}` })
+    .int(`must be an integer from 1 to ${MAX_PENDING_TTL_SECONDS}`)
+    .min(1, `must be an integer from 1 to ${MAX_PENDING_TTL_SECONDS}`)
+    .max(MAX_PENDING_TTL_SECONDS, `must be an integer from 1 to ${MAX_PENDING_TTL_SECONDS}`),
+});
+export type PolicyInput = z.output<typeof policyInput>;
 
 /** Idempotency-Key: absent, or one value of 1–255 printable ASCII characters (a header sent twice is refused). */
 export const idempotencyKey = z
@@ -197,6 +324,23 @@ const name = (max: number) =>
     .refine((s) => s.length >= 1 && s.length <= max, `must be 1-${max} characters`);
 
 const ROLES = Object.values(Role) as string[];
+
+/** A token subject: what an identity provider puts in `sub` (or the configured claim). */
+const subject = z
+  .string({ error: 'must be 1-255 printable characters' })
+  .trim()
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+  .regex(/^[^\u0000-\u001f\u007f]{1,255}$/, 'must be 1-255 printable characters');
+
+/**
+ * Approval limits per currency: {"USD": "50000"}; a currency that is absent has no limit; null: none at
+ * all. Each amount is a plain positive decimal.
+ */
+const approvalLimits = z
+  .record(z.string().refine(isCurrency, 'must be keyed by ISO 4217 codes such as USD'), amount, {
+    error: 'must map ISO 4217 codes to amounts',
+  })
+  .nullable();
 
 export const newPartner = z.object({
   /** A fixed id (the demo partner); random otherwise. */
@@ -229,5 +373,17 @@ export const newOperator = z.object({
     .nullable(),
   otpRequired: z.boolean().default(false),
   otpSecretEncrypted: z.string().nullable().default(null),
+  /** The identity provider's subject for this person; absent: the operator's own id. */
+  subject: subject.optional(),
+  approvalLimits: approvalLimits.default(null),
 });
 export type NewOperator = z.input<typeof newOperator>;
+
+/** operator:update: only what is given changes. */
+export const operatorChanges = z.object({
+  roles: newOperator.shape.roles.optional(),
+  partnerIds: newOperator.shape.partnerIds.optional(),
+  subject: subject.optional(),
+  approvalLimits: approvalLimits.optional(),
+});
+export type OperatorChanges = z.output<typeof operatorChanges>;

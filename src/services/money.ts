@@ -65,3 +65,21 @@ export function formatAmount(value: string, currency: string): Decimal {
   }
   return new Decimal(`${negative ? '-' : ''}${integer}${digits > 0 ? `.${kept}` : ''}`);
 }
+
+/**
+ * Compares two plain non-negative decimal strings exactly ("10.5" vs "10.50" are equal): -1, 0 or 1.
+ * For rules such as policy tiers and approval limits, which must never go through a float.
+ */
+export function compareDecimals(a: string, b: string): -1 | 0 | 1 {
+  const split = (v: string) => {
+    const [integer, fraction = ''] = v.split('.');
+    return [integer.replace(/^0+(?=\d)/, ''), fraction.replace(/0+$/, '')];
+  };
+  const [ai, af] = split(a);
+  const [bi, bf] = split(b);
+  if (ai.length !== bi.length) return ai.length < bi.length ? -1 : 1;
+  if (ai !== bi) return ai < bi ? -1 : 1;
+  const width = Math.max(af.length, bf.length);
+  const [x, y] = [af.padEnd(width, '0'), bf.padEnd(width, '0')];
+  return x === y ? 0 : x < y ? -1 : 1;
+}

@@ -48,18 +48,22 @@ export function enrollOtp(key: Buffer, label: string): OtpEnrolment {
   };
 }
 
-type CheckResult = { ok: true } | { ok: false; code: 'OTP_INVALID' | 'OTP_LOCKED'; reason: string };
+type CheckResult =
+  | { ok: true }
+  | { ok: false; code: 'OTP_INVALID'; reason: string }
+  | { ok: false; code: 'OTP_LOCKED'; reason: string; retryAfterSeconds: number };
 
 export class OtpService {
   constructor(private readonly key: Buffer) {}
 
   /**
    * Demands a valid, unused code from an operator subject to OTP; does nothing for anyone else
-   * (an `otp` they send is ignored). Missing: 403 OTP_REQUIRED. Wrong, malformed or already used:
-   * 403 OTP_INVALID, counted. Once 5 failures fall within 15 minutes, every attempt (even a right
-   * code) is 429 OTP_LOCKED, uncounted, until the oldest of them leaves the window. Checks of one operator are serialized by an advisory lock
-   * held in the checking transaction, so parallel requests, several processes and GraphQL aliases
-   * all see each other's attempts.
+   * (an `otp` they send is ignored). Missing: 403 OTP_REQUIRED. Wrong, malformed, already used, or of
+   * a time step not after the last one the operator used: 403 OTP_INVALID, counted. Once 5 failures
+   * fall within 15 minutes, every attempt (even a right code) is 429 OTP_LOCKED, uncounted, until the
+   * oldest of them leaves the window; the error says in how many seconds. Checks of one operator are
+   * serialized by an advisory lock held in the checking transaction, so parallel requests, several
+   * processes and GraphQL aliases all see each other's attempts.
    */
   async verify(ctx: ServiceContext, code: unknown): Promise<void> {
     const operator = ctx.operator;
@@ -68,7 +72,9 @@ export class OtpService {
     const result = await ctx.em.transactional((em) => this.check(em, operator, code));
     if (!result.ok) {
       ctx.log.info({ operatorId: operator.id, code: result.code, reason: result.reason }, 'OTP refused');
-      throw new DomainError(result.code);
+      throw new DomainError(result.code, undefined, undefined, {
+        retryAfterSeconds: result.code === 'OTP_LOCKED' ? result.retryAfterSeconds : undefined,
+      });
     }
   }
 
@@ -85,7 +91,16 @@ export class OtpService {
       [id, OTP_LOCK_WINDOW_SECONDS],
     );
     // Attempts while locked are refused without being recorded, so the lock ends when the window passes.
-    if (Number(failures) >= OTP_MAX_FAILURES) return { ok: false, code: 'OTP_LOCKED', reason: 'locked' };
+    if (Number(failures) >= OTP_MAX_FAILURES) {
+      // It ends when so many failures have left the window that fewer than the maximum remain.
+      const [{ seconds }] = await em.execute<{ seconds: number }[]>(
+        `select greatest(1, ceil(extract(epoch from at + make_interval(secs => ?) - now())))::int as seconds
+         from otp_attempt where operator_id = ? and success = false and at > now() - make_interval(secs => ?)
+         order by at offset ? limit 1`,
+        [OTP_LOCK_WINDOW_SECONDS, id, OTP_LOCK_WINDOW_SECONDS, Number(failures) - OTP_MAX_FAILURES],
+      );
+      return { ok: false, code: 'OTP_LOCKED', reason: 'locked', retryAfterSeconds: seconds };
+    }
 
     const fail = async (reason: string): Promise<CheckResult> => {
       await em.execute(`insert into otp_attempt (operator_id, success) values (?, false)`, [id]);
@@ -106,6 +121,13 @@ export class OtpService {
     const delta = generator.validate({ token: code, timestamp: now, window: WINDOW });
     if (delta === null) return fail('wrong code');
     const step = generator.counter({ timestamp: now }) + delta;
+    // Steps only move forward: once a code is used, no code of that step or an earlier one is (a code of
+    // the previous step, still inside the ±1 window, would otherwise be a second code for that moment).
+    const [{ last }] = await em.execute<{ last: string | null }[]>(
+      `select max(counter) as last from otp_attempt where operator_id = ? and success = true`,
+      [id],
+    );
+    if (last !== null && step <= Number(last)) return fail(step === Number(last) ? 'replayed' : 'older step');
     const used = await em.execute<{ id: string }[]>(
       `insert into otp_attempt (operator_id, success, counter) values (?, true, ?) on conflict (operator_id, counter) do nothing returning id`,
       [id, step],

@@ -1,15 +1,19 @@
 // Reading: balance, partners, paginated and streamed lists, one request with its history, evidence links.
 import type { FilterQuery } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Approval } from '../entities/approval.entity';
+import { BALANCE_INCREASE_PROCESS_TYPE_ID } from '../entities/process-type.entity';
 import { ClientBalance } from '../entities/client-balance.entity';
 import { Partner } from '../entities/partner.entity';
 import { ProcessRequest } from '../entities/process-request.entity';
 import type { EvidenceStore, SignedUrl } from '../storage/evidence-store';
-import { can, requireAccess, requirePartner } from './access';
+import { can, refusal, requirePartner } from './access';
 import type { ServiceContext } from './context';
 import { DomainError } from './errors';
 import type { ListFilters, PageQuery } from './inputs';
 import { EVENT_COLUMNS, eventOfRow, type EventRow } from './progress';
 import {
+  type ApprovalView,
   type BalanceView,
   type HistoryEntryView,
   type PartnerView,
@@ -36,13 +40,46 @@ export interface Page<T> {
   totalPages: number;
 }
 
+/** Views of requests with their approvals, read in one query for all of them. */
+export async function viewsOf(em: EntityManager, requests: ProcessRequest[]): Promise<ProcessRequestView[]> {
+  const approved = requests.filter((pr) => pr.approvalCount > 0).map((pr) => pr.id);
+  const approvals = new Map<string, ApprovalView[]>();
+  if (approved.length > 0) {
+    const rows = await em.find(
+      Approval,
+      { processRequestId: { $in: approved } },
+      { orderBy: { createdAt: 'asc', id: 'asc' } },
+    );
+    for (const row of rows) {
+      const list = approvals.get(row.processRequestId) ?? [];
+      list.push({ operatorId: row.operatorId, at: row.createdAt });
+      approvals.set(row.processRequestId, list);
+    }
+  }
+  return requests.map((pr) => toProcessRequestView(pr, approvals.get(pr.id)));
+}
+
+/**
+ * An instant as PostgreSQL reads it. A bound's offset can carry it out of the years 1–9999 (a `from` of
+ * 0001-01-01T00:00+14:00 is in year 0 UTC), which toISOString writes as 0000-… or +010000-…, and
+ * PostgreSQL refuses both; it reads 10000-… and 0001-… BC, so the bound keeps its exact meaning.
+ */
+function pgTimestamp(d: Date): string {
+  const iso = d.toISOString();
+  const year = d.getUTCFullYear();
+  if (year >= 1 && year <= 9999) return iso;
+  const rest = iso.slice(iso.indexOf('-', 1));
+  return year > 9999 ? `${year}${rest}` : `${String(1 - year).padStart(4, '0')}${rest} BC`;
+}
+
 function buildWhere(partnerId: string, filters: ListFilters): FilterQuery<ProcessRequest> {
-  const createdAt: Record<string, Date> = {};
-  if (filters.from) createdAt.$gte = filters.from;
-  if (filters.to) createdAt.$lte = filters.to;
+  const createdAt: Record<string, string> = {};
+  if (filters.from) createdAt.$gte = pgTimestamp(filters.from);
+  if (filters.to) createdAt.$lte = pgTimestamp(filters.to);
   return {
     partnerId,
     ...(filters.status ? { status: { $in: filters.status } } : {}),
+    ...(filters.processTypeId ? { processTypeId: filters.processTypeId } : {}),
     ...(filters.from || filters.to ? { createdAt } : {}),
   };
 }
@@ -53,9 +90,15 @@ export class ProcessRequestQueryService {
     private readonly sasTtlSeconds: number,
   ) {}
 
+  /** `available` and `pending`: the sum of the PENDING top-ups still before their deadline. */
   async balance(ctx: ServiceContext, partnerId: string): Promise<BalanceView> {
     const { balance } = await requirePartner(ctx, partnerId, 'read');
-    return toBalanceView(balance);
+    const [{ pending }] = await ctx.em.execute<{ pending: string }[]>(
+      `select coalesce(sum(requested_amount), 0)::text as pending from process_request
+        where client_id = ? and status = 'PENDING' and process_type_id = ? and expires_at > now()`,
+      [balance.partnerId, BALANCE_INCREASE_PROCESS_TYPE_ID],
+    );
+    return toBalanceView(balance, pending);
   }
 
   /** The partners the operator may act on, by name. */
@@ -79,7 +122,7 @@ export class ProcessRequestQueryService {
       offset: (page - 1) * limit,
     });
     return {
-      items: rows.map(toProcessRequestView),
+      items: await viewsOf(ctx.em, rows),
       page,
       limit,
       total,
@@ -90,7 +133,9 @@ export class ProcessRequestQueryService {
   /**
    * Every request of the partner, newest first, fetched in keyset batches so memory stays flat
    * however many rows there are, and no connection is held while the client reads.
-   * Authorization and filters are checked before the first item is yielded.
+   * Authorization, filters and the first batch are done before this resolves, so a door answers any
+   * refusal or failure of those with an error status instead of cutting a list it already began.
+   * The result is read once.
    */
   async stream(
     ctx: ServiceContext,
@@ -100,38 +145,37 @@ export class ProcessRequestQueryService {
     const { partner } = await requirePartner(ctx, partnerId, 'read');
     const where = buildWhere(partner.id, filters);
     const em = ctx.em;
+    const fetch = (after?: { createdAt: Date; id: string }) => {
+      const keyset: FilterQuery<ProcessRequest> = after
+        ? {
+            $or: [
+              { createdAt: { $lt: after.createdAt } },
+              { createdAt: after.createdAt, id: { $lt: after.id } },
+            ],
+          }
+        : {};
+      return em.find(ProcessRequest, { $and: [where, keyset] } as FilterQuery<ProcessRequest>, {
+        orderBy: { createdAt: 'desc', id: 'desc' },
+        limit: STREAM_BATCH,
+      });
+    };
+    const first = await fetch();
     return {
       async *[Symbol.asyncIterator]() {
-        let after: { createdAt: Date; id: string } | undefined;
-        for (;;) {
-          const keyset: FilterQuery<ProcessRequest> = after
-            ? {
-                $or: [
-                  { createdAt: { $lt: after.createdAt } },
-                  { createdAt: after.createdAt, id: { $lt: after.id } },
-                ],
-              }
-            : {};
-          const batch = await em.find(
-            ProcessRequest,
-            { $and: [where, keyset] } as FilterQuery<ProcessRequest>,
-            {
-              orderBy: { createdAt: 'desc', id: 'desc' },
-              limit: STREAM_BATCH,
-            },
-          );
-          for (const pr of batch) yield toProcessRequestView(pr);
+        for (let batch = first; ;) {
+          for (const view of await viewsOf(em, batch)) yield view;
           em.clear();
           if (batch.length < STREAM_BATCH) return;
           const last = batch[batch.length - 1];
-          after = { createdAt: last.createdAt, id: last.id };
+          batch = await fetch({ createdAt: last.createdAt, id: last.id });
         }
       },
     };
   }
 
   async get(ctx: ServiceContext, partnerId: string, id: string): Promise<ProcessRequestView> {
-    return toProcessRequestView(await this.find(ctx, partnerId, id));
+    const [view] = await viewsOf(ctx.em, [await this.find(ctx, partnerId, id)]);
+    return view;
   }
 
   /** One request with its audit trail (who did what, when), oldest event first. */
@@ -141,12 +185,17 @@ export class ProcessRequestQueryService {
     id: string,
   ): Promise<ProcessRequestView & { history: HistoryEntryView[] }> {
     const pr = await this.find(ctx, partnerId, id);
-    const [history] = await this.historyOf(ctx, [{ id: pr.id, partnerId: pr.partnerId }]);
-    return { ...toProcessRequestView(pr), history };
+    const [[view], [history]] = await Promise.all([
+      viewsOf(ctx.em, [pr]),
+      this.historyOf(ctx, [{ id: pr.id, partnerId: pr.partnerId }]),
+    ]);
+    return { ...view, history };
   }
 
   async evidenceDownloadUrl(ctx: ServiceContext, partnerId: string, id: string): Promise<SignedUrl> {
     const pr = await this.find(ctx, partnerId, id);
+    // A reversal has no evidence of its own.
+    if (!pr.evidence) throw new DomainError('NOT_FOUND', 'The process request has no evidence');
     return this.store.signedDownloadUrl(pr.evidence.blobName, pr.evidence.fileName, this.sasTtlSeconds);
   }
 
@@ -156,7 +205,10 @@ export class ProcessRequestQueryService {
    * every partner named, and only events of that request under that partner are returned.
    */
   async historyOf(ctx: ServiceContext, requests: readonly RequestRef[]): Promise<HistoryEntryView[][]> {
-    for (const partnerId of new Set(requests.map((r) => r.partnerId))) requireAccess(ctx, partnerId, 'read');
+    for (const partnerId of new Set(requests.map((r) => r.partnerId))) {
+      const refused = refusal(ctx.operator, partnerId, 'read');
+      if (refused) throw refused;
+    }
     if (requests.length === 0) return [];
     const asked = [...new Map(requests.map((r) => [`${r.id}/${r.partnerId}`, r])).values()];
     // PostgreSQL array literals: the ids are UUIDs read from the database, nothing to quote.

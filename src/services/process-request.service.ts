@@ -2,18 +2,31 @@
 import { randomUUID } from 'node:crypto';
 import { ProgressEventType } from '../entities/process-request-event.entity';
 import { ProcessRequest, ProcessRequestStatus } from '../entities/process-request.entity';
-import { BALANCE_INCREASE_PROCESS_TYPE_ID } from '../entities/process-type.entity';
+import {
+  BALANCE_INCREASE_PROCESS_TYPE_ID,
+  BALANCE_REVERSAL_PROCESS_TYPE_ID,
+} from '../entities/process-type.entity';
 import type { EvidenceStore } from '../storage/evidence-store';
 import { requirePartner } from './access';
 import type { ServiceContext } from './context';
 import { decide, type Outcome } from './decision';
-import { toDomainError } from './errors';
+import { DomainError, toDomainError } from './errors';
+import { violatedConstraint } from '../infra/failures';
 import { EvidenceUpload, type IncomingEvidence } from './evidence.service';
 import { createRequestHash, IdempotencyService } from './idempotency.service';
-import type { CreateFields, DecisionInput } from './inputs';
+import {
+  id as idInput,
+  parseInput,
+  type BulkDecisionInput,
+  type CreateFields,
+  type DecisionInput,
+  type ReversalInput,
+} from './inputs';
 import { assertCurrencyScale } from './money';
 import type { OtpService } from './otp.service';
-import { announce, recordEvent, type TransitionListener } from './progress';
+import { announce, recordEvent, recordEvents, type ProgressEvent, type TransitionListener } from './progress';
+import { policyOf, requiredApprovals } from './approval-policy.service';
+import { viewsOf } from './process-request-query.service';
 import { type ProcessRequestView, toProcessRequestView } from './views';
 
 /**
@@ -21,6 +34,21 @@ import { type ProcessRequestView, toProcessRequestView } from './views';
  * file when the file arrives, and resolves with the parsed text fields when the body is complete.
  */
 export type ReceiveCreate = (stage: (file: IncomingEvidence) => Promise<void>) => Promise<CreateFields>;
+
+/** Which requests may be reversed (SPEC section 13): approved top-ups. One parameter: the top-up type id. */
+const REVERSIBLE = `status = 'APPROVED' and process_type_id = ?`;
+
+/** The index that allows one PENDING or APPROVED reversal per original. */
+const LIVE_REVERSAL_INDEX = 'process_request_live_reversal_unique';
+
+/** One item of a bulk decision: its single call's status (204 when decided) and code, in the order given. */
+export interface BulkResult {
+  id: string;
+  statusCode: number;
+  code?: string;
+  message?: string;
+  request?: ProcessRequestView;
+}
 
 export interface CreateOptions {
   /** Bytes the whole body is expected to hold (Content-Length), for upload progress. */
@@ -79,9 +107,11 @@ export class ProcessRequestService {
       }
       // Checked before anything is stored: the staged blocks stay invisible unless the code is good.
       await this.otp.verify(ctx, fields.otp);
+      const terms = await this.termsOf(ctx, partner.id, fields.requestedAmount);
 
       const view = await ctx.em.transactional(async (em) => {
         const pr = em.create(ProcessRequest, {
+          ...terms,
           id: processRequestId,
           processTypeId: BALANCE_INCREASE_PROCESS_TYPE_ID,
           clientBalanceId: balance.id,
@@ -160,6 +190,102 @@ export class ProcessRequestService {
     return this.decide(ctx, partnerId, id, ProcessRequestStatus.CANCELLED, input);
   }
 
+  /**
+   * Approves or rejects up to 100 requests of one partner, each judged exactly as its single call would
+   * be, in the order given. The partner, the role and one OTP check cover the batch; each item is its own
+   * transaction, so one refusal does not undo the others.
+   */
+  async decideMany(
+    ctx: ServiceContext,
+    partnerId: string,
+    outcome: ProcessRequestStatus.APPROVED | ProcessRequestStatus.REJECTED,
+    input: BulkDecisionInput,
+  ): Promise<BulkResult[]> {
+    const { partner, balance } = await requirePartner(ctx, partnerId, 'review');
+    if (outcome === ProcessRequestStatus.APPROVED) await this.otp.verify(ctx, input.otp);
+    const results: BulkResult[] = [];
+    for (const raw of input.ids) {
+      const label = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? String(raw));
+      try {
+        const id = parseInput(idInput, raw, 'id');
+        const view = await this.decideAs(ctx, partner.id, balance.currency, id, outcome, input.reason);
+        results.push({ id: label, statusCode: 204, request: view });
+      } catch (error) {
+        const refusal = toDomainError(error);
+        if (refusal.status >= 500) throw error;
+        results.push({ id: label, statusCode: refusal.status, code: refusal.code, message: refusal.message });
+      }
+    }
+    return results;
+  }
+
+  /**
+   * Files the reversal of an APPROVED top-up (SPEC section 13): a new request of type 2 for the same
+   * amount, with no evidence, under the partner's current policy. The INSERT itself checks that the
+   * original is an APPROVED top-up; the one-live-reversal index refuses a second one, whatever races.
+   */
+  async reverse(
+    ctx: ServiceContext,
+    partnerId: string,
+    id: string,
+    input: ReversalInput,
+  ): Promise<ProcessRequestView> {
+    const { partner } = await requirePartner(ctx, partnerId, 'create');
+    const [original] = await ctx.em.execute<{ requested_amount: string; reversible: boolean }[]>(
+      `select requested_amount, (${REVERSIBLE}) as reversible from process_request where id = ? and client_id = ?`,
+      [BALANCE_INCREASE_PROCESS_TYPE_ID, id, partner.id],
+    );
+    if (!original) throw new DomainError('NOT_FOUND', 'Process request not found');
+    // Refused before the OTP check, so it costs no attempt; the INSERT below checks again, atomically.
+    if (!original.reversible) throw new DomainError('PROCESS_REQUEST_NOT_APPROVED');
+    await this.otp.verify(ctx, input.otp);
+    const terms = await this.termsOf(ctx, partner.id, original.requested_amount);
+    const reversalId = randomUUID();
+    const created = await ctx.em
+      .transactional(async (em) => {
+        const rows = await em.execute<Record<string, unknown>[]>(
+          `insert into process_request (id, process_type_id, client_balance_id, client_id, requested_amount, currency,
+             observations, status, created_by, required_approvals, created_at, updated_at, expires_at, reversal_of)
+           select ?, ?, client_balance_id, client_id, requested_amount, currency, ?, 'PENDING', ?, ?, ?, ?, ?, id
+             from process_request where ${REVERSIBLE} and id = ? and client_id = ?
+           returning *`,
+          [
+            reversalId,
+            BALANCE_REVERSAL_PROCESS_TYPE_ID,
+            input.reason,
+            ctx.operator.id,
+            terms.requiredApprovals,
+            terms.createdAt,
+            terms.createdAt,
+            terms.expiresAt,
+            BALANCE_INCREASE_PROCESS_TYPE_ID,
+            id,
+            partner.id,
+          ],
+        );
+        if (rows.length === 0) throw new DomainError('PROCESS_REQUEST_NOT_APPROVED');
+        const reversal = em.map(ProcessRequest, rows[0]);
+        const [event] = await recordEvents(em, [
+          {
+            processRequestId: reversalId,
+            partnerId: partner.id,
+            type: ProgressEventType.CREATED,
+            actorId: ctx.operator.id,
+            toStatus: ProcessRequestStatus.PENDING,
+            data: { reason: input.reason, reversalId: id },
+          },
+        ]);
+        return { reversal, event };
+      })
+      .catch((error: unknown) => {
+        if (violatedConstraint(error) === LIVE_REVERSAL_INDEX) throw new DomainError('REVERSAL_EXISTS');
+        throw error;
+      });
+    this.onTransition(created.event.type);
+    ctx.log.info({ processRequestId: reversalId, reversalOf: id, partnerId: partner.id }, 'reversal filed');
+    return toProcessRequestView(created.reversal);
+  }
+
   private async decide(
     ctx: ServiceContext,
     partnerId: string,
@@ -167,20 +293,54 @@ export class ProcessRequestService {
     outcome: Outcome,
     input: DecisionInput,
   ): Promise<ProcessRequestView> {
-    const { partner } = await requirePartner(
-      ctx,
-      partnerId,
-      outcome === ProcessRequestStatus.CANCELLED ? 'read' : 'review',
-    );
+    const permission = outcome === ProcessRequestStatus.CANCELLED ? 'read' : 'review';
+    const { partner, balance } = await requirePartner(ctx, partnerId, permission);
     // Approval moves money: elevated like create (SPEC section 6).
     const elevate =
       outcome === ProcessRequestStatus.APPROVED && ctx.operator.otpRequired
         ? () => this.otp.verify(ctx, input.otp)
         : undefined;
-    const decided = await decide(ctx, { partnerId: partner.id, id, outcome, reason: input.reason, elevate });
-    this.onTransition(decided.event.type);
-    ctx.log.info({ processRequestId: id, partnerId: partner.id, status: outcome }, 'process request decided');
-    return toProcessRequestView(decided.request);
+    return this.decideAs(ctx, partner.id, balance.currency, id, outcome, input.reason, elevate);
+  }
+
+  private async decideAs(
+    ctx: ServiceContext,
+    partnerId: string,
+    currency: string,
+    id: string,
+    outcome: Outcome,
+    reason: string | null,
+    elevate?: () => Promise<void>,
+  ): Promise<ProcessRequestView> {
+    const limit = ctx.operator.approvalLimits?.[currency] ?? null;
+    const recorded = (events: ProgressEvent[]) => events.forEach((e) => this.onTransition(e.type));
+    const { request, events } = await decide(ctx, {
+      partnerId,
+      id,
+      outcome,
+      reason,
+      limit,
+      elevate,
+      recorded,
+    });
+    ctx.log.info(
+      { processRequestId: id, partnerId, events: events.map((e) => e.type), status: request.status },
+      'process request decided',
+    );
+    const [view] = await viewsOf(ctx.em, [request]);
+    return view;
+  }
+
+  /** What a new request is bound to by its partner's policy in force: the approvals it needs, its deadline. */
+  private async termsOf(ctx: ServiceContext, partnerId: string, amount: string) {
+    const policy = await policyOf(ctx.em, partnerId);
+    const createdAt = new Date();
+    return {
+      requiredApprovals: requiredApprovals(policy.tiers, amount),
+      createdAt,
+      updatedAt: createdAt,
+      expiresAt: new Date(createdAt.getTime() + policy.pendingTtlSeconds * 1000),
+    };
   }
 
   /** Upload progress: a handful of EVIDENCE_UPLOADING events per file (every 25%), never one per chunk. */

@@ -2,10 +2,12 @@
 // process's watchers (SSE streams and subscriptions), with replay of stored events for resuming.
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client, type Notification } from 'pg';
+import { Operator } from '../entities/operator.entity';
 import type { Logger } from '../logger';
-import { requirePartner } from './access';
+import { refusal, requirePartner } from './access';
 import type { ServiceContext } from './context';
 import { DomainError } from './errors';
+import { OPERATOR_CHANNEL } from './operator-change';
 import { EVENT_COLUMNS, eventOfRow, PROGRESS_CHANNEL, type EventRow, type ProgressEvent } from './progress';
 import { ProgressSubscription, type ReplaySource } from './progress-subscription';
 
@@ -15,6 +17,10 @@ export interface ProgressBusOptions {
   log: Logger;
   /** Open streams this process serves at most (SSE and subscriptions together). */
   maxStreams: number;
+  /** Of those, at most this many for one operator, so one operator cannot take every place. */
+  maxStreamsPerOperator: number;
+  /** How often the operators holding streams are read again (a change notification re-reads at once). */
+  recheckMs: number;
   maxBufferedPerWatcher?: number;
   replayPageSize?: number;
 }
@@ -29,6 +35,9 @@ const RECONNECT_MAX_MS = 5000;
 export class ProgressBus implements ReplaySource {
   private client?: Client;
   private readonly watchers = new Map<string, Set<ProgressSubscription>>();
+  /** The same streams by the operator they are served to: the per-operator cap and the re-checks. */
+  private readonly byOperator = new Map<string, Set<ProgressSubscription>>();
+  private recheckTimer?: NodeJS.Timeout;
   private open = 0;
   private readonly openByDoor = new Map<ProgressDoor, number>();
   private stopped = false;
@@ -43,12 +52,15 @@ export class ProgressBus implements ReplaySource {
   /** Listens before the app serves anyone; a database that is down at start fails the start. */
   async start(): Promise<void> {
     await this.connect();
+    this.recheckTimer = setInterval(() => void this.recheck(), this.options.recheckMs);
+    this.recheckTimer.unref();
   }
 
   /** Ends every stream cleanly (their clients see the end) and the LISTEN connection. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    clearInterval(this.recheckTimer);
     for (const set of [...this.watchers.values()]) for (const sub of [...set]) sub.close();
     const client = this.client;
     this.client = undefined;
@@ -69,9 +81,15 @@ export class ProgressBus implements ReplaySource {
     return this.openByDoor.get(door) ?? 0;
   }
 
+  /** Open streams served to one operator, through any door. */
+  openStreamsFor(operatorId: string): number {
+    return this.byOperator.get(operatorId)?.size ?? 0;
+  }
+
   /**
-   * Starts watching a partner for an operator: scope and VIEWER rights are checked here, once, for
-   * every door. `lastEventId` (a stored event id) replays what came after it before going live.
+   * Starts watching a partner for an operator: scope and VIEWER rights are checked here for every
+   * door, and again while the stream is open (recheck). `lastEventId` (a stored event id) replays
+   * what came after it before going live.
    */
   async watch(
     ctx: ServiceContext,
@@ -79,29 +97,33 @@ export class ProgressBus implements ReplaySource {
     partnerId: string,
     lastEventId?: bigint,
   ): Promise<ProgressSubscription> {
+    // Checked first too, so an operator over its cap is refused before any database work.
+    this.assertRoomFor(ctx.operator.id);
     const { partner, balance } = await requirePartner(ctx, partnerId, 'read');
-    return this.subscribe(door, partner.id, balance.currency, lastEventId);
+    return this.subscribe(door, ctx.operator.id, partner.id, balance.currency, lastEventId);
   }
 
   /**
    * Registers the watcher for live events first, then learns where it starts (the given id, or the
    * partner's latest stored event): nothing committed in between can fall through the hand-over.
+   * The operator's own cap is checked before the process's, so whoever holds too many streams is told
+   * so (429) rather than everyone else being refused (503); both checks and the count are synchronous.
    */
   async subscribe(
     door: ProgressDoor,
+    operatorId: string,
     partnerId: string,
     currency: string,
     after?: bigint,
   ): Promise<ProgressSubscription> {
-    if (this.stopped) throw new DomainError('SERVICE_UNAVAILABLE', 'The server is shutting down');
-    if (this.open >= this.options.maxStreams) throw new DomainError('TOO_MANY_STREAMS');
+    this.assertRoomFor(operatorId);
     this.open++;
     this.openByDoor.set(door, this.openStreamsOf(door) + 1);
-    let set = this.watchers.get(partnerId);
-    if (!set) this.watchers.set(partnerId, (set = new Set()));
-    const watchers = set;
+    const watchers = getOrAdd(this.watchers, partnerId);
+    const mine = getOrAdd(this.byOperator, operatorId);
     const sub: ProgressSubscription = new ProgressSubscription({
       partnerId,
+      operatorId,
       currency,
       source: this,
       maxBuffered: this.options.maxBufferedPerWatcher ?? 1000,
@@ -111,9 +133,12 @@ export class ProgressBus implements ReplaySource {
         this.openByDoor.set(door, this.openStreamsOf(door) - 1);
         watchers.delete(sub);
         if (watchers.size === 0 && this.watchers.get(partnerId) === watchers) this.watchers.delete(partnerId);
+        mine.delete(sub);
+        if (mine.size === 0 && this.byOperator.get(operatorId) === mine) this.byOperator.delete(operatorId);
       },
     });
     watchers.add(sub);
+    mine.add(sub);
     try {
       if (after !== undefined) sub.startAfter(after, true);
       else sub.startAfter(await this.latestId(partnerId), false);
@@ -124,6 +149,15 @@ export class ProgressBus implements ReplaySource {
     return sub;
   }
 
+  private assertRoomFor(operatorId: string): void {
+    if (this.stopped) throw new DomainError('SERVICE_UNAVAILABLE', 'The server is shutting down');
+    if (this.openStreamsFor(operatorId) >= this.options.maxStreamsPerOperator)
+      throw new DomainError('TOO_MANY_OPERATOR_STREAMS', undefined, {
+        limit: this.options.maxStreamsPerOperator,
+      });
+    if (this.open >= this.options.maxStreams) throw new DomainError('TOO_MANY_STREAMS');
+  }
+
   async replay(partnerId: string, afterId: bigint, limit: number): Promise<ProgressEvent[]> {
     const rows = await this.options.orm.em
       .getConnection()
@@ -132,6 +166,41 @@ export class ProgressBus implements ReplaySource {
         [partnerId, afterId.toString(), limit],
       );
     return rows.map(eventOfRow);
+  }
+
+  /**
+   * Reads the given operators (default: every one holding a stream) and ends each stream its operator
+   * may no longer have: deactivated (OPERATOR_INACTIVE), partner out of scope (PARTNER_FORBIDDEN),
+   * no role that reads (FORBIDDEN), or gone (UNAUTHENTICATED). A database that cannot be read ends
+   * nothing: the next re-check tries again.
+   */
+  async recheck(operatorIds: string[] = [...this.byOperator.keys()]): Promise<void> {
+    const ids = operatorIds.filter((id) => this.byOperator.has(id));
+    if (ids.length === 0) return;
+    let operators: Operator[];
+    try {
+      operators = await this.options.orm.em.fork().find(Operator, { id: { $in: ids } });
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not re-check the operators of open progress streams');
+      return;
+    }
+    const byId = new Map(operators.map((o) => [o.id, o]));
+    for (const id of ids) {
+      const operator = byId.get(id);
+      for (const sub of [...(this.byOperator.get(id) ?? [])]) {
+        const refused = !operator
+          ? new DomainError('UNAUTHENTICATED', 'The operator no longer exists')
+          : !operator.active
+            ? new DomainError('OPERATOR_INACTIVE')
+            : refusal(operator, sub.partnerId, 'read');
+        if (!refused) continue;
+        this.log.info(
+          { operatorId: id, partnerId: sub.partnerId, code: refused.code },
+          'progress stream revoked',
+        );
+        sub.close(refused);
+      }
+    }
   }
 
   private async latestId(partnerId: string): Promise<bigint> {
@@ -156,7 +225,7 @@ export class ProgressBus implements ReplaySource {
     client.on('notification', (n) => this.dispatch(n));
     try {
       await client.connect();
-      await client.query(`LISTEN ${PROGRESS_CHANNEL}`);
+      await client.query(`LISTEN ${PROGRESS_CHANNEL}; LISTEN ${OPERATOR_CHANNEL}`);
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;
@@ -186,8 +255,10 @@ export class ProgressBus implements ReplaySource {
         () => {
           if (this.stopped) return;
           this.log.info({ pid: this.listenerPid }, 'LISTEN connection restored');
-          // NOTIFYs sent while nobody listened are gone; the stored events among them are read back.
+          // NOTIFYs sent while nobody listened are gone; the stored events among them are read back,
+          // and every operator holding a stream is read again in case a change was announced meanwhile.
           for (const set of this.watchers.values()) for (const sub of set) sub.resync();
+          void this.recheck();
         },
         (error) => {
           this.log.warn({ err: error, attempt: this.attempts }, 'LISTEN reconnect failed');
@@ -198,6 +269,10 @@ export class ProgressBus implements ReplaySource {
   }
 
   private dispatch(notification: Notification): void {
+    if (notification.channel === OPERATOR_CHANNEL && notification.payload) {
+      void this.recheck([notification.payload]);
+      return;
+    }
     if (notification.channel !== PROGRESS_CHANNEL || !notification.payload) return;
     let message: ProgressEvent;
     try {
@@ -210,4 +285,10 @@ export class ProgressBus implements ReplaySource {
     if (!set) return;
     for (const sub of set) sub.push(message);
   }
+}
+
+function getOrAdd<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  return set;
 }

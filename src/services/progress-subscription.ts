@@ -11,6 +11,8 @@ export interface ReplaySource {
 
 export interface SubscriptionOptions {
   partnerId: string;
+  /** The operator it is served to (re-checked while it is open). */
+  operatorId: string;
   currency: string;
   source: ReplaySource;
   /** Live events held for a consumer that has not pulled them yet; one more ends the stream. */
@@ -28,8 +30,14 @@ export class ProgressSubscription implements AsyncIterableIterator<ProgressEvent
   private replaying = false;
   /** A resync that arrived while a replay page was being read: read again before going live. */
   private resyncPending = false;
-  /** Highest stored id this stream has delivered (or started after): the SSE resume cursor. */
-  private cursor: bigint | null = null;
+  /** Highest stored id read so far (replayed or live): the next replay page starts after it. */
+  private readCursor: bigint | null = null;
+  /**
+   * Highest stored id handed to the consumer (or the id the stream started after): the resume point.
+   * It moves only when an event leaves next(), so a client cut off mid-replay resumes after the
+   * last event it was actually given, never after the end of a page it had not received yet.
+   */
+  private delivered: bigint | null = null;
   private readonly replayed = new Set<string>();
   private ended?: { error?: Error };
   private waiter?: () => void;
@@ -44,9 +52,13 @@ export class ProgressSubscription implements AsyncIterableIterator<ProgressEvent
     return this.options.partnerId;
   }
 
-  /** The id a client would resume from (Last-Event-ID); null until known. */
+  get operatorId(): string {
+    return this.options.operatorId;
+  }
+
+  /** The id a client would resume from (Last-Event-ID): the last stored event delivered; null until known. */
   get resumeId(): string | null {
-    return this.cursor === null ? null : this.cursor.toString();
+    return this.delivered === null ? null : this.delivered.toString();
   }
 
   /** Resolves when the stream ends for any reason (close, overflow, server shutdown). */
@@ -56,7 +68,8 @@ export class ProgressSubscription implements AsyncIterableIterator<ProgressEvent
 
   /** Starts after a known id: stored events after it are replayed before live ones. */
   startAfter(id: bigint, replay: boolean): void {
-    this.cursor = id;
+    this.readCursor = id;
+    this.delivered = id;
     this.replaying = replay;
   }
 
@@ -73,14 +86,15 @@ export class ProgressSubscription implements AsyncIterableIterator<ProgressEvent
 
   /** The LISTEN connection came back: whatever was stored while it was down is read from the table. */
   resync(): void {
-    if (this.ended || this.cursor === null) return;
+    if (this.ended || this.readCursor === null) return;
     this.replaying = true;
     this.resyncPending = true;
     this.wake();
   }
 
-  close(): void {
-    this.finish();
+  /** Ends the stream; with an error, the consumer's next pull throws it once (a cut-off, a revocation). */
+  close(error?: Error): void {
+    this.finish(error);
   }
 
   async next(): Promise<IteratorResult<ProgressEventView>> {
@@ -93,14 +107,14 @@ export class ProgressSubscription implements AsyncIterableIterator<ProgressEvent
         return { value: undefined, done: true };
       }
       const replayed = this.pending.shift();
-      if (replayed) return { value: this.toView(replayed), done: false };
+      if (replayed) return this.deliver(replayed);
       if (this.replaying) {
         await this.replayPage();
         continue;
       }
       const message = this.live.shift();
       if (message) {
-        if (this.accept(message)) return { value: this.toView(message), done: false };
+        if (this.accept(message)) return this.deliver(message);
         continue;
       }
       await new Promise<void>((resolve) => (this.waiter = resolve));
@@ -117,7 +131,7 @@ export class ProgressSubscription implements AsyncIterableIterator<ProgressEvent
   }
 
   private async replayPage(): Promise<void> {
-    const after = this.cursor ?? 0n;
+    const after = this.readCursor ?? 0n;
     this.resyncPending = false;
     let rows: ProgressEvent[];
     try {
@@ -129,7 +143,7 @@ export class ProgressSubscription implements AsyncIterableIterator<ProgressEvent
     if (this.ended) return;
     for (const row of rows) {
       const id = BigInt(row.id as string);
-      if (this.cursor === null || id > this.cursor) this.cursor = id;
+      if (this.readCursor === null || id > this.readCursor) this.readCursor = id;
       this.remember(row.id as string);
       this.pending.push(row);
     }
@@ -138,14 +152,22 @@ export class ProgressSubscription implements AsyncIterableIterator<ProgressEvent
 
   /**
    * Live stored events: the one already replayed is dropped (no duplicate). One with a lower id than
-   * the cursor that was not replayed committed late (ids are taken before commit) and is delivered.
+   * the read cursor that was not replayed committed late (ids are taken before commit) and is delivered.
    */
   private accept(message: ProgressEvent): boolean {
     if (message.id === null) return true;
     if (this.replayed.delete(message.id)) return false;
     const id = BigInt(message.id);
-    if (this.cursor === null || id > this.cursor) this.cursor = id;
+    if (this.readCursor === null || id > this.readCursor) this.readCursor = id;
     return true;
+  }
+
+  private deliver(event: ProgressEvent): IteratorResult<ProgressEventView> {
+    if (event.id !== null) {
+      const id = BigInt(event.id);
+      if (this.delivered === null || id > this.delivered) this.delivered = id;
+    }
+    return { value: this.toView(event), done: false };
   }
 
   private remember(id: string): void {

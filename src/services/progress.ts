@@ -16,6 +16,11 @@ export interface EventData {
   code?: string;
   /** Upload progress of EVIDENCE_UPLOADING, 0-99. */
   percent?: number;
+  /** APPROVAL_RECORDED: approvals so far, and how many the request needs. */
+  approvals?: number;
+  requiredApprovals?: number;
+  /** REVERSED: the reversal that reversed the request; APPROVED of a reversal: the original. */
+  reversalId?: string;
 }
 
 /**
@@ -79,29 +84,49 @@ export type TransitionListener = (type: ProgressEventType) => void;
 const EVENT_ORDER_LOCK = 727274003;
 
 /**
- * Stores an event and queues its NOTIFY. Call it as the LAST statement of the transaction of the
- * change it records: PostgreSQL delivers the notification only if, and when, that transaction
- * commits, and the per-partner lock taken here (held until commit, so only for an instant) makes a
+ * Stores events and queues their NOTIFYs. Call it as the LAST statement of the transaction of the
+ * changes it records: PostgreSQL delivers the notifications only if, and when, that transaction
+ * commits, and the per-partner locks taken here (held until commit, so only for an instant) make each
  * partner's event ids commit in increasing order — a resume from Last-Event-ID never skips one.
  */
-export async function recordEvent(em: EntityManager, event: NewEvent): Promise<ProgressEvent> {
-  await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [EVENT_ORDER_LOCK, event.partnerId]);
-  const data = event.data ?? {};
-  const [row] = await em.execute<EventRow[]>(
+export async function recordEvents(em: EntityManager, events: NewEvent[]): Promise<ProgressEvent[]> {
+  if (events.length === 0) return [];
+  // Sorted, so two transactions touching the same partners never wait for each other in a circle.
+  for (const partnerId of [...new Set(events.map((e) => e.partnerId))].sort()) {
+    await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [EVENT_ORDER_LOCK, partnerId]);
+  }
+  // One statement for any number of events; the list travels as one JSON parameter.
+  const rows = await em.execute<EventRow[]>(
     `insert into process_request_event (process_request_id, client_id, type, actor_id, from_status, to_status, data)
-     values (?, ?, ?, ?, ?, ?, ?) returning ${EVENT_COLUMNS}`,
+     select e.process_request_id, e.client_id, e.type, e.actor_id, e.from_status, e.to_status, e.data
+       from jsonb_to_recordset(?::jsonb) as e(process_request_id uuid, client_id uuid, type progress_event_type,
+            actor_id uuid, from_status process_request_status, to_status process_request_status, data jsonb)
+     returning ${EVENT_COLUMNS}`,
     [
-      event.processRequestId,
-      event.partnerId,
-      event.type,
-      event.actorId,
-      event.fromStatus ?? null,
-      event.toStatus ?? null,
-      Object.keys(data).length > 0 ? JSON.stringify(data) : null,
+      JSON.stringify(
+        events.map((e) => ({
+          process_request_id: e.processRequestId,
+          client_id: e.partnerId,
+          type: e.type,
+          actor_id: e.actorId,
+          from_status: e.fromStatus ?? null,
+          to_status: e.toStatus ?? null,
+          data: e.data && Object.keys(e.data).length > 0 ? e.data : null,
+        })),
+      ),
     ],
   );
-  const stored = eventOfRow(row);
-  await announce(em, stored);
+  const stored = rows.map(eventOfRow).sort((a, b) => Number(BigInt(a.id as string) - BigInt(b.id as string)));
+  await em.execute(`select pg_notify(?, payload) from jsonb_array_elements_text(?::jsonb) as payload`, [
+    PROGRESS_CHANNEL,
+    JSON.stringify(stored.map((e) => JSON.stringify(e))),
+  ]);
+  return stored;
+}
+
+/** One event: see recordEvents. */
+export async function recordEvent(em: EntityManager, event: NewEvent): Promise<ProgressEvent> {
+  const [stored] = await recordEvents(em, [event]);
   return stored;
 }
 

@@ -11,6 +11,8 @@ export interface BalanceView {
   id: string;
   clientId: string;
   available: Decimal;
+  /** What approvals would add: the sum of PENDING top-ups (SPEC section 13). */
+  pending: Decimal;
   currency: string;
   updatedAt: Date;
   createdAt: Date;
@@ -31,8 +33,9 @@ export interface ProcessRequestView {
   requestedAmount: Decimal;
   currency: string;
   observations: string | null;
-  evidenceUrl: string;
-  evidence: EvidenceView;
+  /** null for a reversal, which has no evidence. */
+  evidenceUrl: string | null;
+  evidence: EvidenceView | null;
   status: ProcessRequestStatus;
   createdBy: string;
   createdAt: Date;
@@ -42,13 +45,24 @@ export interface ProcessRequestView {
   reviewReason: string | null;
   cancelledBy: string | null;
   cancelledAt: Date | null;
+  requiredApprovals: number;
+  approvals: ApprovalView[];
+  expiresAt: Date;
+  reversalOf: string | null;
+  reversedBy: string | null;
+}
+
+export interface ApprovalView {
+  operatorId: string;
+  at: Date;
 }
 
 /** One entry of a request's history (the audit trail). */
 export interface HistoryEntryView {
   id: string;
   type: ProgressEventType;
-  actorId: string;
+  /** null when the service itself acted (expiry). */
+  actorId: string | null;
   fromStatus: ProcessRequestStatus | null;
   toStatus: ProcessRequestStatus | null;
   reason: string | null;
@@ -65,6 +79,9 @@ export interface ProgressEventView {
   percent?: number;
   available?: Decimal;
   code?: string;
+  /** With APPROVAL_RECORDED: the approvals so far and how many the request needs. */
+  approvals?: number;
+  requiredApprovals?: number;
   at: Date;
 }
 
@@ -85,18 +102,21 @@ export interface OperatorView {
   active: boolean;
 }
 
-export function toBalanceView(b: ClientBalance): BalanceView {
+/** `pending`: the NUMERIC sum of the partner's PENDING top-ups. */
+export function toBalanceView(b: ClientBalance, pending: string): BalanceView {
   return {
     id: b.id,
     clientId: b.partnerId,
     available: formatAmount(b.available, b.currency),
+    pending: formatAmount(pending, b.currency),
     currency: b.currency,
     updatedAt: b.updatedAt,
     createdAt: b.createdAt,
   };
 }
 
-export function toProcessRequestView(pr: ProcessRequest): ProcessRequestView {
+/** `approvals`: the request's recorded approvals, oldest first (none for a request just filed). */
+export function toProcessRequestView(pr: ProcessRequest, approvals: ApprovalView[] = []): ProcessRequestView {
   return {
     id: pr.id,
     processTypeId: pr.processTypeId,
@@ -105,13 +125,15 @@ export function toProcessRequestView(pr: ProcessRequest): ProcessRequestView {
     requestedAmount: formatAmount(pr.requestedAmount, pr.currency),
     currency: pr.currency,
     observations: pr.observations ?? null,
-    evidenceUrl: pr.evidenceUrl,
-    evidence: {
-      fileName: pr.evidence.fileName,
-      contentType: pr.evidence.contentType,
-      size: pr.evidence.size,
-      sha256: pr.evidence.sha256,
-    },
+    evidenceUrl: pr.evidenceUrl ?? null,
+    evidence: pr.evidence
+      ? {
+          fileName: pr.evidence.fileName,
+          contentType: pr.evidence.contentType,
+          size: pr.evidence.size,
+          sha256: pr.evidence.sha256,
+        }
+      : null,
     status: pr.status,
     createdBy: pr.createdBy,
     createdAt: pr.createdAt,
@@ -121,6 +143,11 @@ export function toProcessRequestView(pr: ProcessRequest): ProcessRequestView {
     reviewReason: pr.reviewReason ?? null,
     cancelledBy: pr.cancelledBy ?? null,
     cancelledAt: pr.cancelledAt ?? null,
+    requiredApprovals: pr.requiredApprovals,
+    approvals,
+    expiresAt: pr.expiresAt,
+    reversalOf: pr.reversalOf ?? null,
+    reversedBy: pr.reversedBy ?? null,
   };
 }
 
@@ -128,7 +155,7 @@ export function toHistoryEntryView(e: ProgressEvent): HistoryEntryView {
   return {
     id: e.id as string,
     type: e.type,
-    actorId: e.actorId as string,
+    actorId: e.actorId,
     fromStatus: e.fromStatus,
     toStatus: e.toStatus,
     reason: e.data.reason ?? null,
@@ -149,6 +176,8 @@ export function toProgressEventView(e: ProgressEvent, currency: string): Progres
   if (typeof e.data.percent === 'number') view.percent = e.data.percent;
   if (typeof e.data.available === 'string') view.available = formatAmount(e.data.available, currency);
   if (typeof e.data.code === 'string') view.code = e.data.code;
+  if (typeof e.data.approvals === 'number') view.approvals = e.data.approvals;
+  if (typeof e.data.requiredApprovals === 'number') view.requiredApprovals = e.data.requiredApprovals;
   return view;
 }
 

@@ -135,8 +135,15 @@ export class EvidenceStore {
   }
 }
 
-/** RFC 6266: an ASCII fallback plus the exact UTF-8 name. */
+/**
+ * RFC 6266: an ASCII fallback (one `_` per other character) plus the exact UTF-8 name, percent-encoded
+ * as RFC 5987 asks (encodeURIComponent leaves ' ( ) * as they are).
+ */
 export function contentDisposition(fileName: string): string {
-  const ascii = fileName.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
+  const ascii = fileName.replace(/[^\x20-\x7e]/gu, '_').replace(/["\\%]/g, '_');
+  const exact = encodeURIComponent(fileName).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${exact}`;
 }

@@ -36,6 +36,12 @@ export class ProgressEventObject {
   @Field(() => String, { nullable: true, description: 'Error code, with FAILED' })
   code?: string;
 
+  @Field(() => Int, { nullable: true, description: 'Approvals so far, with APPROVAL_RECORDED' })
+  approvals?: number;
+
+  @Field(() => Int, { nullable: true, description: 'Approvals the request needs, with APPROVAL_RECORDED' })
+  requiredApprovals?: number;
+
   @Field(() => Date)
   at!: Date;
 }

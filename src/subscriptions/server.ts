@@ -26,6 +26,7 @@ import type { SubscriptionContext } from './context';
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
 const TERMINATE_AFTER_MS = 1000;
+const KEEP_ALIVE_MAX_MS = 12_000;
 
 export interface SubscriptionServerDeps {
   schema: GraphQLSchema;
@@ -39,6 +40,7 @@ export function attachSubscriptions(
   deps: SubscriptionServerDeps,
 ): { close(): Promise<void> } {
   const { schema, services, verifier, bus } = deps;
+  const maxPerSocket = services.config.maxSubscriptionsPerSocket;
   const log = services.log.child({ door: 'graphql-ws' });
   const format = formatGraphQLError(log, { hideSuggestions: !services.config.introspection });
   // The stream opened while a subscribe was checked, handed to graphql-ws's own subscribe step.
@@ -63,6 +65,11 @@ export function attachSubscriptions(
       // Runs the whole check (limits, parse, validate, authenticate, scope, cap) so a refusal is an
       // `error` message, never an event. The document limits are those of the HTTP door, in the same order.
       onSubscribe: async (ctx, _id, payload) => {
+        // graphql-ws registers the id before this hook runs, so subscriptions still being checked count too.
+        if (Object.keys(ctx.subscriptions).length > maxPerSocket)
+          return [
+            toGraphQLError(new DomainError('TOO_MANY_SUBSCRIPTIONS', undefined, { limit: maxPerSocket })),
+          ];
         let document: DocumentNode;
         try {
           document = parseWithinLimits(payload.query);
@@ -123,6 +130,11 @@ export function attachSubscriptions(
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => format(e.toJSON(), e)),
     },
     wss,
+    // A WebSocket ping every half stall bound (every 12 s at most, graphql-ws's own default); a socket
+    // that leaves one unanswered as long again is terminated. A client that stopped reading cannot
+    // answer (the ping waits behind what it left unread), so it frees its subscriptions within
+    // PROGRESS_STALL_SECONDS.
+    Math.min(KEEP_ALIVE_MAX_MS, services.config.progressStallSeconds * 500),
   );
 
   return {

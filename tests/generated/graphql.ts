@@ -16,16 +16,21 @@ export type CreateProcessRequestInput = {
 export type ProcessRequestStatus =
   | 'APPROVED'
   | 'CANCELLED'
+  | 'EXPIRED'
   | 'PENDING'
-  | 'REJECTED';
+  | 'REJECTED'
+  | 'REVERSED';
 
 export type ProgressEventType =
+  | 'APPROVAL_RECORDED'
   | 'APPROVED'
   | 'CANCELLED'
   | 'CREATED'
   | 'EVIDENCE_UPLOADING'
+  | 'EXPIRED'
   | 'FAILED'
-  | 'REJECTED';
+  | 'REJECTED'
+  | 'REVERSED';
 
 export type AllProcessRequestsQueryVariables = Exact<{
   clientId: string | number;
@@ -35,7 +40,7 @@ export type AllProcessRequestsQueryVariables = Exact<{
 }>;
 
 
-export type AllProcessRequestsQuery = { allProcessRequests: Array<{ id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, evidence: { fileName: string, contentType: string, size: number, sha256: string } }> };
+export type AllProcessRequestsQuery = { allProcessRequests: Array<{ id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string | null, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, evidence: { fileName: string, contentType: string, size: number, sha256: string } | null }> };
 
 export type ApproveProcessRequestMutationVariables = Exact<{
   clientId: string | number;
@@ -45,7 +50,7 @@ export type ApproveProcessRequestMutationVariables = Exact<{
 }>;
 
 
-export type ApproveProcessRequestMutation = { approveProcessRequest: { id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, evidence: { fileName: string, contentType: string, size: number, sha256: string } } };
+export type ApproveProcessRequestMutation = { approveProcessRequest: { id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string | null, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, evidence: { fileName: string, contentType: string, size: number, sha256: string } | null } };
 
 export type CancelProcessRequestMutationVariables = Exact<{
   clientId: string | number;
@@ -55,7 +60,7 @@ export type CancelProcessRequestMutationVariables = Exact<{
 }>;
 
 
-export type CancelProcessRequestMutation = { cancelProcessRequest: { id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, evidence: { fileName: string, contentType: string, size: number, sha256: string } } };
+export type CancelProcessRequestMutation = { cancelProcessRequest: { id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string | null, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, evidence: { fileName: string, contentType: string, size: number, sha256: string } | null } };
 
 export type CreateProcessRequestMutationVariables = Exact<{
   clientId: string | number;
@@ -65,7 +70,7 @@ export type CreateProcessRequestMutationVariables = Exact<{
 }>;
 
 
-export type CreateProcessRequestMutation = { createProcessRequest: { id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, evidence: { fileName: string, contentType: string, size: number, sha256: string } } };
+export type CreateProcessRequestMutation = { createProcessRequest: { id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string | null, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, evidence: { fileName: string, contentType: string, size: number, sha256: string } | null } };
 
 export type EvidenceDownloadUrlQueryVariables = Exact<{
   clientId: string | number;
@@ -75,7 +80,7 @@ export type EvidenceDownloadUrlQueryVariables = Exact<{
 
 export type EvidenceDownloadUrlQuery = { evidenceDownloadUrl: { url: string, expiresAt: string } };
 
-export type ProcessRequestFieldsFragment = { id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, evidence: { fileName: string, contentType: string, size: number, sha256: string } };
+export type ProcessRequestFieldsFragment = { id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string | null, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, evidence: { fileName: string, contentType: string, size: number, sha256: string } | null };
 
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -100,7 +105,7 @@ export type ProcessRequestQueryVariables = Exact<{
 }>;
 
 
-export type ProcessRequestQuery = { processRequest: { id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, history: Array<{ id: string, type: ProgressEventType, actorId: string, fromStatus: ProcessRequestStatus | null, toStatus: ProcessRequestStatus | null, reason: string | null, at: string }>, evidence: { fileName: string, contentType: string, size: number, sha256: string } } };
+export type ProcessRequestQuery = { processRequest: { id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string | null, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, history: Array<{ id: string, type: ProgressEventType, actorId: string | null, fromStatus: ProcessRequestStatus | null, toStatus: ProcessRequestStatus | null, reason: string | null, at: string }>, evidence: { fileName: string, contentType: string, size: number, sha256: string } | null } };
 
 export type ProcessRequestsQueryVariables = Exact<{
   clientId: string | number;
@@ -112,7 +117,7 @@ export type ProcessRequestsQueryVariables = Exact<{
 }>;
 
 
-export type ProcessRequestsQuery = { processRequests: { page: number, limit: number, total: number, totalPages: number, items: Array<{ id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, evidence: { fileName: string, contentType: string, size: number, sha256: string } }> } };
+export type ProcessRequestsQuery = { processRequests: { page: number, limit: number, total: number, totalPages: number, items: Array<{ id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string | null, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, evidence: { fileName: string, contentType: string, size: number, sha256: string } | null }> } };
 
 export type RejectProcessRequestMutationVariables = Exact<{
   clientId: string | number;
@@ -122,7 +127,7 @@ export type RejectProcessRequestMutationVariables = Exact<{
 }>;
 
 
-export type RejectProcessRequestMutation = { rejectProcessRequest: { id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, evidence: { fileName: string, contentType: string, size: number, sha256: string } } };
+export type RejectProcessRequestMutation = { rejectProcessRequest: { id: string, processTypeId: number, clientBalanceId: string, clientId: string, requestedAmount: string, currency: string, observations: string | null, evidenceUrl: string | null, status: ProcessRequestStatus, createdBy: string, createdAt: string, updatedAt: string, reviewedBy: string | null, reviewedAt: string | null, reviewReason: string | null, cancelledBy: string | null, cancelledAt: string | null, evidence: { fileName: string, contentType: string, size: number, sha256: string } | null } };
 
 export const ProcessRequestFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ProcessRequestFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ProcessRequest"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"processTypeId"}},{"kind":"Field","name":{"kind":"Name","value":"clientBalanceId"}},{"kind":"Field","name":{"kind":"Name","value":"clientId"}},{"kind":"Field","name":{"kind":"Name","value":"requestedAmount"}},{"kind":"Field","name":{"kind":"Name","value":"currency"}},{"kind":"Field","name":{"kind":"Name","value":"observations"}},{"kind":"Field","name":{"kind":"Name","value":"evidenceUrl"}},{"kind":"Field","name":{"kind":"Name","value":"evidence"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"fileName"}},{"kind":"Field","name":{"kind":"Name","value":"contentType"}},{"kind":"Field","name":{"kind":"Name","value":"size"}},{"kind":"Field","name":{"kind":"Name","value":"sha256"}}]}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"createdBy"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"updatedAt"}},{"kind":"Field","name":{"kind":"Name","value":"reviewedBy"}},{"kind":"Field","name":{"kind":"Name","value":"reviewedAt"}},{"kind":"Field","name":{"kind":"Name","value":"reviewReason"}},{"kind":"Field","name":{"kind":"Name","value":"cancelledBy"}},{"kind":"Field","name":{"kind":"Name","value":"cancelledAt"}}]}}]} as unknown as DocumentNode<ProcessRequestFieldsFragment, unknown>;
 export const AllProcessRequestsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"AllProcessRequests"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"clientId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"status"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ProcessRequestStatus"}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"from"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"to"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"allProcessRequests"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"clientId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"clientId"}}},{"kind":"Argument","name":{"kind":"Name","value":"status"},"value":{"kind":"Variable","name":{"kind":"Name","value":"status"}}},{"kind":"Argument","name":{"kind":"Name","value":"from"},"value":{"kind":"Variable","name":{"kind":"Name","value":"from"}}},{"kind":"Argument","name":{"kind":"Name","value":"to"},"value":{"kind":"Variable","name":{"kind":"Name","value":"to"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"ProcessRequestFields"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ProcessRequestFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ProcessRequest"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"processTypeId"}},{"kind":"Field","name":{"kind":"Name","value":"clientBalanceId"}},{"kind":"Field","name":{"kind":"Name","value":"clientId"}},{"kind":"Field","name":{"kind":"Name","value":"requestedAmount"}},{"kind":"Field","name":{"kind":"Name","value":"currency"}},{"kind":"Field","name":{"kind":"Name","value":"observations"}},{"kind":"Field","name":{"kind":"Name","value":"evidenceUrl"}},{"kind":"Field","name":{"kind":"Name","value":"evidence"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"fileName"}},{"kind":"Field","name":{"kind":"Name","value":"contentType"}},{"kind":"Field","name":{"kind":"Name","value":"size"}},{"kind":"Field","name":{"kind":"Name","value":"sha256"}}]}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"createdBy"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"updatedAt"}},{"kind":"Field","name":{"kind":"Name","value":"reviewedBy"}},{"kind":"Field","name":{"kind":"Name","value":"reviewedAt"}},{"kind":"Field","name":{"kind":"Name","value":"reviewReason"}},{"kind":"Field","name":{"kind":"Name","value":"cancelledBy"}},{"kind":"Field","name":{"kind":"Name","value":"cancelledAt"}}]}}]} as unknown as DocumentNode<AllProcessRequestsQuery, AllProcessRequestsQueryVariables>;

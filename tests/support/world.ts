@@ -177,8 +177,8 @@ export async function createWorld(env: Record<string, string> = {}): Promise<Wor
     },
     async headers(operator, ttlSeconds = 3600) {
       if (!appToken) throw new Error('this world verifies tokens with public keys: sign them in the test');
-      const id = typeof operator === 'string' ? operator : operator.id;
-      const userToken = await mintToken(config, 'user', id, ttlSeconds);
+      const subject = typeof operator === 'string' ? operator : operator.subject;
+      const userToken = await mintToken(config, 'user', subject, ttlSeconds);
       return { authorization: `Bearer ${appToken}`, 'x-user-token': `Bearer ${userToken}` };
     },
     async gql<TData, TVars extends Record<string, unknown>>(

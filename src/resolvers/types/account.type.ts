@@ -13,6 +13,9 @@ export class ClientBalanceType {
   @Field(() => DecimalScalar)
   available!: Decimal;
 
+  @Field(() => DecimalScalar, { description: 'What approvals would add: the sum of PENDING top-ups' })
+  pending!: Decimal;
+
   @Field(() => String)
   currency!: string;
 

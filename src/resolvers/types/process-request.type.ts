@@ -30,8 +30,8 @@ export class HistoryEntry {
   @Field(() => ProgressEventType)
   type!: ProgressEventType;
 
-  @Field(() => ID)
-  actorId!: string;
+  @Field(() => ID, { nullable: true, description: 'null when the service itself acted (expiry)' })
+  actorId!: string | null;
 
   @Field(() => ProcessRequestStatus, { nullable: true })
   fromStatus!: ProcessRequestStatus | null;
@@ -41,6 +41,15 @@ export class HistoryEntry {
 
   @Field(() => String, { nullable: true })
   reason!: string | null;
+
+  @Field(() => Date)
+  at!: Date;
+}
+
+@ObjectType('Approval', { description: 'One approval of a request' })
+export class ApprovalType {
+  @Field(() => ID)
+  operatorId!: string;
 
   @Field(() => Date)
   at!: Date;
@@ -70,12 +79,14 @@ export class ProcessRequestType {
   observations!: string | null;
 
   @Field(() => String, {
-    description: 'Canonical blob URL; not readable without a signature (use evidenceDownloadUrl)',
+    nullable: true,
+    description:
+      'Canonical blob URL; not readable without a signature (use evidenceDownloadUrl); null for a reversal',
   })
-  evidenceUrl!: string;
+  evidenceUrl!: string | null;
 
-  @Field(() => EvidenceInfo)
-  evidence!: EvidenceInfo;
+  @Field(() => EvidenceInfo, { nullable: true, description: 'null for a reversal, which has no evidence' })
+  evidence!: EvidenceInfo | null;
 
   @Field(() => ProcessRequestStatus)
   status!: ProcessRequestStatus;
@@ -103,6 +114,26 @@ export class ProcessRequestType {
 
   @Field(() => Date, { nullable: true })
   cancelledAt!: Date | null;
+
+  @Field(() => Int, {
+    description: "Distinct approvals it needs, fixed by the partner's policy when it was filed",
+  })
+  requiredApprovals!: number;
+
+  @Field(() => [ApprovalType], { description: 'Approvals recorded so far, oldest first' })
+  approvals!: ApprovalType[];
+
+  @Field(() => Date, { description: 'A PENDING request past this becomes EXPIRED' })
+  expiresAt!: Date;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: 'For a reversal (processTypeId 2): the top-up it reverses',
+  })
+  reversalOf!: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'For a REVERSED top-up: the reversal that reversed it' })
+  reversedBy!: string | null;
 }
 
 @ObjectType()

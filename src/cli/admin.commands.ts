@@ -1,0 +1,103 @@
+// CLI commands for approval policies and operators' later changes (SPEC sections 12 and 15).
+import { describePolicy, policyOf, replacePolicy } from '../services/approval-policy.service';
+import { activateOperator, findOperator, updateOperator } from '../services/admin.service';
+import { loadPartner } from '../services/access';
+import { DomainError } from '../services/errors';
+import { id, operatorChanges, parseInput, policyInput } from '../services/inputs';
+import type { Operator } from '../entities/operator.entity';
+import { type CommandHandler, type Flags, UsageError, text } from './flags';
+
+/** `USD:50000,EUR:40000` → {"USD":"50000","EUR":"40000"}; `none` → null (no limits). */
+export function parseApprovalLimits(value: string | true): Record<string, string> | null {
+  if (value === true) throw new UsageError('--approval-limit needs CUR:AMOUNT,… or none');
+  if (value.trim().toLowerCase() === 'none') return null;
+  const limits: Record<string, string> = {};
+  for (const part of value.split(',')) {
+    const [currency, amount, extra] = part.trim().split(':');
+    if (!currency || amount === undefined || extra !== undefined)
+      throw new UsageError(`--approval-limit: "${part}" is not CUR:AMOUNT`);
+    if (limits[currency.toUpperCase()] !== undefined)
+      throw new UsageError(`--approval-limit: ${currency} given twice`);
+    limits[currency.toUpperCase()] = amount;
+  }
+  return limits;
+}
+
+/** `0:1,50000:2` → [{from:"0",approvals:1},{from:"50000",approvals:2}] */
+function parseTiers(value: string | true): unknown[] {
+  if (value === true) throw new UsageError('--tiers needs FROM:APPROVALS,…');
+  return value.split(',').map((part) => {
+    const [from, approvals, extra] = part.trim().split(':');
+    if (!from || !approvals || extra !== undefined || !/^\d+$/.test(approvals))
+      throw new UsageError(`--tiers: "${part}" is not FROM:APPROVALS`);
+    return { from, approvals: Number(approvals) };
+  });
+}
+
+/** What the CLI prints of an operator. */
+export function operatorOutput(operator: Operator): Record<string, unknown> {
+  return {
+    id: operator.id,
+    email: operator.email,
+    name: operator.name,
+    subject: operator.subject,
+    roles: operator.roles,
+    partnerIds: operator.partnerIds,
+    otpRequired: operator.otpRequired,
+    approvalLimits: operator.approvalLimits,
+    active: operator.active,
+  };
+}
+
+/** --partners / --all-partners, when either is given; undefined when neither. */
+export function partnerScope(flags: Flags): string[] | null | undefined {
+  if (flags['all-partners'] !== undefined && flags.partners !== undefined)
+    throw new UsageError('give --partners or --all-partners, not both');
+  if (flags['all-partners'] !== undefined) {
+    if (flags['all-partners'] !== true) throw new UsageError('--all-partners takes no value');
+    return null;
+  }
+  return flags.partners === undefined ? undefined : text(flags, 'partners').split(',');
+}
+
+export const ADMIN_COMMANDS: Record<string, CommandHandler> = {
+  async 'policy:set'(orm, flags) {
+    if (flags.tiers === undefined && flags['pending-ttl-seconds'] === undefined)
+      throw new UsageError('give --tiers and/or --pending-ttl-seconds');
+    const partnerId = parseInput(id, text(flags, 'partner'), 'partner');
+    const em = orm.em.fork();
+    const access = await loadPartner(em, partnerId);
+    if (!access) throw new DomainError('NOT_FOUND', `No partner ${partnerId}`);
+    const current = await policyOf(em, partnerId);
+    const ttl = flags['pending-ttl-seconds'];
+    const input = parseInput(policyInput, {
+      tiers: flags.tiers === undefined ? current.tiers : parseTiers(flags.tiers),
+      pendingTtlSeconds:
+        ttl === undefined ? current.pendingTtlSeconds : /^\d+$/.test(String(ttl)) ? Number(ttl) : ttl,
+    });
+    await replacePolicy(em, partnerId, access.balance.currency, input, null);
+    const { history: _history, ...policy } = await describePolicy(orm.em.fork(), partnerId);
+    return { ...policy };
+  },
+  async 'operator:update'(orm, flags) {
+    const changes = parseInput(operatorChanges, {
+      roles: flags.roles === undefined ? undefined : text(flags, 'roles').split(','),
+      partnerIds: partnerScope(flags),
+      subject: flags.subject === undefined ? undefined : text(flags, 'subject'),
+      approvalLimits:
+        flags['approval-limit'] === undefined ? undefined : parseApprovalLimits(flags['approval-limit']),
+    });
+    if (Object.values(changes).every((v) => v === undefined))
+      throw new UsageError(
+        'give at least one of --roles, --partners/--all-partners, --subject, --approval-limit',
+      );
+    return operatorOutput(await updateOperator(orm.em.fork(), text(flags, 'operator'), changes));
+  },
+  async 'operator:activate'(orm, flags) {
+    const operator = await activateOperator(orm.em.fork(), text(flags, 'operator'));
+    return { id: operator.id, active: operator.active };
+  },
+  async 'operator:show'(orm, flags) {
+    return operatorOutput(await findOperator(orm.em.fork(), text(flags, 'operator')));
+  },
+};

@@ -1,0 +1,27 @@
+// approvalPolicy / setApprovalPolicy (SPEC section 12): read by any role of the partner, changed by ADMIN.
+import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { PolicyView } from '../services/approval-policy.service';
+import { id, parseInput, policyInput } from '../services/inputs';
+import type { GraphQLContext } from './context';
+import { ApprovalPolicyInput, ApprovalPolicyType } from './types/approval.type';
+
+@Resolver()
+export class ApprovalPolicyResolver {
+  @Query(() => ApprovalPolicyType)
+  approvalPolicy(
+    @Arg('clientId', () => ID) clientId: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<PolicyView> {
+    return ctx.services.policies.get(ctx, parseInput(id, clientId, 'clientId'));
+  }
+
+  @Mutation(() => ApprovalPolicyType, { description: 'ADMIN: replaces the policy; the change is recorded' })
+  setApprovalPolicy(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('input', () => ApprovalPolicyInput) input: ApprovalPolicyInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<PolicyView> {
+    const partnerId = parseInput(id, clientId, 'clientId');
+    return ctx.services.policies.set(ctx, partnerId, parseInput(policyInput, input, 'input'));
+  }
+}
