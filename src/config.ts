@@ -54,6 +54,8 @@ export interface Config {
   operatorRecheckSeconds: number;
   /** Size of the database connection pool. */
   dbPoolSize: number;
+  /** Most GraphQL operations over HTTP one operator may have running in this process at once. */
+  maxGraphQLOperationsPerOperator: number;
   /** Seconds between this process's sweeps that expire PENDING requests past their deadline. */
   expirySweepSeconds: number;
   /** The user token claim naming the operator (its `subject`). */
@@ -305,6 +307,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     progressStallSeconds: int('PROGRESS_STALL_SECONDS', 30, 1, 3600),
     operatorRecheckSeconds: int('OPERATOR_RECHECK_SECONDS', 30, 1, 3600),
     dbPoolSize: int('DB_POOL_SIZE', 10, 2, 200),
+    maxGraphQLOperationsPerOperator: int('MAX_GRAPHQL_OPERATIONS_PER_OPERATOR', 4, 1, 1000),
     expirySweepSeconds: int('EXPIRY_SWEEP_SECONDS', 30, 1, 3600),
     userTokenSubjectClaim,
     metricsPort: metricsPort === 0 ? null : metricsPort,

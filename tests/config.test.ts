@@ -51,6 +51,7 @@ test('an empty environment gives the documented defaults', () => {
     sasTtlSeconds: 300,
     logLevel: 'info',
     introspection: true,
+    maxGraphQLOperationsPerOperator: 4,
     metricsPort: 9464,
     metricsHost: '127.0.0.1',
     evidenceReconcileSeconds: 30,
@@ -78,11 +79,13 @@ test('given values are used', () => {
     EVIDENCE_RECONCILE_SECONDS: '5',
     EVIDENCE_SWEEP_SECONDS: '86400',
     EVIDENCE_ORPHAN_AGE_SECONDS: '0',
+    MAX_GRAPHQL_OPERATIONS_PER_OPERATOR: '2',
   });
   expect(config).toMatchObject({
     evidenceReconcileSeconds: 5,
     evidenceSweepSeconds: 86400,
     evidenceOrphanAgeSeconds: 0,
+    maxGraphQLOperationsPerOperator: 2,
     metricsPort: 9100,
     metricsHost: '0.0.0.0',
     port: 8080,
@@ -142,6 +145,7 @@ describe('one clear line per mistake, naming the variable', () => {
     ['EVIDENCE_RECONCILE_SECONDS', 'over an hour', { EVIDENCE_RECONCILE_SECONDS: '3601' }],
     ['EVIDENCE_SWEEP_SECONDS', 'a duration with a unit', { EVIDENCE_SWEEP_SECONDS: '1h' }],
     ['EVIDENCE_ORPHAN_AGE_SECONDS', 'negative', { EVIDENCE_ORPHAN_AGE_SECONDS: '-1' }],
+    ['MAX_GRAPHQL_OPERATIONS_PER_OPERATOR', 'zero', { MAX_GRAPHQL_OPERATIONS_PER_OPERATOR: '0' }],
     ['APP_TOKEN_JWKS_URL', 'not http(s)', { APP_TOKEN_JWKS_URL: 'ftp://idp/jwks' }],
     ['USER_TOKEN_PUBLIC_KEY', 'not a PEM key', { USER_TOKEN_PUBLIC_KEY: 'ssh-rsa AAAA' }],
     [

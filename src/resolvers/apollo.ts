@@ -1,5 +1,5 @@
 // Apollo Server mounted on Koa by hand (HeaderMap + executeHTTPGraphQLRequest), with multipart uploads.
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
 import { processRequest } from 'graphql-upload-minimal';
 import type { Context, Next } from 'koa';
@@ -11,13 +11,29 @@ import { MAX_EVIDENCE_BYTES } from '../services/evidence.service';
 import { readJsonObject } from '../rest/json';
 import { credentialsOf } from '../auth/authenticate';
 import { buildGraphQLContext, type GraphQLContext } from './context';
-import { depthLimit } from './depth-limit';
-import { formatGraphQLError, fromUploadError } from './errors';
+import { documentLimitsRule, PARSE_OPTIONS, variablesLimitError } from './document-limits';
+import { formatGraphQLError, fromUploadError, toGraphQLError } from './errors';
+import { InFlight } from './in-flight';
 import { addRequestIdToErrorBody, requestIdPlugin } from './request-id.plugin';
 
 export const GRAPHQL_PATH = '/graphql';
-export const MAX_QUERY_DEPTH = 8;
 const MAX_JSON_BODY = 256 * 1024;
+/** Seconds a caller refused with TOO_MANY_OPERATIONS is told to wait (Retry-After). */
+const RETRY_AFTER_SECONDS = 1;
+
+/** Refuses variables over their size limit once the operation is known, before it runs. */
+function variablesLimitPlugin(): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, contextValue }) {
+          const error = variablesLimitError(request.variables);
+          if (error) throw toGraphQLError(error, contextValue.requestId, true);
+        },
+      };
+    },
+  };
+}
 
 export function createApollo(schema: GraphQLSchema, services: Services): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
@@ -25,9 +41,11 @@ export function createApollo(schema: GraphQLSchema, services: Services): ApolloS
     csrfPrevention: true,
     introspection: services.config.introspection,
     allowBatchedHttpRequests: false,
-    validationRules: [depthLimit(MAX_QUERY_DEPTH)],
-    formatError: formatGraphQLError(services.log),
-    plugins: [requestIdPlugin()],
+    // Size and tokens while parsing, then the document limits before graphql's own rules walk it.
+    parseOptions: PARSE_OPTIONS,
+    validationRules: [documentLimitsRule],
+    formatError: formatGraphQLError(services.log, { hideSuggestions: !services.config.introspection }),
+    plugins: [requestIdPlugin(), variablesLimitPlugin()],
     includeStacktraceInErrorResponses: false,
     logger: {
       debug: (m) => services.log.debug(m),
@@ -48,6 +66,7 @@ export function graphqlMiddleware(
   services: Services,
   verifier: TokenVerifier,
 ) {
+  const inFlight = new InFlight(services.config.maxGraphQLOperationsPerOperator);
   return async (ctx: Context, next: Next) => {
     // Other methods never get here (rest/methods.ts: 405 with Allow).
     if (ctx.path !== GRAPHQL_PATH) return next();
@@ -74,21 +93,39 @@ export function graphqlMiddleware(
     for (const [key, value] of Object.entries(ctx.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: {
-        method: ctx.method,
-        headers,
-        search: ctx.querystring ? `?${ctx.querystring}` : '',
-        body,
-      },
-      context: () =>
-        buildGraphQLContext(services, verifier, {
-          credentials: credentialsOf(ctx.headers),
-          requestId: ctx.state.requestId,
-          log: ctx.state.log,
-          expectedBytes: Number(ctx.get('content-length')) || undefined,
-        }),
-    });
+    // The operator's place among its operations in flight, taken once it is authenticated.
+    let release: (() => void) | undefined;
+    const response = await apollo
+      .executeHTTPGraphQLRequest({
+        httpGraphQLRequest: {
+          method: ctx.method,
+          headers,
+          search: ctx.querystring ? `?${ctx.querystring}` : '',
+          body,
+        },
+        context: async () => {
+          const context = await buildGraphQLContext(services, verifier, {
+            credentials: credentialsOf(ctx.headers),
+            requestId: ctx.state.requestId,
+            log: ctx.state.log,
+            expectedBytes: Number(ctx.get('content-length')) || undefined,
+          });
+          release = inFlight.tryAcquire(context.operator.id);
+          if (!release)
+            throw toGraphQLError(
+              new DomainError(
+                'TOO_MANY_OPERATIONS',
+                `This operator already has ${inFlight.max} GraphQL operations running; retry shortly`,
+                { max: inFlight.max },
+                { retryAfterSeconds: RETRY_AFTER_SECONDS },
+              ),
+              context.requestId,
+              true,
+            );
+          return context;
+        },
+      })
+      .finally(() => release?.());
     // An upload the operation never read (refused before it ran) is drained, so the client gets the answer.
     if (!ctx.req.complete) ctx.req.resume();
     for (const [key, value] of response.headers) ctx.set(key, value);

@@ -7,10 +7,12 @@ import { toDomainError } from '../services/errors';
 import type { Services } from '../services';
 import type { Logger } from '../logger';
 import { toGraphQLError } from './errors';
+import { createLoaders, type Loaders } from './loaders';
 
 export interface GraphQLContext extends ServiceContext {
   services: Services;
   requestId: string;
+  loaders: Loaders;
   /** Content-Length of the HTTP request, for upload progress. */
   expectedBytes?: number;
 }
@@ -33,12 +35,12 @@ export async function buildGraphQLContext(
   const em = services.orm.em.fork();
   try {
     const operator = await authenticate(verifier, em, input.credentials);
+    const serviceContext: ServiceContext = { em, operator, log: log.child({ operatorId: operator.id }) };
     return {
-      em,
-      operator,
-      log: log.child({ operatorId: operator.id }),
+      ...serviceContext,
       services,
       requestId,
+      loaders: createLoaders(services, serviceContext),
       expectedBytes: input.expectedBytes,
     };
   } catch (error) {

@@ -1,16 +1,24 @@
 // The GraphQL doors' one error translation (HTTP and graphql-ws): whatever was thrown becomes a GraphQL
 // error with the catalogue's `code` in extensions.code and its REST status in extensions.status.
+import { HeaderMap } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../logger';
 import { DomainError, ERRORS, toDomainError, type ErrorCode } from '../services/errors';
+import { tokenLimitError } from './document-limits';
 
 /** extensions.retryAfter: whole seconds until trying again can succeed (REST sends it as Retry-After). */
 const retryAfterOf = (error: DomainError) =>
   error.retryAfterSeconds === undefined ? {} : { retryAfter: error.retryAfterSeconds };
 
-/** `withHttpStatus` also sets the HTTP status of the response (errors raised before execution). */
+/**
+ * `withHttpStatus` also sets the HTTP status of the response (errors raised before execution), and its
+ * Retry-After header when the error says when to retry.
+ */
 export function toGraphQLError(error: DomainError, requestId?: string, withHttpStatus = false): GraphQLError {
+  const headers = new HeaderMap(
+    error.retryAfterSeconds === undefined ? [] : [['retry-after', String(error.retryAfterSeconds)]],
+  );
   return new GraphQLError(error.message, {
     originalError: error,
     extensions: {
@@ -19,7 +27,7 @@ export function toGraphQLError(error: DomainError, requestId?: string, withHttpS
       ...(requestId ? { requestId } : {}),
       ...(error.details && error.status < 500 ? { details: error.details } : {}),
       ...retryAfterOf(error),
-      ...(withHttpStatus ? { http: { status: error.status } } : {}),
+      ...(withHttpStatus ? { http: { status: error.status, headers } } : {}),
     },
   });
 }
@@ -58,7 +66,9 @@ function fromGraphQLError(error: GraphQLError): DomainError | undefined {
     const code = e.extensions?.code;
     if (typeof code === 'string' && code !== 'INTERNAL_ERROR' && code in ERRORS) {
       const inner = e.originalError instanceof GraphQLError ? fromGraphQLError(e.originalError) : undefined;
-      return inner ?? new DomainError(code as ErrorCode, e.message);
+      // A document over the token limit is, to graphql, a syntax error.
+      const tokens = code === 'GRAPHQL_PARSE_FAILED' ? tokenLimitError(e.message) : undefined;
+      return inner ?? tokens ?? new DomainError(code as ErrorCode, e.message);
     }
   }
   // Refused by Apollo with a 4xx but no code of its own (a persisted query whose hash does not match).
@@ -79,14 +89,25 @@ export function translateGraphQLError(raw: unknown): DomainError {
   );
 }
 
+/** graphql's hint naming fields, arguments, types or enum values close to a wrong one. */
+const SUGGESTION = / ?Did you mean .+\?$/;
+
+export interface FormatOptions {
+  /**
+   * Drops graphql's "Did you mean …?" hints (validation and variable errors), which name parts of the
+   * schema: with introspection off, errors must not list what introspection would.
+   */
+  hideSuggestions: boolean;
+}
+
 /** Apollo's (and graphql-ws's) formatError: the catalogue's code and status; unexpected errors are logged, not shown. */
-export function formatGraphQLError(log: Logger) {
+export function formatGraphQLError(log: Logger, options: FormatOptions) {
   return (formatted: GraphQLFormattedError, raw: unknown): GraphQLFormattedError => {
     const error = translateGraphQLError(raw);
     if (error.status >= 500)
       log.error({ err: unwrapResolverError(raw), path: formatted.path }, 'GraphQL operation failed');
     return {
-      message: error.message,
+      message: options.hideSuggestions ? error.message.replace(SUGGESTION, '') : error.message,
       ...(formatted.path ? { path: formatted.path } : {}),
       ...(formatted.locations ? { locations: formatted.locations } : {}),
       extensions: {

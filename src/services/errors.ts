@@ -21,6 +21,11 @@ export const ERRORS = {
     message: 'The GraphQL operation to run could not be determined',
   },
   QUERY_TOO_DEEP: { status: 400, message: 'The GraphQL operation is nested too deeply' },
+  QUERY_TOO_LARGE: { status: 400, message: 'The GraphQL document or its variables are too large' },
+  QUERY_TOO_COMPLEX: {
+    status: 400,
+    message: 'The GraphQL operation has too many fields, aliases or directives, or may return too much',
+  },
   BAD_REQUEST: { status: 400, message: 'The GraphQL request is malformed' },
   PERSISTED_QUERY_NOT_FOUND: {
     status: 400,
@@ -55,6 +60,10 @@ export const ERRORS = {
   UNSUPPORTED_EVIDENCE_TYPE: { status: 415, message: 'The evidence must be a PDF, JPEG, PNG or WEBP file' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request content type is not supported' },
   OTP_LOCKED: { status: 429, message: 'Too many wrong one-time passwords; try again later' },
+  TOO_MANY_OPERATIONS: {
+    status: 429,
+    message: 'The operator has too many GraphQL operations in flight; retry shortly',
+  },
   TOO_MANY_OPERATOR_STREAMS: {
     status: 429,
     message: 'The operator already holds as many progress streams as allowed; close one first',

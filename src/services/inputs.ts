@@ -14,6 +14,7 @@ export const MAX_OBSERVATIONS_LENGTH = 2000;
 export const MAX_REASON_LENGTH = 500;
 export const MAX_PAGE = 1_000_000;
 export const MAX_PAGE_LIMIT = 100;
+export const DEFAULT_PAGE_LIMIT = 10;
 /** Largest amount a request may ask for: 999,999,999,999,999 (whole units). */
 export const MAX_AMOUNT_INTEGER_DIGITS = 15;
 /** PostgreSQL bigint: the largest stored event id there can be. */
@@ -206,7 +207,7 @@ export type ListFilters = z.output<typeof listFilters>;
 
 export const pageQuery = listFilters.extend({
   page: positiveInt(MAX_PAGE, 1),
-  limit: positiveInt(MAX_PAGE_LIMIT, 10),
+  limit: positiveInt(MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT),
 });
 export type PageQuery = z.output<typeof pageQuery>;
 

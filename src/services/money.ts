@@ -20,11 +20,20 @@ export function isCurrency(code: string): boolean {
   return /^[A-Z]{3}$/.test(code) && CURRENCIES.has(code);
 }
 
+/** Minor digits by currency, computed once: an Intl.NumberFormat costs about a millisecond to build. */
+const DIGITS = new Map<string, number>();
+
 /** ISO 4217 minor digits (2 for USD, 0 for JPY, 3 for BHD), capped by the NUMERIC(19,4) column. */
 export function currencyDigits(currency: string): number {
-  const digits =
-    new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  return Math.min(digits, 4);
+  let digits = DIGITS.get(currency);
+  if (digits === undefined) {
+    const minor =
+      new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ??
+      2;
+    digits = Math.min(minor, 4);
+    DIGITS.set(currency, digits);
+  }
+  return digits;
 }
 
 /**

@@ -1,11 +1,11 @@
 // graphql-ws at /graphql on the app's HTTP server. Credentials come in connection_init's payload;
 // every subscribe re-authenticates and is checked before it is acknowledged with a first event.
 import {
+  type DocumentNode,
   type ExecutionArgs,
   type GraphQLError,
   type GraphQLSchema,
   getOperationAST,
-  parse,
   specifiedRules,
   subscribe,
   validate,
@@ -18,9 +18,9 @@ import type { TokenVerifier } from '../auth/token-verifier';
 import type { Services } from '../services';
 import { DomainError, toDomainError } from '../services/errors';
 import type { ProgressBus } from '../services/progress-bus';
-import { GRAPHQL_PATH, MAX_QUERY_DEPTH } from '../resolvers/apollo';
+import { GRAPHQL_PATH } from '../resolvers/apollo';
 import { buildGraphQLContext } from '../resolvers/context';
-import { depthLimit } from '../resolvers/depth-limit';
+import { documentLimitsRule, parseWithinLimits, variablesLimitError } from '../resolvers/document-limits';
 import { formatGraphQLError, toGraphQLError } from '../resolvers/errors';
 import type { SubscriptionContext } from './context';
 
@@ -42,7 +42,7 @@ export function attachSubscriptions(
   const { schema, services, verifier, bus } = deps;
   const maxPerSocket = services.config.maxSubscriptionsPerSocket;
   const log = services.log.child({ door: 'graphql-ws' });
-  const format = formatGraphQLError(log);
+  const format = formatGraphQLError(log, { hideSuggestions: !services.config.introspection });
   // The stream opened while a subscribe was checked, handed to graphql-ws's own subscribe step.
   const prepared = new WeakMap<object, AsyncIterable<unknown>>();
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: MAX_MESSAGE_BYTES });
@@ -62,24 +62,29 @@ export function attachSubscriptions(
           return false;
         }
       },
-      // Runs the whole check (parse, validate, authenticate, scope, cap) so a refusal is an `error` message, never an event.
+      // Runs the whole check (limits, parse, validate, authenticate, scope, cap) so a refusal is an
+      // `error` message, never an event. The document limits are those of the HTTP door, in the same order.
       onSubscribe: async (ctx, _id, payload) => {
         // graphql-ws registers the id before this hook runs, so subscriptions still being checked count too.
         if (Object.keys(ctx.subscriptions).length > maxPerSocket)
           return [
             toGraphQLError(new DomainError('TOO_MANY_SUBSCRIPTIONS', undefined, { limit: maxPerSocket })),
           ];
-        let document;
+        let document: DocumentNode;
         try {
-          document = parse(payload.query);
+          document = parseWithinLimits(payload.query);
         } catch (error) {
-          return [toGraphQLError(new DomainError('GRAPHQL_PARSE_FAILED', (error as Error).message))];
+          return [toGraphQLError(toDomainError(error))];
         }
-        const invalid = validate(schema, document, [...specifiedRules, depthLimit(MAX_QUERY_DEPTH)]);
-        // A rule that names its refusal (QUERY_TOO_DEEP) keeps its code; the others are plain validation failures.
+        const tooLarge = variablesLimitError(payload.variables);
+        if (tooLarge) return [toGraphQLError(tooLarge)];
+        const invalid = validate(schema, document, [...specifiedRules, documentLimitsRule]);
+        // A limit keeps its code (QUERY_TOO_DEEP, …); the others are plain validation failures.
         if (invalid.length > 0)
           return invalid.map((e) =>
-            e.extensions.code ? e : toGraphQLError(new DomainError('GRAPHQL_VALIDATION_FAILED', e.message)),
+            e.originalError instanceof DomainError
+              ? e
+              : toGraphQLError(new DomainError('GRAPHQL_VALIDATION_FAILED', e.message)),
           );
         if (getOperationAST(document, payload.operationName)?.operation !== 'subscription') {
           return [
