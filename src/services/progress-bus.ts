@@ -1,7 +1,8 @@
 // The progress bus of one server process: a dedicated LISTEN connection, fanned out in memory to the
 // process's watchers (SSE streams and subscriptions), with replay of stored events for resuming.
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { Client, type ClientConfig, type Notification } from 'pg';
+import type { ClientConfig, Notification } from 'pg';
+import { DedicatedConnection } from '../infra/dedicated-connection';
 import { Operator } from '../entities/operator.entity';
 import type { Logger } from '../logger';
 import { refusal, requirePartner } from './access';
@@ -30,11 +31,8 @@ export interface ProgressBusOptions {
 export type ProgressDoor = 'sse' | 'graphql-ws';
 export const PROGRESS_DOORS: readonly ProgressDoor[] = ['sse', 'graphql-ws'];
 
-const RECONNECT_MIN_MS = 100;
-const RECONNECT_MAX_MS = 5000;
-
 export class ProgressBus implements ReplaySource {
-  private client?: Client;
+  private readonly listener: DedicatedConnection;
   private readonly watchers = new Map<string, Set<ProgressSubscription>>();
   /** The same streams by the operator they are served to: the per-operator cap and the re-checks. */
   private readonly byOperator = new Map<string, Set<ProgressSubscription>>();
@@ -42,17 +40,31 @@ export class ProgressBus implements ReplaySource {
   private open = 0;
   private readonly openByDoor = new Map<ProgressDoor, number>();
   private stopped = false;
-  private attempts = 0;
-  private reconnectTimer?: NodeJS.Timeout;
   private readonly log: Logger;
 
   constructor(private readonly options: ProgressBusOptions) {
     this.log = options.log.child({ component: 'progress-bus' });
+    this.listener = new DedicatedConnection({
+      connection: options.connection,
+      name: 'progress-listener',
+      label: 'LISTEN',
+      log: this.log,
+      setup: async (client) => {
+        await client.query(`LISTEN ${PROGRESS_CHANNEL}; LISTEN ${OPERATOR_CHANNEL}`);
+      },
+      onNotification: (n) => this.dispatch(n),
+      // NOTIFYs sent while nobody listened are gone; the stored events among them are read back, and
+      // every operator holding a stream is read again in case a change was announced meanwhile.
+      onRestored: () => {
+        for (const set of this.watchers.values()) for (const sub of set) sub.resync();
+        void this.recheck();
+      },
+    });
   }
 
   /** Listens before the app serves anyone; a database that is down at start fails the start. */
   async start(): Promise<void> {
-    await this.connect();
+    await this.listener.open();
     this.recheckTimer = setInterval(() => void this.recheck(), this.options.recheckMs);
     this.recheckTimer.unref();
   }
@@ -60,17 +72,14 @@ export class ProgressBus implements ReplaySource {
   /** Ends every stream cleanly (their clients see the end) and the LISTEN connection. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.reconnectTimer);
     clearInterval(this.recheckTimer);
     for (const set of [...this.watchers.values()]) for (const sub of [...set]) sub.close();
-    const client = this.client;
-    this.client = undefined;
-    await client?.end().catch(() => undefined);
+    await this.listener.close();
   }
 
   /** PostgreSQL backend pid of the LISTEN connection (operators and tests can find it in pg_stat_activity). */
   get listenerPid(): number | undefined {
-    return (this.client as unknown as { processID?: number } | undefined)?.processID;
+    return this.listener.backendPid;
   }
 
   get openStreams(): number {
@@ -212,61 +221,6 @@ export class ProgressBus implements ReplaySource {
         [partnerId],
       );
     return BigInt(row?.id ?? 0);
-  }
-
-  private async connect(): Promise<void> {
-    const client = new Client({
-      ...this.options.connection,
-      keepAlive: true,
-      application_name: 'progress-listener',
-    });
-    // An 'error' without a listener would crash the process; the 'end' that follows triggers the reconnect.
-    client.on('error', (error) => this.log.warn({ err: error }, 'LISTEN connection error'));
-    client.on('end', () => this.lost(client));
-    client.on('notification', (n) => this.dispatch(n));
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${PROGRESS_CHANNEL}; LISTEN ${OPERATOR_CHANNEL}`);
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
-    }
-    if (this.stopped) {
-      await client.end().catch(() => undefined);
-      return;
-    }
-    this.client = client;
-    this.attempts = 0;
-  }
-
-  private lost(client: Client): void {
-    if (this.client !== client) return; // a failed attempt, or a connection stop() already ended
-    this.client = undefined;
-    this.log.warn('LISTEN connection lost; reconnecting');
-    this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.stopped) return;
-    // Exponential backoff with jitter, so a restarted database is not hit by every process at once.
-    const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.attempts++);
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
-    this.reconnectTimer = setTimeout(() => {
-      this.connect().then(
-        () => {
-          if (this.stopped) return;
-          this.log.info({ pid: this.listenerPid }, 'LISTEN connection restored');
-          // NOTIFYs sent while nobody listened are gone; the stored events among them are read back,
-          // and every operator holding a stream is read again in case a change was announced meanwhile.
-          for (const set of this.watchers.values()) for (const sub of set) sub.resync();
-          void this.recheck();
-        },
-        (error) => {
-          this.log.warn({ err: error, attempt: this.attempts }, 'LISTEN reconnect failed');
-          this.scheduleReconnect();
-        },
-      );
-    }, delay);
   }
 
   private dispatch(notification: Notification): void {
