@@ -996,7 +996,9 @@ const CASES: Case[] = [
     klass: 'json',
     door: 'GraphQL',
     name: 'a fragment cycle',
-    run: gql('query { me { ...A } } fragment A on Operator { ...B } fragment B on Operator { ...A }'),
+    run: gql(
+      'query { me { ...A } } fragment A on CurrentOperator { ...B } fragment B on CurrentOperator { ...A }',
+    ),
     expect: [400, 'GRAPHQL_VALIDATION_FAILED'],
   },
   {

@@ -106,7 +106,7 @@ type Door = 'http' | 'ws';
 /** The root of an operation through each door, and the type it returns (with an `id` field). */
 const root = (door: Door) =>
   door === 'http'
-    ? { op: 'query', field: 'me', type: 'Operator' }
+    ? { op: 'query', field: 'partners', type: 'Partner' }
     : {
         op: 'subscription',
         field: `processRequestProgress(clientId: "${team.partner.id}")`,
@@ -213,7 +213,7 @@ describe('over HTTP: refused quickly with a code, the victim unharmed', () => {
     const query = fragmentBomb('http');
     expect(Buffer.byteLength(query)).toBeLessThan(1024);
     const res = await graphql(attacker, { query });
-    // 2^22 copies of `id`, plus `me`.
+    // 2^22 copies of `id`, plus `partners`.
     expect(res.body.errors![0].message).toBe(
       'The document expands to 4194305 fields; at most 200 are allowed',
     );
@@ -245,7 +245,7 @@ describe('over HTTP: refused quickly with a code, the victim unharmed', () => {
   });
 
   test('a fragment cycle is refused by graphql, quickly (each fragment is measured once)', async () => {
-    const query = `{ me { ...A } } fragment A on Operator { id ...B } fragment B on Operator { name ...A }`;
+    const query = `{ me { ...A } } fragment A on CurrentOperator { id ...B } fragment B on CurrentOperator { name ...A }`;
     const res = await graphql(attacker, { query });
     expect(res.status).toBe(400);
     expect(res.body.errors![0]).toMatchObject({
@@ -580,7 +580,7 @@ describe('persisted queries and suggestions', () => {
         {
           status: 400,
           code: 'GRAPHQL_VALIDATION_FAILED',
-          message: 'Cannot query field "emial" on type "Operator".',
+          message: 'Cannot query field "emial" on type "CurrentOperator".',
         },
         {
           status: 400,

@@ -1,8 +1,6 @@
 // GraphQL in-process (Apollo executeOperation with the real context), typed documents from codegen:
 // every query and mutation of SPEC section 8, with the same rules and error codes as REST.
 import { createHash, randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { Upload } from 'graphql-upload-minimal';
 import { GraphQLError } from 'graphql';
 import { deactivateOperator } from '../src/services/admin.service';
 import type { Operator } from '../src/entities/operator.entity';
@@ -20,6 +18,7 @@ import {
   RejectProcessRequestDocument,
 } from './generated/graphql';
 import { JPEG, PDF, png, WEBP } from './support/files';
+import { upload } from './support/upload';
 import { createWorld, type World } from './support/world';
 
 let world: World;
@@ -29,19 +28,6 @@ beforeAll(async () => {
 afterAll(() => world?.close());
 
 type Result = Awaited<ReturnType<World['gql']>>;
-
-/** An Upload as graphql-upload-minimal's processRequest would place it in the variables. */
-function upload(buffer: Buffer, filename = 'receipt.pdf', mimetype = 'application/pdf'): Upload {
-  const value = new Upload() as Upload & { resolve(file: unknown): void };
-  value.resolve({
-    filename,
-    mimetype,
-    encoding: '7bit',
-    fieldName: 'evidence',
-    createReadStream: () => Readable.from([buffer]),
-  });
-  return value;
-}
 
 /** The one error of a refused operation: its code, its REST status, no data. */
 function expectError(result: Result, code: string, status: number) {

@@ -2,11 +2,11 @@ import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
 import { id, parseInput } from '../services/inputs';
 import { toOperatorView, type BalanceView, type OperatorView, type PartnerView } from '../services/views';
 import type { GraphQLContext } from './context';
-import { ClientBalanceType, OperatorType, PartnerType } from './types/account.type';
+import { ClientBalanceType, CurrentOperatorType, PartnerType } from './types/account.type';
 
 @Resolver()
 export class AccountResolver {
-  @Query(() => OperatorType, { description: 'The operator acting through this call' })
+  @Query(() => CurrentOperatorType, { description: 'The operator acting through this call' })
   me(@Ctx() ctx: GraphQLContext): OperatorView {
     return toOperatorView(ctx.operator);
   }

@@ -46,7 +46,11 @@ export const GRAPHQL_LIMITS = {
 
 export type GraphQLLimit = keyof typeof GRAPHQL_LIMITS;
 
-/** Expected length of a list of objects, by `Type.field`; any other list of objects counts OTHER_LIST_LENGTH. */
+/**
+ * Expected length of a list of objects, by `Type.field`; any other list of objects counts OTHER_LIST_LENGTH.
+ * An object that is not a list (a request's `creator`, an approval's `operator`, an entry's `actor`) counts
+ * 1 times the lengths of the lists around it: `approvals { operator }` is 5 × 2.
+ */
 const LIST_LENGTH: Record<string, number> = {
   'Query.allProcessRequests': 1_000,
   'ProcessRequest.history': 4,

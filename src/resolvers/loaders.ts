@@ -3,22 +3,35 @@
 import DataLoader from 'dataloader';
 import type { Services } from '../services';
 import type { ServiceContext } from '../services/context';
-import type { RequestRef } from '../services/process-request-query.service';
-import type { HistoryEntryView } from '../services/views';
+import type { PersonRef, RequestRef } from '../services/process-request-query.service';
+import type { HistoryEntryView, PersonView } from '../services/views';
 
-/** Most requests whose histories are read by one statement. */
+/** Most requests whose histories, or most people, read by one statement. */
 const MAX_BATCH = 500;
+
+/** A value as GraphQL holds it: with the partner it was read under, so what it names is read under it too. */
+export type Seen<T> = T & { partnerId: string };
 
 export interface Loaders {
   /** A request's history, keyed by the request's id (named with its partner, which the service checks). */
-  history: DataLoader<RequestRef, HistoryEntryView[], string>;
+  history: DataLoader<RequestRef, Array<Seen<HistoryEntryView>>, string>;
+  /** An operator's public face (id, name, email), named with the partner through which it is seen. */
+  people: DataLoader<PersonRef, PersonView | null, string>;
 }
 
 /** New for every operation: nothing is cached beyond it, and each operation reads as its own operator. */
 export function createLoaders(services: Services, ctx: ServiceContext): Loaders {
   return {
-    history: new DataLoader((refs) => services.queries.historyOf(ctx, refs), {
-      cacheKeyFn: (ref) => ref.id,
+    history: new DataLoader(
+      async (refs) => {
+        const histories = await services.queries.historyOf(ctx, refs);
+        return histories.map((entries, i) => entries.map((e) => ({ ...e, partnerId: refs[i].partnerId })));
+      },
+      { cacheKeyFn: (ref) => ref.id, maxBatchSize: MAX_BATCH },
+    ),
+    // The same person seen through two partners is asked for once per partner (each is checked) and read once.
+    people: new DataLoader((refs) => services.queries.peopleOf(ctx, refs), {
+      cacheKeyFn: (ref) => `${ref.id}/${ref.partnerId}`,
       maxBatchSize: MAX_BATCH,
     }),
   };

@@ -3,6 +3,13 @@ import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphq
 import { buildSchema } from 'type-graphql';
 import { AccountResolver } from './account.resolver';
 import { ApprovalPolicyResolver } from './approval-policy.resolver';
+import {
+  ApprovalPeopleResolver,
+  ApprovalPolicyPeopleResolver,
+  HistoryEntryPeopleResolver,
+  PolicyChangePeopleResolver,
+  ProcessRequestPeopleResolver,
+} from './people.resolver';
 import { ProcessRequestResolver } from './process-request.resolver';
 import { ProgressResolver } from '../subscriptions/progress.resolver';
 
@@ -21,7 +28,17 @@ const NO_PUBSUB = {
 
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [AccountResolver, ApprovalPolicyResolver, ProcessRequestResolver, ProgressResolver],
+    resolvers: [
+      AccountResolver,
+      ApprovalPolicyResolver,
+      ProcessRequestResolver,
+      ProcessRequestPeopleResolver,
+      ApprovalPeopleResolver,
+      HistoryEntryPeopleResolver,
+      ApprovalPolicyPeopleResolver,
+      PolicyChangePeopleResolver,
+      ProgressResolver,
+    ],
     validate: false,
     pubSub: NO_PUBSUB,
   });

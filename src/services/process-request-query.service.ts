@@ -17,6 +17,7 @@ import {
   type BalanceView,
   type HistoryEntryView,
   type PartnerView,
+  type PersonView,
   type ProcessRequestView,
   toBalanceView,
   toHistoryEntryView,
@@ -28,6 +29,12 @@ const STREAM_BATCH = 500;
 
 /** A process request named with its partner. */
 export interface RequestRef {
+  id: string;
+  partnerId: string;
+}
+
+/** An operator named with the partner through which the caller sees them (a request or policy of it). */
+export interface PersonRef {
   id: string;
   partnerId: string;
 }
@@ -227,6 +234,29 @@ export class ProcessRequestQueryService {
       byRequest.set(event.processRequestId, list);
     }
     return requests.map((r) => byRequest.get(r.id) ?? []);
+  }
+
+  /**
+   * The people behind requests and policies (creator, approvers, reviewer, canceller, actors) in one
+   * statement, in the order asked; null for an id that names no operator. Each is named with the partner
+   * through which the caller sees them, and the caller must be allowed to read every partner named:
+   * the doors name only ids read from that partner's rows, so an operator is visible, by name and email
+   * only, to whoever may read a partner they acted on, and through no other path.
+   */
+  async peopleOf(ctx: ServiceContext, refs: readonly PersonRef[]): Promise<Array<PersonView | null>> {
+    for (const partnerId of new Set(refs.map((r) => r.partnerId))) {
+      const refused = refusal(ctx.operator, partnerId, 'read');
+      if (refused) throw refused;
+    }
+    if (refs.length === 0) return [];
+    const ids = [...new Set(refs.map((r) => r.id))];
+    // Only the public columns, and no entity: nothing else of the operator row reaches the identity map.
+    const rows = await ctx.em.execute<PersonView[]>(
+      'select id, name, email from operator where id = any(?::uuid[])',
+      [`{${ids.join(',')}}`],
+    );
+    const byId = new Map(rows.map((row) => [row.id, { id: row.id, name: row.name, email: row.email }]));
+    return refs.map((r) => byId.get(r.id) ?? null);
   }
 
   private async find(ctx: ServiceContext, partnerId: string, id: string): Promise<ProcessRequest> {

@@ -92,6 +92,17 @@ export interface PartnerView {
   createdAt: Date;
 }
 
+/**
+ * An operator as others see them (SPEC section 14): who filed, approved, rejected, cancelled or changed
+ * something. Never their roles, scope or OTP settings: those are for the operator themselves (OperatorView).
+ */
+export interface PersonView {
+  id: string;
+  name: string;
+  email: string;
+}
+
+/** The operator acting through a call, as they see themselves. */
 export interface OperatorView {
   id: string;
   email: string;

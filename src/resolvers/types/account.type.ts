@@ -41,8 +41,25 @@ export class PartnerType {
   createdAt!: Date;
 }
 
-@ObjectType('Operator', { description: 'The operator acting through this call' })
+@ObjectType('Operator', {
+  description:
+    'A person who acted on a request or policy, as others see them: never their roles, scope or OTP settings',
+})
 export class OperatorType {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String)
+  email!: string;
+}
+
+@ObjectType('CurrentOperator', {
+  description: 'The operator acting through this call, with what only they may see: roles, scope, OTP',
+})
+export class CurrentOperatorType {
   @Field(() => ID)
   id!: string;
 
