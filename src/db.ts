@@ -22,7 +22,12 @@ export async function openDatabase(
   const orm = await MikroORM.init(
     createOrmConfig(
       database.url,
-      { logger: (message) => log.debug({ orm: message }), ...overrides },
+      {
+        logger: (message) => log.debug({ orm: message }),
+        // LOG_LEVEL=debug (or trace): every statement the ORM runs, with placeholders, never its values.
+        ...(log.isLevelEnabled('debug') ? { debug: ['query' as const], colors: false } : {}),
+        ...overrides,
+      },
       database.sslCa,
     ),
   );

@@ -1,46 +1,13 @@
 // The service's entry point: configuration, embedded dependencies when asked, migrations, demo data, listen.
 import 'reflect-metadata';
 import 'dotenv/config';
-import { createApp, type App } from './app';
+import { createApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
-import { mintToken } from './auth/dev-tokens';
 import { migrate, openDatabase } from './db';
 import { StartupError } from './infra/startup-error';
 import { startAzurite, startEmbeddedPostgres, type Running } from './infra/embedded';
+import { demoBanner, originOf } from './demo-banner';
 import { createLogger, type Logger } from './logger';
-import { DEMO_PARTNER_ID, ensureDemoWorld } from './services/demo.service';
-
-const DEMO_TOKEN_TTL_SECONDS = 24 * 3600;
-
-/** An IPv6 address goes in brackets in a URL. */
-function hostForUrl(address: string): string {
-  return address.includes(':') ? `[${address}]` : address;
-}
-
-async function printDemo(app: App, baseUrl: string): Promise<void> {
-  const world = await ensureDemoWorld(app.orm.em.fork());
-  const appToken = await mintToken(app.config, 'app', 'demo-app', DEMO_TOKEN_TTL_SECONDS);
-  const lines = [
-    '',
-    `  Process requests service is up (${world.created ? 'demo data created' : 'demo data reused'}).`,
-    `  GraphQL:   ${baseUrl}/graphql`,
-    `  REST base: ${baseUrl}/cms/rest/app/partners/${DEMO_PARTNER_ID}`,
-    '',
-    '  Tokens (valid 24 h; paste into your shell):',
-    `  export BASE=${baseUrl}/cms/rest/app/partners/${DEMO_PARTNER_ID}`,
-    `  export APP_TOKEN=${appToken}`,
-  ];
-  for (const [key, operator] of Object.entries(world.operators)) {
-    const token = await mintToken(app.config, 'user', operator.subject, DEMO_TOKEN_TTL_SECONDS);
-    lines.push(`  export ${key.toUpperCase()}_TOKEN=${token}`);
-  }
-  lines.push(
-    '',
-    '  Try: curl -H "Authorization: Bearer $APP_TOKEN" -H "x-user-token: Bearer $VIEWER_TOKEN" $BASE/balance',
-    '',
-  );
-  process.stdout.write(`${lines.join('\n')}\n`);
-}
 
 async function start(config: Config, log: Logger): Promise<void> {
   const embedded: Running[] = [];
@@ -67,12 +34,11 @@ async function start(config: Config, log: Logger): Promise<void> {
 
     const app = await createApp(config, { logger: log });
     const address = await app.listen();
-    const baseUrl = `http://${address.address}:${address.port}`;
-    log.info({ url: baseUrl }, 'listening');
+    const origin = originOf(address);
+    log.info({ url: origin }, 'listening');
     const metrics = app.metricsAddress();
-    if (metrics)
-      log.info({ url: `http://${hostForUrl(metrics.address)}:${metrics.port}/metrics` }, 'metrics listening');
-    if (demo) await printDemo(app, baseUrl);
+    if (metrics) log.info({ url: `${originOf(metrics)}/metrics` }, 'metrics listening');
+    if (demo) process.stdout.write(await demoBanner(app, origin));
 
     let stopping = false;
     const shutdown = async (signal: string) => {

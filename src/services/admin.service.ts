@@ -45,6 +45,11 @@ export async function createOperator(
       field: 'email',
     });
   }
+  if (input.subject !== undefined && (await em.count(Operator, { subject: input.subject }))) {
+    throw new DomainError('VALIDATION_FAILED', `another operator has subject ${input.subject}`, {
+      field: 'subject',
+    });
+  }
   const id = randomUUID();
   const operator = em.create(Operator, { ...input, id, subject: input.subject ?? id, active: true });
   await em.flush();

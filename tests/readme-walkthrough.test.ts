@@ -1,0 +1,218 @@
+// The README's walkthrough, executed: every ```sh block of README.md, in order, in ONE bash session
+// (`set -e`), against the service started here the way `npm start` starts it (its own database and
+// container, the demo world, and the very `export` lines `npm start` prints, from the same code).
+//
+// The README's convention, checked here too:
+//   ```sh       run, in order; a command that fails (a `want` check, `cmp`, `grep`, `json` of a missing
+//               field, …) fails this test, naming the block and its line
+//   ```console  shown, never run (installing, starting the service, production settings)
+//   ```bash / ```shell / ```zsh are refused, so every shell block says which of the two it is
+//   <!-- file: NAME --> before a fenced block: the block is saved as NAME in the session's current
+//               folder, at that point of the script (for example a Node client the next block runs)
+// `npm run --silent cli -- …` inside a block runs src/cli.ts (compiled on the fly by swc, as
+// tests/crash-recovery.test.ts runs the server) against the same database: the README's `npm run cli`
+// would only add a tsc build first.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { demoBanner, originOf } from '../src/demo-banner';
+import { createWorld, type World } from './support/world';
+
+const ROOT = path.resolve(__dirname, '..');
+const REGISTER = path.join(__dirname, 'support', 'swc-register.cjs');
+const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+/** A block that makes no progress for this long fails the test. */
+const BLOCK_TIMEOUT_MS = 90_000;
+
+interface Block {
+  /** The fence's info string: sh, console, json, js, … ('' when none). */
+  lang: string;
+  /** 1-based line of the opening fence in README.md. */
+  line: number;
+  text: string;
+  /** From a `<!-- file: NAME -->` marker right before the block. */
+  file?: string;
+}
+
+/** The fenced blocks of a markdown text, indented ones (inside list items) included. */
+export function fencedBlocks(markdown: string): Block[] {
+  const lines = markdown.split('\n');
+  const blocks: Block[] = [];
+  let open: (Block & { indent: number; body: string[] }) | undefined;
+  let file: string | undefined;
+  lines.forEach((line, index) => {
+    if (open) {
+      if (/^\s*```\s*$/.test(line)) {
+        const { indent: _indent, body, ...block } = open;
+        blocks.push({ ...block, text: `${body.join('\n')}\n` });
+        open = undefined;
+      } else open.body.push(line.slice(Math.min(open.indent, line.length - line.trimStart().length)));
+      return;
+    }
+    const fence = /^(\s*)```(\S*)\s*$/.exec(line);
+    if (fence) {
+      open = { lang: fence[2], line: index + 1, text: '', indent: fence[1].length, body: [], file };
+      file = undefined;
+      return;
+    }
+    const marker = /^\s*<!-- file: (\S+) -->\s*$/.exec(line);
+    if (marker) file = marker[1];
+    else if (line.trim() !== '') file = undefined;
+  });
+  if (open) throw new Error(`README.md: the block opened on line ${open.line} is never closed`);
+  return blocks;
+}
+
+const blocks = fencedBlocks(README);
+const runnable = blocks.filter((block) => block.lang === 'sh' || block.file !== undefined);
+
+const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+
+test('every shell block of the README says whether it runs (sh) or is only shown (console)', () => {
+  const ambiguous = blocks.filter((block) => ['bash', 'shell', 'zsh'].includes(block.lang));
+  expect(ambiguous.map((block) => `line ${block.line}: \`\`\`${block.lang}`)).toEqual([]);
+  expect(blocks.filter((block) => block.lang === 'sh').length).toBeGreaterThan(30);
+  // What must never run in a test is visibly excluded.
+  const console = blocks.filter((block) => block.lang === 'console').map((block) => block.text);
+  for (const command of ['npm ci && npm start', 'npm start | tee start.log', 'npm prune --omit=dev'])
+    expect(console.some((text) => text.includes(command))).toBe(true);
+  for (const block of blocks.filter((b) => b.lang === 'sh'))
+    expect({
+      line: block.line,
+      starts: /(^|[;&|(]\s*)(\w+=\S*\s+)*npm (start|ci|test|prune)\b/m.test(block.text),
+    }).toEqual({
+      line: block.line,
+      starts: false,
+    });
+});
+
+test('every runnable example that calls the service checks what it got', () => {
+  const unchecked = runnable.filter(
+    (block) =>
+      block.file === undefined &&
+      /\bcurl\b|\bnpm run\b|\bnode\b/.test(block.text) &&
+      !/\bwant\b|\bjson\b|\bcmp\b|\bgrep\b/.test(block.text),
+  );
+  expect(unchecked.map((block) => `line ${block.line}`)).toEqual([]);
+});
+
+describe('against a started service', () => {
+  let world: World;
+  let banner: string;
+  const work = path.join(ROOT, '.cache', `readme-walkthrough-${process.pid}`);
+  beforeAll(async () => {
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(path.join(work, 'session'), { recursive: true });
+    world = await createWorld();
+    banner = await demoBanner(world.app, world.baseUrl);
+  });
+  afterAll(async () => {
+    await world?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the README shows the lines npm start prints (tokens and ports aside)', () => {
+    const shown = blocks.find((block) => block.text.includes('Process requests service is up'));
+    expect(shown?.lang).toBe('text');
+    const metrics = world.app.metricsAddress();
+    const pattern = (line: string) =>
+      new RegExp(
+        `^${line
+          .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+          .replace(/…/g, '.+')
+          .replace('http://127\\.0\\.0\\.1:3000', world.baseUrl.replace(/\./g, '\\.'))
+          .replace('http://127\\.0\\.0\\.1:9464', originOf(metrics!).replace(/\./g, '\\.'))}$`,
+      );
+    const trim = (text: string) => text.replace(/^\n+|\n+$/g, '').split('\n');
+    const expected = trim(shown!.text);
+    const printed = trim(banner);
+    expect(printed.length).toBe(expected.length);
+    printed.forEach((line, i) =>
+      expect({ line, matches: pattern(expected[i]).test(line) }).toEqual({ line, matches: true }),
+    );
+  });
+
+  test(
+    'its sh blocks run in order in one shell and each does what the README says',
+    async () => {
+      // The session: bash -e, the `export` lines loaded as the README says (`eval "$(grep '^  export ' start.log)"`),
+      // `npm run --silent cli` pointed at src/cli.ts, then every block in order between markers.
+      const session = path.join(work, 'session');
+      writeFileSync(path.join(session, 'start.log'), banner);
+      const script = [
+        'set -e',
+        `cd ${quote(session)}`,
+        `npm() {`,
+        `  if [ "$1 $2 $3" = "run --silent cli" ]; then`,
+        `    shift 3; if [ "\${1:-}" = "--" ]; then shift; fi`,
+        `    node -r ${quote(REGISTER)} ${quote(path.join(ROOT, 'src', 'cli.ts'))} "$@"`,
+        `  else echo "the walkthrough test runs no other npm command: npm $*" >&2; return 1; fi`,
+        `}`,
+        `eval "$(grep '^  export ' start.log)"`,
+      ];
+      runnable.forEach((block, i) => {
+        const source = path.join(work, `block-${i}`);
+        writeFileSync(source, block.text);
+        script.push(`printf '\\n@@start ${i}@@\\n'; printf '@@start ${i}@@\\n' >&2`);
+        script.push(
+          block.file === undefined ? `. ${quote(source)}` : `cp -- ${quote(source)} ${quote(block.file)}`,
+        );
+        script.push(`printf '\\n@@done ${i}@@\\n'`);
+      });
+      script.push(`printf '\\n@@finished@@\\n'`);
+      writeFileSync(path.join(work, 'walkthrough.sh'), `${script.join('\n')}\n`);
+
+      const child = spawn('bash', ['--noprofile', '--norc', path.join(work, 'walkthrough.sh')], {
+        cwd: session,
+        detached: true, // its own process group: a stuck block and its background jobs are killed together
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          LANG: 'C.UTF-8',
+          TMPDIR: work,
+          NODE_ENV: 'development',
+          // What `npm start`'s embedded PostgreSQL is for the README's CLI: the service's own database.
+          DATABASE_URL: world.databaseUrl,
+        },
+      });
+      let stdout = '';
+      let stderr = '';
+      let lastProgress = Date.now();
+      child.stdout!.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        lastProgress = Date.now();
+      });
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const watchdog = setInterval(() => {
+        if (Date.now() - lastProgress > BLOCK_TIMEOUT_MS) process.kill(-child.pid!, 'SIGKILL');
+      }, 1000);
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      clearInterval(watchdog);
+      try {
+        process.kill(-child.pid!, 'SIGKILL'); // background jobs a failed block left behind
+      } catch {
+        // the group is gone already
+      }
+
+      const section = (text: string, i: number) => {
+        const start = text.lastIndexOf(`@@start ${i}@@`);
+        const end = text.indexOf('@@start', start + 1);
+        return start < 0 ? '' : text.slice(start, end < 0 ? undefined : end);
+      };
+      const done = [...stdout.matchAll(/@@done (\d+)@@/g)].length;
+      if (code !== 0 || !stdout.includes('@@finished@@')) {
+        const failed = runnable[done];
+        const where = failed
+          ? `the block on README.md line ${failed.line} (${done + 1} of ${runnable.length})`
+          : 'the session set-up';
+        throw new Error(
+          `${where} failed (bash exit ${code}):\n${failed?.text ?? ''}\n--- its output:\n${section(stdout, done)}` +
+            `\n--- its standard error:\n${section(stderr, done)}`,
+        );
+      }
+      expect(done).toBe(runnable.length);
+    },
+    10 * 60_000,
+  );
+});

@@ -1,0 +1,74 @@
+// LOG_LEVEL=debug shows the SQL the ORM runs (README "Logs"), with placeholders and never the values;
+// at info nothing of it is written.
+import { Writable } from 'node:stream';
+import { createLogger } from '../src/logger';
+import { PDF } from './support/files';
+import { createWorld, type World } from './support/world';
+
+type Line = Record<string, unknown>;
+
+function capture(level: string) {
+  const lines: Line[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const text of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(text) as Line);
+      done();
+    },
+  });
+  return { lines, logger: createLogger(level, destination) };
+}
+
+const MARKER = 'observations-marker-7f3a9c';
+
+async function fileOne(world: World): Promise<void> {
+  const team = await world.team('Logged partner');
+  const res = await world.http
+    .post(`${world.rest(team.partner.id)}/process-request`)
+    .set(await world.headers(team.maker))
+    .field('requestedAmount', '12.34')
+    .field('observations', MARKER)
+    .attach('evidence', PDF, 'receipt.pdf');
+  expect(res.status).toBe(201);
+}
+
+describe('LOG_LEVEL=debug', () => {
+  const { lines, logger } = capture('debug');
+  let world: World;
+  beforeAll(async () => {
+    world = await createWorld({}, { logger });
+  });
+  afterAll(() => world?.close());
+
+  test('writes one debug line per statement, with its placeholders and without its values', async () => {
+    const before = lines.length;
+    await fileOne(world);
+    const sql = lines
+      .slice(before)
+      .filter((line) => typeof line.orm === 'string')
+      .map((line) => ({ level: line.level, orm: line.orm as string }));
+    const insert = sql.find((line) => /^\[query\] insert into "process_request"/.test(line.orm));
+    expect(insert).toEqual({
+      level: 20,
+      orm: expect.stringMatching(/ values \(\$1, \$2, .*\) \[took \d+ ms/),
+    });
+    expect(sql.some((line) => line.orm.startsWith('[query] select'))).toBe(true);
+    expect(sql.map((line) => line.orm).join('\n')).not.toContain(MARKER);
+    // No colour codes in a JSON log.
+    expect(sql.map((line) => line.orm).join('\n')).not.toContain('\u001b[');
+  });
+});
+
+describe('LOG_LEVEL=info', () => {
+  const { lines, logger } = capture('info');
+  let world: World;
+  beforeAll(async () => {
+    world = await createWorld({}, { logger });
+  });
+  afterAll(() => world?.close());
+
+  test('writes no SQL', async () => {
+    await fileOne(world);
+    expect(lines.length).toBeGreaterThan(0); // the access lines are there
+    expect(lines.filter((line) => 'orm' in line)).toEqual([]);
+  });
+});
