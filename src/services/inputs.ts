@@ -279,7 +279,11 @@ export const policyInput = z.object({
     )
     .min(1, `must hold 1-${MAX_TIERS} tiers`)
     .max(MAX_TIERS, `must hold 1-${MAX_TIERS} tiers`)
-    .refine((tiers) => compareDecimals(tiers[0].from, '0') === 0, 'must start with a tier from "0"')
+    // Refinements run even after `min` failed: an empty list is that one problem, not a crash here.
+    .refine(
+      (tiers) => tiers.length === 0 || compareDecimals(tiers[0].from, '0') === 0,
+      'must start with a tier from "0"',
+    )
     .refine(
       (tiers) => tiers.every((t, i) => i === 0 || compareDecimals(tiers[i - 1].from, t.from) < 0),
       'must be sorted by "from", each bound once',
