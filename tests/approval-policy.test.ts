@@ -523,7 +523,7 @@ describe('partial approvals', () => {
     for (const rejecter of [0, 1]) {
       const id = await world.createRequest(d.partner.id, d.h.maker, '300');
       expect((await approve(d, id, 0)).status).toBe(204);
-      for (const body of [undefined, {}, { reason: '' }, { reason: null }]) {
+      for (const body of [undefined, {}, { reason: '' }, { reason: null }, { reason: ' \t\n\u00a0 ' }]) {
         const res = await world.act(d.partner.id, id, 'reject', d.h.checkers[rejecter], body);
         expect([res.status, res.body.code]).toEqual([400, 'REASON_REQUIRED']);
       }

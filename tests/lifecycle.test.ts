@@ -487,6 +487,7 @@ describe('reversal', () => {
     ['no body', undefined, 'VALIDATION_FAILED'],
     ['no reason', {}, 'VALIDATION_FAILED'],
     ['an empty reason', { reason: '' }, 'VALIDATION_FAILED'],
+    ['a reason of blanks only', { reason: '  \n\t ' }, 'VALIDATION_FAILED'],
     ['a reason of 501 characters', { reason: 'r'.repeat(501) }, 'VALIDATION_FAILED'],
     ['a reason that is not a string', { reason: 7 }, 'VALIDATION_FAILED'],
   ])('%s → 400 %s, nothing filed', async (_name, body, code) => {
