@@ -841,3 +841,39 @@ test('invariants: available = Σ ledger ≥ 0; one credit per APPROVED or REVERS
   expect(counts.reversed).toBeGreaterThan(2);
   expect(counts.approvedReversals).toBe(counts.reversed);
 });
+
+test('the invariants can fail: each rule names the row that breaks it (broken by hand, then restored)', async () => {
+  const [balance] = await world.sql<{ id: string }>('select id from client_balance order by id limit 1');
+  const [reversal] = await world.sql<{ id: string; reversal_of: string }>(
+    `select id, reversal_of from process_request where process_type_id = 2 and status = 'APPROVED' limit 1`,
+  );
+  const [expired] = await world.sql<{ id: string; client_id: string }>(
+    `select id, client_id from process_request where status = 'EXPIRED' limit 1`,
+  );
+  const broken = async (breakIt: string, params: unknown[], undo: string, rule: string) => {
+    await world.sql(breakIt, params);
+    const found = await ledgerViolations(world);
+    await world.sql(undo, params);
+    expect(found[rule]).toHaveLength(1);
+  };
+  await broken(
+    'update client_balance set available = available + 1 where id = ?',
+    [balance.id],
+    'update client_balance set available = available - 1 where id = ?',
+    'balanceNotLedgerSum',
+  );
+  await broken(
+    `update process_request set status = 'APPROVED' where id = ?`,
+    [reversal.reversal_of],
+    `update process_request set status = 'REVERSED' where id = ?`,
+    'wrongReversal',
+  );
+  await broken(
+    `insert into process_request_event (process_request_id, client_id, type, from_status, to_status)
+     values (?, ?, 'EXPIRED', 'PENDING', 'EXPIRED')`,
+    [expired.id, expired.client_id],
+    `delete from process_request_event where id = (select max(id) from process_request_event where process_request_id = ? and client_id = ?)`,
+    'wrongEvents',
+  );
+  expect(await ledgerViolations(world)).toEqual(NO_VIOLATIONS);
+});
