@@ -198,6 +198,22 @@ describe('expiry swept by two server processes', () => {
       .get(`${world.rest(d.partner.id)}/process-requests?status=EXPIRED&limit=100`)
       .set(d.h.viewer);
     expect(listed.body.total).toBe(ids.length);
+    const gqlList = await gqlHttp(
+      world,
+      d.h.viewer,
+      `query($c: ID!) { processRequests(clientId: $c, status: [EXPIRED], limit: 100) { total } }`,
+      { c: d.partner.id },
+    );
+    expect(gqlList.data?.processRequests).toEqual({ total: ids.length });
+    // A watcher that reconnects from before the expiries gets them replayed, each once.
+    const firstId = sse.frames.find((f) => f.data?.type === 'CREATED')?.id as string;
+    const resumed = await SseClient.open(progressUrl(world.baseUrl, d.partner.id), {
+      ...d.h.viewer,
+      'last-event-id': firstId,
+    });
+    await eventually(async () => expiredOn(resumed.events()).length === ids.length);
+    expect(expiredOn(resumed.events())).toEqual([...ids].sort());
+    resumed.close();
     sse.close();
     await ws.dispose();
   });
@@ -525,8 +541,20 @@ describe('reversal', () => {
     expect([none.status, none.body.code]).toEqual([403, 'OTP_REQUIRED']);
     const wrong = await reverse(original, { reason: 'x', otp: await wrongCode(otp.otpSecret) }, otp.headers);
     expect([wrong.status, wrong.body.code]).toEqual([403, 'OTP_INVALID']);
-    const ok = await reverse(original, { reason: 'x', otp: await codeAt(otp.otpSecret) }, otp.headers);
+    const code = await codeAt(otp.otpSecret);
+    const ok = await reverse(original, { reason: 'x', otp: code }, otp.headers);
     expect([ok.status, ok.body.createdBy]).toEqual([201, otp.id]);
+    // Refusals come before the code is asked for, and cost none.
+    const exists = await reverse(original, { reason: 'again' }, otp.headers);
+    expect([exists.status, exists.body.code]).toEqual([409, 'REVERSAL_EXISTS']);
+    const pending = await world.createRequest(d.partner.id, d.h.maker, '7');
+    const notApproved = await reverse(pending, { reason: 'x' }, otp.headers);
+    expect([notApproved.status, notApproved.body.code]).toEqual([409, 'PROCESS_REQUEST_NOT_APPROVED']);
+    const [{ attempts }] = await world.sql<{ attempts: number }>(
+      'select count(*)::int as attempts from otp_attempt where operator_id = ?',
+      [otp.id],
+    );
+    expect(attempts).toBe(2); // the wrong code and the good one
   });
 
   test('409 PROCESS_REQUEST_NOT_APPROVED for a PENDING, REJECTED, CANCELLED or EXPIRED top-up and for a reversal', async () => {
@@ -584,6 +612,26 @@ describe('reversal', () => {
       [original],
     );
     expect(rows.map((r) => r.status)).toEqual(['REJECTED', 'PENDING']);
+  });
+
+  test('a reversal expires like any request; an EXPIRED one leaves room for a new one', async () => {
+    const original = await approvedTopUp('9.50');
+    await setPolicy(world, d.partner.id, d.admin, [{ from: '0', approvals: 1 }], 1);
+    const first = await reverse(original);
+    expect(first.status).toBe(201);
+    expect(Date.parse(first.body.expiresAt) - Date.parse(first.body.createdAt)).toBe(1000);
+    await eventually(async () => (await statusOf(world, first.body.id)) === 'EXPIRED');
+    await setPolicy(world, d.partner.id, d.admin, [{ from: '0', approvals: 1 }]);
+    const late = await world.act(d.partner.id, first.body.id, 'approve', d.h.checkers[0]);
+    expect([late.status, late.body.code]).toEqual([409, 'PROCESS_REQUEST_NOT_PENDING']);
+    expect(await statusOf(world, original)).toBe('APPROVED');
+    const second = await reverse(original);
+    expect(second.status).toBe(201);
+    expect((await world.act(d.partner.id, second.body.id, 'approve', d.h.checkers[0])).status).toBe(204);
+    expect(await details(world, d.partner.id, original, d.h.viewer)).toMatchObject({
+      status: 'REVERSED',
+      reversedBy: second.body.id,
+    });
   });
 
   test('two approvals required, ten checkers at once: two 204s, one debit; the original REVERSED; APPROVED and REVERSED events on SSE and the subscription', async () => {
