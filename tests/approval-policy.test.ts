@@ -157,6 +157,28 @@ describe('the policy: read by every role, changed by ADMIN, every change recorde
     await setPolicy(world, d.partner.id, d.admin, DEFAULT_POLICY.tiers);
   });
 
+  test('changes at the same moment are recorded one after the other: each change’s before is the previous one’s after', async () => {
+    const ttls = [101, 102, 103, 104, 105, 106, 107, 108];
+    const results = await Promise.all(
+      ttls.map((pendingTtlSeconds, i) =>
+        putPolicy(world, d.partner.id, i % 2 ? d.h.admin : d.admin, {
+          tiers: DEFAULT_POLICY.tiers,
+          pendingTtlSeconds,
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(ttls.map(() => 200));
+    const { history, pendingTtlSeconds } = await getPolicy(d.partner.id, d.h.viewer);
+    const recent = history.slice(0, ttls.length).reverse() as Array<{
+      before: { pendingTtlSeconds: number };
+      after: { pendingTtlSeconds: number };
+    }>;
+    expect(recent.map((c) => c.after.pendingTtlSeconds).sort()).toEqual(ttls);
+    for (let i = 1; i < recent.length; i++) expect(recent[i].before).toEqual(recent[i - 1].after);
+    expect(pendingTtlSeconds).toBe(recent.at(-1)?.after.pendingTtlSeconds);
+    await setPolicy(world, d.partner.id, d.admin, DEFAULT_POLICY.tiers);
+  });
+
   test.each([
     ['MAKER', 'maker'],
     ['CHECKER', 'checker'],
