@@ -247,9 +247,7 @@ export type BulkDecisionInput = z.output<typeof bulkDecisionInput>;
 
 /** Filing a reversal: why is required. */
 export const reversalInput = z.object({
-  reason: reason
-    .refine((v) => v !== null, 'is required')
-    .transform((v) => v as string),
+  reason: reason.refine((v) => v !== null, 'is required').transform((v) => v as string),
   otp,
 });
 export type ReversalInput = z.output<typeof reversalInput>;
