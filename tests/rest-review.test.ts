@@ -1,6 +1,7 @@
 // REST approve / reject / cancel (SPEC sections 2 and 4): who may act, what is stored, the 409 on a decided
 // request, exactly-once crediting under concurrency, and the ledger invariant over everything this file did.
 import type { Operator } from '../src/entities/operator.entity';
+import { ledgerViolations, NO_VIOLATIONS } from './support/lifecycle';
 import { createWorld, type Action, type World } from './support/world';
 
 let world: World;
@@ -332,25 +333,8 @@ test('JPY: whole units are credited and shown without decimals', async () => {
 });
 
 // Runs last, over everything the tests above did.
-test('invariant: every balance equals the sum of its ledger, every APPROVED request has exactly one ledger entry', async () => {
-  const drift = await world.sql(
-    `select b.id, b.available::text, coalesce(sum(l.amount), 0)::text as ledger
-       from client_balance b left join ledger_entry l on l.client_balance_id = b.id
-      group by b.id having b.available <> coalesce(sum(l.amount), 0)`,
-  );
-  expect(drift).toEqual([]);
-  const wrongEntries = await world.sql(
-    `select pr.id, pr.status, count(l.id)::int as entries
-       from process_request pr left join ledger_entry l on l.process_request_id = pr.id
-      group by pr.id, pr.status
-     having (pr.status = 'APPROVED' and count(l.id) <> 1) or (pr.status <> 'APPROVED' and count(l.id) <> 0)`,
-  );
-  expect(wrongEntries).toEqual([]);
-  const mismatched = await world.sql(
-    `select l.id from ledger_entry l join process_request pr on pr.id = l.process_request_id
-      where l.amount <> pr.requested_amount or l.client_balance_id <> pr.client_balance_id`,
-  );
-  expect(mismatched).toEqual([]);
+test('invariants: every balance equals the sum of its ledger (never below zero), every APPROVED request has exactly one entry of its amount, every other none; one event per transition', async () => {
+  expect(await ledgerViolations(world)).toEqual(NO_VIOLATIONS);
   const [{ approved }] = await world.sql<{ approved: number }>(
     `select count(*)::int as approved from process_request where status = 'APPROVED'`,
   );

@@ -41,8 +41,9 @@ export class ProcessRequestEvent {
   @Enum({ items: () => ProgressEventType, nativeEnumName: 'progress_event_type' })
   type!: ProgressEventType;
 
-  @ManyToOne(() => Operator, referenceTo('actor_id'))
-  actorId!: string;
+  /** Who acted; null when the service itself did (EXPIRED). */
+  @ManyToOne(() => Operator, referenceTo('actor_id', { nullable: true }))
+  actorId?: string | null;
 
   @Enum({ items: () => ProcessRequestStatus, nativeEnumName: 'process_request_status', nullable: true })
   fromStatus?: ProcessRequestStatus | null;

@@ -3,6 +3,7 @@ import { Migration20261129010000_otp_idempotency } from './Migration202611290100
 import { Migration20261129191046_align_with_entities } from './Migration20261129191046_align_with_entities';
 import { Migration20261129194339_upload_intents } from './Migration20261129194339_upload_intents';
 import { Migration20261129195707_policies_lifecycle_subjects } from './Migration20261129195707_policies_lifecycle_subjects';
+import { Migration20261129211915_event_actor_nullable } from './Migration20261129211915_event_actor_nullable';
 
 /** Every migration in order, listed explicitly so they run the same from dist/ and under jest. */
 export const MIGRATIONS = [
@@ -13,5 +14,9 @@ export const MIGRATIONS = [
   {
     name: 'Migration20261129195707_policies_lifecycle_subjects',
     class: Migration20261129195707_policies_lifecycle_subjects,
+  },
+  {
+    name: 'Migration20261129211915_event_actor_nullable',
+    class: Migration20261129211915_event_actor_nullable,
   },
 ];

@@ -219,8 +219,14 @@ export const createFields = z.object({
 });
 export type CreateFields = z.output<typeof createFields>;
 
+/**
+ * Why a decision or a reversal was made: free text of at most 500 characters. Only blanks is no reason
+ * (null), so a reason that is required cannot be given as spaces.
+ */
+const reason = text(MAX_REASON_LENGTH).transform((v) => (v !== null && v.trim() === '' ? null : v));
+
 /** The optional body of approve, reject and cancel. */
-export const decisionInput = z.object({ reason: text(MAX_REASON_LENGTH), otp });
+export const decisionInput = z.object({ reason, otp });
 export type DecisionInput = z.output<typeof decisionInput>;
 
 export const MAX_BULK_IDS = 100;
@@ -234,16 +240,14 @@ export const bulkDecisionInput = z.object({
     .array(z.unknown(), { error: `must be a list of 1-${MAX_BULK_IDS} ids` })
     .min(1, `must be a list of 1-${MAX_BULK_IDS} ids`)
     .max(MAX_BULK_IDS, `must be a list of 1-${MAX_BULK_IDS} ids`),
-  reason: text(MAX_REASON_LENGTH),
+  reason,
   otp,
 });
 export type BulkDecisionInput = z.output<typeof bulkDecisionInput>;
 
 /** Filing a reversal: why is required. */
 export const reversalInput = z.object({
-  reason: text(MAX_REASON_LENGTH)
-    .refine((v) => v !== null, 'is required')
-    .transform((v) => v as string),
+  reason: reason.refine((v) => v !== null, 'is required').transform((v) => v as string),
   otp,
 });
 export type ReversalInput = z.output<typeof reversalInput>;
@@ -279,7 +283,11 @@ export const policyInput = z.object({
     )
     .min(1, `must hold 1-${MAX_TIERS} tiers`)
     .max(MAX_TIERS, `must hold 1-${MAX_TIERS} tiers`)
-    .refine((tiers) => compareDecimals(tiers[0].from, '0') === 0, 'must start with a tier from "0"')
+    // Refinements run even after `min` failed: an empty list is that one problem, not a crash here.
+    .refine(
+      (tiers) => tiers.length === 0 || compareDecimals(tiers[0].from, '0') === 0,
+      'must start with a tier from "0"',
+    )
     .refine(
       (tiers) => tiers.every((t, i) => i === 0 || compareDecimals(tiers[i - 1].from, t.from) < 0),
       'must be sorted by "from", each bound once',

@@ -244,13 +244,20 @@ export class ProcessRequestService {
     input: ReversalInput,
   ): Promise<ProcessRequestView> {
     const { partner } = await requirePartner(ctx, partnerId, 'create');
-    const [original] = await ctx.em.execute<{ requested_amount: string; reversible: boolean }[]>(
-      `select requested_amount, (${REVERSIBLE}) as reversible from process_request where id = ? and client_id = ?`,
+    const [original] = await ctx.em.execute<
+      { requested_amount: string; reversible: boolean; reversal_exists: boolean }[]
+    >(
+      `select requested_amount, (${REVERSIBLE}) as reversible,
+              exists (select 1 from process_request r where r.reversal_of = process_request.id
+                        and r.status in ('PENDING', 'APPROVED')) as reversal_exists
+         from process_request where id = ? and client_id = ?`,
       [BALANCE_INCREASE_PROCESS_TYPE_ID, id, partner.id],
     );
     if (!original) throw new DomainError('NOT_FOUND', 'Process request not found');
-    // Refused before the OTP check, so it costs no attempt; the INSERT below checks again, atomically.
+    // Refused before the OTP check, so it costs no attempt (as a decision's refusals); the INSERT below
+    // checks again, atomically, and the one-live-reversal index decides a race.
     if (!original.reversible) throw new DomainError('PROCESS_REQUEST_NOT_APPROVED');
+    if (original.reversal_exists) throw new DomainError('REVERSAL_EXISTS');
     await this.otp.verify(ctx, input.otp);
     const terms = await this.termsOf(ctx, partner.id, original.requested_amount);
     const reversalId = randomUUID();

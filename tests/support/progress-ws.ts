@@ -32,10 +32,12 @@ export interface ProgressWatcher {
   dispose(): Promise<void>;
 }
 
+/** `query`: another selection of the same subscription (the fields of later sections, for example). */
 export function watchProgress(
   baseUrl: string,
   credentials: Record<string, string>,
   clientId: string,
+  query = PROGRESS_SUBSCRIPTION,
 ): ProgressWatcher {
   const client: Client = createClient({
     url: `${baseUrl.replace(/^http/, 'ws')}/graphql`,
@@ -73,7 +75,7 @@ export function watchProgress(
     },
   };
   const unsubscribe = client.subscribe<Record<string, Record<string, unknown>>>(
-    { query: PROGRESS_SUBSCRIPTION, variables: { clientId } },
+    { query, variables: { clientId } },
     {
       next: (result) => {
         if (result.errors) {
