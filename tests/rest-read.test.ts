@@ -235,7 +235,7 @@ describe('GET /process-request (every request, streamed)', () => {
     expect(listed).toEqual(await idsNewestFirst(a.partner.id));
     // Money stays exact in the streamed JSON too.
     expect(res.text).toMatch(/"requestedAmount":510\.00[,}]/);
-  }, 60_000);
+  }, 180_000);
 
   test('a partner without requests is an empty array', async () => {
     const a = await actors();
