@@ -42,30 +42,32 @@ for dev in typescript jest @swc/core eslint prettier node-forge @graphql-codegen
   [[ ! -e "node_modules/$dev" ]] || fail "dev dependency $dev is still installed after the prune"
 done
 
-echo "== every module dist/ loads resolves in the pruned tree"
+echo "== every module the service and its CLI load resolves in the pruned tree (dist/scripts are developer tools)"
 node - <<'EOF'
 const fs = require('fs');
 const path = require('path');
 const { builtinModules } = require('module');
 const missing = [];
+const check = (file) => {
+  const source = fs.readFileSync(file, 'utf8');
+  for (const [, spec] of source.matchAll(/\b(?:require|import)\(\s*["']([^"']+)["']\s*\)/g)) {
+    if (spec.startsWith('.') || spec.startsWith('node:') || builtinModules.includes(spec)) continue;
+    try {
+      require.resolve(spec, { paths: [path.dirname(file)] });
+    } catch {
+      missing.push(`${path.relative('.', file)}: ${spec}`);
+    }
+  }
+};
 const walk = (dir) => {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const file = path.join(dir, entry.name);
     if (entry.isDirectory()) walk(file);
-    else if (file.endsWith('.js')) {
-      const source = fs.readFileSync(file, 'utf8');
-      for (const [, spec] of source.matchAll(/\b(?:require|import)\(\s*["']([^"']+)["']\s*\)/g)) {
-        if (spec.startsWith('.') || spec.startsWith('node:') || builtinModules.includes(spec)) continue;
-        try {
-          require.resolve(spec, { paths: [path.dirname(file)] });
-        } catch {
-          missing.push(`${path.relative('.', file)}: ${spec}`);
-        }
-      }
-    }
+    else if (file.endsWith('.js')) check(file);
   }
 };
-walk('dist');
+walk('dist/src');
+check('dist/mikro-orm.config.js');
 if (missing.length) {
   console.error(`modules dist/ needs that the production install lacks:\n  ${missing.join('\n  ')}`);
   process.exit(1);
