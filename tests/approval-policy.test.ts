@@ -2,10 +2,11 @@
 // (REST and GraphQL), SSE and a graphql-ws subscription, with the CLI for what only the CLI does; the ledger
 // invariants over everything this file did, last.
 import { randomUUID } from 'node:crypto';
-import type { Operator } from '../src/entities/operator.entity';
 import { deactivateOperator } from '../src/services/admin.service';
 import {
   balanceOf,
+  desk as makeDesk,
+  type Desk,
   bulk,
   cli,
   cliOperator,
@@ -31,38 +32,8 @@ afterAll(() => world?.close());
 
 type Headers = Record<string, string>;
 
-interface Desk {
-  partner: { id: string; currency: string };
-  admin: Operator;
-  maker: Operator;
-  viewer: Operator;
-  /** Five checkers. */
-  checkers: Operator[];
-  h: { admin: Headers; maker: Headers; viewer: Headers; checkers: Headers[] };
-}
-
-async function desk(currency = 'USD', checkers = 5): Promise<Desk> {
-  const partner = await world.partner(`Policy ${currency}`, currency);
-  const admin = await world.operator(['ADMIN'], [partner.id]);
-  const maker = await world.operator(['MAKER'], [partner.id]);
-  const viewer = await world.operator(['VIEWER'], [partner.id]);
-  const list = await Promise.all(
-    Array.from({ length: checkers }, () => world.operator(['CHECKER'], [partner.id])),
-  );
-  return {
-    partner,
-    admin,
-    maker,
-    viewer,
-    checkers: list,
-    h: {
-      admin: await world.headers(admin),
-      maker: await world.headers(maker),
-      viewer: await world.headers(viewer),
-      checkers: await Promise.all(list.map((c) => world.headers(c))),
-    },
-  };
-}
+/** Five checkers by default. */
+const desk = (currency = 'USD', checkers = 5) => makeDesk(world, `Policy ${currency}`, currency, checkers);
 
 const DEFAULT_POLICY = { tiers: [{ from: '0', approvals: 1 }], pendingTtlSeconds: 604800 };
 

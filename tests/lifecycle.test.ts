@@ -3,10 +3,11 @@
 // pending balance, and reversals with their races; the ledger invariants over all of it, last.
 import supertest from 'supertest';
 import { createApp, type App } from '../src/app';
-import type { Operator } from '../src/entities/operator.entity';
 import { expire } from '../src/services/expiry';
 import {
   balanceOf,
+  desk as makeDesk,
+  type Desk,
   bulk,
   cliOperator,
   details,
@@ -43,37 +44,7 @@ afterAll(async () => {
 
 type Headers = Record<string, string>;
 
-interface Desk {
-  partner: { id: string; currency: string };
-  admin: Operator;
-  maker: Operator;
-  viewer: Operator;
-  checkers: Operator[];
-  h: { admin: Headers; maker: Headers; viewer: Headers; checkers: Headers[] };
-}
-
-async function desk(name: string, currency = 'USD', checkers = 3): Promise<Desk> {
-  const partner = await world.partner(name, currency);
-  const [admin, maker, viewer] = await Promise.all(
-    [['ADMIN'], ['MAKER'], ['VIEWER']].map((roles) => world.operator(roles, [partner.id])),
-  );
-  const list = await Promise.all(
-    Array.from({ length: checkers }, () => world.operator(['CHECKER'], [partner.id])),
-  );
-  return {
-    partner,
-    admin,
-    maker,
-    viewer,
-    checkers: list,
-    h: {
-      admin: await world.headers(admin),
-      maker: await world.headers(maker),
-      viewer: await world.headers(viewer),
-      checkers: await Promise.all(list.map((c) => world.headers(c))),
-    },
-  };
-}
+const desk = (name: string, currency = 'USD', checkers = 3) => makeDesk(world, name, currency, checkers);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -14,6 +14,39 @@ const headersOf = async (world: World, caller: Caller): Promise<Headers> =>
     ? world.headers(caller as Operator)
     : (caller as Headers);
 
+/** A partner with an admin, a maker, a viewer and `checkers` checkers, each with request headers. */
+export interface Desk {
+  partner: { id: string; currency: string };
+  admin: Operator;
+  maker: Operator;
+  viewer: Operator;
+  checkers: Operator[];
+  h: { admin: Headers; maker: Headers; viewer: Headers; checkers: Headers[] };
+}
+
+export async function desk(world: World, name: string, currency = 'USD', checkers = 3): Promise<Desk> {
+  const partner = await world.partner(name, currency);
+  const [admin, maker, viewer] = await Promise.all(
+    [['ADMIN'], ['MAKER'], ['VIEWER']].map((roles) => world.operator(roles, [partner.id])),
+  );
+  const list = await Promise.all(
+    Array.from({ length: checkers }, () => world.operator(['CHECKER'], [partner.id])),
+  );
+  return {
+    partner,
+    admin,
+    maker,
+    viewer,
+    checkers: list,
+    h: {
+      admin: await world.headers(admin),
+      maker: await world.headers(maker),
+      viewer: await world.headers(viewer),
+      checkers: await Promise.all(list.map((c) => world.headers(c))),
+    },
+  };
+}
+
 export interface Tier {
   from: string;
   approvals: number;
