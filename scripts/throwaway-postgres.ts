@@ -3,21 +3,10 @@
 // SIGINT, then stops and removes the cluster. Used by scripts/check-production.sh on a pruned tree, so it
 // needs no dev dependency.  Usage: node dist/scripts/throwaway-postgres.js PARENT_DIR URL_FILE [DATABASE]
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { pgConnectionOptions } from '../src/infra/database-url';
 import { PostgresCluster, temporaryDataDir } from '../src/infra/postgres-cluster';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../src/infra/free-port';
 
 async function main(): Promise<void> {
   const [parent, urlFile, database = 'process_requests'] = process.argv.slice(2);

@@ -13,7 +13,7 @@ import { DatabaseConnectionError, pgConnectionOptions } from '../src/infra/datab
 import { PostgresCluster, temporaryDataDir } from '../src/infra/postgres-cluster';
 import { createLogger } from '../src/logger';
 import { issueServerCertificate, makeCa } from './support/certificates';
-import { freePort } from './support/global-setup';
+import { freePort } from '../src/infra/free-port';
 
 const log = createLogger('silent');
 const work = path.resolve('.cache', `tls-${process.pid}-${randomBytes(3).toString('hex')}`);

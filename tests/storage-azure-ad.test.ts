@@ -20,7 +20,7 @@ import { USER_DELEGATION_SAS_VERSION } from '../src/storage/evidence-store';
 import { KEY_LIFETIME_MS, UserDelegationKeys } from '../src/storage/user-delegation-keys';
 import { issueServerCertificate, makeCa } from './support/certificates';
 import { PDF } from './support/files';
-import { freePort } from './support/global-setup';
+import { freePort } from '../src/infra/free-port';
 import { createWorld, type World } from './support/world';
 
 const ca = makeCa('Test storage CA');

@@ -2,27 +2,16 @@
 // server of DATABASE_URL, or on an embedded PostgreSQL started for the occasion; all gone at close().
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { Client } from 'pg';
 import type { Logger } from '../logger';
 import { startEmbeddedPostgres } from './embedded';
+import { freePort } from './free-port';
 
 export interface ThrowawayServer {
   /** Creates an empty database and returns its URL. */
   createDatabase(prefix: string): Promise<string>;
   /** Drops every database it created (and stops the embedded server, removing its files). */
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 function withDatabase(url: string, database: string): string {
