@@ -218,9 +218,14 @@ export async function startBare(options: BareOptions): Promise<{ port: number; c
     return send(404);
   }
 
+  let reported = false;
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       const status = error instanceof Refused ? error.status : 500;
+      if (status === 500 && !reported) {
+        reported = true;
+        process.stderr.write(`bare: ${(error as Error)?.stack ?? error}\n`);
+      }
       if (!res.headersSent) res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ statusCode: status }));
     });

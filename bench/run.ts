@@ -160,7 +160,17 @@ function markdownTable(header: string[], lines: string[][]): string {
 }
 
 function ratioTable(pairs: Pair[]): string {
-  const header = ['scenario', 'service req/s', 'p50 ms', 'p99 ms', 'bare req/s', 'bare p99', 'ratio', 'goal', 'failed'];
+  const header = [
+    'scenario',
+    'service req/s',
+    'p50 ms',
+    'p99 ms',
+    'bare req/s',
+    'bare p99',
+    'ratio',
+    'goal',
+    'failed',
+  ];
   return markdownTable(
     header,
     pairs.map(({ scenario, service: s, bare: b, goal }) => [
@@ -358,8 +368,11 @@ async function main(): Promise<void> {
     const multipartHeaders = { ...makerHeaders, 'content-type': `multipart/form-data; boundary=${BOUNDARY}` };
 
     const pairs: Pair[] = [];
-    const run = (origin: string, job: Omit<LoadJob, 'url' | 'connections' | 'duration'> & { path: string }, duration = DURATION) =>
-      load({ ...job, url: `${origin}${job.path}`, connections: CONNECTIONS, duration });
+    const run = (
+      origin: string,
+      job: Omit<LoadJob, 'url' | 'connections' | 'duration'> & { path: string },
+      duration = DURATION,
+    ) => load({ ...job, url: `${origin}${job.path}`, connections: CONNECTIONS, duration });
     /** The same load on the service, then on the bare reference. */
     const pair = async (
       scenario: string,
@@ -388,7 +401,11 @@ async function main(): Promise<void> {
     say('warm-up …');
     for (const target of [origin, bareOrigin]) {
       await run(target, { path: `${base}/balance`, method: 'GET', headers: viewerHeaders }, 2);
-      await run(target, { path: `${base}/process-requests?page=1&limit=10`, method: 'GET', headers: viewerHeaders }, 2);
+      await run(
+        target,
+        { path: `${base}/process-requests?page=1&limit=10`, method: 'GET', headers: viewerHeaders },
+        2,
+      );
     }
 
     // Create with a 100 KiB PDF.
@@ -406,7 +423,11 @@ async function main(): Promise<void> {
     const listRows = await countRequests(databaseUrl, partnerId);
     const rowsLabel = `${listRows.toLocaleString('en-US')} rows`;
 
-    await pair(`GET balance (${rowsLabel})`, { path: `${base}/balance`, method: 'GET', headers: viewerHeaders }, 0.6);
+    await pair(
+      `GET balance (${rowsLabel})`,
+      { path: `${base}/balance`, method: 'GET', headers: viewerHeaders },
+      0.6,
+    );
     await pair(
       `GET list page=1 limit=10 (${rowsLabel})`,
       { path: `${base}/process-requests?page=1&limit=10`, method: 'GET', headers: viewerHeaders },
@@ -442,9 +463,11 @@ async function main(): Promise<void> {
       const ids = async () => {
         const lists = await Promise.all(
           [...seeds].map(([p, seed]) =>
-            cloneRequests(databaseUrl, seed, perPartner, { partnerId: p, status: 'PENDING', returning: true }).then(
-              (list) => list.map((id) => `${rest(p)}/process-request/${id}/approve`),
-            ),
+            cloneRequests(databaseUrl, seed, perPartner, {
+              partnerId: p,
+              status: 'PENDING',
+              returning: true,
+            }).then((list) => list.map((id) => `${rest(p)}/process-request/${id}/approve`)),
           ),
         );
         // Round robin over the partners.
@@ -505,7 +528,12 @@ async function main(): Promise<void> {
     // 20 concurrent creates of 10 MiB: the growth of this process's RSS while they run.
     say(`${UPLOADS} × 10 MiB uploads …`);
     const bigBody = multipartBody(pdf(10 * 1024 * 1024), '10.00');
-    const uploads = await measureUploads(`${origin}${rest(streamPartner)}/process-request`, multipartHeaders, bigBody, UPLOADS);
+    const uploads = await measureUploads(
+      `${origin}${rest(streamPartner)}/process-request`,
+      multipartHeaders,
+      bigBody,
+      UPLOADS,
+    );
 
     // The non-paginated list, streamed from a cursor.
     const seed = await createOne(streamPartner);
@@ -564,7 +592,10 @@ async function main(): Promise<void> {
       '',
       'growth of one partner (GET list page=1 limit=10; req/s / p50 / p99 ms, 3 s each):',
       '',
-      markdownTable(['rows', 'service', 'bare req/s / p99', 'ratio', 'balance req/s / p99', 'count plan'], growth),
+      markdownTable(
+        ['rows', 'service', 'bare req/s / p99', 'ratio', 'balance req/s / p99', 'count plan'],
+        growth,
+      ),
       '',
       `run took ${((Date.now() - startedAt) / 1000).toFixed(0)} s`,
       '',
