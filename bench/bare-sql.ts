@@ -35,7 +35,7 @@ export const CREATE = `with ordered as (select pg_advisory_xact_lock(727274003, 
       created_by, required_approvals, expires_at)
     select $1, 1, b.id, b.client_id, $3::numeric, $4, $5, $6, $7, 'application/pdf', $8, $9, $10, 'PENDING', $11, 1,
            now() + $12 * interval '1 second'
-      from client_balance b where b.client_id = $2 returning *),
+      from client_balance b where b.client_id = $2::uuid returning *),
   event as (
     insert into process_request_event (process_request_id, client_id, type, actor_id, to_status)
     select c.id, c.client_id, 'CREATED', c.created_by, 'PENDING' from created c, ordered returning *)

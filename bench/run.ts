@@ -4,7 +4,7 @@
 import 'reflect-metadata';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { get as httpGet } from 'node:http';
+import { get as httpGet, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -221,12 +221,23 @@ async function measureUploads(url: string, headers: Record<string, string>, body
   let peak = before;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
   const started = Date.now();
+  // node:http writes the one shared body without copying it (fetch would copy it once per request).
   const statuses = await Promise.all(
-    Array.from({ length: count }, () =>
-      fetch(url, { method: 'POST', headers, body }).then(async (r) => {
-        await r.arrayBuffer();
-        return r.status;
-      }),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpRequest(
+            url,
+            { method: 'POST', headers: { ...headers, 'content-length': body.length } },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            },
+          );
+          req.on('error', reject);
+          req.end(body);
+        }),
     ),
   );
   clearInterval(timer);
