@@ -35,7 +35,12 @@ export async function buildGraphQLContext(
   const em = services.orm.em.fork();
   try {
     const operator = await authenticate(verifier, em, input.credentials);
-    const serviceContext: ServiceContext = { em, operator, log: log.child({ operatorId: operator.id }) };
+    const serviceContext: ServiceContext = {
+      em,
+      operator,
+      log: log.child({ operatorId: operator.id }),
+      partners: services.partners,
+    };
     return {
       ...serviceContext,
       services,

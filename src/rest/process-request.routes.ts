@@ -36,7 +36,7 @@ export async function serviceContext(
 ): Promise<ServiceContext> {
   const em = services.orm.em.fork();
   const operator = await authenticate(verifier, em, credentialsOf(ctx.headers));
-  return { em, operator, log: ctx.state.log.child({ operatorId: operator.id }) };
+  return { em, operator, log: ctx.state.log.child({ operatorId: operator.id }), partners: services.partners };
 }
 
 /** The partner of the path, as SPEC names it in errors (`clientId`: the same identifier). */

@@ -24,9 +24,38 @@ export function inScope(operator: Operator, partnerId: string): boolean {
   return operator.partnerIds === null || operator.partnerIds.includes(partnerId);
 }
 
+/** What a call needs of its partner: what never changes once the partner exists (its balance's id, currency). */
 export interface PartnerAccess {
-  partner: Partner;
-  balance: ClientBalance;
+  partner: Pick<Partner, 'id'>;
+  balance: Pick<ClientBalance, 'id' | 'partnerId' | 'currency'>;
+}
+
+/**
+ * The partners this process has already found, so that a hot path does not read the partner and its
+ * balance again on every call: a partner is never deleted, and its currency and balance id never change.
+ * Only what exists is kept (a partner created later is found then); the scope and permission checks are
+ * not cached, they run on every call against the operator read for it.
+ */
+export class PartnerCache {
+  private readonly known = new Map<string, PartnerAccess>();
+
+  constructor(private readonly max = 10000) {}
+
+  get(id: string): PartnerAccess | undefined {
+    return this.known.get(id);
+  }
+
+  remember(access: PartnerAccess): void {
+    if (this.known.size >= this.max) this.known.clear();
+    this.known.set(access.partner.id, {
+      partner: { id: access.partner.id },
+      balance: {
+        id: access.balance.id,
+        partnerId: access.balance.partnerId,
+        currency: access.balance.currency,
+      },
+    });
+  }
 }
 
 /** Why an operator may not act on a partner (scope first, then permission), or undefined when it may. */
@@ -51,12 +80,19 @@ export async function requirePartner(
 ): Promise<PartnerAccess> {
   const refused = refusal(ctx.operator, partnerId, permission);
   if (refused) throw refused;
+  const known = ctx.partners?.get(partnerId);
+  if (known) return known;
   const access = await loadPartner(ctx.em, partnerId);
   if (!access) throw new DomainError('NOT_FOUND', 'Partner not found');
+  ctx.partners?.remember(access);
   return access;
 }
 
-export async function loadPartner(em: EntityManager, id: string): Promise<PartnerAccess | null> {
+/** A partner and its balance (the balance exists only with its partner: one statement reads both). */
+export async function loadPartner(
+  em: EntityManager,
+  id: string,
+): Promise<{ partner: Partner; balance: ClientBalance } | null> {
   const [partner, balance] = await Promise.all([
     em.findOne(Partner, { id }),
     em.findOne(ClientBalance, { partnerId: id }),

@@ -14,9 +14,10 @@ import type { ServiceContext } from './context';
 import { DomainError, type ErrorCode } from './errors';
 import { expire } from './expiry';
 import { type EventData, type NewEvent, type ProgressEvent, recordEvents } from './progress';
+import { decideAtOnce, type Guard, type Outcome, updateOf, updateParams } from './decision-sql';
+import type { ApprovalView } from './views';
 
-export type Outcome =
-  ProcessRequestStatus.APPROVED | ProcessRequestStatus.REJECTED | ProcessRequestStatus.CANCELLED;
+export type { Outcome };
 
 /** The refusal a guard reports for a request past its deadline: it is expired, then refused as not pending. */
 const EXPIRED = 'EXPIRED';
@@ -45,14 +46,10 @@ export interface Decision {
 
 export interface Decided {
   request: ProcessRequest;
+  /** The request's approvals, oldest first, when the decision read them with it. */
+  approvals?: ApprovalView[];
   /** The events the decision recorded (a reversal's approval records two). */
   events: ProgressEvent[];
-}
-
-interface Guard {
-  /** A SQL expression over a process_request row: the refusal's code, or null when the decision may go on. */
-  sql: string;
-  params: unknown[];
 }
 
 /**
@@ -119,18 +116,24 @@ export async function decide(ctx: ServiceContext, decision: Decision): Promise<D
   }
   let decided: Decided | Refusal;
   try {
-    decided = await ctx.em.transactional(async (em) => {
-      const rows = await em.execute<Record<string, unknown>[]>(updateOf(decision.outcome, guard.sql), [
-        ...updateParams(ctx.operator, decision),
-        decision.id,
-        decision.partnerId,
-        ...guard.params,
-      ]);
-      // Refused: the same guard says why (another decider may have just changed the row).
-      if (rows.length === 0) return (await refusalOf(em, decision, guard)) ?? 'PROCESS_REQUEST_NOT_PENDING';
-      const request = em.map(ProcessRequest, rows[0]);
-      return { request, events: await consequences(em, ctx.operator, decision, request) };
-    });
+    // One statement decides it, unless it moves money the statement does not (a reversal's final approval)
+    // or another decider changed the row meanwhile: then the transaction below, which judges it again.
+    const once = await decideAtOnce(ctx.em, ctx.operator, decision, guard);
+    if (once.kind === 'refused') decided = once.refusal as Refusal;
+    else if (once.kind === 'decided') decided = once;
+    else
+      decided = await ctx.em.transactional(async (em) => {
+        const rows = await em.execute<Record<string, unknown>[]>(updateOf(decision.outcome, guard.sql), [
+          ...updateParams(ctx.operator, decision.outcome, decision.reason),
+          decision.id,
+          decision.partnerId,
+          ...guard.params,
+        ]);
+        // Refused: the same guard says why (another decider may have just changed the row).
+        if (rows.length === 0) return (await refusalOf(em, decision, guard)) ?? 'PROCESS_REQUEST_NOT_PENDING';
+        const request = em.map(ProcessRequest, rows[0]);
+        return { request, events: await consequences(em, ctx.operator, decision, request) };
+      });
   } catch (error) {
     if (violatedConstraint(error) === ONE_APPROVAL_PER_OPERATOR)
       throw new DomainError('ALREADY_APPROVED_BY_OPERATOR');
@@ -139,34 +142,6 @@ export async function decide(ctx: ServiceContext, decision: Decision): Promise<D
   if (typeof decided === 'string') return refuse(ctx, decision, decided);
   decision.recorded(decided.events);
   return decided;
-}
-
-/**
- * The deciding UPDATE. An approval counts one more approval and, when that completes the required
- * number, approves; a rejection or a cancellation ends the request at once.
- */
-function updateOf(outcome: Outcome, guard: string): string {
-  const where = `where id = ? and client_id = ? and (${guard}) is null returning *`;
-  if (outcome === ProcessRequestStatus.APPROVED) {
-    const completes = 'approval_count + 1 >= required_approvals';
-    return `update process_request set
-        approval_count = approval_count + 1,
-        status = case when ${completes} then 'APPROVED'::process_request_status else status end,
-        reviewed_by = case when ${completes} then ?::uuid else reviewed_by end,
-        reviewed_at = case when ${completes} then now() else reviewed_at end,
-        review_reason = case when ${completes} then ?::text else review_reason end,
-        updated_at = now()
-      ${where}`;
-  }
-  const actor = outcome === ProcessRequestStatus.CANCELLED ? 'cancelled' : 'reviewed';
-  return `update process_request set status = ?, ${actor}_by = ?, ${actor}_at = now(), review_reason = ?, updated_at = now()
-    ${where}`;
-}
-
-function updateParams(operator: Operator, decision: Decision): unknown[] {
-  return decision.outcome === ProcessRequestStatus.APPROVED
-    ? [operator.id, decision.reason]
-    : [decision.outcome, operator.id, decision.reason];
 }
 
 /** What follows a decided UPDATE, in its transaction: the approval, the money, the events. */

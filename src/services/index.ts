@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { EvidenceStore } from '../storage/evidence-store';
+import { PartnerCache } from './access';
 import { ApprovalPolicyService } from './approval-policy.service';
 import { ExpirySweeper } from './expiry';
 import { EvidenceReconciler } from './evidence-reconciler';
@@ -19,6 +20,8 @@ export interface Services {
   log: Logger;
   orm: MikroORM;
   store: EvidenceStore;
+  /** Partners found by this process (what never changes of them), shared by every call. */
+  partners: PartnerCache;
   processRequests: ProcessRequestService;
   queries: ProcessRequestQueryService;
   policies: ApprovalPolicyService;
@@ -55,6 +58,7 @@ export function createServices(
     log,
     orm,
     store,
+    partners: new PartnerCache(),
     processRequests: new ProcessRequestService(
       store,
       new OtpService(config.otpEncryptionKey),

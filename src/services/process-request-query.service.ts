@@ -12,6 +12,7 @@ import type { ServiceContext } from './context';
 import { DomainError } from './errors';
 import type { ListFilters, PageQuery } from './inputs';
 import { EVENT_COLUMNS, eventOfRow, type EventRow } from './progress';
+import { APPROVALS_OF, pgDate, type RequestRow, viewOfRow } from './request-rows';
 import {
   type ApprovalView,
   type BalanceView,
@@ -37,6 +38,16 @@ export interface RequestRef {
 export interface PersonRef {
   id: string;
   partnerId: string;
+}
+
+interface BalanceRow {
+  id: string;
+  client_id: string;
+  available: string;
+  currency: string;
+  updated_at: string;
+  created_at: string;
+  pending: string;
 }
 
 export interface Page<T> {
@@ -79,6 +90,36 @@ function pgTimestamp(d: Date): string {
   return year > 9999 ? `${year}${rest}` : `${String(1 - year).padStart(4, '0')}${rest} BC`;
 }
 
+/** buildWhere as SQL over process_request, with its parameters in order. */
+function whereSql(partnerId: string, filters: ListFilters): { sql: string; params: unknown[] } {
+  const parts = ['client_id = ?'];
+  const params: unknown[] = [partnerId];
+  if (filters.status) {
+    parts.push(`status in (${filters.status.map(() => '?').join(', ')})`);
+    params.push(...filters.status);
+  }
+  if (filters.processTypeId) {
+    parts.push('process_type_id = ?');
+    params.push(filters.processTypeId);
+  }
+  if (filters.from) {
+    parts.push('created_at >= ?');
+    params.push(pgTimestamp(filters.from));
+  }
+  if (filters.to) {
+    parts.push('created_at <= ?');
+    params.push(pgTimestamp(filters.to));
+  }
+  return { sql: parts.join(' and '), params };
+}
+
+/** The history column of a request `r`: its events, oldest first, as EventRow JSON. */
+const HISTORY_OF = (r: string) =>
+  `(select json_agg(json_build_object('id', e.id::text, 'process_request_id', e.process_request_id, 'client_id', e.client_id,
+     'type', e.type, 'actor_id', e.actor_id, 'from_status', e.from_status, 'to_status', e.to_status, 'data', e.data,
+     'created_at', e.created_at) order by e.id)
+     from process_request_event e where e.process_request_id = ${r}.id and e.client_id = ${r}.client_id) as history`;
+
 function buildWhere(partnerId: string, filters: ListFilters): FilterQuery<ProcessRequest> {
   const createdAt: Record<string, string> = {};
   if (filters.from) createdAt.$gte = pgTimestamp(filters.from);
@@ -99,13 +140,26 @@ export class ProcessRequestQueryService {
 
   /** `available` and `pending`: the sum of the PENDING top-ups still before their deadline. */
   async balance(ctx: ServiceContext, partnerId: string): Promise<BalanceView> {
-    const { balance } = await requirePartner(ctx, partnerId, 'read');
-    const [{ pending }] = await ctx.em.execute<{ pending: string }[]>(
-      `select coalesce(sum(requested_amount), 0)::text as pending from process_request
-        where client_id = ? and status = 'PENDING' and process_type_id = ? and expires_at > now()`,
-      [balance.partnerId, BALANCE_INCREASE_PROCESS_TYPE_ID],
+    // One statement: the balance proves the partner exists (requirePartner's NOT_FOUND) and brings the sum.
+    const refused = refusal(ctx.operator, partnerId, 'read');
+    if (refused) throw refused;
+    const [row] = await ctx.em.execute<BalanceRow[]>(
+      `select b.id, b.client_id, b.available, b.currency, b.updated_at, b.created_at,
+          (select coalesce(sum(requested_amount), 0)::text from process_request
+            where client_id = b.client_id and status = 'PENDING' and process_type_id = ? and expires_at > now()) as pending
+        from client_balance b where b.client_id = ?`,
+      [BALANCE_INCREASE_PROCESS_TYPE_ID, partnerId],
     );
-    return toBalanceView(balance, pending);
+    if (!row) throw new DomainError('NOT_FOUND', 'Partner not found');
+    const balance = {
+      id: row.id,
+      partnerId: row.client_id,
+      available: row.available,
+      currency: row.currency,
+      updatedAt: pgDate(row.updated_at),
+      createdAt: pgDate(row.created_at),
+    };
+    return toBalanceView(balance, row.pending);
   }
 
   /** The partners the operator may act on, by name. */
@@ -123,13 +177,17 @@ export class ProcessRequestQueryService {
   async page(ctx: ServiceContext, partnerId: string, query: PageQuery): Promise<Page<ProcessRequestView>> {
     const { partner } = await requirePartner(ctx, partnerId, 'read');
     const { page, limit } = query;
-    const [rows, total] = await ctx.em.findAndCount(ProcessRequest, buildWhere(partner.id, query), {
-      orderBy: { createdAt: 'desc', id: 'desc' },
-      limit,
-      offset: (page - 1) * limit,
-    });
+    // One statement: the page, its approvals, and the total (the row of nulls when the page is empty).
+    const where = whereSql(partner.id, query);
+    const rows = await ctx.em.execute<Array<RequestRow & { total: string }>>(
+      `with page as (select * from process_request where ${where.sql} order by created_at desc, id desc limit ? offset ?)
+       select (select count(*) from process_request where ${where.sql}) as total, r.*, ${APPROVALS_OF('r')}
+         from (select 1) as one left join page r on true order by r.created_at desc, r.id desc`,
+      [...where.params, limit, (page - 1) * limit, ...where.params],
+    );
+    const total = Number(rows[0].total);
     return {
-      items: await viewsOf(ctx.em, rows),
+      items: rows.filter((r) => r.id !== null).map(viewOfRow),
       page,
       limit,
       total,
@@ -181,8 +239,13 @@ export class ProcessRequestQueryService {
   }
 
   async get(ctx: ServiceContext, partnerId: string, id: string): Promise<ProcessRequestView> {
-    const [view] = await viewsOf(ctx.em, [await this.find(ctx, partnerId, id)]);
-    return view;
+    const { partner } = await requirePartner(ctx, partnerId, 'read');
+    const [row] = await ctx.em.execute<RequestRow[]>(
+      `select r.*, ${APPROVALS_OF('r')} from process_request r where r.id = ? and r.client_id = ?`,
+      [id, partner.id],
+    );
+    if (!row) throw new DomainError('NOT_FOUND', 'Process request not found');
+    return viewOfRow(row);
   }
 
   /** One request with its audit trail (who did what, when), oldest event first. */
@@ -191,12 +254,14 @@ export class ProcessRequestQueryService {
     partnerId: string,
     id: string,
   ): Promise<ProcessRequestView & { history: HistoryEntryView[] }> {
-    const pr = await this.find(ctx, partnerId, id);
-    const [[view], [history]] = await Promise.all([
-      viewsOf(ctx.em, [pr]),
-      this.historyOf(ctx, [{ id: pr.id, partnerId: pr.partnerId }]),
-    ]);
-    return { ...view, history };
+    const { partner } = await requirePartner(ctx, partnerId, 'read');
+    // One statement: the request, its approvals and its events.
+    const [row] = await ctx.em.execute<Array<RequestRow & { history: EventRow[] | null }>>(
+      `select r.*, ${APPROVALS_OF('r')}, ${HISTORY_OF('r')} from process_request r where r.id = ? and r.client_id = ?`,
+      [id, partner.id],
+    );
+    if (!row) throw new DomainError('NOT_FOUND', 'Process request not found');
+    return { ...viewOfRow(row), history: (row.history ?? []).map((e) => toHistoryEntryView(eventOfRow(e))) };
   }
 
   async evidenceDownloadUrl(ctx: ServiceContext, partnerId: string, id: string): Promise<SignedUrl> {

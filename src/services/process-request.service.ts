@@ -334,7 +334,7 @@ export class ProcessRequestService {
   ): Promise<ProcessRequestView> {
     const limit = ctx.operator.approvalLimits?.[currency] ?? null;
     const recorded = (events: ProgressEvent[]) => events.forEach((e) => this.onTransition(e.type));
-    const { request, events } = await decide(ctx, {
+    const { request, events, approvals } = await decide(ctx, {
       partnerId,
       id,
       outcome,
@@ -347,6 +347,7 @@ export class ProcessRequestService {
       { processRequestId: id, partnerId, events: events.map((e) => e.type), status: request.status },
       'process request decided',
     );
+    if (approvals) return toProcessRequestView(request, approvals);
     const [view] = await viewsOf(ctx.em, [request]);
     return view;
   }

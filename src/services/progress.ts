@@ -81,7 +81,7 @@ export function eventOfRow(row: EventRow): ProgressEvent {
 export type TransitionListener = (type: ProgressEventType) => void;
 
 /** Advisory-lock namespace for "one partner's events commit in id order". */
-const EVENT_ORDER_LOCK = 727274003;
+export const EVENT_ORDER_LOCK = 727274003;
 
 /**
  * Stores events and queues their NOTIFYs. Call it as the LAST statement of the transaction of the

@@ -114,7 +114,10 @@ export interface OperatorView {
 }
 
 /** `pending`: the NUMERIC sum of the partner's PENDING top-ups. */
-export function toBalanceView(b: ClientBalance, pending: string): BalanceView {
+export function toBalanceView(
+  b: Pick<ClientBalance, 'id' | 'partnerId' | 'available' | 'currency' | 'updatedAt' | 'createdAt'>,
+  pending: string,
+): BalanceView {
   return {
     id: b.id,
     clientId: b.partnerId,
