@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import Koa from 'koa';
+import type Router from '@koa/router';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
@@ -46,6 +47,8 @@ export interface App {
   /** This process's liveness lock: what its upload intents and idempotency claims are tied to. */
   liveness: ProcessLiveness;
   server: Server;
+  /** The Koa routers of the public port (the OpenAPI document must list exactly their routes). */
+  routers: Router[];
   /** This app's Prometheus registry and the hooks feeding it. */
   metrics: Metrics;
   /** Where GET /metrics is served once listen() resolved; null before, after close, or with METRICS_PORT=0. */
@@ -172,6 +175,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       progress,
       liveness,
       server,
+      routers: [health, docs, rest],
       metrics,
       metricsAddress: () => metricsServer?.address ?? null,
       graphqlContext: (input) => buildGraphQLContext(services, verifier, input),

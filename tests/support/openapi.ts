@@ -28,7 +28,8 @@ export function documentAjv(): Ajv2020 {
   return ajv;
 }
 
-const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+const pointer = (...parts: string[]) =>
+  parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 
 /** The compiled validator of the schema at a JSON pointer of the document. */
 export function validatorAt(path: string): ValidateFunction {
@@ -83,7 +84,10 @@ function documentedResponse(template: string, method: string, status: number): R
   const ref = response.$ref as string | undefined;
   if (ref) {
     const name = ref.replace('#/components/responses/', '');
-    return { pointer: pointer('components', 'responses', name), response: DOCUMENT.components.responses[name] };
+    return {
+      pointer: pointer('components', 'responses', name),
+      response: DOCUMENT.components.responses[name],
+    };
   }
   return { pointer: pointer('paths', template, method, 'responses', String(status)), response };
 }
@@ -135,11 +139,13 @@ export function checkResponse(received: Received): void {
   }
   const operation = method === 'head' ? 'get' : method;
   if (!item[operation]) {
-    if (received.status !== 405 || !received.allow) fail(received, 'an undocumented method is 405 with Allow');
+    if (received.status !== 405 || !received.allow)
+      fail(received, 'an undocumented method is 405 with Allow');
     return checkAgainst(received, errorResponse(405), method);
   }
   const documented = documentedResponse(template, operation, received.status);
-  if (!documented) fail(received, `status ${received.status} is not documented for ${operation.toUpperCase()} ${template}`);
+  if (!documented)
+    fail(received, `status ${received.status} is not documented for ${operation.toUpperCase()} ${template}`);
   checkAgainst(received, documented, method);
 }
 
@@ -199,6 +205,8 @@ export async function checkedFetch(input: string | URL, init?: RequestInit): Pro
 export function checkProgressEvent(event: unknown): void {
   const validate = validatorAt(pointer('components', 'schemas', 'ProgressEvent'));
   if (!validate(event)) {
-    throw new Error(`OpenAPI: progress event ${JSON.stringify(event)}: ${documentAjv().errorsText(validate.errors)}`);
+    throw new Error(
+      `OpenAPI: progress event ${JSON.stringify(event)}: ${documentAjv().errorsText(validate.errors)}`,
+    );
   }
 }

@@ -76,7 +76,8 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
           type: 'apiKey',
           in: 'header',
           name: 'x-user-token',
-          description: 'The operator acting through the application: `x-user-token: Bearer <user token>` (a JWT)',
+          description:
+            'The operator acting through the application: `x-user-token: Bearer <user token>` (a JWT)',
         },
       },
       parameters: {
@@ -84,7 +85,7 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
           name: 'partnerId',
           in: 'path',
           required: true,
-          description: 'The partner (`clientId` in bodies); another partner than the operator\'s is 403',
+          description: "The partner (`clientId` in bodies); another partner than the operator's is 403",
           schema: fromInput(id),
         },
         id: {

@@ -193,7 +193,12 @@ export function restPaths(): Record<string, Record<string, unknown>> {
         parameters: [
           partnerId,
           param('Last-Event-ID', 'header', fromInput(lastEventId), 'Resume after this stored event id'),
-          param('lastEventId', 'query', fromInput(lastEventId), 'The same, for clients that cannot set headers'),
+          param(
+            'lastEventId',
+            'query',
+            fromInput(lastEventId),
+            'The same, for clients that cannot set headers',
+          ),
         ],
         responses: {
           '200': {
@@ -343,7 +348,9 @@ export function documentationPaths(page: boolean): Record<string, Record<string,
               tags: ['Documentation'],
               summary: 'This document as a page (API_DOCS)',
               security: [],
-              responses: { '200': { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } } },
+              responses: {
+                '200': { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } },
+              },
             },
           },
           [`${DOCS_PATH}/{asset}`]: {
@@ -369,4 +376,3 @@ export function documentationPaths(page: boolean): Record<string, Record<string,
       : {}),
   };
 }
-
