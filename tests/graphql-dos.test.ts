@@ -79,7 +79,9 @@ async function underAttack<T>(attack: () => Promise<T>) {
   const victimMs: number[] = [];
   do {
     const started = performance.now();
-    const res = await checkedFetch(`${world.baseUrl}${world.rest(team.partner.id)}/balance`, { headers: victim });
+    const res = await checkedFetch(`${world.baseUrl}${world.rest(team.partner.id)}/balance`, {
+      headers: victim,
+    });
     await res.text();
     expect(res.status).toBe(200);
     victimMs.push(performance.now() - started);
