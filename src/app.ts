@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import Koa from 'koa';
+import type Router from '@koa/router';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
@@ -12,6 +13,7 @@ import { createLogger, type Logger } from './logger';
 import { createServices, type Services } from './services';
 import { EvidenceStore, type BlobObserver } from './storage/evidence-store';
 import { healthRouter } from './rest/health.routes';
+import { docsRouter } from './rest/docs.routes';
 import { answerClientErrors } from './rest/client-error';
 import { errorHandler, requestContext } from './rest/middleware';
 import { allowedMethods, methodGuard } from './rest/methods';
@@ -45,6 +47,8 @@ export interface App {
   /** This process's liveness lock: what its upload intents and idempotency claims are tied to. */
   liveness: ProcessLiveness;
   server: Server;
+  /** The Koa routers of the public port (the OpenAPI document must list exactly their routes). */
+  routers: Router[];
   /** This app's Prometheus registry and the hooks feeding it. */
   metrics: Metrics;
   /** Where GET /metrics is served once listen() resolved; null before, after close, or with METRICS_PORT=0. */
@@ -136,9 +140,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa.use(errorHandler());
     const health = healthRouter(services);
     const rest = processRequestRouter(services, verifier, progressRoutes(services, verifier, progress));
-    const allowed = allowedMethods([health, rest], { [GRAPHQL_PATH]: ['GET', 'POST'] });
+    const docs = docsRouter({ page: config.apiDocs });
+    const allowed = allowedMethods([health, docs, rest], { [GRAPHQL_PATH]: ['GET', 'POST'] });
     koa.use(methodGuard(allowed));
     koa.use(health.routes());
+    koa.use(docs.routes());
     koa.use(explorerMiddleware(config.graphqlExplorer));
     koa.use(graphqlMiddleware(apollo, services, verifier));
     koa.use(rest.routes());
@@ -169,6 +175,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       progress,
       liveness,
       server,
+      routers: [health, docs, rest],
       metrics,
       metricsAddress: () => metricsServer?.address ?? null,
       graphqlContext: (input) => buildGraphQLContext(services, verifier, input),

@@ -40,6 +40,8 @@ export interface Config {
   introspection: boolean;
   /** The GraphiQL page on GET /graphql (Accept: text/html); defaults to on outside production. */
   graphqlExplorer: boolean;
+  /** The API docs page on GET /docs (GET /openapi.json is always served). */
+  apiDocs: boolean;
   /** Seconds between SSE `: ping` comments. */
   sseHeartbeatSeconds: number;
   /** Most open progress streams (SSE + subscriptions) one process serves. */
@@ -233,6 +235,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
   const introspection = flag('GRAPHQL_INTROSPECTION', !production);
   const graphqlExplorer = flag('GRAPHQL_EXPLORER', !production);
+  const apiDocs = flag('API_DOCS', !production);
 
   const corsOrigins: string[] = [];
   for (const raw of (get('CORS_ORIGINS') ?? '').split(',').map((v) => v.trim())) {
@@ -300,6 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     introspection,
     graphqlExplorer,
+    apiDocs,
     sseHeartbeatSeconds: int('SSE_HEARTBEAT_SECONDS', 15, 1, 3600),
     maxProgressStreams: int('MAX_PROGRESS_STREAMS', 1000, 1, 100000),
     maxProgressStreamsPerOperator: int('MAX_PROGRESS_STREAMS_PER_OPERATOR', 50, 1, 100000),

@@ -14,7 +14,8 @@ export function originOf(address: Pick<AddressInfo, 'address' | 'port'>): string
 }
 
 /**
- * Creates the demo world when missing and returns the text to print: where the service is, and one
+ * Creates the demo world when missing and returns the text to print: where the service is (and its API
+ * docs page, when API_DOCS is on), and one
  * `  export NAME=value` line per variable (the service's origin, GraphQL URL, REST base, demo partner,
  * metrics URL when the listener is on, an application token and a token per demo operator).
  */
@@ -39,6 +40,7 @@ export async function demoBanner(app: App, origin: string): Promise<string> {
     `  Process requests service is up (${world.created ? 'demo data created' : 'demo data reused'}).`,
     `  GraphQL:   ${origin}/graphql`,
     `  REST base: ${base}`,
+    ...(app.config.apiDocs ? [`  API docs:  ${origin}/docs`] : []),
     '',
     '  Paste these lines into your shell (tokens valid 24 h):',
     ...exports.map(([name, value]) => `  export ${name}=${value}`),

@@ -2,6 +2,7 @@
 // each is refused with its code before it is walked, quickly, while another operator's balance call
 // stays fast and the event loop never stalls; the cost budget; a page's histories read by one
 // statement; the operations one operator may have in flight; persisted-query and suggestion leaks.
+import { checkedFetch } from './support/openapi';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -78,7 +79,9 @@ async function underAttack<T>(attack: () => Promise<T>) {
   const victimMs: number[] = [];
   do {
     const started = performance.now();
-    const res = await fetch(`${world.baseUrl}${world.rest(team.partner.id)}/balance`, { headers: victim });
+    const res = await checkedFetch(`${world.baseUrl}${world.rest(team.partner.id)}/balance`, {
+      headers: victim,
+    });
     await res.text();
     expect(res.status).toBe(200);
     victimMs.push(performance.now() - started);

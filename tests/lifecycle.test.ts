@@ -2,6 +2,7 @@
 // processes' worth of app on one database: expiry (sweeps in both, and decisions after the deadline), the
 // pending balance, and reversals with their races; the ledger invariants over all of it, last.
 import supertest from 'supertest';
+import { checked } from './support/openapi';
 import { createApp, type App } from '../src/app';
 import { expire } from '../src/services/expiry';
 import {
@@ -35,7 +36,7 @@ beforeAll(async () => {
   second = await createApp(world.app.config);
   const address = await second.listen(0, '127.0.0.1');
   secondUrl = `http://127.0.0.1:${address.port}`;
-  secondHttp = supertest(secondUrl);
+  secondHttp = checked(supertest(secondUrl));
 });
 afterAll(async () => {
   await second?.close();

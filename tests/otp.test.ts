@@ -2,6 +2,7 @@
 // secret, missing / wrong / replayed codes, lockout through GraphQL aliases and parallel requests.
 import * as OTPAuth from 'otpauth';
 import supertest from 'supertest';
+import { checked } from './support/openapi';
 import { createApp, type App } from '../src/app';
 import { runCli } from '../src/cli/run';
 import { decryptSecret } from '../src/services/secret-box';
@@ -344,7 +345,7 @@ describe('across processes', () => {
     ]);
     const otp = await codeAt(checker.otpSecret);
     expect((await approveRest(partner.id, a, checker.headers, otp)).status).toBe(204);
-    const res = await supertest(`http://127.0.0.1:${address.port}`)
+    const res = await checked(supertest(`http://127.0.0.1:${address.port}`))
       .patch(`${world.rest(partner.id)}/process-request/${b}/approve`)
       .set(checker.headers)
       .set('content-type', 'application/json')

@@ -1,6 +1,7 @@
 // Stray 500s (issue 8): list filters at the edges of the calendar on every list door, evidence file names
 // cut inside a character, unknown methods on known paths, a repeated Idempotency-Key header. Each is a
 // clear 4xx or a correct 200, never a 500 or a 200 whose body is cut. REPORT=1 prints every answer.
+import { checkedFetch } from './support/openapi';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { METHODS as METHODS_NODE } from 'node:http';
 import { PDF } from './support/files';
@@ -55,7 +56,8 @@ async function list(door: Door, filters: Record<string, string>): Promise<ListAn
   if (door.startsWith('REST')) {
     const path = door === 'REST page' ? 'process-requests' : 'process-request';
     const query = new URLSearchParams({ ...filters, ...(door === 'REST page' ? { limit: '100' } : {}) });
-    // fetch reads the body to its end; a stream cut after its 200 fails here instead of parsing.
+    // fetch reads the body to its end; a stream cut after its 200 fails here instead of parsing (so the
+    // answer is not handed to checkedFetch, which would throw on the cut body before this can count it).
     const res = await fetch(`${world.baseUrl}${world.rest(partnerId)}/${path}?${query}`, { headers });
     let text: string;
     try {
@@ -179,7 +181,7 @@ describe('list filters at the edges of the calendar', () => {
     await world.sql('alter table process_request rename column client_id to client_id_away');
     let answer: { status: number; body?: unknown };
     try {
-      const res = await fetch(`${world.baseUrl}${world.rest(partnerId)}/process-request`, { headers });
+      const res = await checkedFetch(`${world.baseUrl}${world.rest(partnerId)}/process-request`, { headers });
       answer = {
         status: res.status,
         body: await res
@@ -195,7 +197,7 @@ describe('list filters at the edges of the calendar', () => {
       status: 500,
       body: expect.objectContaining({ statusCode: 500, code: 'INTERNAL_ERROR' }),
     });
-    const again = await fetch(`${world.baseUrl}${world.rest(partnerId)}/process-request`, { headers });
+    const again = await checkedFetch(`${world.baseUrl}${world.rest(partnerId)}/process-request`, { headers });
     expect(JSON.parse(await again.text())).toHaveLength(3);
   });
 });

@@ -1,22 +1,19 @@
 // The GraphQL explorer (SPEC section 15): GraphiQL served entirely by the service. GET /graphql asking for
 // HTML gets a page whose scripts and styles come from node_modules through /graphql/explorer/…; a
 // Content-Security-Policy keeps the browser from loading anything from elsewhere.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Context, Next } from 'koa';
+import {
+  assetSender,
+  CSS,
+  JS,
+  packageFile,
+  SELF_ONLY_CSP,
+  sendPage,
+  type Asset,
+} from '../rest/static-assets';
 import { GRAPHQL_PATH } from './apollo';
 
 export const EXPLORER_ASSETS_PATH = `${GRAPHQL_PATH}/explorer`;
-
-interface Asset {
-  type: string;
-  load(): Buffer;
-}
-
-/** A file of an installed package (resolved through its package.json, which every package exports). */
-function packageFile(pkg: string, file: string): () => Buffer {
-  return () => readFileSync(path.join(path.dirname(require.resolve(`${pkg}/package.json`)), file));
-}
 
 // Run in the page once the UMD bundles have defined React, ReactDOM and GraphiQL. Credentials are typed
 // into the headers tab; they are not persisted (shouldPersistHeaders: false).
@@ -43,19 +40,19 @@ const START_SCRIPT = `'use strict';
 
 const ASSETS: Record<string, Asset> = {
   'react.production.min.js': {
-    type: 'text/javascript; charset=utf-8',
+    type: JS,
     load: packageFile('react', 'umd/react.production.min.js'),
   },
   'react-dom.production.min.js': {
-    type: 'text/javascript; charset=utf-8',
+    type: JS,
     load: packageFile('react-dom', 'umd/react-dom.production.min.js'),
   },
   'graphiql.min.js': {
-    type: 'text/javascript; charset=utf-8',
+    type: JS,
     load: packageFile('graphiql', 'graphiql.min.js'),
   },
-  'graphiql.min.css': { type: 'text/css; charset=utf-8', load: packageFile('graphiql', 'graphiql.min.css') },
-  'start.js': { type: 'text/javascript; charset=utf-8', load: () => Buffer.from(START_SCRIPT) },
+  'graphiql.min.css': { type: CSS, load: packageFile('graphiql', 'graphiql.min.css') },
+  'start.js': { type: JS, load: () => Buffer.from(START_SCRIPT) },
 };
 
 const asset = (name: string) => `${EXPLORER_ASSETS_PATH}/${name}`;
@@ -82,17 +79,7 @@ export const EXPLORER_PAGE = `<!doctype html>
 `;
 
 /** The browser may load and connect to this service only. */
-export const EXPLORER_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const EXPLORER_CSP = SELF_ONLY_CSP;
 
 function prefersHtml(ctx: Context): boolean {
   return ctx.accepts('application/json', 'application/graphql-response+json', 'text/html') === 'text/html';
@@ -100,25 +87,11 @@ function prefersHtml(ctx: Context): boolean {
 
 /** Serves the page on GET /graphql (when HTML is preferred) and its assets; does nothing when disabled. */
 export function explorerMiddleware(enabled: boolean) {
-  const cache = new Map<string, Buffer>();
+  const sendAsset = assetSender(ASSETS);
   return async (ctx: Context, next: Next) => {
     if (!enabled || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
-    if (ctx.path === GRAPHQL_PATH && prefersHtml(ctx)) {
-      ctx.set('Content-Security-Policy', EXPLORER_CSP);
-      ctx.set('Cache-Control', 'no-store');
-      ctx.type = 'text/html; charset=utf-8';
-      ctx.body = EXPLORER_PAGE;
-      return;
-    }
+    if (ctx.path === GRAPHQL_PATH && prefersHtml(ctx)) return sendPage(ctx, EXPLORER_PAGE);
     if (!ctx.path.startsWith(`${EXPLORER_ASSETS_PATH}/`)) return next();
-    const name = ctx.path.slice(EXPLORER_ASSETS_PATH.length + 1);
-    const file = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
-    if (!file) return next();
-    let body = cache.get(name);
-    if (!body) cache.set(name, (body = file.load()));
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.type = file.type;
-    ctx.body = body;
+    if (!sendAsset(ctx, ctx.path.slice(EXPLORER_ASSETS_PATH.length + 1))) return next();
   };
 }

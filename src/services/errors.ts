@@ -1,5 +1,6 @@
 // The one catalogue of errors. Every door maps these to its own wire format with the same `code`; the
-// README's catalogue lists every one of them (a test keeps the two equal).
+// README's catalogue lists every one of them (a test keeps the two equal). `door: 'graphql'` marks the
+// codes only GraphQL answers with (over HTTP or graphql-ws); REST's OpenAPI document lists the others.
 import { classifyFailure, type Failure } from '../infra/failures';
 
 export const ERRORS = {
@@ -10,28 +11,44 @@ export const ERRORS = {
   UNEXPECTED_FILE: { status: 400, message: 'Only one file part named "evidence" is accepted' },
   MALFORMED_JSON: { status: 400, message: 'The body is not valid JSON' },
   MALFORMED_REQUEST: { status: 400, message: 'The HTTP request is malformed' },
-  GRAPHQL_PARSE_FAILED: { status: 400, message: 'The GraphQL document could not be parsed' },
+  GRAPHQL_PARSE_FAILED: { status: 400, message: 'The GraphQL document could not be parsed', door: 'graphql' },
   GRAPHQL_VALIDATION_FAILED: {
     status: 400,
     message: 'The GraphQL operation is not valid against the schema',
+    door: 'graphql',
   },
-  BAD_USER_INPUT: { status: 400, message: 'A GraphQL variable or argument has the wrong type' },
+  BAD_USER_INPUT: {
+    status: 400,
+    message: 'A GraphQL variable or argument has the wrong type',
+    door: 'graphql',
+  },
   OPERATION_RESOLUTION_FAILURE: {
     status: 400,
     message: 'The GraphQL operation to run could not be determined',
+    door: 'graphql',
   },
-  QUERY_TOO_DEEP: { status: 400, message: 'The GraphQL operation is nested too deeply' },
-  QUERY_TOO_LARGE: { status: 400, message: 'The GraphQL document or its variables are too large' },
+  QUERY_TOO_DEEP: { status: 400, message: 'The GraphQL operation is nested too deeply', door: 'graphql' },
+  QUERY_TOO_LARGE: {
+    status: 400,
+    message: 'The GraphQL document or its variables are too large',
+    door: 'graphql',
+  },
   QUERY_TOO_COMPLEX: {
     status: 400,
     message: 'The GraphQL operation has too many fields, aliases or directives, or may return too much',
+    door: 'graphql',
   },
-  BAD_REQUEST: { status: 400, message: 'The GraphQL request is malformed' },
+  BAD_REQUEST: { status: 400, message: 'The GraphQL request is malformed', door: 'graphql' },
   PERSISTED_QUERY_NOT_FOUND: {
     status: 400,
     message: 'The persisted query is not known; send the full query',
+    door: 'graphql',
   },
-  PERSISTED_QUERY_NOT_SUPPORTED: { status: 400, message: 'Persisted queries are not supported' },
+  PERSISTED_QUERY_NOT_SUPPORTED: {
+    status: 400,
+    message: 'Persisted queries are not supported',
+    door: 'graphql',
+  },
   UNAUTHENTICATED: { status: 401, message: 'Valid application and user tokens are required' },
   FORBIDDEN: { status: 403, message: 'The operator lacks the permission for this action' },
   OPERATOR_INACTIVE: { status: 403, message: 'The operator is inactive' },
@@ -63,6 +80,7 @@ export const ERRORS = {
   TOO_MANY_OPERATIONS: {
     status: 429,
     message: 'The operator has too many GraphQL operations in flight; retry shortly',
+    door: 'graphql',
   },
   TOO_MANY_OPERATOR_STREAMS: {
     status: 429,
@@ -71,6 +89,7 @@ export const ERRORS = {
   TOO_MANY_SUBSCRIPTIONS: {
     status: 429,
     message: 'This WebSocket connection carries as many subscriptions as allowed; complete one first',
+    door: 'graphql',
   },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   INTERNAL_ERROR: { status: 500, message: 'An unexpected error occurred' },
@@ -79,8 +98,9 @@ export const ERRORS = {
   PROGRESS_STREAM_OVERFLOW: {
     status: 503,
     message: 'The client fell too far behind the progress stream; reconnect to resume',
+    door: 'graphql',
   },
-} as const satisfies Record<string, { status: number; message: string }>;
+} as const satisfies Record<string, { status: number; message: string; door?: 'graphql' }>;
 
 export type ErrorCode = keyof typeof ERRORS;
 

@@ -49,6 +49,7 @@ export const id = z
     error: 'must be a UUID',
     params: { code: 'INVALID_ID' },
   })
+  .meta({ type: 'string', format: 'uuid' })
   .transform((v) => v.toLowerCase());
 
 /** Free text: a string of at most `max` characters (code points), without NUL; absent → null. */
@@ -56,6 +57,8 @@ export const text = (max: number) =>
   optional(
     z
       .string({ error: 'must be a string' })
+      // JSON Schema's maxLength counts code points too: what the refinement below checks.
+      .meta({ maxLength: max })
       .refine((s) => [...s].length <= max, `must be at most ${max} characters`)
       .refine((s) => !s.includes('\u0000'), 'must not contain NUL'),
   ).transform((v) => v ?? null);

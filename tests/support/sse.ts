@@ -1,6 +1,7 @@
 // A small SSE client over node:http for tests: keeps the raw text, parses frames as they arrive.
 import http, { type IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { checkProgressEvent, checkResponse } from './openapi';
 
 export interface SseFrame {
   /** The frame exactly as received, without its terminating blank line. */
@@ -51,7 +52,18 @@ export class SseClient {
   ): Promise<SseClient> {
     return new Promise((resolve, reject) => {
       const request = http.get(url, { headers: { accept: 'text/event-stream', ...headers } }, (response) => {
-        resolve(new SseClient(response, request, options.read ?? true));
+        const client = new SseClient(response, request, options.read ?? true);
+        if (response.statusCode === 200) {
+          // A stream's status and type are checked now; a refusal's JSON body when it is read (body()).
+          try {
+            client.check(undefined);
+          } catch (error) {
+            request.destroy();
+            reject(error);
+            return;
+          }
+        }
+        resolve(client);
       });
       request.once('error', reject);
     });
@@ -104,9 +116,32 @@ export class SseClient {
     );
   }
 
+  /** The raw body once it ended; a refusal's JSON is checked against the OpenAPI document. */
   async body(): Promise<string> {
     await this.done;
+    if (this.status !== 200) {
+      let json: unknown = this.raw;
+      try {
+        json = JSON.parse(this.raw);
+      } catch {
+        // not JSON: the content type check says so
+      }
+      this.check(json);
+    }
     return this.raw;
+  }
+
+  /** The answer against the OpenAPI document (the route, its status, content type and a JSON body). */
+  check(body: unknown): void {
+    checkResponse({
+      method: 'GET',
+      url: this.request.path,
+      status: this.status,
+      contentType: this.response.headers['content-type'],
+      body,
+      hasBody: true,
+      allow: this.response.headers.allow,
+    });
   }
 
   close(): void {
@@ -133,7 +168,11 @@ export class SseClient {
           }
         }
       }
-      if (frame.data) this.dataCount++;
+      if (frame.data) {
+        // Every event a stream delivers is a ProgressEvent of the OpenAPI document.
+        checkProgressEvent(frame.data);
+        this.dataCount++;
+      }
       this.frames.push(frame);
     }
     this.notify();

@@ -20,6 +20,7 @@ import {
   type NewOperator,
 } from '../../src/services/inputs';
 import { PDF } from './files';
+import { checked } from './openapi';
 
 export interface TestOperatorOptions extends Partial<Omit<NewOperator, 'roles' | 'partnerIds'>> {
   partnerIds?: string[] | null;
@@ -46,7 +47,7 @@ export interface Team {
 
 export interface World {
   app: App;
-  /** supertest against the listening server. */
+  /** supertest against the listening server; every answer is checked against the OpenAPI document. */
   http: ReturnType<typeof supertest>;
   baseUrl: string;
   /** `http://127.0.0.1:{port}` of the app's metrics listener; undefined with METRICS_PORT=0. */
@@ -148,7 +149,7 @@ export async function createWorld(
 
   const world: World = {
     app,
-    http: supertest(baseUrl),
+    http: checked(supertest(baseUrl)),
     baseUrl,
     metricsUrl: metricsAddress ? `http://127.0.0.1:${metricsAddress.port}` : undefined,
     databaseUrl,
