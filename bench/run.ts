@@ -5,7 +5,6 @@ import 'reflect-metadata';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { get as httpGet, request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +28,7 @@ import type { LoadJob, LoadSummary } from './load-worker';
 import { availableOf, cloneRequests, countRequests, explain } from './seed';
 import type { SseJob } from './sse-worker';
 import { PAGE } from './bare-sql';
+import { freePort } from '../src/infra/free-port';
 
 const num = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -53,17 +53,6 @@ const EVIDENCE_BYTES = 100 * 1024;
 const BOUNDARY = '----process-requests-bench-7d1f0c';
 
 const say = (line: string) => process.stderr.write(`· ${line}\n`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A valid PDF header, padding, and the trailer: the service identifies PDFs by their first bytes. */
 function pdf(size: number): Buffer {
