@@ -1,0 +1,220 @@
+// Hostile use of the most recently changed parts: the one-statement decision under storms of parallel
+// deciders over real HTTP (with the ledger invariants after each), the partner cache across partners and
+// scopes, the API document and docs assets against odd paths and methods, and the raw-row reads (REST
+// against GraphQL for the same request).
+import type supertest from 'supertest';
+import {
+  bulk,
+  desk as makeDesk,
+  type Desk,
+  fileReversal,
+  ledgerViolations,
+  NO_VIOLATIONS,
+  setPolicy,
+} from './support/lifecycle';
+import { createWorld, type World } from './support/world';
+
+let world: World;
+
+beforeAll(async () => {
+  world = await createWorld();
+});
+afterAll(() => world?.close());
+
+type Headers = Record<string, string>;
+const desk = (name: string, currency = 'USD', checkers = 3): Promise<Desk> =>
+  makeDesk(world, name, currency, checkers);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const patch = (partnerId: string, id: string, action: string, h: Headers, body?: object) => {
+  const req = world.http.patch(`${world.rest(partnerId)}/process-request/${id}/${action}`).set(h);
+  return body === undefined ? req : req.send(body);
+};
+
+/** Status and code of each answer, e.g. "204" or "409 PROCESS_REQUEST_NOT_PENDING". */
+const outcome = (res: supertest.Response) => (res.status === 204 ? '204' : `${res.status} ${res.body.code}`);
+
+async function topUps(d: Desk, amounts: string[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const amount of amounts) ids.push(await world.createInProcess(d.partner.id, d.maker, amount));
+  return ids;
+}
+
+async function statuses(ids: string[]): Promise<Record<string, string>> {
+  const rows = await world.sql<{ id: string; status: string }>(
+    'select id, status from process_request where id = any(?)',
+    [`{${ids.join(',')}}`],
+  );
+  return Object.fromEntries(rows.map((r) => [r.id, r.status]));
+}
+
+async function expectInvariants(): Promise<void> {
+  expect(await ledgerViolations(world)).toEqual(NO_VIOLATIONS);
+}
+
+describe('the one-statement decision under storms', () => {
+  test('3 approvals required, 5 checkers approve 6 requests at once, each checker twice: exactly 3 approvals each, the rest 409', async () => {
+    const d = await desk('Storm3', 'USD', 5);
+    await setPolicy(world, d.partner.id, d.admin, [{ from: '0', approvals: 3 }]);
+    const ids = await topUps(d, ['10.01', '20.02', '30.03', '0.01', '999999.99', '12.34']);
+    const calls = ids.flatMap((id) =>
+      d.h.checkers.flatMap((h) => [
+        patch(d.partner.id, id, 'approve', h),
+        patch(d.partner.id, id, 'approve', h),
+      ]),
+    );
+    const results = (await Promise.all(calls)).map(outcome);
+    for (let i = 0; i < ids.length; i += 1) {
+      const mine = results.slice(i * 10, i * 10 + 10);
+      expect(mine.filter((r) => r === '204')).toHaveLength(3);
+      for (const r of mine.filter((x) => x !== '204'))
+        expect(['409 PROCESS_REQUEST_NOT_PENDING', '409 ALREADY_APPROVED_BY_OPERATOR']).toContain(r);
+    }
+    expect(Object.values(await statuses(ids))).toEqual(Array(ids.length).fill('APPROVED'));
+    await expectInvariants();
+  });
+
+  test('the same operator approving twice at once under a 2-approval policy: one 204, one 409 ALREADY_APPROVED_BY_OPERATOR, still PENDING', async () => {
+    const d = await desk('Twice', 'USD', 1);
+    await setPolicy(world, d.partner.id, d.admin, [{ from: '0', approvals: 2 }]);
+    const ids = await topUps(d, ['5.00', '6.00', '7.00', '8.00']);
+    const results = await Promise.all(
+      ids.flatMap((id) => [0, 1, 2].map(() => patch(d.partner.id, id, 'approve', d.h.checkers[0]))),
+    );
+    const codes = results.map(outcome);
+    for (let i = 0; i < ids.length; i += 1)
+      expect(codes.slice(i * 3, i * 3 + 3).sort()).toEqual([
+        '204',
+        '409 ALREADY_APPROVED_BY_OPERATOR',
+        '409 ALREADY_APPROVED_BY_OPERATOR',
+      ]);
+    expect(Object.values(await statuses(ids))).toEqual(Array(ids.length).fill('PENDING'));
+    await expectInvariants();
+  });
+
+  test('approve vs reject vs cancel at once: one outcome per request, its event once, losers 409 PROCESS_REQUEST_NOT_PENDING', async () => {
+    const d = await desk('Race', 'USD', 3);
+    await setPolicy(world, d.partner.id, d.admin, [{ from: '0', approvals: 2 }]);
+    const ids = await topUps(
+      d,
+      Array.from({ length: 8 }, (_, i) => `${i + 1}.25`),
+    );
+    const calls = ids.flatMap((id) => [
+      patch(d.partner.id, id, 'approve', d.h.checkers[0]),
+      patch(d.partner.id, id, 'approve', d.h.checkers[1]),
+      patch(d.partner.id, id, 'reject', d.h.checkers[2], { reason: 'no' }),
+      patch(d.partner.id, id, 'cancel', d.h.maker, { reason: 'withdrawn' }),
+    ]);
+    const codes = (await Promise.all(calls)).map(outcome);
+    expect(codes.filter((c) => c !== '204' && c !== '409 PROCESS_REQUEST_NOT_PENDING')).toEqual([]);
+    const final = await statuses(ids);
+    ids.forEach((id, i) => {
+      const [a1, a2, rej, can] = codes.slice(i * 4, i * 4 + 4);
+      const status = final[id];
+      if (status === 'APPROVED')
+        expect([a1, a2, rej, can]).toEqual(['204', '204', expect.any(String), expect.any(String)]);
+      if (status === 'REJECTED') expect(rej).toBe('204');
+      if (status === 'CANCELLED') expect(can).toBe('204');
+      expect(['APPROVED', 'REJECTED', 'CANCELLED']).toContain(status);
+      expect([rej === '204', can === '204', status === 'APPROVED'].filter(Boolean)).toHaveLength(1);
+    });
+    await expectInvariants();
+  });
+
+  test('one partner: top-ups approved while reversals of its earlier top-ups are approved (both money paths at once): all 204, no deadlock', async () => {
+    const d = await desk('Both paths', 'USD', 2);
+    const originals = await topUps(d, ['100.00', '200.00', '300.00', '400.00', '500.00', '600.00']);
+    for (const id of originals)
+      expect(outcome(await patch(d.partner.id, id, 'approve', d.h.checkers[0]))).toBe('204');
+    const reversals: string[] = [];
+    for (const id of originals) {
+      const res = await fileReversal(world, d.partner.id, id, d.h.maker, { reason: 'duplicate' });
+      expect(res.status).toBe(201);
+      reversals.push(res.body.id);
+    }
+    const fresh = await topUps(
+      d,
+      Array.from({ length: 12 }, (_, i) => `${i + 1}.50`),
+    );
+    const calls = [...reversals, ...fresh].map((id, i) =>
+      patch(d.partner.id, id, 'approve', d.h.checkers[i % 2]),
+    );
+    expect((await Promise.all(calls)).map(outcome)).toEqual(Array(calls.length).fill('204'));
+    await expectInvariants();
+  });
+
+  test('many requests of one partner approved at once: all 204, the balance is their sum exactly, event ids follow the ledger order', async () => {
+    const d = await desk('Many', 'USD', 4);
+    const amounts = Array.from({ length: 24 }, (_, i) => `${(i + 1) * 3}.0${i % 10}`);
+    const ids = await topUps(d, amounts);
+    const codes = (
+      await Promise.all(ids.map((id, i) => patch(d.partner.id, id, 'approve', d.h.checkers[i % 4])))
+    ).map(outcome);
+    expect(codes).toEqual(Array(ids.length).fill('204'));
+    const [balance] = await world.sql<{ available: string; total: string }>(
+      `select b.available::text as available, (select sum(x)::numeric(20, 4)::text from unnest(?::numeric[]) x) as total
+         from client_balance b where b.client_id = ?`,
+      [`{${amounts.join(',')}}`, d.partner.id],
+    );
+    expect(balance.available).toBe(balance.total);
+    // Each credit's balance_after grows with the event id of its APPROVED event: credits and events are
+    // ordered by the same per-partner lock.
+    const rows = await world.sql<{ after: string; event: string }>(
+      `select l.balance_after::text as after, e.id::text as event from ledger_entry l
+         join process_request_event e on e.process_request_id = l.process_request_id and e.type = 'APPROVED'
+        where l.client_balance_id = (select id from client_balance where client_id = ?) order by e.id`,
+      [d.partner.id],
+    );
+    const afters = rows.map((r) => Number(r.after));
+    expect(afters).toEqual([...afters].sort((a, b) => a - b));
+    await expectInvariants();
+  });
+
+  test('bulk approve overlapping single approvals of the same requests: each request one approval counted per operator, no 500', async () => {
+    const d = await desk('Bulk', 'USD', 3);
+    await setPolicy(world, d.partner.id, d.admin, [{ from: '0', approvals: 2 }]);
+    const ids = await topUps(
+      d,
+      Array.from({ length: 10 }, (_, i) => `${i + 1}.75`),
+    );
+    const [b1, b2, ...singles] = await Promise.all([
+      bulk(world, d.partner.id, 'approve', d.h.checkers[0], { ids }),
+      bulk(world, d.partner.id, 'approve', d.h.checkers[1], { ids }),
+      ...ids.map((id) => patch(d.partner.id, id, 'approve', d.h.checkers[0])),
+      ...ids.map((id) => patch(d.partner.id, id, 'approve', d.h.checkers[2])),
+    ]);
+    expect([b1.status, b2.status]).toEqual([200, 200]);
+    const singleCodes = singles.map(outcome);
+    expect(
+      singleCodes.filter(
+        (c) => !['204', '409 PROCESS_REQUEST_NOT_PENDING', '409 ALREADY_APPROVED_BY_OPERATOR'].includes(c),
+      ),
+    ).toEqual([]);
+    expect(Object.values(await statuses(ids))).toEqual(Array(ids.length).fill('APPROVED'));
+    await expectInvariants();
+  });
+
+  test('approvals racing a 1 s deadline: each is 204 (then APPROVED) or 409 PROCESS_REQUEST_NOT_PENDING (then EXPIRED), never a 500', async () => {
+    const d = await desk('Deadline', 'USD', 2);
+    await setPolicy(world, d.partner.id, d.admin, [{ from: '0', approvals: 1 }], 1);
+    const ids = await topUps(
+      d,
+      Array.from({ length: 10 }, (_, i) => `${i + 1}.10`),
+    );
+    const [row] = await world.sql<{ at: Date }>(
+      'select min(expires_at) as at from process_request where id = any(?)',
+      [`{${ids.join(',')}}`],
+    );
+    await sleep(Math.max(0, new Date(row.at).getTime() - Date.now() - 15));
+    const codes = (
+      await Promise.all(ids.map((id, i) => patch(d.partner.id, id, 'approve', d.h.checkers[i % 2])))
+    ).map(outcome);
+    const final = await statuses(ids);
+    ids.forEach((id, i) =>
+      expect([codes[i], final[id]]).toEqual(
+        codes[i] === '204' ? ['204', 'APPROVED'] : ['409 PROCESS_REQUEST_NOT_PENDING', 'EXPIRED'],
+      ),
+    );
+    await expectInvariants();
+  });
+});
