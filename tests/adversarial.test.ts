@@ -2,7 +2,11 @@
 // deciders over real HTTP (with the ledger invariants after each), the partner cache across partners and
 // scopes, the API document and docs assets against odd paths and methods, and the raw-row reads (REST
 // against GraphQL for the same request).
+import { randomUUID } from 'node:crypto';
 import type supertest from 'supertest';
+import { createPartner } from '../src/services/admin.service';
+import { newPartner, parseInput } from '../src/services/inputs';
+import { rawHttp } from './support/raw-http';
 import {
   bulk,
   desk as makeDesk,
@@ -216,5 +220,130 @@ describe('the one-statement decision under storms', () => {
       ),
     );
     await expectInvariants();
+  });
+});
+
+describe('the partner cache', () => {
+  test('an unknown partner is 404 NOT_FOUND every time (not remembered), and found once it exists', async () => {
+    const global = await world.operator(['ADMIN'], null);
+    const h = await world.headers(global);
+    const missing = randomUUID();
+    for (let i = 0; i < 2; i += 1) {
+      for (const path of ['/process-requests', '/balance', `/process-request/${randomUUID()}`]) {
+        const res = await world.http.get(`${world.rest(missing)}${path}`).set(h);
+        expect([path, res.status, res.body.code]).toEqual([path, 404, 'NOT_FOUND']);
+      }
+      const approve = await patch(missing, randomUUID(), 'approve', h);
+      expect([approve.status, approve.body.code]).toEqual([404, 'NOT_FOUND']);
+    }
+    await createPartner(
+      world.app.orm.em.fork(),
+      parseInput(newPartner, { id: missing, name: 'Late', currency: 'JPY' }),
+    );
+    const list = await world.http.get(`${world.rest(missing)}/process-requests`).set(h);
+    expect([list.status, list.body.total]).toEqual([200, 0]);
+    const id = await world.createRequest(missing, h, '1500');
+    const view = await world.http.get(`${world.rest(missing)}/process-request/${id}`).set(h);
+    expect([view.status, view.body.currency, view.body.clientId]).toEqual([200, 'JPY', missing]);
+  });
+
+  test("a partner known to the cache: another partner's operator 403 PARTNER_FORBIDDEN, a viewer 403 FORBIDDEN, a request of another partner 404, the limit in the right currency", async () => {
+    const usd = await desk('Cache USD', 'USD', 1);
+    const jpy = await desk('Cache JPY', 'JPY', 1);
+    const both = await world.operator(['CHECKER'], [usd.partner.id, jpy.partner.id]);
+    await world.sql(`update operator set approval_limits = '{"USD": "10"}' where id = ?`, [both.id]);
+    const hb = await world.headers(both);
+    const usdBig = await world.createInProcess(usd.partner.id, usd.maker, '20.00');
+    const jpyBig = await world.createInProcess(jpy.partner.id, jpy.maker, '100000');
+    // Both partners are known now.
+    for (const d of [usd, jpy])
+      expect((await world.http.get(`${world.rest(d.partner.id)}/balance`).set(d.h.viewer)).status).toBe(200);
+    for (let i = 0; i < 2; i += 1) {
+      const foreign = await world.http
+        .get(`${world.rest(usd.partner.id)}/process-requests`)
+        .set(jpy.h.viewer);
+      expect([foreign.status, foreign.body.code]).toEqual([403, 'PARTNER_FORBIDDEN']);
+      const foreignApprove = await patch(usd.partner.id, usdBig, 'approve', jpy.h.checkers[0]);
+      expect([foreignApprove.status, foreignApprove.body.code]).toEqual([403, 'PARTNER_FORBIDDEN']);
+      const viewer = await patch(usd.partner.id, usdBig, 'approve', usd.h.viewer);
+      expect([viewer.status, viewer.body.code]).toEqual([403, 'FORBIDDEN']);
+      const crossed = await world.http.get(`${world.rest(jpy.partner.id)}/process-request/${usdBig}`).set(hb);
+      expect([crossed.status, crossed.body.code]).toEqual([404, 'NOT_FOUND']);
+      const crossedApprove = await patch(jpy.partner.id, usdBig, 'approve', hb);
+      expect([crossedApprove.status, crossedApprove.body.code]).toEqual([404, 'NOT_FOUND']);
+    }
+    const overLimit = await patch(usd.partner.id, usdBig, 'approve', hb);
+    expect([overLimit.status, overLimit.body.code]).toEqual([403, 'APPROVAL_LIMIT_EXCEEDED']);
+    expect(outcome(await patch(jpy.partner.id, jpyBig, 'approve', hb))).toBe('204');
+    // The path's partner id in upper case is the same partner, with the same scope.
+    const upper = await world.http
+      .get(`${world.rest(usd.partner.id.toUpperCase())}/process-request/${usdBig}`)
+      .set(usd.h.viewer);
+    expect([upper.status, upper.body.clientId]).toEqual([200, usd.partner.id]);
+    const upperForeign = await world.http
+      .get(`${world.rest(usd.partner.id.toUpperCase())}/balance`)
+      .set(jpy.h.viewer);
+    expect([upperForeign.status, upperForeign.body.code]).toEqual([403, 'PARTNER_FORBIDDEN']);
+  });
+});
+
+describe('the API document and the docs assets', () => {
+  const raw = (target: string, method = 'GET') =>
+    rawHttp(world.baseUrl, `${method} ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+
+  test('asset names that try to leave the list: 404 NOT_FOUND, never a file, never a 500', async () => {
+    const names = [
+      '../package.json',
+      '..%2fpackage.json',
+      '%2e%2e%2f%2e%2e%2fpackage.json',
+      '%2e%2e/%2e%2e/package.json',
+      '..%5c..%5cpackage.json',
+      '..\\..\\package.json',
+      '%2fetc%2fpasswd',
+      '/etc/passwd',
+      'swagger-ui.css%00.js',
+      'swagger-ui.css%00',
+      'index.html',
+      'package.json',
+      'swagger-ui.css.map',
+      'swagger-ui-bundle.js.map',
+      '__proto__',
+      'constructor',
+      'hasOwnProperty',
+      '%E0%A4%A',
+      'swagger-ui.css/..',
+    ];
+    const answers = await Promise.all(names.map((name) => raw(`/docs/${name}`)));
+    expect(answers.map((res, i) => [names[i], res.status, res.json?.code])).toEqual(
+      names.map((name) => [name, 404, 'NOT_FOUND']),
+    );
+    // A name longer than the header limit is refused before routing; a trailing slash is the same asset.
+    const long = await raw(`/docs/${'a'.repeat(20_000)}`);
+    expect([long.status, long.json?.code]).toEqual([431, 'HEADERS_TOO_LARGE']);
+    const [css, slash] = await Promise.all([raw('/docs/swagger-ui.css'), raw('/docs/swagger-ui.css/')]);
+    expect([css.status, css.headers['content-type'], slash.body === css.body]).toEqual([
+      200,
+      'text/css; charset=utf-8',
+      true,
+    ]);
+  });
+
+  test('HEAD 200 without a body, OPTIONS 204, any other method 405 with Allow, a huge query string ignored: on /openapi.json and /docs', async () => {
+    for (const target of ['/openapi.json', '/docs', '/docs/start.js']) {
+      for (const method of ['HEAD', 'OPTIONS', 'POST', 'PUT', 'DELETE', 'PATCH', 'TRACE', 'PROPFIND']) {
+        const res = await raw(target, method);
+        const want = method === 'HEAD' ? 200 : method === 'OPTIONS' ? 204 : 405;
+        expect([target, method, res.status, method === 'HEAD' || res.headers.allow]).toEqual([
+          target,
+          method,
+          want,
+          method === 'HEAD' || 'GET, HEAD, OPTIONS',
+        ]);
+      }
+      const head = await raw(target, 'HEAD');
+      expect([target, head.status, head.body]).toEqual([target, 200, '']);
+      const long = await raw(`${target}?${'q=%2e%2e%2f&'.repeat(600)}`);
+      expect([target, long.status]).toEqual([target, 200]);
+    }
   });
 });
