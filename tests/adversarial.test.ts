@@ -5,7 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import type supertest from 'supertest';
 import { createPartner } from '../src/services/admin.service';
+import { expire } from '../src/services/expiry';
 import { newPartner, parseInput } from '../src/services/inputs';
+import { ProcessRequestDocument, ProcessRequestsDocument } from './generated/graphql';
 import { rawHttp } from './support/raw-http';
 import {
   bulk,
@@ -345,5 +347,189 @@ describe('the API document and the docs assets', () => {
       const long = await raw(`${target}?${'q=%2e%2e%2f&'.repeat(600)}`);
       expect([target, long.status]).toEqual([target, 200]);
     }
+  });
+});
+
+describe('reads mapped from raw rows', () => {
+  /** The fields both doors show, REST's amount as the exact text of its JSON number. */
+  const FIELDS = [
+    'id',
+    'processTypeId',
+    'clientBalanceId',
+    'clientId',
+    'requestedAmount',
+    'currency',
+    'observations',
+    'evidenceUrl',
+    'evidence',
+    'status',
+    'createdBy',
+    'createdAt',
+    'updatedAt',
+    'reviewedBy',
+    'reviewedAt',
+    'reviewReason',
+    'cancelledBy',
+    'cancelledAt',
+  ];
+  const pick = (o: Record<string, unknown>) => Object.fromEntries(FIELDS.map((f) => [f, o[f]]));
+  const amountsIn = (text: string) => [...text.matchAll(/"requestedAmount":(-?[0-9.e+]+)/g)].map((m) => m[1]);
+  const ms = (column: string) =>
+    `to_char(date_trunc('milliseconds', ${column}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+  /** A partner's requests in every state: pending with one of two approvals, approved, rejected, cancelled, expired, reversed. */
+  async function everyState(currency: string, amounts: string[]) {
+    const d = await desk(`Rows ${currency}`, currency, 2);
+    const [approved, rejected, cancelled, second, reversed] = await topUps(d, amounts);
+    expect(outcome(await patch(d.partner.id, approved, 'approve', d.h.checkers[0], { reason: 'ok ✓' }))).toBe(
+      '204',
+    );
+    expect(
+      outcome(await patch(d.partner.id, rejected, 'reject', d.h.checkers[1], { reason: 'blurred' })),
+    ).toBe('204');
+    expect(outcome(await patch(d.partner.id, cancelled, 'cancel', d.h.maker))).toBe('204');
+    expect(outcome(await patch(d.partner.id, reversed, 'approve', d.h.checkers[1]))).toBe('204');
+    const filed = await fileReversal(world, d.partner.id, reversed, d.h.maker, { reason: 'twice' });
+    expect(filed.status).toBe(201);
+    expect(outcome(await patch(d.partner.id, filed.body.id, 'approve', d.h.checkers[0]))).toBe('204');
+    await setPolicy(world, d.partner.id, d.admin, [{ from: '0', approvals: 2 }], 1);
+    const [expired] = await topUps(d, [amounts[0]]);
+    await setPolicy(world, d.partner.id, d.admin, [{ from: '0', approvals: 2 }]);
+    const [late] = await topUps(d, [amounts[1]]);
+    expect(outcome(await patch(d.partner.id, late, 'approve', d.h.checkers[0]))).toBe('204');
+    // Filed under the one-approval policy: one approval still completes it.
+    expect(outcome(await patch(d.partner.id, second, 'approve', d.h.checkers[0]))).toBe('204');
+    await sleep(1100);
+    expect(await expire(world.app.orm.em.fork())).toHaveLength(1);
+    return {
+      d,
+      ids: [approved, rejected, cancelled, second, reversed, filed.body.id as string, expired, late],
+    };
+  }
+
+  test.each([
+    ['USD', ['0.01', '12.3', '999999999.99', '1000', '7.07']],
+    ['JPY', ['1', '1500', '99999999999', '10', '7']],
+  ])(
+    '%s: REST detail, REST page, GraphQL detail and GraphQL page agree on every field, amounts and ms timestamps as stored',
+    async (currency, amounts) => {
+      const { d, ids } = await everyState(currency, amounts);
+      const stored = await world.sql<Record<string, string | null>>(
+        `select id, requested_amount::text as amount, status, ${ms('created_at')} as created, ${ms('updated_at')} as updated,
+              ${ms('reviewed_at')} as reviewed, ${ms('cancelled_at')} as cancelled, reviewed_by, cancelled_by
+         from process_request where client_id = ? order by id`,
+        [d.partner.id],
+      );
+      const restPage = await world.http
+        .get(`${world.rest(d.partner.id)}/process-requests?limit=100`)
+        .set(d.h.viewer);
+      const gqlPage = await world.gql(d.viewer, ProcessRequestsDocument, {
+        clientId: d.partner.id,
+        limit: 100,
+      });
+      expect(gqlPage.errors).toBeUndefined();
+      const restItems = restPage.body.items as Array<Record<string, unknown>>;
+      const restAmounts = amountsIn(restPage.text);
+      const gqlItems = gqlPage.data!.processRequests.items as Array<Record<string, unknown>>;
+      expect([restItems.length, gqlItems.length, restPage.body.total]).toEqual([
+        stored.length,
+        stored.length,
+        stored.length,
+      ]);
+      const decimals = currency === 'JPY' ? 0 : 2;
+      for (const row of stored) {
+        const detail = await world.http
+          .get(`${world.rest(d.partner.id)}/process-request/${row.id}`)
+          .set(d.h.viewer);
+        expect(detail.status).toBe(200);
+        const gql = await world.gql(d.viewer, ProcessRequestDocument, {
+          clientId: d.partner.id,
+          id: row.id as string,
+        });
+        expect(gql.errors).toBeUndefined();
+        const i = restItems.findIndex((x) => x.id === row.id);
+        const fromRestPage = { ...pick(restItems[i]), requestedAmount: restAmounts[i] };
+        const fromRest = { ...pick(detail.body), requestedAmount: amountsIn(detail.text)[0] };
+        const fromGql = pick(gql.data!.processRequest as Record<string, unknown>);
+        const fromGqlPage = pick(gqlItems.find((x) => x.id === row.id)!);
+        const expected = {
+          id: row.id,
+          status: row.status,
+          requestedAmount: Number(row.amount).toFixed(decimals),
+          createdAt: row.created,
+          updatedAt: row.updated,
+          reviewedAt: row.reviewed,
+          reviewedBy: row.reviewed_by,
+          cancelledAt: row.cancelled,
+          cancelledBy: row.cancelled_by,
+        };
+        expect(fromRest).toMatchObject(expected);
+        expect(fromRestPage).toEqual(fromRest);
+        expect(fromGql).toEqual(fromRest);
+        expect(fromGqlPage).toEqual(fromRest);
+        // The history's last event is the row's last change.
+        expect((detail.body.history as Array<{ at: string }>).map((e) => e.at)).toEqual(
+          (gql.data!.processRequest!.history as Array<{ at: string }>).map((e) => e.at),
+        );
+      }
+      expect(
+        Object.values(stored)
+          .map((r) => r.status)
+          .sort(),
+      ).toEqual([
+        'APPROVED',
+        'APPROVED',
+        'APPROVED',
+        'CANCELLED',
+        'EXPIRED',
+        'PENDING',
+        'REJECTED',
+        'REVERSED',
+      ]);
+    },
+  );
+
+  test('pages: limit 1 walks every request once, newest first; beyond the end is empty with the total; limit 100 holds all; out of range 400; processTypeId filters', async () => {
+    const d = await desk('Pages', 'USD', 1);
+    const ids = await topUps(d, ['1.00', '2.00', '3.00', '4.00', '5.00']);
+    expect(outcome(await patch(d.partner.id, ids[0], 'approve', d.h.checkers[0]))).toBe('204');
+    const reversal = await fileReversal(world, d.partner.id, ids[0], d.h.maker, { reason: 'x' });
+    expect(reversal.status).toBe(201);
+    const get = (q: string) =>
+      world.http.get(`${world.rest(d.partner.id)}/process-requests?${q}`).set(d.h.viewer);
+    const seen: string[] = [];
+    for (let page = 1; page <= 6; page += 1) {
+      const res = await get(`limit=1&page=${page}`);
+      expect([res.status, res.body.items.length, res.body.total, res.body.totalPages]).toEqual([
+        200, 1, 6, 6,
+      ]);
+      seen.push(res.body.items[0].id);
+    }
+    expect(new Set(seen).size).toBe(6);
+    const all = await get('limit=100');
+    expect(all.body.items.map((x: { id: string }) => x.id)).toEqual(seen);
+    for (const q of ['limit=1&page=7', 'limit=100&page=2', 'page=1000000']) {
+      const res = await get(q);
+      expect([q, res.status, res.body.items, res.body.total]).toEqual([q, 200, [], 6]);
+    }
+    for (const q of [
+      'limit=0',
+      'limit=101',
+      'page=0',
+      'page=1000001',
+      'limit=-1',
+      'limit=1.5',
+      'processTypeId=3',
+    ]) {
+      const res = await get(q);
+      expect([q, res.status]).toEqual([q, 400]);
+    }
+    const reversals = await get('processTypeId=2');
+    expect(reversals.body.items.map((x: { id: string }) => x.id)).toEqual([reversal.body.id]);
+    const topUpsOnly = await get('processTypeId=1&limit=2&page=3');
+    expect([topUpsOnly.body.total, topUpsOnly.body.items.length, topUpsOnly.body.totalPages]).toEqual([
+      5, 1, 3,
+    ]);
+    expect(topUpsOnly.body.items[0].id).toBe(ids[0]);
   });
 });
