@@ -225,6 +225,86 @@ describe('the one-statement decision under storms', () => {
   });
 });
 
+describe('refusals: the one statement and the transaction path answer alike', () => {
+  test('a top-up (decided in one statement) and a reversal (its final approval in a transaction): the same codes in the same precedence', async () => {
+    const d = await desk('Precedence', 'USD', 3);
+    await world.sql(`update operator set approval_limits = '{"USD": "1"}' where id = ?`, [d.checkers[1].id]);
+    const [original] = await topUps(d, ['50.00']);
+    expect(outcome(await patch(d.partner.id, original, 'approve', d.h.checkers[0]))).toBe('204');
+    await setPolicy(world, d.partner.id, d.admin, [{ from: '0', approvals: 2 }]);
+    const topUp = await world.createRequest(d.partner.id, d.h.admin, '50.00');
+    const filed = await fileReversal(world, d.partner.id, original, d.h.admin, { reason: 'wrong partner' });
+    expect(filed.status).toBe(201);
+    const [c0, c1, c2] = d.h.checkers;
+    const steps: Array<[string, Headers, object?]> = [
+      ['approve', d.h.admin],
+      ['approve', c0],
+      ['approve', c0],
+      ['approve', c1],
+      ['reject', c2],
+      ['cancel', c0],
+      ['approve', c2],
+      ['approve', d.h.admin],
+      ['approve', c0],
+      ['approve', c1],
+      ['reject', c2],
+      ['reject', c1, { reason: 'late' }],
+      ['cancel', c0],
+      ['cancel', d.h.admin],
+    ];
+    const run = async (id: string) => {
+      const codes: string[] = [];
+      for (const [action, h, body] of steps)
+        codes.push(outcome(await patch(d.partner.id, id, action, h, body)));
+      codes.push(outcome(await patch(d.partner.id, randomUUID(), 'approve', c0)));
+      return codes;
+    };
+    const expected = [
+      '403 SELF_REVIEW_FORBIDDEN',
+      '204',
+      '409 ALREADY_APPROVED_BY_OPERATOR',
+      '403 APPROVAL_LIMIT_EXCEEDED',
+      '400 REASON_REQUIRED',
+      '403 FORBIDDEN',
+      '204',
+      '403 SELF_REVIEW_FORBIDDEN',
+      '409 PROCESS_REQUEST_NOT_PENDING',
+      '409 PROCESS_REQUEST_NOT_PENDING',
+      '409 PROCESS_REQUEST_NOT_PENDING',
+      '409 PROCESS_REQUEST_NOT_PENDING',
+      '403 FORBIDDEN',
+      '409 PROCESS_REQUEST_NOT_PENDING',
+      '404 NOT_FOUND',
+    ];
+    expect(await run(topUp)).toEqual(expected);
+    expect(await run(filed.body.id)).toEqual(expected);
+    expect(await statuses([topUp, filed.body.id, original])).toEqual({
+      [topUp]: 'APPROVED',
+      [filed.body.id]: 'APPROVED',
+      [original]: 'REVERSED',
+    });
+    await expectInvariants();
+  });
+
+  test('the largest amounts, approved at once: the balance column holds one, the rest 409 BALANCE_LIMIT_EXCEEDED and nothing moves; long reasons reach the history', async () => {
+    const d = await desk('Largest', 'USD', 3);
+    const ids = await topUps(d, ['999999999999999.99', '999999999999999.99', '999999999999999.99']);
+    const reason = `${'\u0001'.repeat(250)}${'💸'.repeat(250)}`;
+    const codes = (
+      await Promise.all(ids.map((id, i) => patch(d.partner.id, id, 'approve', d.h.checkers[i], { reason })))
+    ).map(outcome);
+    expect(codes.sort()).toEqual(['204', '409 BALANCE_LIMIT_EXCEEDED', '409 BALANCE_LIMIT_EXCEEDED']);
+    const final = await statuses(ids);
+    expect(Object.values(final).sort()).toEqual(['APPROVED', 'PENDING', 'PENDING']);
+    const approved = ids.find((id) => final[id] === 'APPROVED')!;
+    const view = await world.http
+      .get(`${world.rest(d.partner.id)}/process-request/${approved}`)
+      .set(d.h.viewer);
+    expect(view.body.history.at(-1)).toMatchObject({ type: 'APPROVED', reason });
+    await expectInvariants();
+  });
+});
+
 describe('the partner cache', () => {
   test('an unknown partner is 404 NOT_FOUND every time (not remembered), and found once it exists', async () => {
     const global = await world.operator(['ADMIN'], null);
