@@ -8,7 +8,9 @@ import { createPartner } from '../src/services/admin.service';
 import { expire } from '../src/services/expiry';
 import { newPartner, parseInput } from '../src/services/inputs';
 import { ProcessRequestDocument, ProcessRequestsDocument } from './generated/graphql';
+import { until } from './support/progress-ws';
 import { rawHttp } from './support/raw-http';
+import { SseClient } from './support/sse';
 import {
   bulk,
   desk as makeDesk,
@@ -149,14 +151,29 @@ describe('the one-statement decision under storms', () => {
     await expectInvariants();
   });
 
-  test('many requests of one partner approved at once: all 204, the balance is their sum exactly, event ids follow the ledger order', async () => {
+  test('many requests of one partner approved at once: all 204, the balance is their sum exactly, event ids follow the ledger order and reach SSE in strictly increasing order', async () => {
     const d = await desk('Many', 'USD', 4);
     const amounts = Array.from({ length: 24 }, (_, i) => `${(i + 1) * 3}.0${i % 10}`);
     const ids = await topUps(d, amounts);
+    const sse = await SseClient.open(
+      `${world.baseUrl}${world.rest(d.partner.id)}/process-request/progress`,
+      d.h.viewer,
+    );
+    await until(() => world.app.progress.openStreams === 1);
     const codes = (
       await Promise.all(ids.map((id, i) => patch(d.partner.id, id, 'approve', d.h.checkers[i % 4])))
     ).map(outcome);
     expect(codes).toEqual(Array(ids.length).fill('204'));
+    // Live events come in commit order: their ids strictly increase, and none is missing.
+    await until(() => sse.events().filter((e) => e.type === 'APPROVED').length === ids.length);
+    sse.close();
+    const live = sse.events().map((e) => BigInt(e.id as string));
+    expect(live.every((id, i) => i === 0 || id > live[i - 1])).toBe(true);
+    const stored = await world.sql<{ id: string }>(
+      `select id::text from process_request_event where client_id = ? and type = 'APPROVED' order by id`,
+      [d.partner.id],
+    );
+    expect(live.map(String)).toEqual(stored.map((r) => r.id));
     const [balance] = await world.sql<{ available: string; total: string }>(
       `select b.available::text as available, (select sum(x)::numeric(20, 4)::text from unnest(?::numeric[]) x) as total
          from client_balance b where b.client_id = ?`,
