@@ -517,6 +517,7 @@ describe('reads mapped from raw rows', () => {
          from process_request where client_id = ? order by id`,
         [d.partner.id],
       );
+      expect(stored.map((r) => r.id)).toEqual([...ids].sort());
       const restPage = await world.http
         .get(`${world.rest(d.partner.id)}/process-requests?limit=100`)
         .set(d.h.viewer);
