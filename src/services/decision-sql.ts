@@ -100,7 +100,7 @@ export async function decideAtOnce(
     );
     params.push(randomUUID(), operator.id, reason, randomUUID());
     type = `case when d.status = 'APPROVED' then 'APPROVED' else 'APPROVAL_RECORDED' end::progress_event_type`;
-    data = `jsonb_build_object('reason', ?::text, 'available', c.available::text,
+    data = `jsonb_build_object('reason', ?::text, 'available', o.available::text,
       'approvals', case when d.status = 'PENDING' then d.approval_count end,
       'requiredApprovals', case when d.status = 'PENDING' then d.required_approvals end)`;
   } else {
@@ -108,10 +108,14 @@ export async function decideAtOnce(
     data = `jsonb_build_object('reason', ?::text)`;
   }
   ctes.push(
-    `ordered as (select pg_advisory_xact_lock(?, hashtext(?)) as locked from decided)`,
+    // The order lock comes last, after the balance row's lock (taken by the credit, which the join runs
+    // first): the transaction path locks in that order too, and the opposite order deadlocks against it.
+    `ordered as (select pg_advisory_xact_lock(?, hashtext(?)) as locked${
+      approving ? ', c.available from decided left join credit c on true' : ' from decided'
+    })`,
     `event as (insert into process_request_event (process_request_id, client_id, type, actor_id, from_status, to_status, data)
        select d.id, d.client_id, ${type}, ?::uuid, 'PENDING', d.status, nullif(jsonb_strip_nulls(${data}), '{}'::jsonb)
-         from decided d cross join ordered ${approving ? 'left join credit c on true' : ''}
+         from decided d cross join ordered o
        returning ${EVENT_COLUMNS})`,
     `announced as (select ${EVENT_JSON} as event from event e)`,
     `notified as (select pg_notify(?, a.event::text) as sent, 1 as one from announced a)`,
