@@ -3,6 +3,7 @@
 import { loadConfig } from '../src/config';
 import { EXPLORER_CSP } from '../src/resolvers/explorer';
 import { createWorld, type World } from './support/world';
+import { PRODUCTION_ENV } from './support/production-env';
 
 let world: World;
 beforeAll(async () => {
@@ -86,15 +87,7 @@ test('GRAPHQL_EXPLORER=false keeps the previous behaviour: no page of ours, no a
 });
 
 test('production has the explorer off unless GRAPHQL_EXPLORER=true', () => {
-  const production = {
-    NODE_ENV: 'production',
-    DATABASE_URL: 'postgres://svc:pw@db.internal:5432/payments',
-    AZURE_STORAGE_CONNECTION_STRING:
-      'DefaultEndpointsProtocol=https;AccountName=prod;AccountKey=a2V5;EndpointSuffix=core.windows.net',
-    APP_TOKEN_SECRET: 'a'.repeat(40),
-    USER_TOKEN_SECRET: 'b'.repeat(40),
-    OTP_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
-  };
+  const production = PRODUCTION_ENV;
   expect(loadConfig(production).graphqlExplorer).toBe(false);
   expect(loadConfig({ ...production, GRAPHQL_EXPLORER: 'true' }).graphqlExplorer).toBe(true);
   expect(loadConfig({}).graphqlExplorer).toBe(true);

