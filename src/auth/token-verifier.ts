@@ -7,7 +7,7 @@ import {
   type JWTVerifyGetKey,
   type KeyLike,
 } from 'jose';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, createSecretKey } from 'node:crypto';
 import type { Config, TokenKeyConfig } from '../config';
 import { DomainError } from '../services/errors';
 
@@ -24,7 +24,8 @@ const ASYMMETRIC = ['RS256', 'ES256'];
 async function resolveKey(cfg: TokenKeyConfig): Promise<{ key: Key; algorithms: string[] }> {
   switch (cfg.kind) {
     case 'secret':
-      return { key: new TextEncoder().encode(cfg.secret), algorithms: ['HS256'] };
+      // A key object made once: given bytes, jose would make one on every verification.
+      return { key: createSecretKey(Buffer.from(cfg.secret, 'utf8')), algorithms: ['HS256'] };
     case 'jwks':
       return {
         key: createRemoteJWKSet(new URL(cfg.url), { timeoutDuration: 5000, cooldownDuration: 30000 }),
