@@ -103,6 +103,11 @@ test(`kill -9 during a storm of creates, ${ROUNDS} times: blobs == rows within a
     });
     figures.push(f);
     current = next;
+    // Read the repair's log lines before the next round's kill -9: lines still in the pipe die with it.
+    await waitUntil(async () => {
+      const logged = new Set(started.flatMap((s) => deletedIn(s.logs)));
+      return f.orphanNames.every((name) => logged.has(name));
+    }, 10_000);
   }
   console.log(
     `crash rounds (kill -9 of a server process during ${figures.reduce((n, f) => n + f.sent, 0)} creates):\n` +
