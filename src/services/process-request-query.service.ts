@@ -1,5 +1,4 @@
 // Reading: balance, partners, paginated and streamed lists, one request with its history, evidence links.
-import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Approval } from '../entities/approval.entity';
 import { BALANCE_INCREASE_PROCESS_TYPE_ID } from '../entities/process-type.entity';
@@ -90,7 +89,7 @@ function pgTimestamp(d: Date): string {
   return year > 9999 ? `${year}${rest}` : `${String(1 - year).padStart(4, '0')}${rest} BC`;
 }
 
-/** buildWhere as SQL over process_request, with its parameters in order. */
+/** The list filters as SQL over process_request, with their parameters in order (page and stream alike). */
 function whereSql(partnerId: string, filters: ListFilters): { sql: string; params: unknown[] } {
   const parts = ['client_id = ?'];
   const params: unknown[] = [partnerId];
@@ -119,18 +118,6 @@ const HISTORY_OF = (r: string) =>
      'type', e.type, 'actor_id', e.actor_id, 'from_status', e.from_status, 'to_status', e.to_status, 'data', e.data,
      'created_at', e.created_at) order by e.id)
      from process_request_event e where e.process_request_id = ${r}.id and e.client_id = ${r}.client_id) as history`;
-
-function buildWhere(partnerId: string, filters: ListFilters): FilterQuery<ProcessRequest> {
-  const createdAt: Record<string, string> = {};
-  if (filters.from) createdAt.$gte = pgTimestamp(filters.from);
-  if (filters.to) createdAt.$lte = pgTimestamp(filters.to);
-  return {
-    partnerId,
-    ...(filters.status ? { status: { $in: filters.status } } : {}),
-    ...(filters.processTypeId ? { processTypeId: filters.processTypeId } : {}),
-    ...(filters.from || filters.to ? { createdAt } : {}),
-  };
-}
 
 export class ProcessRequestQueryService {
   constructor(
@@ -208,31 +195,23 @@ export class ProcessRequestQueryService {
     filters: ListFilters,
   ): Promise<AsyncIterable<ProcessRequestView>> {
     const { partner } = await requirePartner(ctx, partnerId, 'read');
-    const where = buildWhere(partner.id, filters);
+    const where = whereSql(partner.id, filters);
     const em = ctx.em;
-    const fetch = (after?: { createdAt: Date; id: string }) => {
-      const keyset: FilterQuery<ProcessRequest> = after
-        ? {
-            $or: [
-              { createdAt: { $lt: after.createdAt } },
-              { createdAt: after.createdAt, id: { $lt: after.id } },
-            ],
-          }
-        : {};
-      return em.find(ProcessRequest, { $and: [where, keyset] } as FilterQuery<ProcessRequest>, {
-        orderBy: { createdAt: 'desc', id: 'desc' },
-        limit: STREAM_BATCH,
-      });
-    };
+    // Keyset on (created_at, id), the last row's own values sent back as the driver gave them.
+    const fetch = (after?: RequestRow) =>
+      em.execute<RequestRow[]>(
+        `select r.*, ${APPROVALS_OF('r')} from process_request r where ${where.sql}
+           ${after ? 'and (r.created_at < ? or (r.created_at = ? and r.id < ?))' : ''}
+           order by r.created_at desc, r.id desc limit ?`,
+        [...where.params, ...(after ? [after.created_at, after.created_at, after.id] : []), STREAM_BATCH],
+      );
     const first = await fetch();
     return {
       async *[Symbol.asyncIterator]() {
         for (let batch = first; ;) {
-          for (const view of await viewsOf(em, batch)) yield view;
-          em.clear();
+          for (const row of batch) yield viewOfRow(row);
           if (batch.length < STREAM_BATCH) return;
-          const last = batch[batch.length - 1];
-          batch = await fetch({ createdAt: last.createdAt, id: last.id });
+          batch = await fetch(batch[batch.length - 1]);
         }
       },
     };
