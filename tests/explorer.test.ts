@@ -1,7 +1,7 @@
 // The GraphQL explorer (SPEC section 15): a page and every asset it references come from the service
 // itself; nothing points elsewhere. On by default outside production, GRAPHQL_EXPLORER turns it on or off.
 import { loadConfig } from '../src/config';
-import { EXPLORER_CSP } from '../src/resolvers/explorer';
+import { SELF_ONLY_CSP } from '../src/rest/static-assets';
 import { createWorld, type World } from './support/world';
 import { PRODUCTION_ENV } from './support/production-env';
 
@@ -18,7 +18,7 @@ test('GET /graphql in a browser serves the explorer page, and every asset it nam
   const page = await fetch(`${world.baseUrl}/graphql`, { headers: { accept: 'text/html,*/*;q=0.8' } });
   expect(page.status).toBe(200);
   expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
-  expect(page.headers.get('content-security-policy')).toBe(EXPLORER_CSP);
+  expect(page.headers.get('content-security-policy')).toBe(SELF_ONLY_CSP);
   const html = await page.text();
   expect(html).not.toMatch(/https?:|\/\/[a-z]/i); // no outside URL at all, not even protocol-relative
 

@@ -2,15 +2,7 @@
 // HTML gets a page whose scripts and styles come from node_modules through /graphql/explorer/…; a
 // Content-Security-Policy keeps the browser from loading anything from elsewhere.
 import type { Context, Next } from 'koa';
-import {
-  assetSender,
-  CSS,
-  JS,
-  packageFile,
-  SELF_ONLY_CSP,
-  sendPage,
-  type Asset,
-} from '../rest/static-assets';
+import { assetSender, CSS, JS, packageFile, sendPage, type Asset } from '../rest/static-assets';
 import { GRAPHQL_PATH } from './apollo';
 
 export const EXPLORER_ASSETS_PATH = `${GRAPHQL_PATH}/explorer`;
@@ -57,7 +49,7 @@ const ASSETS: Record<string, Asset> = {
 
 const asset = (name: string) => `${EXPLORER_ASSETS_PATH}/${name}`;
 
-export const EXPLORER_PAGE = `<!doctype html>
+const EXPLORER_PAGE = `<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8" />
@@ -77,9 +69,6 @@ export const EXPLORER_PAGE = `<!doctype html>
   </body>
 </html>
 `;
-
-/** The browser may load and connect to this service only. */
-export const EXPLORER_CSP = SELF_ONLY_CSP;
 
 function prefersHtml(ctx: Context): boolean {
   return ctx.accepts('application/json', 'application/graphql-response+json', 'text/html') === 'text/html';

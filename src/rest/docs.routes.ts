@@ -20,7 +20,7 @@ window.ui = SwaggerUIBundle({
 });
 `;
 
-export const DOCS_ASSETS: Record<string, Asset> = {
+const DOCS_ASSETS: Record<string, Asset> = {
   'swagger-ui.css': { type: CSS, load: packageFile('swagger-ui-dist', 'swagger-ui.css', withoutSourceMap) },
   'swagger-ui-bundle.js': {
     type: JS,
@@ -31,7 +31,7 @@ export const DOCS_ASSETS: Record<string, Asset> = {
 
 const asset = (name: string) => `${DOCS_PATH}/${name}`;
 
-export const DOCS_PAGE = `<!doctype html>
+const DOCS_PAGE = `<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8" />
