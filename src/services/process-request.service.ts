@@ -90,7 +90,7 @@ export class ProcessRequestService {
       this.intents,
       processRequestId,
       `${partner.id}/${processRequestId}`,
-      progress,
+      progress.report,
       !answered,
     );
     let claimId: string | undefined;
@@ -120,6 +120,7 @@ export class ProcessRequestService {
       await this.otp.verify(ctx, fields.otp);
       const terms = await this.termsOf(ctx, partner.id, fields.requestedAmount);
 
+      await progress.sent();
       await upload.announce(ctx.em);
       const view = await ctx.em.transactional(async (em) => {
         // First: if the blob cannot be committed (or its intent was reclaimed), no row is written either.
@@ -171,6 +172,7 @@ export class ProcessRequestService {
           .release(ctx.em, claim)
           .catch((e) => ctx.log.error({ err: e, claimId: claim }, 'idempotency claim not released'));
       }
+      await progress.sent();
       await this.recordFailure(ctx, partner.id, processRequestId, toDomainError(error).code);
       throw error;
     }
@@ -364,7 +366,11 @@ export class ProcessRequestService {
     };
   }
 
-  /** Upload progress: a handful of EVIDENCE_UPLOADING events per file (every 25%), never one per chunk. */
+  /**
+   * Upload progress: a handful of EVIDENCE_UPLOADING events per file (every 25%), never one per chunk.
+   * Sent one after the other (each NOTIFY on whichever pool connection is free would race the previous
+   * one), and `sent()` resolves once all have gone, so CREATED always follows the last of them.
+   */
   private uploadProgress(
     ctx: ServiceContext,
     partnerId: string,
@@ -372,7 +378,8 @@ export class ProcessRequestService {
     expectedBytes?: number,
   ) {
     let lastPercent = 0;
-    return (bytes: number) => {
+    let sending = Promise.resolve();
+    const report = (bytes: number) => {
       if (!expectedBytes || expectedBytes <= 0) return;
       const percent = Math.min(99, Math.floor((bytes / expectedBytes) * 100));
       if (percent - lastPercent < 25) return;
@@ -388,8 +395,11 @@ export class ProcessRequestService {
         data: { percent },
         at: new Date().toISOString(),
       };
-      announce(ctx.em, event).catch((e) => ctx.log.warn({ err: e }, 'upload progress not announced'));
+      sending = sending
+        .then(() => announce(ctx.em, event))
+        .catch((e) => ctx.log.warn({ err: e }, 'upload progress not announced'));
     };
+    return { report, sent: () => sending };
   }
 
   private async recordFailure(
