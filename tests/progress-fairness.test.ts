@@ -1,6 +1,6 @@
 // Progress streams under attack, over real HTTP and WebSocket: resume ids that lose nothing, one operator's
 // streams capped so others still get theirs, a cap per graphql-ws socket, stalled readers cut off, and
-// streams closed when their operator is deactivated or loses the partner.
+// streams closed when their operator is deactivated or loses the partner, or when their tokens expire.
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Operator } from '../src/entities/operator.entity';
@@ -9,7 +9,7 @@ import { ProgressEventType } from '../src/entities/process-request-event.entity'
 import { recordEvent } from '../src/services/progress';
 import { announceOperatorChange } from '../src/services/operator-change';
 import { pdfOfSize } from './support/files';
-import { until, watchProgress, type ProgressWatcher } from './support/progress-ws';
+import { PROGRESS_SUBSCRIPTION, until, watchProgress, type ProgressWatcher } from './support/progress-ws';
 import { SseClient } from './support/sse';
 import { createWorld, type World } from './support/world';
 
@@ -384,8 +384,61 @@ describe('with the default limits', () => {
       const id = await world.createRequest(partner.id, maker, '9.00');
       await stream.waitForEvent({ type: 'CREATED', processRequestId: id });
     });
+
+    test('a stream lasts as long as its tokens: both doors end with UNAUTHENTICATED, fresh tokens resume with nothing lost', async () => {
+      const op = await world.operator(['VIEWER'], [partner.id]);
+      const shortLived = await world.headers(op, 1);
+      const exp = expOf(shortLived['x-user-token']);
+      const stream = await SseClient.open(progressUrl(world, partner.id), shortLived);
+      opened.push(stream);
+      const subscription = watchProgress(world.baseUrl, shortLived, partner.id);
+      watchers.push(subscription);
+      await until(() => world.app.progress.openStreamsFor(op.id) === 2);
+      const before = await world.createRequest(partner.id, maker, '10.00');
+      await stream.waitForEvent({ type: 'CREATED', processRequestId: before });
+      await subscription.waitFor({ type: 'CREATED', processRequestId: before });
+
+      await Promise.all([stream.done, subscription.settled]);
+      // Not before the tokens stop verifying (exp plus the 5 s clock tolerance), and promptly after.
+      const lateMs = Date.now() - (exp + 5) * 1000;
+      expect(lateMs).toBeGreaterThanOrEqual(0);
+      expect(lateMs).toBeLessThan(2000);
+      expect(stream.response.complete).toBe(true);
+      expect(stream.raw.endsWith(': UNAUTHENTICATED\n\n')).toBe(true);
+      expect(subscription.error).toEqual([
+        expect.objectContaining({
+          extensions: expect.objectContaining({ code: 'UNAUTHENTICATED', status: 401 }),
+        }),
+      ]);
+      expect(world.app.progress.openStreamsFor(op.id)).toBe(0);
+
+      // What happened while it was away comes first on the resumed stream.
+      const missed = await world.createRequest(partner.id, maker, '11.00');
+      const lastId = stream.frames.filter((f) => f.id).pop()?.id as string;
+      const resumed = await sse(partner.id, op, { 'last-event-id': lastId });
+      expect(resumed.status).toBe(200);
+      await resumed.waitForEvent({ type: 'CREATED', processRequestId: missed });
+      expect(resumed.events().some((e) => e.processRequestId === before)).toBe(false);
+      const subscriptionLastId = subscription.events[subscription.events.length - 1].id as string;
+      const resubscribed = watchProgress(
+        world.baseUrl,
+        await world.headers(op),
+        partner.id,
+        PROGRESS_SUBSCRIPTION,
+        subscriptionLastId,
+      );
+      watchers.push(resubscribed);
+      await resubscribed.waitFor({ type: 'CREATED', processRequestId: missed });
+      expect(resubscribed.events.some((e) => e.processRequestId === before)).toBe(false);
+    });
   });
 });
+
+/** The `exp` claim of a `Bearer <jwt>` header value. */
+function expOf(header: string): number {
+  const payload = header.replace(/^Bearer /, '').split('.')[1];
+  return (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp: number }).exp;
+}
 
 describe('with MAX_PROGRESS_STREAMS=3 and MAX_PROGRESS_STREAMS_PER_OPERATOR=2', () => {
   let world: World;

@@ -2,7 +2,7 @@
 import WebSocket from 'ws';
 import type { Operator } from '../src/entities/operator.entity';
 import { causeEveryEvent } from './support/progress-events';
-import { until, watchProgress } from './support/progress-ws';
+import { PROGRESS_SUBSCRIPTION, until, watchProgress } from './support/progress-ws';
 import { createWorld, type World } from './support/world';
 
 let world: World;
@@ -75,6 +75,49 @@ test('an operator outside the partner scope gets an error, never an event', asyn
   await new Promise((r) => setTimeout(r, 200));
   expect(watcher.events).toEqual([]);
   expect(world.app.progress.openStreams).toBe(0);
+  await watcher.dispose();
+});
+
+test.each([['not-a-number'], ['9223372036854775808'], ['-1']])(
+  'lastEventId %s is refused with VALIDATION_FAILED before any stream',
+  async (bad) => {
+    const watcher = watchProgress(
+      world.baseUrl,
+      await world.headers(viewer),
+      partner.id,
+      PROGRESS_SUBSCRIPTION,
+      bad,
+    );
+    await watcher.settled;
+    expect(watcher.error).toEqual([
+      expect.objectContaining({
+        extensions: expect.objectContaining({ code: 'VALIDATION_FAILED', status: 400 }),
+      }),
+    ]);
+    expect(watcher.events).toEqual([]);
+    expect(world.app.progress.openStreams).toBe(0);
+    await watcher.dispose();
+  },
+);
+
+test('lastEventId replays the stored events after it, then goes live', async () => {
+  const first = await world.createRequest(partner.id, maker, '4.00');
+  const [{ id: after }] = await world.sql<{ id: string }>(
+    "select id from process_request_event where process_request_id = ? and type = 'CREATED'",
+    [first],
+  );
+  const missed = await world.createRequest(partner.id, maker, '5.00');
+  const watcher = watchProgress(
+    world.baseUrl,
+    await world.headers(viewer),
+    partner.id,
+    PROGRESS_SUBSCRIPTION,
+    String(after),
+  );
+  await watcher.waitFor({ type: 'CREATED', processRequestId: missed });
+  const live = await world.createRequest(partner.id, maker, '6.00');
+  await watcher.waitFor({ type: 'CREATED', processRequestId: live });
+  expect(watcher.events.some((e) => e.processRequestId === first)).toBe(false);
   await watcher.dispose();
 });
 

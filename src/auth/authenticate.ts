@@ -2,7 +2,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Operator } from '../entities/operator.entity';
 import { DomainError } from '../services/errors';
-import type { TokenVerifier } from './token-verifier';
+import { type TokenVerifier, validUntil } from './token-verifier';
 
 export interface Credentials {
   authorization?: unknown;
@@ -23,6 +23,12 @@ function bearer(value: unknown): string {
   return match[1];
 }
 
+export interface Authenticated {
+  operator: Operator;
+  /** When the earlier of the two tokens stops verifying: a progress stream opened with them ends then. */
+  validUntil: Date;
+}
+
 /**
  * Verifies both tokens, then reads the operator whose `subject` the user token names from the database:
  * roles, scope and the active flag are always the stored ones. 401 for any token problem,
@@ -32,11 +38,11 @@ export async function authenticate(
   verifier: TokenVerifier,
   em: EntityManager,
   credentials: Credentials,
-): Promise<Operator> {
+): Promise<Authenticated> {
   const appToken = bearer(credentials.authorization);
   const userToken = bearer(credentials['x-user-token']);
-  await verifier.verifyApp(appToken);
-  const { subject } = await verifier.verifyUser(userToken);
+  const app = await verifier.verifyApp(appToken);
+  const { subject, exp } = await verifier.verifyUser(userToken);
   // A plain statement mapped onto the entity (merged into this request's identity map, as findOne would):
   // every call reads it, and the query builder and find pipeline were its cost.
   const [row] = await em.execute<Array<Record<string, unknown>>>('select * from operator where subject = ?', [
@@ -45,5 +51,5 @@ export async function authenticate(
   const operator = row ? em.map(Operator, row) : null;
   if (!operator) throw new DomainError('UNAUTHENTICATED', 'The user token names no known operator');
   if (!operator.active) throw new DomainError('OPERATOR_INACTIVE');
-  return operator;
+  return { operator, validUntil: validUntil(Math.min(app.exp as number, exp)) };
 }

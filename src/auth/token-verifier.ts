@@ -15,9 +15,18 @@ type Key = Uint8Array | KeyLike | JWTVerifyGetKey;
 
 export interface TokenVerifier {
   verifyApp(token: string): Promise<JWTPayload>;
-  /** Verifies an operator's token and returns its subject: the configured claim (USER_TOKEN_SUBJECT_CLAIM). */
-  verifyUser(token: string): Promise<{ subject: string }>;
+  /**
+   * Verifies an operator's token and returns its subject (the configured claim, USER_TOKEN_SUBJECT_CLAIM)
+   * and its `exp` (seconds since the epoch).
+   */
+  verifyUser(token: string): Promise<{ subject: string; exp: number }>;
 }
+
+/** How far past `exp` a token is still accepted (clock skew between the issuer and this service). */
+export const CLOCK_TOLERANCE_SECONDS = 5;
+
+/** The last moment a token with this `exp` verifies. */
+export const validUntil = (exp: number): Date => new Date((exp + CLOCK_TOLERANCE_SECONDS) * 1000);
 
 const ASYMMETRIC = ['RS256', 'ES256'];
 
@@ -73,7 +82,7 @@ export async function createTokenVerifier(
       issuer: config.tokenIssuer,
       audience: config.tokenAudience,
       requiredClaims: ['exp'],
-      clockTolerance: 5,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
     });
     return payload;
   };
@@ -104,13 +113,14 @@ export async function createTokenVerifier(
   return {
     verifyApp: (token) => verifyAs(token, 'app'),
     async verifyUser(token) {
-      const subject = (await verifyAs(token, 'user'))[config.userTokenSubjectClaim];
+      const payload = await verifyAs(token, 'user');
+      const subject = payload[config.userTokenSubjectClaim];
       if (typeof subject !== 'string' || subject.length === 0 || subject.length > 255)
         throw new DomainError(
           'UNAUTHENTICATED',
           `The user token has no ${config.userTokenSubjectClaim} claim`,
         );
-      return { subject };
+      return { subject, exp: payload.exp as number };
     },
   };
 }

@@ -34,12 +34,13 @@ export async function buildGraphQLContext(
   const log = (input.log ?? services.log).child({ requestId });
   const em = services.orm.em.fork();
   try {
-    const operator = await authenticate(verifier, em, input.credentials);
+    const { operator, validUntil } = await authenticate(verifier, em, input.credentials);
     const serviceContext: ServiceContext = {
       em,
       operator,
       log: log.child({ operatorId: operator.id }),
       partners: services.partners,
+      validUntil,
     };
     return {
       ...serviceContext,

@@ -35,8 +35,14 @@ export async function serviceContext(
   verifier: TokenVerifier,
 ): Promise<ServiceContext> {
   const em = services.orm.em.fork();
-  const operator = await authenticate(verifier, em, credentialsOf(ctx.headers));
-  return { em, operator, log: ctx.state.log.child({ operatorId: operator.id }), partners: services.partners };
+  const { operator, validUntil } = await authenticate(verifier, em, credentialsOf(ctx.headers));
+  return {
+    em,
+    operator,
+    log: ctx.state.log.child({ operatorId: operator.id }),
+    partners: services.partners,
+    validUntil,
+  };
 }
 
 /** The partner of the path, as SPEC names it in errors (`clientId`: the same identifier). */

@@ -10,4 +10,6 @@ export interface ServiceContext {
   log: Logger;
   /** This process's cache of partners found (their currency and balance id); absent: read every time. */
   partners?: PartnerCache;
+  /** When the call's credentials stop verifying; a progress stream opened with them ends then. */
+  validUntil?: Date;
 }

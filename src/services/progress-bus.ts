@@ -99,7 +99,8 @@ export class ProgressBus implements ReplaySource {
   /**
    * Starts watching a partner for an operator: scope and VIEWER rights are checked here for every
    * door, and again while the stream is open (recheck). `lastEventId` (a stored event id) replays
-   * what came after it before going live.
+   * what came after it before going live. A stream lasts no longer than the credentials it was opened
+   * with (`ctx.validUntil`): then it ends with UNAUTHENTICATED, and the client resumes with fresh ones.
    */
   async watch(
     ctx: ServiceContext,
@@ -110,7 +111,17 @@ export class ProgressBus implements ReplaySource {
     // Checked first too, so an operator over its cap is refused before any database work.
     this.assertRoomFor(ctx.operator.id);
     const { partner, balance } = await requirePartner(ctx, partnerId, 'read');
-    return this.subscribe(door, ctx.operator.id, partner.id, balance.currency, lastEventId);
+    const sub = await this.subscribe(door, ctx.operator.id, partner.id, balance.currency, lastEventId);
+    if (ctx.validUntil) endAt(sub, ctx.validUntil, () => this.expired(sub));
+    return sub;
+  }
+
+  private expired(sub: ProgressSubscription): void {
+    this.log.info(
+      { operatorId: sub.operatorId, partnerId: sub.partnerId },
+      'progress stream ended: tokens expired',
+    );
+    sub.close(new DomainError('UNAUTHENTICATED', 'The tokens this stream was opened with have expired'));
   }
 
   /**
@@ -240,6 +251,21 @@ export class ProgressBus implements ReplaySource {
     if (!set) return;
     for (const sub of set) sub.push(message);
   }
+}
+
+/** The longest delay a Node timer takes (about 24.8 days); a later deadline is reached in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Calls `end` at `deadline` unless the stream has ended by then; the timer never holds the process open. */
+function endAt(sub: ProgressSubscription, deadline: Date, end: () => void): void {
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const left = deadline.getTime() - Date.now();
+    timer = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(end, Math.max(0, left));
+    timer.unref();
+  };
+  arm();
+  void sub.whenEnded.then(() => clearTimeout(timer));
 }
 
 function getOrAdd<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {

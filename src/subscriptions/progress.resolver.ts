@@ -2,7 +2,7 @@
 import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
 import type { SubscribeResolverData } from 'type-graphql';
 import { DomainError } from '../services/errors';
-import { id, parseInput } from '../services/inputs';
+import { id, lastEventId, parseInput } from '../services/inputs';
 import type { ProgressEventView } from '../services/views';
 import type { SubscriptionContext } from './context';
 import { ProgressEventObject } from './progress-event.type';
@@ -13,22 +13,34 @@ const OVER_WEBSOCKET = 'Subscriptions are served over graphql-ws (WebSocket) at 
 export class ProgressResolver {
   @Subscription(() => ProgressEventObject, {
     description:
-      'Live progress events of one partner (scope checked when subscribing); over graphql-ws at /graphql',
+      'Live progress events of one partner (scope checked when subscribing); over graphql-ws at /graphql. ' +
+      'With lastEventId, the stored events after it come first (resuming, as Last-Event-ID does for SSE).',
     subscribe: ({
       args,
       context,
-    }: SubscribeResolverData<unknown, { clientId: string }, Partial<SubscriptionContext>>) => {
+    }: SubscribeResolverData<
+      unknown,
+      { clientId: string; lastEventId?: string | null },
+      Partial<SubscriptionContext>
+    >) => {
       // Apollo over HTTP has no bus in its context: subscriptions only travel over WebSocket.
       if (!context.progress) throw new DomainError('VALIDATION_FAILED', OVER_WEBSOCKET);
       return context.progress.watch(
         context as SubscriptionContext,
         'graphql-ws',
         parseInput(id, args.clientId, 'clientId'),
+        parseInput(lastEventId, args.lastEventId ?? undefined, 'lastEventId'),
       );
     },
   })
   processRequestProgress(
     @Arg('clientId', () => ID) _clientId: string,
+    @Arg('lastEventId', () => ID, {
+      nullable: true,
+      description:
+        'Resume after this stored event id (an event `id`; a whole number up to 9223372036854775807)',
+    })
+    _lastEventId: string | null | undefined,
     @Root() event: ProgressEventView | undefined,
   ): ProgressEventView {
     // Apollo over HTTP executes a subscription as a one-off operation, with no event to resolve.

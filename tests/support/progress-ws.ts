@@ -4,8 +4,8 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
 export const PROGRESS_SUBSCRIPTION = /* GraphQL */ `
-  subscription Progress($clientId: ID!) {
-    processRequestProgress(clientId: $clientId) {
+  subscription Progress($clientId: ID!, $lastEventId: ID) {
+    processRequestProgress(clientId: $clientId, lastEventId: $lastEventId) {
       id
       clientId
       processRequestId
@@ -32,12 +32,16 @@ export interface ProgressWatcher {
   dispose(): Promise<void>;
 }
 
-/** `query`: another selection of the same subscription (the fields of later sections, for example). */
+/**
+ * `query`: another selection of the same subscription (the fields of later sections, for example);
+ * `lastEventId`: resume after that stored event.
+ */
 export function watchProgress(
   baseUrl: string,
   credentials: Record<string, string>,
   clientId: string,
   query = PROGRESS_SUBSCRIPTION,
+  lastEventId?: string,
 ): ProgressWatcher {
   const client: Client = createClient({
     url: `${baseUrl.replace(/^http/, 'ws')}/graphql`,
@@ -75,7 +79,7 @@ export function watchProgress(
     },
   };
   const unsubscribe = client.subscribe<Record<string, Record<string, unknown>>>(
-    { query, variables: { clientId } },
+    { query, variables: { clientId, lastEventId } },
     {
       next: (result) => {
         if (result.errors) {

@@ -189,7 +189,8 @@ export function restPaths(): Record<string, Record<string, unknown>> {
         description:
           'Unnamed frames: an `id:` line and a `data:` line holding a ProgressEvent as JSON; a `: ping` comment ' +
           'every SSE_HEARTBEAT_SECONDS. With Last-Event-ID (or ?lastEventId=) the stored events after it come first. ' +
-          'A stream whose operator loses the right to read ends with a comment naming the code (`: OPERATOR_INACTIVE`).',
+          'A stream whose operator loses the right to read ends with a comment naming the code (`: OPERATOR_INACTIVE`); ' +
+          'one whose tokens expire ends with `: UNAUTHENTICATED` (resume with fresh tokens and Last-Event-ID).',
         parameters: [
           partnerId,
           param('Last-Event-ID', 'header', fromInput(lastEventId), 'Resume after this stored event id'),
