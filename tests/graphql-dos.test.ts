@@ -71,11 +71,25 @@ async function graphql(headers: Record<string, string>, body: Record<string, unk
  * Runs an attack while the victim calls GET /balance over and over (always one call in flight, so a
  * stalled server shows in its latency), and the event loop's longest stall is recorded.
  */
-async function underAttack<T>(attack: () => Promise<T>) {
+/** One line per attack, printed at the end: how long the refusal took, the victim's worst wait, the worst stall. */
+const figures: string[] = [];
+afterAll(() => {
+  if (figures.length > 0)
+    console.log(
+      `document attacks (attack answered / victim's slowest balance / event-loop stall):\n${figures.join('\n')}`,
+    );
+});
+
+async function underAttack<T>(label: string, attack: () => Promise<T>) {
   const stalls = monitorEventLoopDelay({ resolution: 10 });
   stalls.enable();
   let done = false;
-  const pending = attack().finally(() => (done = true));
+  const attackStarted = performance.now();
+  let attackMs = 0;
+  const pending = attack().finally(() => {
+    done = true;
+    attackMs = performance.now() - attackStarted;
+  });
   const victimMs: number[] = [];
   do {
     const started = performance.now();
@@ -88,7 +102,11 @@ async function underAttack<T>(attack: () => Promise<T>) {
   } while (!done);
   const result = await pending;
   stalls.disable();
-  return { result, victimMs: Math.max(...victimMs), stallMs: stalls.max / 1e6 };
+  const figure = { victimMs: Math.max(...victimMs), stallMs: stalls.max / 1e6 };
+  figures.push(
+    `${label}: ${attackMs.toFixed(0)} ms / ${figure.victimMs.toFixed(0)} ms / ${figure.stallMs.toFixed(0)} ms`,
+  );
+  return { result, ...figure };
 }
 
 function expectRefused(answer: Answer, code: string, limit: string) {
@@ -203,9 +221,11 @@ const ATTACKS: Array<{
 ];
 
 describe('over HTTP: refused quickly with a code, the victim unharmed', () => {
-  test.each(ATTACKS)('$name', async ({ doc, code, limit }) => {
+  test.each(ATTACKS)('$name', async ({ name, doc, code, limit }) => {
     const query = doc('http');
-    const { result, victimMs, stallMs } = await underAttack(() => graphql(attacker, { query }));
+    const { result, victimMs, stallMs } = await underAttack(`HTTP ${name}`, () =>
+      graphql(attacker, { query }),
+    );
     expectRefused(result, code, limit);
     expect(result.ms).toBeLessThan(QUICK_MS);
     expect(victimMs).toBeLessThan(QUICK_MS);
@@ -225,7 +245,9 @@ describe('over HTTP: refused quickly with a code, the victim unharmed', () => {
   test('variables over 64 KiB of JSON are QUERY_TOO_LARGE', async () => {
     const query = 'query($c: ID!) { partnerBalance(clientId: $c) { available } }';
     const variables = { c: team.partner.id, padding: 'x'.repeat(GRAPHQL_LIMITS.variablesBytes) };
-    const { result, victimMs } = await underAttack(() => graphql(attacker, { query, variables }));
+    const { result, victimMs } = await underAttack('HTTP variables over 64 KiB', () =>
+      graphql(attacker, { query, variables }),
+    );
     expectRefused(result, 'QUERY_TOO_LARGE', 'variablesBytes');
     expect(result.body.errors![0].extensions.details).toMatchObject({
       actual: Buffer.byteLength(JSON.stringify(variables)),
@@ -276,9 +298,9 @@ describe('over graphql-ws: the same limits on subscribe', () => {
     return { message: messages.find((m) => m.id === '1')!, ms };
   }
 
-  test.each(ATTACKS)('$name', async ({ doc, code, limit }) => {
+  test.each(ATTACKS)('$name', async ({ name, doc, code, limit }) => {
     const query = doc('ws');
-    const { result, victimMs, stallMs } = await underAttack(() => subscribe(query));
+    const { result, victimMs, stallMs } = await underAttack(`graphql-ws ${name}`, () => subscribe(query));
     expect(result.message).toMatchObject({
       type: 'error',
       payload: [{ extensions: { code, status: 400, details: { limit, max: GRAPHQL_LIMITS[limit] } } }],
@@ -305,12 +327,14 @@ describe('the cost budget', () => {
     ).join(' ')} }`;
 
   test("the issue's attack (5 parallel queries of 40 aliases of a page of 100 with history) is refused at once", async () => {
-    const { result, victimMs, stallMs } = await underAttack(() =>
-      Promise.all(
-        Array.from({ length: 5 }, () =>
-          graphql(attacker, { query: PAGE_WITH_HISTORY(40), variables: { c: team.partner.id } }),
+    const { result, victimMs, stallMs } = await underAttack(
+      'HTTP 5 parallel × 40 aliases of a page of 100 with history',
+      () =>
+        Promise.all(
+          Array.from({ length: 5 }, () =>
+            graphql(attacker, { query: PAGE_WITH_HISTORY(40), variables: { c: team.partner.id } }),
+          ),
         ),
-      ),
     );
     // Five in parallel from one operator: at most 4 run; the others are told to retry.
     const refusals = result.map((r) => r.body.errors?.[0].extensions.code).sort();
