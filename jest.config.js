@@ -21,4 +21,9 @@ module.exports = {
   cacheDirectory: '<rootDir>/.cache/jest',
   testTimeout: 60000,
   maxWorkers: 2,
+  // Each test file loads the whole service into its worker's module registry, so a worker that ran half
+  // the suite holds over 1 GB; tearing that down took longer than jest's 500 ms exit grace ("a worker
+  // process has failed to exit gracefully", with no open handle behind it). A worker above this after a
+  // file is replaced by a fresh one.
+  workerIdleMemoryLimit: '300MB',
 };
