@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Operator } from '../src/entities/operator.entity';
+import { mintToken } from '../src/auth/dev-tokens';
 import { runCli } from '../src/cli/run';
 import { ProgressEventType } from '../src/entities/process-request-event.entity';
 import { recordEvent } from '../src/services/progress';
@@ -430,6 +431,26 @@ describe('with the default limits', () => {
       watchers.push(resubscribed);
       await resubscribed.waitFor({ type: 'CREATED', processRequestId: missed });
       expect(resubscribed.events.some((e) => e.processRequestId === before)).toBe(false);
+    });
+
+    test.each([
+      ['40 days (past the longest timer, about 24.8 days)', 40 * 86_400],
+      ['beyond the calendar (no date for its exp)', 1e13],
+    ])('tokens valid for %s keep their stream open', async (_what, ttlSeconds) => {
+      const op = await world.operator(['VIEWER'], [partner.id]);
+      const config = world.app.config;
+      const headers = {
+        authorization: `Bearer ${await mintToken(config, 'app', 'long-lived', ttlSeconds)}`,
+        'x-user-token': `Bearer ${await mintToken(config, 'user', op.subject, ttlSeconds)}`,
+      };
+      const stream = await SseClient.open(progressUrl(world, partner.id), headers);
+      opened.push(stream);
+      expect(stream.status).toBe(200);
+      const id = await world.createRequest(partner.id, maker, '12.00');
+      await stream.waitForEvent({ type: 'CREATED', processRequestId: id });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(stream.ended).toBe(false);
+      expect(world.app.progress.openStreamsFor(op.id)).toBe(1);
     });
   });
 });

@@ -258,6 +258,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Calls `end` at `deadline` unless the stream has ended by then; the timer never holds the process open. */
 function endAt(sub: ProgressSubscription, deadline: Date, end: () => void): void {
+  // An `exp` past the calendar's end (a token that verifies for ever) gives no date: no deadline either.
+  if (Number.isNaN(deadline.getTime())) return;
   let timer: NodeJS.Timeout;
   const arm = () => {
     const left = deadline.getTime() - Date.now();
