@@ -1,15 +1,13 @@
 // Progress streams under attack, over real HTTP and WebSocket: resume ids that lose nothing, one operator's
 // streams capped so others still get theirs, a cap per graphql-ws socket, stalled readers cut off, and
 // streams closed when their operator is deactivated or loses the partner, or when their tokens expire.
-import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Operator } from '../src/entities/operator.entity';
 import { mintToken } from '../src/auth/dev-tokens';
 import { runCli } from '../src/cli/run';
-import { ProgressEventType } from '../src/entities/process-request-event.entity';
-import { recordEvent } from '../src/services/progress';
 import { announceOperatorChange } from '../src/services/operator-change';
 import { pdfOfSize } from './support/files';
+import { storedEvents } from './support/progress-events';
 import { PROGRESS_SUBSCRIPTION, until, watchProgress, type ProgressWatcher } from './support/progress-ws';
 import { SseClient } from './support/sse';
 import { createWorld, type World } from './support/world';
@@ -32,23 +30,6 @@ async function openSse(
     { ...(await world.headers(operator)), ...extra },
     { read },
   );
-}
-
-/**
- * `count` stored FAILED events, each recorded by the function every change records its event with
- * (one transaction, so the world is built in seconds rather than by a thousand creates).
- */
-async function storedEvents(world: World, partnerId: string, operator: Operator, count: number) {
-  await world.app.orm.em.fork().transactional(async (em) => {
-    for (let i = 0; i < count; i++)
-      await recordEvent(em, {
-        processRequestId: randomUUID(),
-        partnerId,
-        type: ProgressEventType.FAILED,
-        actorId: operator.id,
-        data: { code: 'VALIDATION_FAILED' },
-      });
-  });
 }
 
 async function storedIdsAfter(world: World, partnerId: string, after: string): Promise<string[]> {

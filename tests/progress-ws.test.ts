@@ -1,8 +1,11 @@
 // SPEC section 7 over graphql-ws: the same events as SSE, the scope checked on subscribe, refusals as errors.
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Operator } from '../src/entities/operator.entity';
-import { causeEveryEvent } from './support/progress-events';
+import { capture } from './support/logs';
+import { causeEveryEvent, storedEvents } from './support/progress-events';
 import { PROGRESS_SUBSCRIPTION, until, watchProgress } from './support/progress-ws';
+import { startServer } from './support/server-process';
 import { createWorld, type World } from './support/world';
 
 let world: World;
@@ -11,8 +14,12 @@ let maker: Operator;
 let checker: Operator;
 let viewer: Operator;
 
+// Every line the app logs, so a test can show that what a client does wrong is no server error.
+const log = capture('info');
+const errorsLogged = () => log.lines.filter((l) => (l.level as number) >= 50);
+
 beforeAll(async () => {
-  world = await createWorld();
+  world = await createWorld({}, { logger: log.logger });
   ({ partner, maker, checker, viewer } = await world.team());
 });
 afterAll(() => world?.close());
@@ -78,8 +85,8 @@ test('an operator outside the partner scope gets an error, never an event', asyn
   await watcher.dispose();
 });
 
-test.each([['not-a-number'], ['9223372036854775808'], ['-1']])(
-  'lastEventId %s is refused with VALIDATION_FAILED before any stream',
+test.each([['not-a-number'], ['9223372036854775808'], ['-1'], ['']])(
+  'lastEventId "%s" is refused with VALIDATION_FAILED before any stream',
   async (bad) => {
     const watcher = watchProgress(
       world.baseUrl,
@@ -119,6 +126,130 @@ test('lastEventId replays the stored events after it, then goes live', async () 
   await watcher.waitFor({ type: 'CREATED', processRequestId: live });
   expect(watcher.events.some((e) => e.processRequestId === first)).toBe(false);
   await watcher.dispose();
+});
+
+/** A bare graphql-transport-ws socket, acknowledged, recording every message. */
+async function openSocket(headers: Record<string, string>) {
+  const socket = new WebSocket(`${world.baseUrl.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+  const messages: Array<Record<string, unknown>> = [];
+  socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+  await new Promise((r) => socket.once('open', r));
+  socket.send(JSON.stringify({ type: 'connection_init', payload: headers }));
+  await until(() => messages.some((m) => m.type === 'connection_ack'));
+  return { socket, messages };
+}
+
+test('variables of the wrong type or missing are BAD_USER_INPUT (400), as over HTTP, and log no error', async () => {
+  const { socket, messages } = await openSocket(await world.headers(viewer));
+  const cases: Array<Record<string, unknown>> = [
+    {},
+    { clientId: null },
+    { clientId: [1] },
+    { clientId: { x: 1 } },
+    { clientId: partner.id, lastEventId: 1.5 },
+    { clientId: partner.id, lastEventId: true },
+    { clientId: partner.id, lastEventId: [1] },
+  ];
+  cases.forEach((variables, i) =>
+    socket.send(
+      JSON.stringify({
+        id: `v${i}`,
+        type: 'subscribe',
+        payload: { query: PROGRESS_SUBSCRIPTION, variables },
+      }),
+    ),
+  );
+  await until(() => messages.filter((m) => m.type === 'error').length === cases.length);
+  for (const m of messages.filter((m) => m.type === 'error'))
+    expect(m.payload).toEqual([
+      expect.objectContaining({
+        extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', status: 400 }),
+      }),
+    ]);
+  expect(world.app.progress.openStreams).toBe(0);
+  expect(errorsLogged()).toEqual([]);
+  socket.close();
+});
+
+test('an operation name the document does not have is OPERATION_RESOLUTION_FAILURE, as over HTTP', async () => {
+  const { socket, messages } = await openSocket(await world.headers(viewer));
+  socket.send(
+    JSON.stringify({
+      id: '1',
+      type: 'subscribe',
+      payload: { query: PROGRESS_SUBSCRIPTION, operationName: 'nope', variables: { clientId: partner.id } },
+    }),
+  );
+  await until(() => messages.some((m) => m.type === 'error'));
+  expect(messages.find((m) => m.type === 'error')).toMatchObject({
+    id: '1',
+    payload: [
+      {
+        message: 'Unknown operation named "nope"',
+        extensions: { code: 'OPERATION_RESOLUTION_FAILURE', status: 400 },
+      },
+    ],
+  });
+  socket.close();
+  const http = await world.http
+    .post('/graphql')
+    .set(await world.headers(viewer))
+    .send({ query: '{ me { id } }', operationName: 'nope' });
+  expect(http.body.errors[0].extensions).toMatchObject({ code: 'OPERATION_RESOLUTION_FAILURE', status: 400 });
+});
+
+/** Subscribes from the first stored event on `baseUrl`, then resets the TCP connection at the first event. */
+async function resetMidReplay(baseUrl: string, headers: Record<string, string>): Promise<void> {
+  const socket = new WebSocket(`${baseUrl.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+  const messages: Array<Record<string, unknown>> = [];
+  socket.on('error', () => undefined);
+  socket.on('message', (data) => {
+    const message = JSON.parse(String(data)) as Record<string, unknown>;
+    messages.push(message);
+    // A reset, not a close: the server's writes still under way fail (ECONNRESET).
+    if (message.type === 'next') (socket as unknown as { _socket: Socket })._socket.resetAndDestroy();
+  });
+  await new Promise((r) => socket.once('open', r));
+  socket.send(JSON.stringify({ type: 'connection_init', payload: headers }));
+  await until(() => messages.some((m) => m.type === 'connection_ack'));
+  socket.send(
+    JSON.stringify({
+      id: '1',
+      type: 'subscribe',
+      payload: { query: PROGRESS_SUBSCRIPTION, variables: { clientId: partner.id, lastEventId: '0' } },
+    }),
+  );
+  await until(() => messages.some((m) => m.type === 'next'));
+}
+
+describe('connections reset in the middle of a 1,000-event replay', () => {
+  beforeAll(() => storedEvents(world, partner.id, maker, 1000));
+
+  test('free their streams', async () => {
+    const headers = await world.headers(viewer);
+    for (let round = 0; round < 10; round++) await resetMidReplay(world.baseUrl, headers);
+    await until(() => world.app.progress.openStreams === 0);
+    expect(errorsLogged()).toEqual([]);
+  });
+
+  test('are noted at info by a server process, never logged as errors', async () => {
+    // Its own process: writes after a reset reach the socket only when client and server do not share a loop.
+    const server = await startServer({
+      NODE_ENV: 'test',
+      DATABASE_URL: world.databaseUrl,
+      AZURE_STORAGE_CONNECTION_STRING: process.env.AZURE_STORAGE_CONNECTION_STRING!,
+      EVIDENCE_CONTAINER: world.container,
+    });
+    try {
+      const headers = await world.headers(viewer);
+      for (let round = 0; round < 10; round++) await resetMidReplay(server.url, headers);
+      await server.waitForLog((l) => l.msg === 'subscription cut off: the connection went away');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(server.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
+    } finally {
+      await server.stop();
+    }
+  });
 });
 
 test('bad tokens are refused at connection_init (close 4401), before any subscription', async () => {

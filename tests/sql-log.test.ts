@@ -1,22 +1,8 @@
 // LOG_LEVEL=debug shows the SQL the ORM runs (README "Logs"), with placeholders and never the values;
 // at info nothing of it is written.
-import { Writable } from 'node:stream';
-import { createLogger } from '../src/logger';
 import { PDF } from './support/files';
+import { capture } from './support/logs';
 import { createWorld, type World } from './support/world';
-
-type Line = Record<string, unknown>;
-
-function capture(level: string) {
-  const lines: Line[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const text of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(text) as Line);
-      done();
-    },
-  });
-  return { lines, logger: createLogger(level, destination) };
-}
 
 const MARKER = 'observations-marker-7f3a9c';
 

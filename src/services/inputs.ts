@@ -318,14 +318,15 @@ export const idempotencyKey = z
   )
   .transform((v) => v ?? undefined);
 
-/** Last-Event-ID: a stored event id (a PostgreSQL bigint), or absent. */
-export const lastEventId = optional(
-  z
-    .string()
-    .regex(/^\d{1,19}$/, 'must be an event id')
-    .transform((s) => BigInt(s))
-    .refine((n) => n <= MAX_EVENT_ID, 'must be an event id'),
-);
+/** A stored event id (a PostgreSQL bigint). */
+export const eventId = z
+  .string()
+  .regex(/^\d{1,19}$/, 'must be an event id')
+  .transform((s) => BigInt(s))
+  .refine((n) => n <= MAX_EVENT_ID, 'must be an event id');
+
+/** Last-Event-ID: an event id, or absent (an empty header is no header, as EventSource sends it). */
+export const lastEventId = optional(eventId);
 
 /** Required text, trimmed: 1 to `max` characters. */
 const name = (max: number) =>

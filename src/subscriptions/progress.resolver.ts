@@ -2,7 +2,7 @@
 import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
 import type { SubscribeResolverData } from 'type-graphql';
 import { DomainError } from '../services/errors';
-import { id, lastEventId, parseInput } from '../services/inputs';
+import { eventId, id, parseInput } from '../services/inputs';
 import type { ProgressEventView } from '../services/views';
 import type { SubscriptionContext } from './context';
 import { ProgressEventObject } from './progress-event.type';
@@ -29,7 +29,8 @@ export class ProgressResolver {
         context as SubscriptionContext,
         'graphql-ws',
         parseInput(id, args.clientId, 'clientId'),
-        parseInput(lastEventId, args.lastEventId ?? undefined, 'lastEventId'),
+        // null is no argument; anything else, the empty string included, must be an event id.
+        args.lastEventId == null ? undefined : parseInput(eventId, args.lastEventId, 'lastEventId'),
       );
     },
   })

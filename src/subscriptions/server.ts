@@ -6,13 +6,14 @@ import {
   type GraphQLError,
   type GraphQLSchema,
   getOperationAST,
+  Kind,
   specifiedRules,
   subscribe,
   validate,
 } from 'graphql';
 import type { Server } from 'node:http';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { authenticate, credentialsOf } from '../auth/authenticate';
 import type { TokenVerifier } from '../auth/token-verifier';
 import type { Services } from '../services';
@@ -86,7 +87,22 @@ export function attachSubscriptions(
               ? e
               : toGraphQLError(new DomainError('GRAPHQL_VALIDATION_FAILED', e.message)),
           );
-        if (getOperationAST(document, payload.operationName)?.operation !== 'subscription') {
+        const operation = getOperationAST(document, payload.operationName);
+        // As the HTTP door says it: no operation of that name, or several and no name.
+        if (!operation)
+          return [
+            toGraphQLError(
+              new DomainError(
+                'OPERATION_RESOLUTION_FAILURE',
+                payload.operationName
+                  ? `Unknown operation named "${payload.operationName}"`
+                  : document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION)
+                    ? 'Must provide operation name if query contains multiple operations'
+                    : 'Must provide an operation',
+              ),
+            ),
+          ];
+        if (operation.operation !== 'subscription') {
           return [
             toGraphQLError(
               new DomainError(
@@ -116,7 +132,12 @@ export function attachSubscriptions(
           contextValue,
         };
         const result = await subscribe(args);
-        if (!(Symbol.asyncIterator in result)) return [...(result.errors ?? [])];
+        // An error before any field ran (no path; the operation is known by now) is a variable of the
+        // wrong type or missing: the HTTP door's BAD_USER_INPUT. A resolver's refusal keeps its own code.
+        if (!(Symbol.asyncIterator in result))
+          return (result.errors ?? []).map((e) =>
+            e.path ? e : toGraphQLError(new DomainError('BAD_USER_INPUT', e.message)),
+          );
         prepared.set(contextValue, result);
         return args;
       },
@@ -127,7 +148,14 @@ export function attachSubscriptions(
         return stream as Awaited<ReturnType<typeof subscribe>>;
       },
       // Same codes as the HTTP door (extensions.code and extensions.status); unexpected errors are logged, not shown.
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => format(e.toJSON(), e)),
+      // A client gone in the middle of a send is no server failure: noted, not logged as an error.
+      onError: (ctx, id, _payload, errors) => {
+        if (ctx.extra.socket.readyState !== WebSocket.OPEN || errors.some(isTransportFailure)) {
+          log.info({ id, reason: errors[0]?.message }, 'subscription cut off: the connection went away');
+          return errors;
+        }
+        return errors.map((e) => format(e.toJSON(), e));
+      },
     },
     wss,
     // A WebSocket ping every half stall bound (every 12 s at most, graphql-ws's own default); a socket
@@ -149,4 +177,16 @@ export function attachSubscriptions(
       }
     },
   };
+}
+
+/** A write to a connection the peer has reset or closed. */
+const TRANSPORT_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
+]);
+function isTransportFailure(error: GraphQLError): boolean {
+  const code = (error.originalError as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && TRANSPORT_CODES.has(code);
 }

@@ -1,5 +1,9 @@
-// The changes a progress watcher should see one of each: CREATED, APPROVED, REJECTED, CANCELLED and FAILED.
+// Progress events for watchers to see: one of each change (CREATED, APPROVED, REJECTED, CANCELLED and
+// FAILED) made through the service, or many stored at once.
+import { randomUUID } from 'node:crypto';
 import type { Operator } from '../../src/entities/operator.entity';
+import { ProgressEventType } from '../../src/entities/process-request-event.entity';
+import { recordEvent } from '../../src/services/progress';
 import type { World } from './world';
 
 export interface EveryEvent {
@@ -32,4 +36,21 @@ export async function causeEveryEvent(
     .field('requestedAmount', '5');
   expect(failed.status).toBe(415);
   return { approved, rejected, cancelled };
+}
+
+/**
+ * `count` stored FAILED events, each recorded by the function every change records its event with
+ * (one transaction, so the world is built in seconds rather than by a thousand creates).
+ */
+export async function storedEvents(world: World, partnerId: string, operator: Operator, count: number) {
+  await world.app.orm.em.fork().transactional(async (em) => {
+    for (let i = 0; i < count; i++)
+      await recordEvent(em, {
+        processRequestId: randomUUID(),
+        partnerId,
+        type: ProgressEventType.FAILED,
+        actorId: operator.id,
+        data: { code: 'VALIDATION_FAILED' },
+      });
+  });
 }
