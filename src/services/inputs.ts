@@ -81,7 +81,10 @@ export const amount = z
   .refine((s) => s !== '', 'is required')
   .regex(/^\d+(\.\d+)?$/, 'must be a plain positive decimal such as 10000 or 10000.50')
   .transform((s) => s.replace(/^0+(?=\d)/, ''))
-  .refine((s) => s.split('.')[0].length <= MAX_AMOUNT_INTEGER_DIGITS, 'must be at most 999999999999999')
+  .refine(
+    (s) => s.split('.')[0].length <= MAX_AMOUNT_INTEGER_DIGITS,
+    'must be below 1000000000000000 (at most 15 digits before the point)',
+  )
   .refine((s) => /[1-9]/.test(s), 'must be greater than zero');
 
 /** An integer from 1 to max, given as a number (GraphQL) or digits (a query string); absent → fallback. */
@@ -260,7 +263,10 @@ const tierFrom = z
   .string({ error: 'must be a decimal string such as "50000"' })
   .regex(/^\d+(\.\d+)?$/, 'must be a decimal string such as "50000"')
   .transform((v) => v.replace(/^0+(?=\d)/, ''))
-  .refine((v) => v.split('.')[0].length <= MAX_AMOUNT_INTEGER_DIGITS, 'must be at most 999999999999999');
+  .refine(
+    (v) => v.split('.')[0].length <= MAX_AMOUNT_INTEGER_DIGITS,
+    'must be below 1000000000000000 (at most 15 digits before the point)',
+  );
 
 export const MAX_TIERS = 10;
 export const MAX_APPROVALS = 5;

@@ -44,7 +44,7 @@ describe('requestedAmount', () => {
     ['1.', 'must be a plain positive decimal'],
     ['0', 'must be greater than zero'],
     ['0.000', 'must be greater than zero'],
-    ['1000000000000000', 'must be at most 999999999999999'],
+    ['1000000000000000', 'must be below 1000000000000000 (at most 15 digits before the point)'],
   ])('%p is refused: %s', (given, why) => {
     const r = refusal(() => amount(given));
     expect(r).toMatchObject({ code: 'VALIDATION_FAILED', field: 'requestedAmount' });
