@@ -150,9 +150,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa.use(rest.routes());
 
     // Koa composes its middleware here: every route is registered above.
-    const server = createServer(koa.callback());
-    server.headersTimeout = 30_000;
-    server.requestTimeout = 300_000;
+    // Node checks these deadlines every connectionsCheckingInterval: a quarter of the timeout, at most 30 s.
+    const requestTimeout = config.requestTimeoutSeconds * 1000;
+    const server = createServer(
+      { connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeout / 4)) },
+      koa.callback(),
+    );
+    server.headersTimeout = Math.min(30_000, requestTimeout);
+    server.requestTimeout = requestTimeout;
     server.maxHeadersCount = 100;
     const subscriptions = attachSubscriptions(server, { schema, services, verifier, bus: progress });
     answerClientErrors(server, log, allowed);

@@ -42,6 +42,8 @@ export interface Config {
   graphqlExplorer: boolean;
   /** The API docs page on GET /docs (GET /openapi.json is always served). */
   apiDocs: boolean;
+  /** Seconds a request's headers and body may take to arrive before it is answered 408. */
+  requestTimeoutSeconds: number;
   /** Seconds between SSE `: ping` comments. */
   sseHeartbeatSeconds: number;
   /** Most open progress streams (SSE + subscriptions) one process serves. */
@@ -304,6 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection,
     graphqlExplorer,
     apiDocs,
+    requestTimeoutSeconds: int('REQUEST_TIMEOUT_SECONDS', 300, 1, 3600),
     sseHeartbeatSeconds: int('SSE_HEARTBEAT_SECONDS', 15, 1, 3600),
     maxProgressStreams: int('MAX_PROGRESS_STREAMS', 1000, 1, 100000),
     maxProgressStreamsPerOperator: int('MAX_PROGRESS_STREAMS_PER_OPERATOR', 50, 1, 100000),

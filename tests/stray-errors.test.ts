@@ -470,3 +470,63 @@ describe('Idempotency-Key sent more than once: 400, nothing created', () => {
     expect(twice.status).toBe(400);
   });
 });
+
+describe('a request still arriving when REQUEST_TIMEOUT_SECONDS is up: 408 REQUEST_TIMEOUT, nothing written', () => {
+  let slow: World;
+  let team: Awaited<ReturnType<World['team']>>;
+  let auth: string;
+  beforeAll(async () => {
+    slow = await createWorld({ REQUEST_TIMEOUT_SECONDS: '2' });
+    team = await slow.team('Slow partner');
+    auth = Object.entries(await slow.headers(team.checker))
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
+  });
+  afterAll(() => slow?.close());
+
+  /** Sends `head` and the start of a body, then nothing more; the answer, and how long it took. */
+  async function stall(head: string, partialBody: string | Buffer) {
+    const started = Date.now();
+    const res = await rawHttp(
+      slow.baseUrl,
+      Buffer.concat([Buffer.from(head), Buffer.from(partialBody)]),
+      15_000,
+    );
+    return { res, ms: Date.now() - started };
+  }
+
+  test('headers that stop half-way', async () => {
+    const { res, ms } = await stall(`GET ${slow.rest(team.partner.id)}/balance HTTP/1.1\r\nHost: x\r\n`, '');
+    expect([res.status, res.json?.code]).toEqual([408, 'REQUEST_TIMEOUT']);
+    expect(ms).toBeLessThan(5_000);
+  });
+
+  test('a JSON body that stops half-way (bulk approve)', async () => {
+    const head =
+      `POST ${slow.rest(team.partner.id)}/process-requests/approve HTTP/1.1\r\nHost: x\r\n${auth}` +
+      'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n';
+    const { res, ms } = await stall(head, '{"ids":');
+    expect([res.status, res.json?.code]).toEqual([408, 'REQUEST_TIMEOUT']);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(ms).toBeGreaterThanOrEqual(1_900);
+    expect(ms).toBeLessThan(5_000);
+  });
+
+  test('an upload that stops half-way: no row, no blob', async () => {
+    const makerAuth = Object.entries(await slow.headers(team.maker))
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
+    const body = multipart([
+      { name: 'requestedAmount', value: '5.00' },
+      { name: 'evidence', file: PDF, contentType: 'application/pdf' },
+    ]);
+    const head =
+      `POST ${slow.rest(team.partner.id)}/process-request HTTP/1.1\r\nHost: x\r\n${makerAuth}` +
+      `Content-Type: multipart/form-data; boundary=${BOUNDARY}\r\nContent-Length: ${body.length + 1000}\r\n\r\n`;
+    const { res } = await stall(head, body.subarray(0, body.length - 10));
+    expect([res.status, res.json?.code]).toEqual([408, 'REQUEST_TIMEOUT']);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await slow.requestCount(team.partner.id)).toBe(0);
+    expect(await slow.blobsOf(team.partner.id)).toEqual([]);
+  });
+});

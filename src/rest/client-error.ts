@@ -1,7 +1,7 @@
 // Requests Koa never sees: those Node's HTTP parser refuses (oversized or malformed headers, a method it
 // does not know, such as a lower-case one) and CONNECT, which Node hands to a 'connect' listener or
-// drops. They get the usual JSON error body, not a bare status line or a closed socket.
-import type { IncomingMessage, Server } from 'node:http';
+// drops; and requests whose body is still arriving when REQUEST_TIMEOUT_SECONDS is up. They get the usual JSON error body, not a bare status line or a closed socket.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logger';
 import { ERRORS, type ErrorCode } from '../services/errors';
@@ -21,18 +21,32 @@ const REASONS: Record<number, string> = {
 /** A request line with a method that is a valid token (RFC 9110), whatever its case. */
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/1\.[01]\r?$/;
 
-function answer(socket: Duplex, code: ErrorCode, extra: Record<string, string> = {}, message?: string): void {
+/** The usual JSON error answer, status and headers; the connection closes after it. */
+function errorAnswer(code: ErrorCode, extra: Record<string, string> = {}, message?: string) {
   const { status } = ERRORS[code];
   const body = JSON.stringify({ statusCode: status, code, message: message ?? ERRORS[code].message });
-  const headers = Object.entries({
+  const headers = {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': String(Buffer.byteLength(body)),
     Connection: 'close',
     ...extra,
-  })
+  };
+  return { status, headers, body };
+}
+
+/** Written on the bare socket: no request object exists. */
+function answer(socket: Duplex, code: ErrorCode, extra: Record<string, string> = {}, message?: string): void {
+  const { status, headers, body } = errorAnswer(code, extra, message);
+  const lines = Object.entries(headers)
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
-  socket.end(`HTTP/1.1 ${status} ${REASONS[status]}\r\n${headers}\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${REASONS[status]}\r\n${lines}\r\n${body}`);
+}
+
+/** Written through the request's own response, which no handler has started. */
+function answerResponse(response: ServerResponse, code: ErrorCode): void {
+  const { status, headers, body } = errorAnswer(code);
+  response.writeHead(status, headers).end(body);
 }
 
 /** A method nothing here serves, on a path: 405 with Allow where the path is known, 404 where it is not. */
@@ -53,12 +67,16 @@ function answerMethod(socket: Duplex, allowed: AllowedMethods, method: string, t
 
 export function answerClientErrors(server: Server, log: Logger, allowed: AllowedMethods): void {
   server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => {
+    const response = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+    // A body still arriving when the request's time is up: its handler is waiting for the rest, and
+    // nothing has been written yet, so the answer is the 408 it would have had for slow headers.
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && response && !response.headersSent && socket.writable) {
+      log.info({ code: 'REQUEST_TIMEOUT' }, 'request refused: its body took too long to arrive');
+      answerResponse(response, 'REQUEST_TIMEOUT');
+      return;
+    }
     // A peer that went away, or a response already under way: nothing sensible can be written.
-    if (
-      error.code === 'ECONNRESET' ||
-      !socket.writable ||
-      (socket as Duplex & { _httpMessage?: unknown })._httpMessage
-    ) {
+    if (error.code === 'ECONNRESET' || !socket.writable || response) {
       socket.destroy();
       return;
     }
