@@ -209,11 +209,17 @@ describe('with the default limits', () => {
     });
 
     test('the largest bigint is a valid Last-Event-ID (nothing to replay), and the stream goes live', async () => {
+      const before = await latestId(world, partner.id);
       const client = await sse(partner.id, viewer, { 'last-event-id': '9223372036854775807' });
       expect(client.status).toBe(200);
-      const id = await world.createRequest(partner.id, maker, '3.00');
+      const id = await world.createRequest(partner.id, maker, '3.00', pdfOfSize(2 * 1024 * 1024));
       // A live event with a smaller id than the resume point is still delivered (it is not a replay).
       await client.waitForEvent({ type: 'CREATED', processRequestId: id });
+      // An id past every stored event names none: the stream starts from the partner's latest, so even an
+      // upload frame's id (the last delivered) is one a client can resume from without skipping anything.
+      const uploads = client.frames.filter((f) => f.data?.type === 'EVIDENCE_UPLOADING');
+      expect(uploads.length).toBeGreaterThan(0);
+      for (const f of uploads) expect(f.id).toBe(before);
     });
   });
 

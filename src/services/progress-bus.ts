@@ -161,8 +161,11 @@ export class ProgressBus implements ReplaySource {
     watchers.add(sub);
     mine.add(sub);
     try {
-      if (after !== undefined) sub.startAfter(after, true);
-      else sub.startAfter(await this.latestId(partnerId), false);
+      // An id past the partner's latest event names nothing stored: the stream starts from the latest,
+      // so the ids it gives out (upload frames carry the last one delivered) are real resume points.
+      const latest = await this.latestId(partnerId);
+      if (after !== undefined && after < latest) sub.startAfter(after, true);
+      else sub.startAfter(latest, false);
     } catch (error) {
       sub.close();
       throw error;
