@@ -242,6 +242,44 @@ describe('over HTTP: refused quickly with a code, the victim unharmed', () => {
     );
   });
 
+  test('variables nested 6,000 deep are QUERY_TOO_DEEP over HTTP and graphql-ws', async () => {
+    // Written as text: the test's own JSON.stringify would overflow on it, as the server's once did.
+    const nested = `${'['.repeat(6000)}${']'.repeat(6000)}`;
+    const query = `query($x: [ProcessRequestStatus!]) { processRequests(clientId: "${team.partner.id}", status: $x) { total } }`;
+    const res = await fetch(`${world.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { ...attacker, 'content-type': 'application/json' },
+      body: `{"query":${JSON.stringify(query)},"variables":{"x":${nested}}}`,
+    });
+    const body = (await res.json()) as Answer['body'];
+    expect([res.status, body.errors?.[0].extensions]).toEqual([
+      400,
+      expect.objectContaining({
+        code: 'QUERY_TOO_DEEP',
+        details: { limit: 'variablesDepth', max: GRAPHQL_LIMITS.variablesDepth },
+      }),
+    ]);
+
+    const socket = new WebSocket(`${world.baseUrl.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+    const messages: Array<{ type: string; id?: string; payload?: unknown }> = [];
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: attacker }));
+    await until(() => messages.some((m) => m.type === 'connection_ack'));
+    const subscription = `subscription($x: ID) { processRequestProgress(clientId: "${team.partner.id}", lastEventId: $x) { id } }`;
+    socket.send(
+      `{"id":"1","type":"subscribe","payload":{"query":${JSON.stringify(subscription)},"variables":{"x":${nested}}}}`,
+    );
+    await until(() => messages.some((m) => m.id === '1'));
+    expect(messages.find((m) => m.id === '1')).toMatchObject({
+      type: 'error',
+      payload: [
+        { extensions: { code: 'QUERY_TOO_DEEP', status: 400, details: { limit: 'variablesDepth' } } },
+      ],
+    });
+    socket.close();
+  });
+
   test('variables over 64 KiB of JSON are QUERY_TOO_LARGE', async () => {
     const query = 'query($c: ID!) { partnerBalance(clientId: $c) { available } }';
     const variables = { c: team.partner.id, padding: 'x'.repeat(GRAPHQL_LIMITS.variablesBytes) };

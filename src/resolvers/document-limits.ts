@@ -42,6 +42,8 @@ export const GRAPHQL_LIMITS = {
   cost: 3_000,
   /** UTF-8 bytes of the variables, as JSON. */
   variablesBytes: 64 * 1024,
+  /** Arrays and objects nested in the variables (no variable of this schema needs more than a few). */
+  variablesDepth: 32,
 } as const;
 
 export type GraphQLLimit = keyof typeof GRAPHQL_LIMITS;
@@ -69,6 +71,7 @@ const REFUSALS: Record<GraphQLLimit, [LimitCode, (n: string) => string]> = {
   bytes: ['QUERY_TOO_LARGE', (n) => `The document is ${n} bytes`],
   tokens: ['QUERY_TOO_LARGE', (n) => `The document has ${n} tokens`],
   variablesBytes: ['QUERY_TOO_LARGE', (n) => `The variables are ${n} bytes of JSON`],
+  variablesDepth: ['QUERY_TOO_DEEP', (n) => `The variables nest ${n} arrays or objects`],
   depth: ['QUERY_TOO_DEEP', (n) => `The operation is nested ${n} levels deep`],
   fields: ['QUERY_TOO_COMPLEX', (n) => `The document expands to ${n} fields`],
   aliases: ['QUERY_TOO_COMPLEX', (n) => `The document has ${n} aliases`],
@@ -101,8 +104,25 @@ export function sourceLimitError(source: string): DomainError | undefined {
   return bytes > GRAPHQL_LIMITS.bytes ? refusal('bytes', bytes) : undefined;
 }
 
+/** How deeply arrays and objects nest in a parsed JSON value, measured without recursion up to `max` + 1. */
+function jsonDepth(value: unknown, max: number): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth + 1 > deepest) deepest = depth + 1;
+    if (deepest > max) return deepest;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 export function variablesLimitError(variables: unknown): DomainError | undefined {
   if (variables === undefined || variables === null) return undefined;
+  // Measured first: JSON.stringify of a value nested thousands deep overflows the stack.
+  const depth = jsonDepth(variables, GRAPHQL_LIMITS.variablesDepth);
+  if (depth > GRAPHQL_LIMITS.variablesDepth) return refusal('variablesDepth');
   const bytes = bytesOf(JSON.stringify(variables) ?? '');
   return bytes > GRAPHQL_LIMITS.variablesBytes ? refusal('variablesBytes', bytes) : undefined;
 }
