@@ -471,6 +471,35 @@ describe('Idempotency-Key sent more than once: 400, nothing created', () => {
   });
 });
 
+describe('one uploaded file handed to two fields', () => {
+  test('is refused before either runs: 400 VALIDATION_FAILED naming the variable, nothing created', async () => {
+    const twice = `mutation Twice($clientId: ID!, $evidence: Upload!) {
+      a: createProcessRequest(clientId: $clientId, input: { requestedAmount: "6" }, evidence: $evidence) { id }
+      b: createProcessRequest(clientId: $clientId, input: { requestedAmount: "7" }, evidence: $evidence) { id }
+    }`;
+    const rows = await count(world, 'process_request');
+    const blobs = (await world.blobsOf(partnerId)).length;
+    const res = await gqlUpload(world, headers, { clientId: partnerId }, PDF, 'receipt.pdf', twice);
+    expect(res.data).toBeUndefined();
+    expect(res.errors).toEqual([
+      expect.objectContaining({
+        message: 'The file in $evidence is used 2 times; an uploaded file can be read once, by one field',
+        extensions: expect.objectContaining({ code: 'VALIDATION_FAILED', status: 400 }),
+      }),
+    ]);
+    expect(await count(world, 'process_request')).toBe(rows);
+    expect((await world.blobsOf(partnerId)).length).toBe(blobs);
+    // The same file once is served as always.
+    const once = await gqlUpload(
+      world,
+      headers,
+      { clientId: partnerId, input: { requestedAmount: '6' } },
+      PDF,
+    );
+    expect(once.data?.createProcessRequest).toMatchObject({ status: 'PENDING' });
+  });
+});
+
 describe('a request still arriving when REQUEST_TIMEOUT_SECONDS is up: 408 REQUEST_TIMEOUT, nothing written', () => {
   let slow: World;
   let team: Awaited<ReturnType<World['team']>>;

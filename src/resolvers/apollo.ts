@@ -12,6 +12,7 @@ import { readJsonObject } from '../rest/json';
 import { credentialsOf } from '../auth/authenticate';
 import { buildGraphQLContext, type GraphQLContext } from './context';
 import { documentLimitsRule, PARSE_OPTIONS, variablesLimitError } from './document-limits';
+import { uploadOnceRule } from './upload-once';
 import { formatGraphQLError, fromUploadError, toGraphQLError } from './errors';
 import { InFlight } from './in-flight';
 import { addRequestIdToErrorBody, requestIdPlugin } from './request-id.plugin';
@@ -43,7 +44,7 @@ export function createApollo(schema: GraphQLSchema, services: Services): ApolloS
     allowBatchedHttpRequests: false,
     // Size and tokens while parsing, then the document limits before graphql's own rules walk it.
     parseOptions: PARSE_OPTIONS,
-    validationRules: [documentLimitsRule],
+    validationRules: [documentLimitsRule, uploadOnceRule],
     formatError: formatGraphQLError(services.log, { hideSuggestions: !services.config.introspection }),
     plugins: [requestIdPlugin(), variablesLimitPlugin()],
     includeStacktraceInErrorResponses: false,
