@@ -471,6 +471,31 @@ describe('Idempotency-Key sent more than once: 400, nothing created', () => {
   });
 });
 
+describe('list parameters written with brackets are refused, never ignored (the list would come back unfiltered)', () => {
+  test.each([
+    ['/process-requests', 'status[]=PENDING', 'status'],
+    ['/process-requests', 'page[a]=1', 'page'],
+    ['/process-requests', 'from[]=2026-01-01', 'from'],
+    ['/process-request', 'status[0]=PENDING', 'status'],
+    ['/process-request', '[]=x', '[]'],
+  ])('%s?%s → 400 VALIDATION_FAILED on %s', async (path, query, field) => {
+    const res = await world.http.get(`${world.rest(partnerId)}${path}?${query}`).set(headers);
+    expect([res.status, res.body.code, res.body.details?.field]).toEqual([400, 'VALIDATION_FAILED', field]);
+  });
+
+  test('the same filter without brackets, repeated or comma-separated, filters', async () => {
+    const repeated = await world.http
+      .get(`${world.rest(partnerId)}/process-requests?status=PENDING&status=APPROVED`)
+      .set(headers);
+    const joined = await world.http
+      .get(`${world.rest(partnerId)}/process-requests?status=PENDING,APPROVED`)
+      .set(headers);
+    expect(repeated.status).toBe(200);
+    expect(repeated.body.total).toBe(joined.body.total);
+    for (const item of repeated.body.items) expect(['PENDING', 'APPROVED']).toContain(item.status);
+  });
+});
+
 describe('one uploaded file handed to two fields', () => {
   test('is refused before either runs: 400 VALIDATION_FAILED naming the variable, nothing created', async () => {
     const twice = `mutation Twice($clientId: ID!, $evidence: Upload!) {

@@ -19,6 +19,7 @@ import {
   parseInput,
 } from '../services/inputs';
 import type { ProcessRequestView } from '../services/views';
+import { DomainError } from '../services/errors';
 import { readJsonObject, sendJson, stringify } from './json';
 import { receiveMultipart } from './multipart';
 
@@ -48,6 +49,24 @@ export async function serviceContext(
 /** The partner of the path, as SPEC names it in errors (`clientId`: the same identifier). */
 export const partnerOf = (ctx: Context): string => parseInput(id, ctx.params.partnerId, 'clientId');
 const idOf = (ctx: Context): string => parseInput(id, ctx.params.id, 'id');
+
+/**
+ * The query string of a list. A parameter written with brackets (`status[]=PENDING`, `page[a]=1`, as some
+ * clients encode arrays and objects) names nothing here; refused, so a filter never silently falls away
+ * and the list comes back unfiltered. Several values are the same name repeated: `status=A&status=B`.
+ */
+function queryOf(ctx: Context): Context['query'] {
+  const bracketed = Object.keys(ctx.query).find((key) => key.includes('['));
+  if (bracketed) {
+    const field = bracketed.slice(0, bracketed.indexOf('['));
+    throw new DomainError(
+      'VALIDATION_FAILED',
+      `${bracketed} is not a parameter: give ${field || 'each parameter'}= once per value (or values comma-separated), without brackets`,
+      { field: field || bracketed },
+    );
+  }
+  return ctx.query;
+}
 
 /** A JSON array written item by item: the response never holds the whole list. */
 function jsonArrayStream(items: AsyncIterable<ProcessRequestView>, onError: (e: unknown) => void): Readable {
@@ -98,12 +117,12 @@ export function processRequestRouter(
 
   router.get('/process-requests', async (ctx) => {
     const sctx = await svc(ctx);
-    sendJson(ctx, 200, await queries.page(sctx, partnerOf(ctx), parseInput(pageQuery, ctx.query)));
+    sendJson(ctx, 200, await queries.page(sctx, partnerOf(ctx), parseInput(pageQuery, queryOf(ctx))));
   });
 
   router.get('/process-request', async (ctx) => {
     const sctx = await svc(ctx);
-    const items = await queries.stream(sctx, partnerOf(ctx), parseInput(listFilters, ctx.query));
+    const items = await queries.stream(sctx, partnerOf(ctx), parseInput(listFilters, queryOf(ctx)));
     ctx.status = 200;
     ctx.type = 'application/json; charset=utf-8';
     ctx.body = jsonArrayStream(items, (e) => sctx.log.error({ err: e }, 'list stream failed mid-way'));
