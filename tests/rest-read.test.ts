@@ -387,3 +387,23 @@ describe('GET /process-request/{id}/evidence/download', () => {
     expect(Buffer.from(await (await fetch(res.body.url)).arrayBuffer()).equals(bytes)).toBe(true);
   });
 });
+
+test('partner data is never cached: Cache-Control no-store on every REST read, the download link included', async () => {
+  const { partner, maker, h } = await actors();
+  const id = await world.createInProcess(partner.id, maker);
+  const base = world.rest(partner.id);
+  for (const path of [
+    '/balance',
+    '/process-requests',
+    '/process-request',
+    `/process-request/${id}`,
+    `/process-request/${id}/evidence/download`,
+    '/approval-policy',
+  ]) {
+    const res = await world.http.get(`${base}${path}`).set(h.viewer);
+    expect([path, res.status, res.headers['cache-control']]).toEqual([path, 200, 'no-store']);
+  }
+  // Refusals too.
+  const refused = await world.http.get(`${base}/process-request/not-an-id`).set(h.viewer);
+  expect([refused.status, refused.headers['cache-control']]).toEqual([400, 'no-store']);
+});

@@ -96,6 +96,11 @@ export function processRequestRouter(
   const router = new Router({ prefix: REST_BASE });
   const svc = (ctx: Context) => serviceContext(ctx, services, verifier);
   const { processRequests, queries } = services;
+  // A partner's balances, requests and signed download links are nobody's to keep: no cache stores them.
+  router.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
 
   router.post('/process-request', async (ctx) => {
     const sctx = await svc(ctx);
