@@ -2,6 +2,7 @@
 // at info nothing of it is written.
 import { PDF } from './support/files';
 import { capture } from './support/logs';
+import { enrollWithCli, gqlUpload, wrongCode } from './support/step-up';
 import { createWorld, type World } from './support/world';
 
 const MARKER = 'observations-marker-7f3a9c';
@@ -45,7 +46,7 @@ describe('LOG_LEVEL=debug', () => {
 });
 
 describe('LOG_LEVEL=info', () => {
-  const { lines, logger } = capture('info');
+  const { lines, raw, logger } = capture('info');
   let world: World;
   beforeAll(async () => {
     world = await createWorld({}, { logger });
@@ -56,5 +57,29 @@ describe('LOG_LEVEL=info', () => {
     await fileOne(world);
     expect(lines.length).toBeGreaterThan(0); // the access lines are there
     expect(lines.filter((line) => 'orm' in line)).toEqual([]);
+  });
+
+  test('binds each field once: no line repeats requestId or operatorId (REST, GraphQL, a refused OTP)', async () => {
+    const team = await world.team('Bindings');
+    await fileOne(world);
+    await world.http
+      .post('/graphql')
+      .set(await world.headers(team.viewer))
+      .send({ query: `{ partnerBalance(clientId: "${team.partner.id}") { available } }` });
+    const otpMaker = await enrollWithCli(world, 'MAKER', [team.partner.id]);
+    const refused = await gqlUpload(
+      world,
+      otpMaker.headers,
+      {
+        clientId: team.partner.id,
+        input: { requestedAmount: '1', otp: await wrongCode(otpMaker.otpSecret) },
+      },
+      PDF,
+    );
+    expect(refused.errors?.[0].extensions).toMatchObject({ code: 'OTP_INVALID' });
+    const bound = raw.filter((line) => line.includes('"operatorId"'));
+    expect(bound.length).toBeGreaterThan(0);
+    for (const key of ['requestId', 'operatorId'])
+      expect(raw.filter((line) => line.split(`"${key}":`).length > 2)).toEqual([]);
   });
 });

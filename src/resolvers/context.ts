@@ -31,7 +31,8 @@ export async function buildGraphQLContext(
   input: ContextInput,
 ): Promise<GraphQLContext> {
   const requestId = input.requestId ?? randomUUID();
-  const log = (input.log ?? services.log).child({ requestId });
+  // A log handed in with its request's id already carries it (the HTTP door's); otherwise it is bound here.
+  const log = input.log && input.requestId ? input.log : (input.log ?? services.log).child({ requestId });
   const em = services.orm.em.fork();
   try {
     const { operator, validUntil } = await authenticate(verifier, em, input.credentials);

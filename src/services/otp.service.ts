@@ -71,7 +71,7 @@ export class OtpService {
     if (code === undefined || code === null || code === '') throw new DomainError('OTP_REQUIRED');
     const result = await ctx.em.transactional((em) => this.check(em, operator, code));
     if (!result.ok) {
-      ctx.log.info({ operatorId: operator.id, code: result.code, reason: result.reason }, 'OTP refused');
+      ctx.log.info({ code: result.code, reason: result.reason }, 'OTP refused');
       throw new DomainError(result.code, undefined, undefined, {
         retryAfterSeconds: result.code === 'OTP_LOCKED' ? result.retryAfterSeconds : undefined,
       });
