@@ -249,6 +249,29 @@ describe('JSON requests', () => {
     expect(res.body.errors).toBeUndefined();
   });
 
+  test('an upload body it cannot read (two files) is refused in the GraphQL shape, with its code and status', async () => {
+    const { maker } = await setup();
+    const res = await world.http
+      .post('/graphql')
+      .set(await world.headers(maker))
+      .set('apollo-require-preflight', 'true')
+      .field('operations', JSON.stringify({ query: '{ me { id } }', variables: { a: null, b: null } }))
+      .field('map', JSON.stringify({ 0: ['variables.a'], 1: ['variables.b'] }))
+      .attach('0', Buffer.from('%PDF-1.4'), 'a.pdf')
+      .attach('1', Buffer.from('%PDF-1.4'), 'b.pdf');
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({
+        extensions: expect.objectContaining({
+          code: 'UNEXPECTED_FILE',
+          status: 400,
+          requestId: res.headers['x-request-id'],
+        }),
+      }),
+    ]);
+    expect(res.body.statusCode).toBeUndefined();
+  });
+
   test('a batched array body is refused', async () => {
     const { maker } = await setup();
     const res = await postJson(
@@ -256,7 +279,14 @@ describe('JSON requests', () => {
       await world.headers(maker),
     );
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', requestId: res.headers['x-request-id'] });
+    // In the shape of every GraphQL answer, as every body /graphql cannot read is refused.
+    expect(res.body).toEqual({
+      errors: [
+        expect.objectContaining({
+          extensions: { code: 'VALIDATION_FAILED', status: 400, requestId: res.headers['x-request-id'] },
+        }),
+      ],
+    });
     expect(res.text).not.toContain(maker.email);
   });
 

@@ -8,7 +8,8 @@ import type { TokenVerifier } from '../auth/token-verifier';
 import type { Services } from '../services';
 import { DomainError } from '../services/errors';
 import { MAX_EVIDENCE_BYTES } from '../services/evidence.service';
-import { readJsonObject } from '../rest/json';
+import { readJsonObject, sendJson } from '../rest/json';
+import { noteFailure } from '../rest/middleware';
 import { credentialsOf } from '../auth/authenticate';
 import { buildGraphQLContext, type GraphQLContext } from './context';
 import { documentLimitsRule, PARSE_OPTIONS, variablesLimitError } from './document-limits';
@@ -62,6 +63,27 @@ function hasPreflightHeader(ctx: Context): boolean {
   return Boolean(ctx.get('apollo-require-preflight') || ctx.get('x-apollo-operation-name'));
 }
 
+/** The operation's body: multipart (uploads), JSON, or none (GET, or a type Apollo refuses itself). */
+async function readBody(ctx: Context): Promise<unknown> {
+  if (ctx.method !== 'POST') return undefined;
+  if (ctx.is('multipart/form-data')) {
+    // Without the header Apollo refuses the request anyway: don't read a body that will be refused.
+    if (!hasPreflightHeader(ctx)) return undefined;
+    try {
+      return await processRequest(ctx.req, ctx.res, {
+        maxFileSize: MAX_EVIDENCE_BYTES + 1,
+        maxFiles: 1,
+        maxFieldSize: MAX_JSON_BODY,
+      });
+    } catch (e) {
+      throw fromUploadError(e) ?? new DomainError('MALFORMED_MULTIPART', (e as Error).message);
+    }
+  }
+  if (ctx.is('application/json', 'application/graphql-response+json'))
+    return readJsonObject(ctx, MAX_JSON_BODY);
+  return undefined;
+}
+
 export function graphqlMiddleware(
   apollo: ApolloServer<GraphQLContext>,
   services: Services,
@@ -72,23 +94,15 @@ export function graphqlMiddleware(
     // Other methods never get here (rest/methods.ts: 405 with Allow).
     if (ctx.path !== GRAPHQL_PATH) return next();
     let body: unknown;
-    if (ctx.method === 'POST') {
-      if (ctx.is('multipart/form-data')) {
-        // Without the header Apollo refuses the request anyway: don't read a body that will be refused.
-        if (hasPreflightHeader(ctx)) {
-          try {
-            body = await processRequest(ctx.req, ctx.res, {
-              maxFileSize: MAX_EVIDENCE_BYTES + 1,
-              maxFiles: 1,
-              maxFieldSize: MAX_JSON_BODY,
-            });
-          } catch (e) {
-            throw fromUploadError(e) ?? new DomainError('MALFORMED_MULTIPART', (e as Error).message);
-          }
-        }
-      } else if (ctx.is('application/json', 'application/graphql-response+json')) {
-        body = await readJsonObject(ctx, MAX_JSON_BODY);
-      }
+    try {
+      body = await readBody(ctx);
+    } catch (e) {
+      // A body that cannot be read is refused in the shape of every other GraphQL answer.
+      const error = noteFailure(ctx, e);
+      const refusal = toGraphQLError(error, ctx.state.requestId).toJSON();
+      if (error.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(error.retryAfterSeconds));
+      sendJson(ctx, error.status, { errors: [refusal] });
+      return;
     }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(ctx.headers)) {

@@ -47,11 +47,7 @@ export function errorHandler() {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new DomainError('NOT_FOUND', 'No such route');
     } catch (raw) {
-      const error = fromHttpError(raw) ?? toDomainError(raw);
-      const log = ctx.state.log;
-      if (error.status >= 500) log.error({ err: raw, code: error.code }, 'request failed');
-      else log.info({ code: error.code, reason: error.message }, 'request refused');
-      if (!ctx.req.complete) ctx.req.resume();
+      const error = noteFailure(ctx, raw);
       if (ctx.headerSent || !ctx.writable) return;
       const body: Record<string, unknown> = {
         statusCode: error.status,
@@ -68,6 +64,19 @@ export function errorHandler() {
       sendJson(ctx, error.status, body);
     }
   };
+}
+
+/**
+ * Any error of a request as the catalogue's DomainError, logged (5xx as an error, the rest as a refusal),
+ * with what is left of the request body drained so the answer reaches the client.
+ */
+export function noteFailure(ctx: Context, raw: unknown): DomainError {
+  const error = fromHttpError(raw) ?? toDomainError(raw);
+  const log = ctx.state.log;
+  if (error.status >= 500) log.error({ err: raw, code: error.code }, 'request failed');
+  else log.info({ code: error.code, reason: error.message }, 'request refused');
+  if (!ctx.req.complete) ctx.req.resume();
+  return error;
 }
 
 /**
