@@ -6,10 +6,9 @@ import { checkedFetch } from './support/openapi';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import WebSocket from 'ws';
 import { GRAPHQL_LIMITS } from '../src/resolvers/document-limits';
 import { pdfOfSize } from './support/files';
-import { until, watchProgress } from './support/progress-ws';
+import { openSocket, until, watchProgress } from './support/progress-ws';
 import { createWorld, type Team, type World } from './support/world';
 
 /**
@@ -260,12 +259,7 @@ describe('over HTTP: refused quickly with a code, the victim unharmed', () => {
       }),
     ]);
 
-    const socket = new WebSocket(`${world.baseUrl.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
-    const messages: Array<{ type: string; id?: string; payload?: unknown }> = [];
-    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
-    await new Promise((resolve) => socket.once('open', resolve));
-    socket.send(JSON.stringify({ type: 'connection_init', payload: attacker }));
-    await until(() => messages.some((m) => m.type === 'connection_ack'));
+    const { socket, messages } = await openSocket(world.baseUrl, attacker);
     const subscription = `subscription($x: ID) { processRequestProgress(clientId: "${team.partner.id}", lastEventId: $x) { id } }`;
     socket.send(
       `{"id":"1","type":"subscribe","payload":{"query":${JSON.stringify(subscription)},"variables":{"x":${nested}}}}`,
@@ -322,12 +316,7 @@ describe('over HTTP: refused quickly with a code, the victim unharmed', () => {
 describe('over graphql-ws: the same limits on subscribe', () => {
   /** Subscribes on a fresh socket and returns the server's first answer to it, timed from the subscribe. */
   async function subscribe(query: string) {
-    const socket = new WebSocket(`${world.baseUrl.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
-    const messages: Array<{ type: string; id?: string; payload?: unknown }> = [];
-    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
-    await new Promise((resolve) => socket.once('open', resolve));
-    socket.send(JSON.stringify({ type: 'connection_init', payload: attacker }));
-    await until(() => messages.some((m) => m.type === 'connection_ack'));
+    const { socket, messages } = await openSocket(world.baseUrl, attacker);
     const started = performance.now();
     socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
     await until(() => messages.some((m) => m.id === '1'));
@@ -661,12 +650,7 @@ describe('persisted queries and suggestions', () => {
         },
       ]);
 
-      const socket = new WebSocket(`${closed.baseUrl.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
-      const messages: Array<{ type: string; id?: string; payload?: unknown }> = [];
-      socket.on('message', (data) => messages.push(JSON.parse(String(data))));
-      await new Promise((resolve) => socket.once('open', resolve));
-      socket.send(JSON.stringify({ type: 'connection_init', payload: headers }));
-      await until(() => messages.some((m) => m.type === 'connection_ack'));
+      const { socket, messages } = await openSocket(closed.baseUrl, headers);
       const query = `subscription { processRequestProgress(clientId: "${partner.id}") { typ } }`;
       socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
       await until(() => messages.some((m) => m.id === '1'));

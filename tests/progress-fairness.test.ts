@@ -8,7 +8,13 @@ import { runCli } from '../src/cli/run';
 import { announceOperatorChange } from '../src/services/operator-change';
 import { pdfOfSize } from './support/files';
 import { storedEvents } from './support/progress-events';
-import { PROGRESS_SUBSCRIPTION, until, watchProgress, type ProgressWatcher } from './support/progress-ws';
+import {
+  openSocket,
+  PROGRESS_SUBSCRIPTION,
+  until,
+  watchProgress,
+  type ProgressWatcher,
+} from './support/progress-ws';
 import { SseClient } from './support/sse';
 import { createWorld, type World } from './support/world';
 
@@ -55,21 +61,14 @@ const closeSockets = () => {
 };
 afterEach(closeSockets);
 
-/** A bare graphql-transport-ws socket, acknowledged, recording every message. */
+/** A bare graphql-transport-ws socket (closed after the test), with a subscribe and a filter by type. */
 async function rawSocket(world: World, headers: Record<string, string>) {
-  const socket = new WebSocket(`${world.baseUrl.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+  const { socket, messages, closed } = await openSocket(world.baseUrl, headers);
   sockets.push(socket);
-  const messages: Array<{ id?: string; type: string; payload?: unknown }> = [];
-  let closed: { code: number } | undefined;
-  socket.on('message', (data) => messages.push(JSON.parse(String(data))));
-  socket.on('close', (code) => (closed = { code }));
-  await new Promise((r) => socket.once('open', r));
-  socket.send(JSON.stringify({ type: 'connection_init', payload: headers }));
-  await until(() => messages.some((m) => m.type === 'connection_ack'));
   return {
     socket,
     messages,
-    closed: () => closed,
+    closed,
     subscribe(id: string, clientId: string) {
       socket.send(
         JSON.stringify({

@@ -1,10 +1,9 @@
 // SPEC section 7 over graphql-ws: the same events as SSE, the scope checked on subscribe, refusals as errors.
 import type { Socket } from 'node:net';
-import WebSocket from 'ws';
 import type { Operator } from '../src/entities/operator.entity';
 import { capture } from './support/logs';
 import { causeEveryEvent, storedEvents } from './support/progress-events';
-import { PROGRESS_SUBSCRIPTION, until, watchProgress } from './support/progress-ws';
+import { openSocket, PROGRESS_SUBSCRIPTION, until, watchProgress } from './support/progress-ws';
 import { startServer } from './support/server-process';
 import { createWorld, type World } from './support/world';
 
@@ -128,19 +127,8 @@ test('lastEventId replays the stored events after it, then goes live', async () 
   await watcher.dispose();
 });
 
-/** A bare graphql-transport-ws socket, acknowledged, recording every message. */
-async function openSocket(headers: Record<string, string>) {
-  const socket = new WebSocket(`${world.baseUrl.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
-  const messages: Array<Record<string, unknown>> = [];
-  socket.on('message', (data) => messages.push(JSON.parse(String(data))));
-  await new Promise((r) => socket.once('open', r));
-  socket.send(JSON.stringify({ type: 'connection_init', payload: headers }));
-  await until(() => messages.some((m) => m.type === 'connection_ack'));
-  return { socket, messages };
-}
-
 test('variables of the wrong type or missing are BAD_USER_INPUT (400), as over HTTP, and log no error', async () => {
-  const { socket, messages } = await openSocket(await world.headers(viewer));
+  const { socket, messages } = await openSocket(world.baseUrl, await world.headers(viewer));
   const cases: Array<Record<string, unknown>> = [
     {},
     { clientId: null },
@@ -172,7 +160,7 @@ test('variables of the wrong type or missing are BAD_USER_INPUT (400), as over H
 });
 
 test('an operation name the document does not have is OPERATION_RESOLUTION_FAILURE, as over HTTP', async () => {
-  const { socket, messages } = await openSocket(await world.headers(viewer));
+  const { socket, messages } = await openSocket(world.baseUrl, await world.headers(viewer));
   socket.send(
     JSON.stringify({
       id: '1',
@@ -200,18 +188,12 @@ test('an operation name the document does not have is OPERATION_RESOLUTION_FAILU
 
 /** Subscribes from the first stored event on `baseUrl`, then resets the TCP connection at the first event. */
 async function resetMidReplay(baseUrl: string, headers: Record<string, string>): Promise<void> {
-  const socket = new WebSocket(`${baseUrl.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
-  const messages: Array<Record<string, unknown>> = [];
-  socket.on('error', () => undefined);
+  const { socket, messages } = await openSocket(baseUrl, headers);
+  // A reset, not a close: the server's writes still under way fail (ECONNRESET).
   socket.on('message', (data) => {
-    const message = JSON.parse(String(data)) as Record<string, unknown>;
-    messages.push(message);
-    // A reset, not a close: the server's writes still under way fail (ECONNRESET).
-    if (message.type === 'next') (socket as unknown as { _socket: Socket })._socket.resetAndDestroy();
+    if ((JSON.parse(String(data)) as { type: string }).type === 'next')
+      (socket as unknown as { _socket: Socket })._socket.resetAndDestroy();
   });
-  await new Promise((r) => socket.once('open', r));
-  socket.send(JSON.stringify({ type: 'connection_init', payload: headers }));
-  await until(() => messages.some((m) => m.type === 'connection_ack'));
   socket.send(
     JSON.stringify({
       id: '1',
@@ -283,12 +265,7 @@ test('a deactivated operator is refused on the next subscribe', async () => {
 
 test('queries are not served over WebSocket, and a subscription over HTTP is refused', async () => {
   const headers = await world.headers(viewer);
-  const socket = new WebSocket(`${world.baseUrl.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
-  const messages: Array<Record<string, unknown>> = [];
-  socket.on('message', (data) => messages.push(JSON.parse(String(data))));
-  await new Promise((r) => socket.once('open', r));
-  socket.send(JSON.stringify({ type: 'connection_init', payload: headers }));
-  await until(() => messages.some((m) => m.type === 'connection_ack'));
+  const { socket, messages } = await openSocket(world.baseUrl, headers);
   socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ me { id } }' } }));
   await until(() => messages.some((m) => m.type === 'error'));
   expect(messages.find((m) => m.type === 'error')).toMatchObject({

@@ -5,7 +5,7 @@ import { checkedFetch } from './support/openapi';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { METHODS as METHODS_NODE } from 'node:http';
 import { PDF } from './support/files';
-import { rawHttp } from './support/raw-http';
+import { headerLines, rawHttp } from './support/raw-http';
 import { BOUNDARY, count, gqlHttp, gqlUpload, multipart } from './support/step-up';
 import { createWorld, type World } from './support/world';
 
@@ -432,9 +432,7 @@ function createWithKeys(keyLines: string[]) {
   ]);
   const head =
     `POST ${world.rest(partnerId)}/process-request HTTP/1.1\r\nHost: x\r\nConnection: close\r\n` +
-    Object.entries(headers)
-      .map(([k, v]) => `${k}: ${v}\r\n`)
-      .join('') +
+    headerLines(headers) +
     keyLines.map((line) => `${line}\r\n`).join('') +
     `Content-Type: multipart/form-data; boundary=${BOUNDARY}\r\nContent-Length: ${body.length}\r\n\r\n`;
   return rawHttp(world.baseUrl, Buffer.concat([Buffer.from(head), body]));
@@ -532,9 +530,7 @@ describe('a request still arriving when REQUEST_TIMEOUT_SECONDS is up: 408 REQUE
   beforeAll(async () => {
     slow = await createWorld({ REQUEST_TIMEOUT_SECONDS: '2' });
     team = await slow.team('Slow partner');
-    auth = Object.entries(await slow.headers(team.checker))
-      .map(([k, v]) => `${k}: ${v}\r\n`)
-      .join('');
+    auth = headerLines(await slow.headers(team.checker));
   });
   afterAll(() => slow?.close());
 
@@ -567,9 +563,7 @@ describe('a request still arriving when REQUEST_TIMEOUT_SECONDS is up: 408 REQUE
   });
 
   test('an upload that stops half-way: no row, no blob', async () => {
-    const makerAuth = Object.entries(await slow.headers(team.maker))
-      .map(([k, v]) => `${k}: ${v}\r\n`)
-      .join('');
+    const makerAuth = headerLines(await slow.headers(team.maker));
     const body = multipart([
       { name: 'requestedAmount', value: '5.00' },
       { name: 'evidence', file: PDF, contentType: 'application/pdf' },

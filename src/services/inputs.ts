@@ -72,6 +72,12 @@ export const otp = z
   .optional()
   .transform((v) => (absent(v) ? undefined : typeof v === 'string' ? v : '?'));
 
+/** The amounts NUMERIC(19,4) holds: at most 15 digits before the point (amounts and tier bounds alike). */
+const BELOW_CEILING = [
+  (s: string) => s.split('.')[0].length <= MAX_AMOUNT_INTEGER_DIGITS,
+  'must be below 1000000000000000 (at most 15 digits before the point)',
+] as const;
+
 /**
  * A requested amount: a plain positive decimal ("10000", "250.50"), at most 15 integer digits, returned
  * without leading zeros. The currency's minor digits are checked where the currency is known (money.ts).
@@ -81,10 +87,7 @@ export const amount = z
   .refine((s) => s !== '', 'is required')
   .regex(/^\d+(\.\d+)?$/, 'must be a plain positive decimal such as 10000 or 10000.50')
   .transform((s) => s.replace(/^0+(?=\d)/, ''))
-  .refine(
-    (s) => s.split('.')[0].length <= MAX_AMOUNT_INTEGER_DIGITS,
-    'must be below 1000000000000000 (at most 15 digits before the point)',
-  )
+  .refine(...BELOW_CEILING)
   .refine((s) => /[1-9]/.test(s), 'must be greater than zero');
 
 /** An integer from 1 to max, given as a number (GraphQL) or digits (a query string); absent → fallback. */
@@ -263,10 +266,7 @@ const tierFrom = z
   .string({ error: 'must be a decimal string such as "50000"' })
   .regex(/^\d+(\.\d+)?$/, 'must be a decimal string such as "50000"')
   .transform((v) => v.replace(/^0+(?=\d)/, ''))
-  .refine(
-    (v) => v.split('.')[0].length <= MAX_AMOUNT_INTEGER_DIGITS,
-    'must be below 1000000000000000 (at most 15 digits before the point)',
-  );
+  .refine(...BELOW_CEILING);
 
 export const MAX_TIERS = 10;
 export const MAX_APPROVALS = 5;

@@ -112,3 +112,26 @@ export async function until(condition: () => boolean, timeoutMs = 5000): Promise
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+export interface WsMessage {
+  id?: string;
+  type: string;
+  payload?: unknown;
+}
+
+/**
+ * A bare graphql-transport-ws socket on `baseUrl`'s /graphql, acknowledged: for what a client library
+ * would not send. Every message it receives is kept, parsed, in `messages`; `closed()` is its close code.
+ */
+export async function openSocket(baseUrl: string, credentials: Record<string, string>) {
+  const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+  const messages: WsMessage[] = [];
+  let closed: { code: number } | undefined;
+  socket.on('error', () => undefined);
+  socket.on('message', (data) => messages.push(JSON.parse(String(data)) as WsMessage));
+  socket.on('close', (code) => (closed = { code }));
+  await new Promise((r) => socket.once('open', r));
+  socket.send(JSON.stringify({ type: 'connection_init', payload: credentials }));
+  await until(() => messages.some((m) => m.type === 'connection_ack'));
+  return { socket, messages, closed: () => closed };
+}

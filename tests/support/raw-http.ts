@@ -40,3 +40,10 @@ export function rawHttp(baseUrl: string, payload: string | Buffer, timeoutMs = 1
     socket.write(payload);
   });
 }
+
+/** Headers as the lines of a raw request, each ending in CRLF. */
+export function headerLines(headers: Record<string, string>): string {
+  return Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+}
