@@ -24,13 +24,33 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
-  // The layers of ARCHITECTURE.md, enforced: doors → services → entities, one way. A service, an entity or
-  // an infrastructure module that imports a door (or the app that assembles them) fails the lint.
+  // The layers of docs/architecture.md, enforced: doors → services → (runtime → sql → domain, shapes) → entities,
+  // one way; the three doors never import each other (what they share lives in http/ and graphql/, and the
+  // schema is composed above them in src/schema.ts). A module that imports a layer above it fails the lint.
   ...[
-    ['src/entities/**', 'services|infra|storage|auth|rest|resolvers|subscriptions|metrics|cli|app|main|db'],
-    ['src/services/**', 'auth|rest|resolvers|subscriptions|metrics|cli|app|main'],
-    ['src/{infra,storage}/**', 'services|auth|rest|resolvers|subscriptions|metrics|cli|app|main'],
-    ['src/auth/**', 'rest|resolvers|subscriptions|metrics|cli|app|main'],
+    [
+      'src/entities/**',
+      'domain|shapes|sql|runtime|services|infra|storage|auth|http|graphql|rest|resolvers|subscriptions|metrics|cli|app|main|db|schema',
+    ],
+    [
+      'src/{domain,shapes}/**',
+      'sql|runtime|services|auth|http|graphql|rest|resolvers|subscriptions|metrics|cli|app|main|schema',
+    ],
+    [
+      'src/sql/**',
+      'runtime|services|auth|http|graphql|rest|resolvers|subscriptions|metrics|cli|app|main|schema',
+    ],
+    ['src/runtime/**', 'services|auth|http|graphql|rest|resolvers|subscriptions|metrics|cli|app|main|schema'],
+    ['src/services/**', 'auth|http|graphql|rest|resolvers|subscriptions|metrics|cli|app|main|schema'],
+    [
+      'src/{infra,storage}/**',
+      'domain|shapes|sql|runtime|services|auth|http|graphql|rest|resolvers|subscriptions|metrics|cli|app|main|schema',
+    ],
+    ['src/auth/**', 'http|graphql|rest|resolvers|subscriptions|metrics|cli|app|main|schema'],
+    ['src/{http,graphql}/**', 'rest|resolvers|subscriptions|metrics|cli|app|main|schema'],
+    ['src/rest/**', 'resolvers|subscriptions|graphql|cli|app|main|schema'],
+    ['src/resolvers/**', 'rest|subscriptions|cli|app|main|schema'],
+    ['src/subscriptions/**', 'rest|resolvers|cli|app|main|schema'],
   ].map(([files, forbidden]) => ({
     files: [files],
     rules: {
@@ -39,8 +59,9 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: `^(\\.\\./)+(${forbidden})(/|$)`,
-              message: 'Dependencies point one way: doors → services → entities (ARCHITECTURE.md).',
+              regex: `^(\\.\\./)+(${forbidden})(/|\\.|$)`,
+              message:
+                'Dependencies point one way, and the doors never import each other (docs/architecture.md).',
             },
           ],
         },

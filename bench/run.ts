@@ -22,7 +22,7 @@ import { pgConnectionOptions } from '../src/infra/database-url';
 import { PostgresCluster, temporaryDataDir } from '../src/infra/postgres-cluster';
 import { createLogger } from '../src/logger';
 import { createOperator, createPartner } from '../src/services/admin.service';
-import { newOperator, newPartner, parseInput } from '../src/services/inputs';
+import { newOperator, newPartner, parseInput } from '../src/shapes/inputs';
 import { startBare } from './bare';
 import type { LoadJob, LoadSummary } from './load-worker';
 import { availableOf, cloneRequests, countRequests, explain } from './seed';

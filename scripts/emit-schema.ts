@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildAppSchema, printAppSchema } from '../src/resolvers/schema';
+import { buildAppSchema, printAppSchema } from '../src/schema';
 
 buildAppSchema().then((schema) => {
   const file = path.resolve(__dirname, '../../schema.graphql');

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type supertest from 'supertest';
 import { createPartner } from '../src/services/admin.service';
-import { expire } from '../src/services/expiry';
-import { newPartner, parseInput } from '../src/services/inputs';
+import { expire } from '../src/runtime/expiry';
+import { newPartner, parseInput } from '../src/shapes/inputs';
 import { ProcessRequestDocument, ProcessRequestsDocument } from './generated/graphql';
 import { until } from './support/progress-ws';
 import { rawHttp } from './support/raw-http';

@@ -11,7 +11,7 @@ import { openThrowawayServer, type ThrowawayServer } from '../src/infra/throwawa
 import { createLogger } from '../src/logger';
 import { MIGRATIONS } from '../src/migrations';
 import { createOperator, createPartner } from '../src/services/admin.service';
-import { newOperator, newPartner, parseInput } from '../src/services/inputs';
+import { newOperator, newPartner, parseInput } from '../src/shapes/inputs';
 
 const log = createLogger('silent');
 let server: ThrowawayServer;

@@ -1,7 +1,7 @@
 // The GraphQL explorer (SPEC section 15): a page and every asset it references come from the service
 // itself; nothing points elsewhere. On by default outside production, GRAPHQL_EXPLORER turns it on or off.
 import { loadConfig } from '../src/config';
-import { SELF_ONLY_CSP } from '../src/rest/static-assets';
+import { SELF_ONLY_CSP } from '../src/http/static-assets';
 import { createWorld, type World } from './support/world';
 import { PRODUCTION_ENV } from './support/production-env';
 

@@ -6,7 +6,7 @@ import { checkedFetch } from './support/openapi';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { GRAPHQL_LIMITS } from '../src/resolvers/document-limits';
+import { GRAPHQL_LIMITS } from '../src/graphql/document-limits';
 import { pdfOfSize } from './support/files';
 import { openSocket, until, watchProgress } from './support/progress-ws';
 import { createWorld, type Team, type World } from './support/world';

@@ -4,7 +4,7 @@
 // whether it holds 10 requests or 100; and only what a partner's reader may see is shown.
 import type { Operator } from '../src/entities/operator.entity';
 import { replacePolicy } from '../src/services/approval-policy.service';
-import { decisionInput, parseInput, policyInput } from '../src/services/inputs';
+import { decisionInput, parseInput, policyInput } from '../src/shapes/inputs';
 import {
   AllProcessRequestPeopleDocument,
   ApproveManyWithPeopleDocument,

@@ -4,7 +4,7 @@
 import supertest from 'supertest';
 import { checked } from './support/openapi';
 import { createApp, type App } from '../src/app';
-import { expire } from '../src/services/expiry';
+import { expire } from '../src/runtime/expiry';
 import {
   balanceOf,
   desk as makeDesk,

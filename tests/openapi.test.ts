@@ -7,8 +7,8 @@ import { fullFormats } from 'ajv-formats/dist/formats';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../src/config';
-import { ERRORS } from '../src/services/errors';
-import { SELF_ONLY_CSP } from '../src/rest/static-assets';
+import { ERRORS } from '../src/domain/errors';
+import { SELF_ONLY_CSP } from '../src/http/static-assets';
 import { buildOpenApiDocument } from '../src/rest/openapi/document';
 import { REST_ERROR_CODES } from '../src/rest/openapi/schemas';
 import {

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import type { Operator } from '../src/entities/operator.entity';
 import { mintToken } from '../src/auth/dev-tokens';
 import { runCli } from '../src/cli/run';
-import { announceOperatorChange } from '../src/services/operator-change';
+import { announceOperatorChange } from '../src/runtime/operator-change';
 import { pdfOfSize } from './support/files';
 import { storedEvents } from './support/progress-events';
 import {

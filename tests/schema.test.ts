@@ -1,7 +1,7 @@
 // schema.graphql is kept in git and read by codegen: it must be exactly what the code-first schema prints.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildAppSchema, printAppSchema } from '../src/resolvers/schema';
+import { buildAppSchema, printAppSchema } from '../src/schema';
 
 test('schema.graphql matches the schema built from the code', async () => {
   const committed = readFileSync(path.resolve(__dirname, '../schema.graphql'), 'utf8');

@@ -1,7 +1,7 @@
 // Builds the acting operator from the two credentials, for HTTP headers and graphql-ws connection params alike.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Operator } from '../entities/operator.entity';
-import { DomainError } from '../services/errors';
+import { DomainError } from '../domain/errors';
 import { type TokenVerifier, validUntil } from './token-verifier';
 
 export interface Credentials {

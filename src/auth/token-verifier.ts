@@ -9,7 +9,7 @@ import {
 } from 'jose';
 import { createPublicKey, createSecretKey } from 'node:crypto';
 import type { Config, TokenKeyConfig } from '../config';
-import { DomainError } from '../services/errors';
+import { DomainError } from '../domain/errors';
 
 type Key = Uint8Array | KeyLike | JWTVerifyGetKey;
 

@@ -1,9 +1,9 @@
 // CLI commands for approval policies and operators' later changes (SPEC sections 12 and 15).
 import { describePolicy, policyOf, replacePolicy } from '../services/approval-policy.service';
 import { activateOperator, findOperator, updateOperator } from '../services/admin.service';
-import { loadPartner } from '../services/access';
-import { DomainError } from '../services/errors';
-import { id, operatorChanges, parseInput, policyInput } from '../services/inputs';
+import { loadPartner } from '../domain/access';
+import { DomainError } from '../domain/errors';
+import { id, operatorChanges, parseInput, policyInput } from '../shapes/inputs';
 import type { Operator } from '../entities/operator.entity';
 import { type CommandHandler, type Flags, UsageError, text } from './flags';
 

@@ -42,7 +42,7 @@ export class IdempotencyKey {
   responseBody?: string | null;
 
   /**
-   * Liveness lock id of the process holding an IN_PROGRESS claim (src/services/liveness.ts): a claim whose
+   * Liveness lock id of the process holding an IN_PROGRESS claim (src/runtime/liveness.ts): a claim whose
    * process is gone is taken over at once. Null on claims written before owners were recorded.
    */
   @Property({ type: 'integer', nullable: true })

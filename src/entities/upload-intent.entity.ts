@@ -2,7 +2,7 @@ import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 
 /**
  * An evidence blob about to be committed by a create that has not committed its row yet, written and read
- * by SQL in src/services/upload-intents.ts. Committed on its own before the blob is, and deleted by the
+ * by SQL in src/runtime/upload-intents.ts. Committed on its own before the blob is, and deleted by the
  * create's transaction: after a crash, an intent whose owner is gone names a blob that has no row.
  */
 @Entity({ tableName: 'upload_intent' })
@@ -17,7 +17,7 @@ export class UploadIntent {
   @Property({ type: 'uuid' })
   processRequestId!: string;
 
-  /** Liveness lock id of the process running the create (src/services/liveness.ts). */
+  /** Liveness lock id of the process running the create (src/runtime/liveness.ts). */
   @Property({ type: 'integer' })
   owner!: number;
 

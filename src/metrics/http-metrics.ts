@@ -1,7 +1,7 @@
 // Times every request on the public port, labelled by route template so a label never holds an id.
 import type { Context, Next } from 'koa';
 import type { Histogram } from 'prom-client';
-import { GRAPHQL_PATH } from '../resolvers/apollo';
+import { GRAPHQL_PATH } from '../http/paths';
 
 /** The label of a request no route took (404s, probes of random paths): one series, whatever the path. */
 export const UNMATCHED_ROUTE = 'unmatched';

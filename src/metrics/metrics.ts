@@ -2,8 +2,8 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ProgressEventType } from '../entities/process-request-event.entity';
-import type { TransitionListener } from '../services/progress';
-import { PROGRESS_DOORS, type ProgressBus } from '../services/progress-bus';
+import type { TransitionListener } from '../sql/progress';
+import { PROGRESS_DOORS, type ProgressBus } from '../runtime/progress-bus';
 import { BLOB_OPERATIONS, type BlobObserver } from '../storage/evidence-store';
 
 export interface MetricsSources {

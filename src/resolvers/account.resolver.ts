@@ -1,7 +1,7 @@
 import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
-import { id, parseInput } from '../services/inputs';
-import { toOperatorView, type BalanceView, type OperatorView, type PartnerView } from '../services/views';
-import type { GraphQLContext } from './context';
+import { id, parseInput } from '../shapes/inputs';
+import { toOperatorView, type BalanceView, type OperatorView, type PartnerView } from '../shapes/views';
+import type { GraphQLContext } from '../graphql/context';
 import { ClientBalanceType, CurrentOperatorType, PartnerType } from './types/account.type';
 
 @Resolver()

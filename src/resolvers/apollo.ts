@@ -6,19 +6,19 @@ import type { Context, Next } from 'koa';
 import { Readable } from 'node:stream';
 import type { TokenVerifier } from '../auth/token-verifier';
 import type { Services } from '../services';
-import { DomainError } from '../services/errors';
+import { DomainError } from '../domain/errors';
 import { MAX_EVIDENCE_BYTES } from '../services/evidence.service';
-import { readJsonObject, sendJson } from '../rest/json';
-import { noteFailure } from '../rest/middleware';
+import { GRAPHQL_PATH } from '../http/paths';
+import { readJsonObject, sendJson } from '../http/json';
+import { noteFailure } from '../http/middleware';
 import { credentialsOf } from '../auth/authenticate';
-import { buildGraphQLContext, type GraphQLContext } from './context';
-import { documentLimitsRule, PARSE_OPTIONS, variablesLimitError } from './document-limits';
+import { buildGraphQLContext, type GraphQLContext } from '../graphql/context';
+import { documentLimitsRule, PARSE_OPTIONS, variablesLimitError } from '../graphql/document-limits';
 import { uploadOnceRule } from './upload-once';
-import { formatGraphQLError, fromUploadError, toGraphQLError } from './errors';
+import { formatGraphQLError, fromUploadError, toGraphQLError } from '../graphql/errors';
 import { InFlight } from './in-flight';
 import { addRequestIdToErrorBody, requestIdPlugin } from './request-id.plugin';
 
-export const GRAPHQL_PATH = '/graphql';
 const MAX_JSON_BODY = 256 * 1024;
 /** Seconds a caller refused with TOO_MANY_OPERATIONS is told to wait (Retry-After). */
 const RETRY_AFTER_SECONDS = 1;

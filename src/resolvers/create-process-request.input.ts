@@ -1,5 +1,5 @@
 import { Field, InputType } from 'type-graphql';
-import { DecimalScalar } from './types/decimal.scalar';
+import { DecimalScalar } from '../graphql/decimal.scalar';
 
 @InputType()
 export class CreateProcessRequestInput {

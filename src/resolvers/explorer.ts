@@ -2,8 +2,8 @@
 // HTML gets a page whose scripts and styles come from node_modules through /graphql/explorer/…; a
 // Content-Security-Policy keeps the browser from loading anything from elsewhere.
 import type { Context, Next } from 'koa';
-import { assetSender, CSS, JS, packageFile, sendPage, type Asset } from '../rest/static-assets';
-import { GRAPHQL_PATH } from './apollo';
+import { assetSender, CSS, JS, packageFile, sendPage, type Asset } from '../http/static-assets';
+import { GRAPHQL_PATH } from '../http/paths';
 
 export const EXPLORER_ASSETS_PATH = `${GRAPHQL_PATH}/explorer`;
 

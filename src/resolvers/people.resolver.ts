@@ -3,9 +3,9 @@
 // in one statement, under the partner the request or policy was read under.
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { PolicyChangeView, PolicyView } from '../services/approval-policy.service';
-import type { ApprovalView, HistoryEntryView, PersonView, ProcessRequestView } from '../services/views';
-import type { GraphQLContext } from './context';
-import type { Seen } from './loaders';
+import type { ApprovalView, HistoryEntryView, PersonView, ProcessRequestView } from '../shapes/views';
+import type { GraphQLContext } from '../graphql/context';
+import type { Seen } from '../graphql/loaders';
 import { OperatorType } from './types/account.type';
 import { ApprovalPolicyType, PolicyChangeType } from './types/approval.type';
 import { ApprovalType, HistoryEntry, ProcessRequestType } from './types/process-request.type';

@@ -12,13 +12,13 @@ import {
   listFilters,
   pageQuery,
   parseInput,
-} from '../services/inputs';
+} from '../shapes/inputs';
 import type { Page } from '../services/process-request-query.service';
-import type { HistoryEntryView, ProcessRequestView } from '../services/views';
-import type { GraphQLContext } from './context';
+import type { HistoryEntryView, ProcessRequestView } from '../shapes/views';
+import type { GraphQLContext } from '../graphql/context';
 import { DecisionResultType } from './types/approval.type';
 import { CreateProcessRequestInput } from './create-process-request.input';
-import { fromUploadError } from './errors';
+import { fromUploadError } from '../graphql/errors';
 import {
   EvidenceDownload,
   HistoryEntry,

@@ -2,7 +2,7 @@
 // fields (two aliased creates, say) would run the first and fail the second after the first committed,
 // so it is refused before anything runs.
 import { type ASTVisitor, GraphQLError, getNamedType, type ValidationContext } from 'graphql';
-import { DomainError } from '../services/errors';
+import { DomainError } from '../domain/errors';
 
 export function uploadOnceRule(context: ValidationContext): ASTVisitor {
   return {

@@ -4,7 +4,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logger';
-import { ERRORS, type ErrorCode } from '../services/errors';
+import { ERRORS, type ErrorCode } from '../domain/errors';
 import type { AllowedMethods } from './methods';
 
 const BY_PARSER_CODE: Record<string, ErrorCode> = {

@@ -2,7 +2,7 @@
 // /graphql and the REST facade, preflight included. No origin listed: no CORS headers at all.
 import cors from '@koa/cors';
 import type { Context, Middleware, Next } from 'koa';
-import { GRAPHQL_PATH } from '../resolvers/apollo';
+import { GRAPHQL_PATH } from '../http/paths';
 
 /** Request headers the doors read (credentials, uploads, idempotency, Apollo's CSRF rule, SSE resume). */
 export const CORS_ALLOWED_HEADERS = [

@@ -1,11 +1,19 @@
 // GET /openapi.json (always, no credentials) and, with API_DOCS, GET /docs: the document rendered by
 // Swagger UI, whose scripts and styles come from the installed swagger-ui-dist package, nothing from elsewhere.
 import Router from '@koa/router';
-import { DomainError } from '../services/errors';
-import { sendJson } from './json';
+import { DomainError } from '../domain/errors';
+import { sendJson } from '../http/json';
 import { openApiDocument } from './openapi/document';
 import { DOCS_PATH, DOCUMENT_PATH } from './openapi/paths';
-import { assetSender, CSS, JS, packageFile, sendPage, withoutSourceMap, type Asset } from './static-assets';
+import {
+  assetSender,
+  CSS,
+  JS,
+  packageFile,
+  sendPage,
+  withoutSourceMap,
+  type Asset,
+} from '../http/static-assets';
 
 // Started by the page once the bundle defined SwaggerUIBundle. No validator badge (it would call an outside
 // service); "Try it out" calls this service, with the two tokens typed into "Authorize" (not persisted).

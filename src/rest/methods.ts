@@ -2,7 +2,7 @@
 // /graphql). Any other method on a known path is 405 with Allow, before authentication or the body.
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import { DomainError } from '../services/errors';
+import { DomainError } from '../domain/errors';
 
 const ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 const byOrder = (a: string, b: string) => ORDER.indexOf(a) - ORDER.indexOf(b);

@@ -2,8 +2,8 @@
 import busboy from 'busboy';
 import type { IncomingMessage } from 'node:http';
 import type { ReceiveCreate } from '../services/process-request.service';
-import { DomainError } from '../services/errors';
-import { createFields, parseInput, type CreateFields } from '../services/inputs';
+import { DomainError } from '../domain/errors';
+import { createFields, parseInput, type CreateFields } from '../shapes/inputs';
 import type { IncomingEvidence } from '../services/evidence.service';
 
 const TEXT_FIELDS = new Set(['requestedAmount', 'observations', 'otp']);

@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import { Readable } from 'node:stream';
 import { authenticate, credentialsOf } from '../auth/authenticate';
 import type { TokenVerifier } from '../auth/token-verifier';
-import type { ServiceContext } from '../services/context';
+import type { ServiceContext } from '../domain/context';
 import type { Services } from '../services';
 import { ProcessRequestStatus } from '../entities/process-request.entity';
 import {
@@ -17,10 +17,10 @@ import {
   listFilters,
   pageQuery,
   parseInput,
-} from '../services/inputs';
-import type { ProcessRequestView } from '../services/views';
-import { DomainError } from '../services/errors';
-import { readJsonObject, sendJson, stringify } from './json';
+} from '../shapes/inputs';
+import type { ProcessRequestView } from '../shapes/views';
+import { DomainError } from '../domain/errors';
+import { readJsonObject, sendJson, stringify } from '../http/json';
 import { receiveMultipart } from './multipart';
 
 const ACTION_BODY_LIMIT = 16 * 1024;

@@ -4,11 +4,11 @@ import type { Context } from 'koa';
 import type { ServerResponse } from 'node:http';
 import type { TokenVerifier } from '../auth/token-verifier';
 import type { Services } from '../services';
-import type { ProgressBus } from '../services/progress-bus';
-import type { ProgressSubscription } from '../services/progress-subscription';
-import { DomainError } from '../services/errors';
-import { lastEventId, parseInput } from '../services/inputs';
-import { stringify } from './json';
+import type { ProgressBus } from '../runtime/progress-bus';
+import type { ProgressSubscription } from '../runtime/progress-subscription';
+import { DomainError } from '../domain/errors';
+import { lastEventId, parseInput } from '../shapes/inputs';
+import { stringify } from '../http/json';
 import { partnerOf, serviceContext } from './process-request.routes';
 
 /** Registers the stream route; passed as `extend` so it sits before `/process-request/:id`. */

@@ -6,9 +6,9 @@ import { ClientBalance } from '../entities/client-balance.entity';
 import type { z } from 'zod';
 import { Operator } from '../entities/operator.entity';
 import { Partner } from '../entities/partner.entity';
-import { DomainError } from './errors';
-import { announceOperatorChange } from './operator-change';
-import type { newOperator, newPartner, operatorChanges } from './inputs';
+import { DomainError } from '../domain/errors';
+import { announceOperatorChange } from '../runtime/operator-change';
+import type { newOperator, newPartner, operatorChanges } from '../shapes/inputs';
 
 /** Creates a partner and its balance (input parsed by the door with inputs.newPartner). */
 export async function createPartner(

@@ -9,10 +9,10 @@ import {
   DEFAULT_TIERS,
   type ApprovalTier,
 } from '../entities/approval-policy.entity';
-import { requirePartner } from './access';
-import type { ServiceContext } from './context';
-import type { PolicyInput } from './inputs';
-import { assertCurrencyScale, compareDecimals } from './money';
+import { requirePartner } from '../domain/access';
+import type { ServiceContext } from '../domain/context';
+import type { PolicyInput } from '../shapes/inputs';
+import { assertCurrencyScale, compareDecimals } from '../domain/money';
 
 export interface PolicyChangeView {
   id: string;

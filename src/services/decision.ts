@@ -9,13 +9,13 @@ import { ProgressEventType } from '../entities/process-request-event.entity';
 import { ProcessRequest, ProcessRequestStatus } from '../entities/process-request.entity';
 import { BALANCE_REVERSAL_PROCESS_TYPE_ID } from '../entities/process-type.entity';
 import { violatedConstraint } from '../infra/failures';
-import { can } from './access';
-import type { ServiceContext } from './context';
-import { DomainError, type ErrorCode } from './errors';
-import { expire } from './expiry';
-import { type EventData, type NewEvent, type ProgressEvent, recordEvents } from './progress';
-import { decideAtOnce, type Guard, type Outcome, updateOf, updateParams } from './decision-sql';
-import type { ApprovalView } from './views';
+import { can } from '../domain/access';
+import type { ServiceContext } from '../domain/context';
+import { DomainError, type ErrorCode } from '../domain/errors';
+import { expire } from '../runtime/expiry';
+import { type EventData, type NewEvent, type ProgressEvent, recordEvents } from '../sql/progress';
+import { decideAtOnce, type Guard, type Outcome, updateOf, updateParams } from '../sql/decision-sql';
+import type { ApprovalView } from '../shapes/views';
 
 export type { Outcome };
 

@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Operator } from '../entities/operator.entity';
 import { Partner } from '../entities/partner.entity';
 import { createOperator, createPartner } from './admin.service';
-import { newOperator, newPartner, parseInput } from './inputs';
+import { newOperator, newPartner, parseInput } from '../shapes/inputs';
 
 export const DEMO_PARTNER_ID = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
 

@@ -4,8 +4,8 @@ import type { Readable } from 'node:stream';
 import type { Logger } from '../logger';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EvidenceStore } from '../storage/evidence-store';
-import { DomainError } from './errors';
-import type { UploadIntents } from './upload-intents';
+import { DomainError } from '../domain/errors';
+import type { UploadIntents } from '../runtime/upload-intents';
 
 export const MAX_EVIDENCE_BYTES = 10 * 1024 * 1024;
 /** Block size for staged uploads: at most 11 blocks per file, one block of memory per upload. */
@@ -157,7 +157,7 @@ export async function stageEvidence(
 /**
  * One create's evidence on its way to storage: staged while it arrives, announced by an upload intent,
  * made visible with the request (commit, inside the create's transaction), removed if the create fails
- * after that (abort). See src/services/upload-intents.ts for why this order survives a crash.
+ * after that (abort). See src/runtime/upload-intents.ts for why this order survives a crash.
  */
 export class EvidenceUpload {
   private staging?: Promise<StagedEvidence>;

@@ -1,10 +1,10 @@
 // Idempotent creates (SPEC section 4): one key per operator, the first response replayed for 24 hours.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createHash, randomUUID } from 'node:crypto';
-import { DomainError } from './errors';
-import { ownerAlive, type Owner } from './liveness';
-import { Decimal } from './money';
-import type { ProcessRequestView } from './views';
+import { DomainError } from '../domain/errors';
+import { ownerAlive, type Owner } from '../runtime/liveness';
+import { Decimal } from '../domain/money';
+import type { ProcessRequestView } from '../shapes/views';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 /**

@@ -3,17 +3,17 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { EvidenceStore } from '../storage/evidence-store';
-import { PartnerCache } from './access';
+import { PartnerCache } from '../domain/access';
 import { ApprovalPolicyService } from './approval-policy.service';
-import { ExpirySweeper } from './expiry';
-import { EvidenceReconciler } from './evidence-reconciler';
+import { ExpirySweeper } from '../runtime/expiry';
+import { EvidenceReconciler } from '../runtime/evidence-reconciler';
 import { IdempotencyService } from './idempotency.service';
-import type { ProcessLiveness } from './liveness';
+import type { ProcessLiveness } from '../runtime/liveness';
 import { ProcessRequestQueryService } from './process-request-query.service';
 import { OtpService } from './otp.service';
 import { ProcessRequestService } from './process-request.service';
-import type { TransitionListener } from './progress';
-import { UploadIntents } from './upload-intents';
+import type { TransitionListener } from '../sql/progress';
+import { UploadIntents } from '../runtime/upload-intents';
 
 export interface Services {
   config: Config;

@@ -2,8 +2,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import * as OTPAuth from 'otpauth';
 import type { Operator } from '../entities/operator.entity';
-import type { ServiceContext } from './context';
-import { DomainError } from './errors';
+import type { ServiceContext } from '../domain/context';
+import { DomainError } from '../domain/errors';
 import { decryptSecret, encryptSecret } from './secret-box';
 
 export const OTP_ISSUER = 'Process Requests';

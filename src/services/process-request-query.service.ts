@@ -6,12 +6,12 @@ import { ClientBalance } from '../entities/client-balance.entity';
 import { Partner } from '../entities/partner.entity';
 import { ProcessRequest } from '../entities/process-request.entity';
 import type { EvidenceStore, SignedUrl } from '../storage/evidence-store';
-import { can, refusal, requirePartner } from './access';
-import type { ServiceContext } from './context';
-import { DomainError } from './errors';
-import type { ListFilters, PageQuery } from './inputs';
-import { EVENT_COLUMNS, eventOfRow, type EventRow } from './progress';
-import { APPROVALS_OF, pgDate, type RequestRow, viewOfRow } from './request-rows';
+import { can, refusal, requirePartner } from '../domain/access';
+import type { ServiceContext } from '../domain/context';
+import { DomainError } from '../domain/errors';
+import type { ListFilters, PageQuery } from '../shapes/inputs';
+import { EVENT_COLUMNS, eventOfRow, type EventRow } from '../sql/progress';
+import { APPROVALS_OF, pgDate, type RequestRow, viewOfRow } from '../sql/request-rows';
 import {
   type ApprovalView,
   type BalanceView,
@@ -23,7 +23,7 @@ import {
   toHistoryEntryView,
   toPartnerView,
   toProcessRequestView,
-} from './views';
+} from '../shapes/views';
 
 const STREAM_BATCH = 500;
 

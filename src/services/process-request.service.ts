@@ -7,10 +7,10 @@ import {
   BALANCE_REVERSAL_PROCESS_TYPE_ID,
 } from '../entities/process-type.entity';
 import type { EvidenceStore } from '../storage/evidence-store';
-import { requirePartner } from './access';
-import type { ServiceContext } from './context';
+import { requirePartner } from '../domain/access';
+import type { ServiceContext } from '../domain/context';
 import { decide, type Outcome } from './decision';
-import { DomainError, toDomainError } from './errors';
+import { DomainError, toDomainError } from '../domain/errors';
 import { violatedConstraint } from '../infra/failures';
 import { EvidenceUpload, type IncomingEvidence } from './evidence.service';
 import { createRequestHash, IdempotencyService } from './idempotency.service';
@@ -21,14 +21,20 @@ import {
   type CreateFields,
   type DecisionInput,
   type ReversalInput,
-} from './inputs';
-import { assertCurrencyScale } from './money';
+} from '../shapes/inputs';
+import { assertCurrencyScale } from '../domain/money';
 import type { OtpService } from './otp.service';
-import { announce, recordEvent, recordEvents, type ProgressEvent, type TransitionListener } from './progress';
+import {
+  announce,
+  recordEvent,
+  recordEvents,
+  type ProgressEvent,
+  type TransitionListener,
+} from '../sql/progress';
 import { policyOf, requiredApprovals } from './approval-policy.service';
 import { viewsOf } from './process-request-query.service';
-import type { UploadIntents } from './upload-intents';
-import { type ProcessRequestView, toProcessRequestView } from './views';
+import type { UploadIntents } from '../runtime/upload-intents';
+import { type ProcessRequestView, toProcessRequestView } from '../shapes/views';
 
 /**
  * Lets a door feed a create in its own transport order: it calls `stage` once with the evidence
@@ -71,7 +77,7 @@ export class ProcessRequestService {
    * Files a request: the evidence is staged while it arrives, the fields are checked, the idempotency
    * key claimed, the OTP checked, and then the row, the blob and the CREATED event become real together.
    * A crash between the blob's commit and the transaction's leaves an upload intent behind, from which the
-   * reconciler deletes the blob (src/services/upload-intents.ts).
+   * reconciler deletes the blob (src/runtime/upload-intents.ts).
    */
   async create(
     ctx: ServiceContext,

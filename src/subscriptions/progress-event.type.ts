@@ -2,10 +2,10 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { ProgressEventType } from '../entities/process-request-event.entity';
 import { ProcessRequestStatus } from '../entities/process-request.entity';
-import type { Decimal } from '../services/money';
-import { DecimalScalar } from '../resolvers/types/decimal.scalar';
+import type { Decimal } from '../domain/money';
+import { DecimalScalar } from '../graphql/decimal.scalar';
 // Registers the two enums under their GraphQL names before this type uses them.
-import '../resolvers/types/process-request.type';
+import '../graphql/enums';
 
 @ObjectType('ProgressEvent', { description: 'A change to a process request of the partner being watched' })
 export class ProgressEventObject {

@@ -1,9 +1,9 @@
 // The processRequestProgress subscription: the bus does the checking and the streaming; this only exposes it.
 import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
 import type { SubscribeResolverData } from 'type-graphql';
-import { DomainError } from '../services/errors';
-import { eventId, id, parseInput } from '../services/inputs';
-import type { ProgressEventView } from '../services/views';
+import { DomainError } from '../domain/errors';
+import { eventId, id, parseInput } from '../shapes/inputs';
+import type { ProgressEventView } from '../shapes/views';
 import type { SubscriptionContext } from './context';
 import { ProgressEventObject } from './progress-event.type';
 

@@ -17,12 +17,12 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { authenticate, credentialsOf } from '../auth/authenticate';
 import type { TokenVerifier } from '../auth/token-verifier';
 import type { Services } from '../services';
-import { DomainError, toDomainError } from '../services/errors';
-import type { ProgressBus } from '../services/progress-bus';
-import { GRAPHQL_PATH } from '../resolvers/apollo';
-import { buildGraphQLContext } from '../resolvers/context';
-import { documentLimitsRule, parseWithinLimits, variablesLimitError } from '../resolvers/document-limits';
-import { formatGraphQLError, toGraphQLError } from '../resolvers/errors';
+import { DomainError, toDomainError } from '../domain/errors';
+import type { ProgressBus } from '../runtime/progress-bus';
+import { GRAPHQL_PATH } from '../http/paths';
+import { buildGraphQLContext } from '../graphql/context';
+import { documentLimitsRule, parseWithinLimits, variablesLimitError } from '../graphql/document-limits';
+import { formatGraphQLError, toGraphQLError } from '../graphql/errors';
 import type { SubscriptionContext } from './context';
 
 const MAX_MESSAGE_BYTES = 64 * 1024;

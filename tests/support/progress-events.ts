@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Operator } from '../../src/entities/operator.entity';
 import { ProgressEventType } from '../../src/entities/process-request-event.entity';
-import { recordEvent } from '../../src/services/progress';
+import { recordEvent } from '../../src/sql/progress';
 import type { World } from './world';
 
 export interface EveryEvent {

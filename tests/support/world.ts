@@ -12,13 +12,7 @@ import { pgConnectionOptions } from '../../src/infra/database-url';
 import { migrate } from '../../src/db';
 import type { Operator } from '../../src/entities/operator.entity';
 import { createOperator, createPartner } from '../../src/services/admin.service';
-import {
-  createFields,
-  newOperator,
-  newPartner,
-  parseInput,
-  type NewOperator,
-} from '../../src/services/inputs';
+import { createFields, newOperator, newPartner, parseInput, type NewOperator } from '../../src/shapes/inputs';
 import { PDF } from './files';
 import { checked } from './openapi';
 

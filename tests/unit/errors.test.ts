@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { classifyFailure } from '../../src/infra/failures';
-import { DomainError, ERRORS, toDomainError } from '../../src/services/errors';
+import { DomainError, ERRORS, toDomainError } from '../../src/domain/errors';
 
 test("the README's error table lists exactly the catalogue, with the same statuses", () => {
   const readme = readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');

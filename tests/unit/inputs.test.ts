@@ -1,5 +1,5 @@
 // The input declarations on their own: what each accepts, how it normalizes, and the error a door sends.
-import { DomainError } from '../../src/services/errors';
+import { DomainError } from '../../src/domain/errors';
 import {
   createFields,
   decisionInput,
@@ -9,7 +9,7 @@ import {
   listFilters,
   pageQuery,
   parseInput,
-} from '../../src/services/inputs';
+} from '../../src/shapes/inputs';
 
 function refusal(run: () => unknown): { code: string; message: string; field?: unknown } {
   try {

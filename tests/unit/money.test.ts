@@ -1,6 +1,6 @@
 // Money's pure core: the currency-scale rule and formatting stored NUMERIC text for a currency.
-import { DomainError } from '../../src/services/errors';
-import { assertCurrencyScale, currencyDigits, formatAmount, isCurrency } from '../../src/services/money';
+import { DomainError } from '../../src/domain/errors';
+import { assertCurrencyScale, currencyDigits, formatAmount, isCurrency } from '../../src/domain/money';
 
 test('currency digits follow ISO 4217, capped at the column scale of 4', () => {
   expect([

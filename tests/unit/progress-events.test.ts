@@ -1,8 +1,8 @@
 // The one progress event shape, and the two views every door makes from it.
 import { ProgressEventType } from '../../src/entities/process-request-event.entity';
 import { ProcessRequestStatus } from '../../src/entities/process-request.entity';
-import { eventOfRow, type EventRow } from '../../src/services/progress';
-import { toHistoryEntryView, toProgressEventView } from '../../src/services/views';
+import { eventOfRow, type EventRow } from '../../src/sql/progress';
+import { toHistoryEntryView, toProgressEventView } from '../../src/shapes/views';
 
 const row: EventRow = {
   id: '42',

@@ -1,6 +1,6 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import type { Decimal } from '../../services/money';
-import { DecimalScalar } from './decimal.scalar';
+import type { Decimal } from '../../domain/money';
+import { DecimalScalar } from '../../graphql/decimal.scalar';
 
 @ObjectType('ClientBalance')
 export class ClientBalanceType {

@@ -1,6 +1,6 @@
 // GraphQL shapes of approval policies, approvals and bulk decisions (SPEC section 12).
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import { DecimalScalar } from './decimal.scalar';
+import { DecimalScalar } from '../../graphql/decimal.scalar';
 import { ProcessRequestType } from './process-request.type';
 
 @ObjectType({

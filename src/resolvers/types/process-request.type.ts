@@ -1,11 +1,10 @@
-import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { ProgressEventType } from '../../entities/process-request-event.entity';
 import { ProcessRequestStatus } from '../../entities/process-request.entity';
-import type { Decimal } from '../../services/money';
-import { DecimalScalar } from './decimal.scalar';
+import type { Decimal } from '../../domain/money';
+import { DecimalScalar } from '../../graphql/decimal.scalar';
 
-registerEnumType(ProcessRequestStatus, { name: 'ProcessRequestStatus' });
-registerEnumType(ProgressEventType, { name: 'ProgressEventType' });
+import '../../graphql/enums';
 
 @ObjectType({ description: 'What the service recorded about the evidence file' })
 export class EvidenceInfo {

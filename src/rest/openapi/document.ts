@@ -1,8 +1,8 @@
 // The OpenAPI 3.1 document of the REST facade: built once per process from the schemas and paths beside
 // it, served at GET /openapi.json, rendered at GET /docs, and used by the tests to check every answer.
-import { ERRORS } from '../../services/errors';
+import { ERRORS } from '../../domain/errors';
 import { documentationPaths, healthPaths, restPaths } from './paths';
-import { id } from '../../services/inputs';
+import { id } from '../../shapes/inputs';
 import { fromInput, restErrorCodesByStatus, SCHEMAS } from './schemas';
 
 export interface DocumentOptions {

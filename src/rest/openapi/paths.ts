@@ -9,7 +9,7 @@ import {
   pageQuery,
   policyInput,
   reversalInput,
-} from '../../services/inputs';
+} from '../../shapes/inputs';
 import { fromInput, type Schema } from './schemas';
 
 export const REST_BASE_PATH = '/cms/rest/app/partners/{partnerId}';

@@ -1,10 +1,10 @@
 // The OpenAPI document's schemas: request bodies and parameters derived from the zod declarations of
-// src/services/inputs.ts, the error shape and its codes from the catalogue, and the response shapes,
-// written here once (src/services/views.ts is what builds them).
+// src/shapes/inputs.ts, the error shape and its codes from the catalogue, and the response shapes,
+// written here once (src/shapes/views.ts is what builds them).
 import { z } from 'zod';
 import { ProgressEventType } from '../../entities/process-request-event.entity';
 import { ProcessRequestStatus } from '../../entities/process-request.entity';
-import { ERRORS, type ErrorCode } from '../../services/errors';
+import { ERRORS, type ErrorCode } from '../../domain/errors';
 
 export type Schema = Record<string, unknown>;
 

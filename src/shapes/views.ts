@@ -4,8 +4,8 @@ import type { Operator } from '../entities/operator.entity';
 import type { Partner } from '../entities/partner.entity';
 import type { ProgressEventType } from '../entities/process-request-event.entity';
 import type { ProcessRequest, ProcessRequestStatus } from '../entities/process-request.entity';
-import { type Decimal, formatAmount } from './money';
-import type { ProgressEvent } from './progress';
+import { type Decimal, formatAmount } from '../domain/money';
+import type { ProgressEvent } from './events';
 
 export interface BalanceView {
   id: string;

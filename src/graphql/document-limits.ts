@@ -22,8 +22,8 @@ import {
   Kind,
   parse,
 } from 'graphql';
-import { DomainError } from '../services/errors';
-import { DEFAULT_PAGE_LIMIT, MAX_APPROVALS, MAX_PAGE_LIMIT, MAX_TIERS } from '../services/inputs';
+import { DomainError } from '../domain/errors';
+import { DEFAULT_PAGE_LIMIT, MAX_APPROVALS, MAX_PAGE_LIMIT, MAX_TIERS } from '../shapes/inputs';
 
 export const GRAPHQL_LIMITS = {
   /** UTF-8 bytes of the document text. */

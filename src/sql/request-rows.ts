@@ -1,8 +1,8 @@
 // Hot read paths read process_request rows as plain rows and write views from them directly: no entity,
 // no identity map. A request's approvals come with it, as JSON from the same statement.
 import type { ProcessRequestStatus } from '../entities/process-request.entity';
-import { formatAmount } from './money';
-import type { ApprovalView, ProcessRequestView } from './views';
+import { formatAmount } from '../domain/money';
+import type { ApprovalView, ProcessRequestView } from '../shapes/views';
 
 /** A process_request row as the driver returns it (timestamps as text: the ORM's pool keeps them so). */
 export interface RequestRow {

@@ -5,11 +5,17 @@ import type { ClientConfig, Notification } from 'pg';
 import { DedicatedConnection } from '../infra/dedicated-connection';
 import { Operator } from '../entities/operator.entity';
 import type { Logger } from '../logger';
-import { refusal, requirePartner } from './access';
-import type { ServiceContext } from './context';
-import { DomainError } from './errors';
+import { refusal, requirePartner } from '../domain/access';
+import type { ServiceContext } from '../domain/context';
+import { DomainError } from '../domain/errors';
 import { OPERATOR_CHANNEL } from './operator-change';
-import { EVENT_COLUMNS, eventOfRow, PROGRESS_CHANNEL, type EventRow, type ProgressEvent } from './progress';
+import {
+  EVENT_COLUMNS,
+  eventOfRow,
+  PROGRESS_CHANNEL,
+  type EventRow,
+  type ProgressEvent,
+} from '../sql/progress';
 import { ProgressSubscription, type ReplaySource } from './progress-subscription';
 
 export interface ProgressBusOptions {

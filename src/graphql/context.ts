@@ -2,8 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { authenticate, type Credentials } from '../auth/authenticate';
 import type { TokenVerifier } from '../auth/token-verifier';
-import type { ServiceContext } from '../services/context';
-import { toDomainError } from '../services/errors';
+import type { ServiceContext } from '../domain/context';
+import { toDomainError } from '../domain/errors';
 import type { Services } from '../services';
 import type { Logger } from '../logger';
 import { toGraphQLError } from './errors';

@@ -4,7 +4,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../logger';
 import { ProgressEventType } from '../entities/process-request-event.entity';
 import { ProcessRequestStatus } from '../entities/process-request.entity';
-import { type ProgressEvent, recordEvents } from './progress';
+import { type ProgressEvent, recordEvents } from '../sql/progress';
 
 /** Requests expired per transaction by a sweep. */
 const SWEEP_BATCH = 500;

@@ -7,7 +7,7 @@ import { ProcessRequest, ProcessRequestStatus } from '../entities/process-reques
 import { BALANCE_REVERSAL_PROCESS_TYPE_ID } from '../entities/process-type.entity';
 import { EVENT_COLUMNS, EVENT_ORDER_LOCK, PROGRESS_CHANNEL, type ProgressEvent } from './progress';
 import { pgDate } from './request-rows';
-import type { ApprovalView } from './views';
+import type { ApprovalView } from '../shapes/views';
 
 export type Outcome =
   ProcessRequestStatus.APPROVED | ProcessRequestStatus.REJECTED | ProcessRequestStatus.CANCELLED;

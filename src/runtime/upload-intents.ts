@@ -3,7 +3,7 @@
 // A create records an intent (blob name, request id, owner) and commits it on its own BEFORE it commits the
 // blob; its transaction deletes the intent as its first write and commits it with the row. So whatever
 // moment a process dies at, a committed blob has a row, or an intent, or both until the rollback of a
-// failed create is cleaned up. An intent whose owner is gone (src/services/liveness.ts) names a blob that
+// failed create is cleaned up. An intent whose owner is gone (src/runtime/liveness.ts) names a blob that
 // will never get a row: `reclaim` deletes that blob, then the intent.
 //
 // Reclaiming locks the intent row (skip locked) and a create's transaction deletes it first: while a create
@@ -11,7 +11,7 @@
 // reclaimed (its process looked gone) finds nothing to delete and fails instead of committing its row.
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { EvidenceStore } from '../storage/evidence-store';
-import { DomainError } from './errors';
+import { DomainError } from '../domain/errors';
 import { ownerAlive, type Owner } from './liveness';
 
 export interface IntentRow {

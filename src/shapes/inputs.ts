@@ -7,8 +7,8 @@ import {
   BALANCE_INCREASE_PROCESS_TYPE_ID,
   BALANCE_REVERSAL_PROCESS_TYPE_ID,
 } from '../entities/process-type.entity';
-import { DomainError, type ErrorCode } from './errors';
-import { compareDecimals, isCurrency } from './money';
+import { DomainError, type ErrorCode } from '../domain/errors';
+import { compareDecimals, isCurrency } from '../domain/money';
 
 export const MAX_OBSERVATIONS_LENGTH = 2000;
 export const MAX_REASON_LENGTH = 500;

@@ -4,7 +4,7 @@ import { HeaderMap } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../logger';
-import { DomainError, ERRORS, toDomainError, type ErrorCode } from '../services/errors';
+import { DomainError, ERRORS, toDomainError, type ErrorCode } from '../domain/errors';
 import { tokenLimitError } from './document-limits';
 
 /** extensions.retryAfter: whole seconds until trying again can succeed (REST sends it as Retry-After). */

@@ -1,8 +1,8 @@
 // One watcher's stream of progress events: stored events replayed from the database, then live ones,
 // with a bounded buffer so a slow consumer is cut off instead of growing memory.
-import { DomainError } from './errors';
-import type { ProgressEvent } from './progress';
-import { toProgressEventView, type ProgressEventView } from './views';
+import { DomainError } from '../domain/errors';
+import type { ProgressEvent } from '../sql/progress';
+import { toProgressEventView, type ProgressEventView } from '../shapes/views';
 
 export interface ReplaySource {
   /** Stored events of one partner with id > afterId, ascending, at most `limit`. */

@@ -1,7 +1,7 @@
 // REST JSON: money goes out as a JSON number written from its exact decimal text, never through a float.
 import type { Context } from 'koa';
-import { Decimal } from '../services/money';
-import { DomainError } from '../services/errors';
+import { Decimal } from '../domain/money';
+import { DomainError } from '../domain/errors';
 import { HttpMethodEnum, koaBody } from 'koa-body';
 
 /** JSON.stringify, except that a Decimal is written as a bare number ("10000.50" → 10000.50). */

@@ -1,17 +1,17 @@
 // Builds the code-first schema, and prints it the one way schema.graphql is written and checked.
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
-import { AccountResolver } from './account.resolver';
-import { ApprovalPolicyResolver } from './approval-policy.resolver';
+import { AccountResolver } from './resolvers/account.resolver';
+import { ApprovalPolicyResolver } from './resolvers/approval-policy.resolver';
 import {
   ApprovalPeopleResolver,
   ApprovalPolicyPeopleResolver,
   HistoryEntryPeopleResolver,
   PolicyChangePeopleResolver,
   ProcessRequestPeopleResolver,
-} from './people.resolver';
-import { ProcessRequestResolver } from './process-request.resolver';
-import { ProgressResolver } from '../subscriptions/progress.resolver';
+} from './resolvers/people.resolver';
+import { ProcessRequestResolver } from './resolvers/process-request.resolver';
+import { ProgressResolver } from './subscriptions/progress.resolver';
 
 /**
  * type-graphql refuses a schema with subscriptions unless a pubSub is given, even when every

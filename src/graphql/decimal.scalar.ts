@@ -1,5 +1,5 @@
 import { GraphQLScalarType, Kind } from 'graphql';
-import { Decimal } from '../../services/money';
+import { Decimal } from '../domain/money';
 
 /**
  * Exact money as a string ("10000.00"). Input accepts a string variable, or a literal (read as its

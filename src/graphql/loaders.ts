@@ -2,9 +2,9 @@
 // within one tick, and the service answers them in one statement.
 import DataLoader from 'dataloader';
 import type { Services } from '../services';
-import type { ServiceContext } from '../services/context';
+import type { ServiceContext } from '../domain/context';
 import type { PersonRef, RequestRef } from '../services/process-request-query.service';
-import type { HistoryEntryView, PersonView } from '../services/views';
+import type { HistoryEntryView, PersonView } from '../shapes/views';
 
 /** Most requests whose histories, or most people, read by one statement. */
 const MAX_BATCH = 500;

@@ -2,7 +2,7 @@
 import type { Context, Next } from 'koa';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger';
-import { DomainError, toDomainError } from '../services/errors';
+import { DomainError, toDomainError } from '../domain/errors';
 import { sendJson } from './json';
 
 declare module 'koa' {
