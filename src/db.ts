@@ -3,6 +3,7 @@ import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { createOrmConfig } from '../mikro-orm.config';
 import { DatabaseConnectionError, explainConnectionError } from './infra/database-url';
+import { ADVISORY_LOCKS } from './infra/locks';
 
 export interface DatabaseSettings {
   url: string;
@@ -46,7 +47,7 @@ export async function migrate(orm: MikroORM): Promise<string[]> {
   const conn = orm.em.getConnection();
   // One migrator at a time per database: a second process waits here, then finds nothing to do.
   return orm.em.getConnection().transactional(async (trx) => {
-    await conn.execute('select pg_advisory_xact_lock(727274001)', [], 'run', trx);
+    await conn.execute('select pg_advisory_xact_lock(?)', [ADVISORY_LOCKS.MIGRATIONS], 'run', trx);
     const applied = await orm.getMigrator().up();
     return applied.map((m) => m.name);
   });

@@ -242,8 +242,8 @@ describe('the one-statement decision under storms', () => {
   });
 });
 
-describe('refusals: the one statement and the transaction path answer alike', () => {
-  test('a top-up (decided in one statement) and a reversal (its final approval in a transaction): the same codes in the same precedence', async () => {
+describe('refusals: a top-up and a reversal answer alike', () => {
+  test('a top-up (its approval credits) and a reversal (its final approval debits): the same codes in the same precedence', async () => {
     const d = await desk('Precedence', 'USD', 3);
     await world.sql(`update operator set approval_limits = '{"USD": "1"}' where id = ?`, [d.checkers[1].id]);
     const [original] = await topUps(d, ['50.00']);

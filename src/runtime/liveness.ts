@@ -4,12 +4,13 @@
 import { randomInt } from 'node:crypto';
 import type { Client, ClientConfig } from 'pg';
 import { DedicatedConnection } from '../infra/dedicated-connection';
+import { ADVISORY_LOCKS, EVIDENCE_SWEEP_KEY } from '../infra/locks';
 import type { Logger } from '../logger';
 
 /** The first key of every liveness lock (the second is the process's owner id, from 1 to 2^31 - 1). */
-export const LIVENESS_LOCK_SPACE = 727274002;
+export const LIVENESS_LOCK_SPACE = ADVISORY_LOCKS.LIVENESS;
 /** Second key of a lock no owner id uses: held by the one process sweeping the evidence container. */
-const SWEEP_LOCK = 0;
+const SWEEP_LOCK = EVIDENCE_SWEEP_KEY;
 
 /** What a row stamped with an owner id needs: the id of this process. */
 export interface Owner {

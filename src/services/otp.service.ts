@@ -4,6 +4,7 @@ import * as OTPAuth from 'otpauth';
 import type { Operator } from '../entities/operator.entity';
 import type { ServiceContext } from '../domain/context';
 import { DomainError } from '../domain/errors';
+import { ADVISORY_LOCKS } from '../infra/locks';
 import { decryptSecret, encryptSecret } from './secret-box';
 
 export const OTP_ISSUER = 'Process Requests';
@@ -15,8 +16,6 @@ export const OTP_MAX_FAILURES = 5;
 export const OTP_LOCK_WINDOW_SECONDS = 15 * 60;
 /** Attempts older than this are deleted when the operator next tries; far longer than any window that reads them. */
 const KEEP_ATTEMPTS_SECONDS = 24 * 3600;
-/** Advisory lock class for "one OTP check at a time per operator" (the second key is hashtext(operator id)). */
-const OTP_LOCK_CLASS = 727274002;
 
 function totp(secret: OTPAuth.Secret, label = 'operator'): OTPAuth.TOTP {
   return new OTPAuth.TOTP({
@@ -81,7 +80,7 @@ export class OtpService {
   /** Runs inside the checking transaction; records the attempt and returns the verdict (the record must commit). */
   private async check(em: EntityManager, operator: Operator, code: unknown): Promise<CheckResult> {
     const id = operator.id;
-    await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [OTP_LOCK_CLASS, id]);
+    await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [ADVISORY_LOCKS.OTP, id]);
     await em.execute(
       `delete from otp_attempt where operator_id = ? and at < now() - make_interval(secs => ?)`,
       [id, KEEP_ATTEMPTS_SECONDS],

@@ -32,7 +32,6 @@ import {
   type TransitionListener,
 } from '../sql/progress';
 import { policyOf, requiredApprovals } from './approval-policy.service';
-import { viewsOf } from './process-request-query.service';
 import type { UploadIntents } from '../runtime/upload-intents';
 import { type ProcessRequestView, toProcessRequestView } from '../shapes/views';
 
@@ -355,9 +354,7 @@ export class ProcessRequestService {
       { processRequestId: id, partnerId, events: events.map((e) => e.type), status: request.status },
       'process request decided',
     );
-    if (approvals) return toProcessRequestView(request, approvals);
-    const [view] = await viewsOf(ctx.em, [request]);
-    return view;
+    return toProcessRequestView(request, approvals);
   }
 
   /** What a new request is bound to by its partner's policy in force: the approvals it needs, its deadline. */

@@ -1,159 +1,235 @@
-// The statements that decide a request (decision.ts): the guarded UPDATE of the transaction path, and the
-// same decision written as one statement, which the hot path sends instead of a transaction of six.
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { randomUUID } from 'node:crypto';
-import type { Operator } from '../entities/operator.entity';
-import { ProcessRequest, ProcessRequestStatus } from '../entities/process-request.entity';
+// The statements that decide a request, built from named pieces (src/sql/statement.ts). Each outcome is ONE
+// statement, so one round trip and one transaction: the guard's verdict, the deciding UPDATE, the approval,
+// the money (a top-up's credit, a reversal's debit) with its ledger entry, a reversed original, the events
+// and their NOTIFY. The rendered text of every statement is committed in decision.sql, beside this file
+// (a test keeps the two equal; UPDATE_SQL=1 npx jest tests/unit/decision-sql.test.ts writes it again).
+import { ProcessRequestStatus } from '../entities/process-request.entity';
 import { BALANCE_REVERSAL_PROCESS_TYPE_ID } from '../entities/process-type.entity';
-import { EVENT_COLUMNS, EVENT_ORDER_LOCK, PROGRESS_CHANNEL, type ProgressEvent } from './progress';
-import { pgDate } from './request-rows';
-import type { ApprovalView } from '../shapes/views';
+import { EVENT_COLUMNS } from './progress';
+import { render, type Rendered } from './statement';
 
 export type Outcome =
   ProcessRequestStatus.APPROVED | ProcessRequestStatus.REJECTED | ProcessRequestStatus.CANCELLED;
 
-export interface Guard {
-  /** A SQL expression over a process_request row: the refusal's code, or null when the decision may go on. */
-  sql: string;
-  params: unknown[];
-}
+/** Every parameter a decision statement takes, by name, with its one type. */
+const PARAMS = {
+  id: 'uuid',
+  partnerId: 'uuid',
+  operatorId: 'uuid',
+  /** Null: none given (a rejection with approvals then needs one). */
+  reason: 'text',
+  /** The operator's approval limit in the partner's currency; null: no limit. */
+  limit: 'numeric',
+  canCancelAny: 'boolean',
+  canCancelOwn: 'boolean',
+  approvalId: 'uuid',
+  ledgerId: 'uuid',
+  eventOrderLock: 'int4',
+  channel: 'text',
+} as const;
+export type DecisionParam = keyof typeof PARAMS;
+
+/** The refusal a guard reports for a request past its deadline: it is expired, then refused as not pending. */
+export const EXPIRED = 'EXPIRED';
+
+const REVERSAL = `process_type_id = ${BALANCE_REVERSAL_PROCESS_TYPE_ID}`;
+const OPEN = `when status <> 'PENDING' then 'PROCESS_REQUEST_NOT_PENDING' when expires_at <= now() then '${EXPIRED}'`;
 
 /**
- * The deciding UPDATE. An approval counts one more approval and, when that completes the required
- * number, approves; a rejection or a cancellation ends the request at once.
+ * The rules of SPEC sections 2, 4, 12 and 13 for one outcome, as a SQL expression over a process_request
+ * row: the refusal's code in the order the refusals answer, or null when the decision may go on. Cancel is
+ * the creator's (with MAKER) or an ADMIN's; nobody reviews a request they created (four eyes); only a
+ * PENDING request before its deadline is decided; an operator approves a request once and never above
+ * their limit; a reversal's final approval needs its original still APPROVED and a balance that covers
+ * the debit; rejecting a request that has approvals takes a reason.
  */
-export function updateOf(outcome: Outcome, guard: string, extra = ''): string {
-  const where = `where id = ? and client_id = ? and (${guard}) is null ${extra} returning *`;
-  if (outcome === ProcessRequestStatus.APPROVED) {
-    const completes = 'approval_count + 1 >= required_approvals';
-    return `update process_request set
-        approval_count = approval_count + 1,
-        status = case when ${completes} then 'APPROVED'::process_request_status else status end,
-        reviewed_by = case when ${completes} then ?::uuid else reviewed_by end,
-        reviewed_at = case when ${completes} then now() else reviewed_at end,
-        review_reason = case when ${completes} then ?::text else review_reason end,
-        updated_at = now()
-      ${where}`;
-  }
-  const actor = outcome === ProcessRequestStatus.CANCELLED ? 'cancelled' : 'reviewed';
-  return `update process_request set status = ?, ${actor}_by = ?, ${actor}_at = now(), review_reason = ?, updated_at = now()
-    ${where}`;
-}
+export const GUARDS: Record<Outcome, string> = {
+  [ProcessRequestStatus.CANCELLED]: `case when not (:canCancelAny or (created_by = :operatorId and :canCancelOwn)) then 'FORBIDDEN'
+      ${OPEN} end`,
+  [ProcessRequestStatus.REJECTED]: `case when created_by = :operatorId then 'SELF_REVIEW_FORBIDDEN' ${OPEN}
+      when approval_count > 0 and :reason is null then 'REASON_REQUIRED' end`,
+  [ProcessRequestStatus.APPROVED]: `case when created_by = :operatorId then 'SELF_REVIEW_FORBIDDEN' ${OPEN}
+      when exists (select 1 from approval a where a.process_request_id = process_request.id and a.operator_id = :operatorId)
+        then 'ALREADY_APPROVED_BY_OPERATOR'
+      when requested_amount > :limit then 'APPROVAL_LIMIT_EXCEEDED'
+      when ${REVERSAL} and approval_count + 1 >= required_approvals
+           and not exists (select 1 from process_request o where o.id = process_request.reversal_of and o.status = 'APPROVED')
+        then 'PROCESS_REQUEST_NOT_APPROVED'
+      when ${REVERSAL} and approval_count + 1 >= required_approvals
+           and (select b.available from client_balance b where b.id = process_request.client_balance_id) < requested_amount
+        then 'INSUFFICIENT_BALANCE' end`,
+};
 
-export function updateParams(operator: Operator, outcome: Outcome, reason: string | null): unknown[] {
-  return outcome === ProcessRequestStatus.APPROVED ? [operator.id, reason] : [outcome, operator.id, reason];
-}
-
-/** The final approval of a reversal: it debits and reverses its original, which only the transaction path does. */
-const FINAL_REVERSAL = `(process_type_id = ${BALANCE_REVERSAL_PROCESS_TYPE_ID} and approval_count + 1 >= required_approvals)`;
+/** The deciding UPDATE's SET: an approval counts one more and approves when that completes the number. */
+const SETS: Record<Outcome, string> = {
+  [ProcessRequestStatus.APPROVED]: `approval_count = approval_count + 1,
+      status = case when approval_count + 1 >= required_approvals then 'APPROVED'::process_request_status else status end,
+      reviewed_by = case when approval_count + 1 >= required_approvals then :operatorId else reviewed_by end,
+      reviewed_at = case when approval_count + 1 >= required_approvals then now() else reviewed_at end,
+      review_reason = case when approval_count + 1 >= required_approvals then :reason else review_reason end,
+      updated_at = now()`,
+  [ProcessRequestStatus.REJECTED]: `status = 'REJECTED', reviewed_by = :operatorId, reviewed_at = now(), review_reason = :reason, updated_at = now()`,
+  [ProcessRequestStatus.CANCELLED]: `status = 'CANCELLED', cancelled_by = :operatorId, cancelled_at = now(), review_reason = :reason, updated_at = now()`,
+};
 
 /** An event row as the one shape (eventOfRow), in SQL: what NOTIFY carries and the statement returns. */
 const EVENT_JSON = `json_build_object('id', e.id::text, 'partnerId', e.client_id, 'processRequestId', e.process_request_id,
   'type', e.type, 'actorId', e.actor_id, 'fromStatus', e.from_status, 'toStatus', e.to_status,
   'data', coalesce(e.data, '{}'::jsonb), 'at', to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
 
-export type AtOnce =
-  | { kind: 'decided'; request: ProcessRequest; approvals: ApprovalView[]; events: ProgressEvent[] }
-  | { kind: 'refused'; refusal: string }
-  /** A final reversal approval, or a request another decider changed meanwhile: take the transaction path. */
-  | { kind: 'transaction' };
+/** A decision's named pieces: each a CTE (name and body), in the order the statement lists them. */
+type Piece = [name: string, sql: string];
 
-/**
- * The whole decision in one statement, so one round trip: the guard's verdict on the row as it was,
- * the guarded UPDATE (which, as in the transaction path, waits for concurrent deciders and judges the
- * row they left), the approval, the credit and its ledger entry when the approval completes a top-up,
- * the per-partner event-order lock, the event and its NOTIFY. A statement is its own transaction: all of
- * it commits, or none (a second approval by the same operator fails on the approval's unique pair).
- */
-export async function decideAtOnce(
-  em: EntityManager,
-  operator: Operator,
-  decision: { id: string; partnerId: string; outcome: Outcome; reason: string | null },
-  guard: Guard,
-): Promise<AtOnce> {
-  const { id, partnerId, outcome, reason } = decision;
+function pieces(outcome: Outcome): Piece[] {
+  const guard = GUARDS[outcome];
   const approving = outcome === ProcessRequestStatus.APPROVED;
-  const final = approving ? FINAL_REVERSAL : 'false';
-  const ctes = [
-    `target as (select (${guard.sql}) as refusal, ${final} as slow from process_request where id = ? and client_id = ?)`,
-    `decided as (${updateOf(outcome, guard.sql, `and not ${final}`)})`,
+  const head: Piece[] = [
+    // The guard's verdict on the row as this statement's snapshot sees it: it explains a refusal.
+    ['target', `select (${guard}) as refusal from process_request where id = :id and client_id = :partnerId`],
+    // The guarded UPDATE waits for a concurrent decider's row lock and judges the row that one left.
+    [
+      'decided',
+      `update process_request set ${SETS[outcome]}
+        where id = :id and client_id = :partnerId and (${guard}) is null returning *`,
+    ],
   ];
-  const params: unknown[] = [
-    ...guard.params,
-    id,
-    partnerId,
-    ...updateParams(operator, outcome, reason),
-    id,
-    partnerId,
-    ...guard.params,
-  ];
-  let type: string;
-  let data: string;
-  if (approving) {
-    ctes.push(
-      `approved_by as (insert into approval (id, process_request_id, operator_id, reason)
-         select ?, d.id, ?, ? from decided d returning operator_id, created_at, id)`,
-      `credit as (update client_balance b set available = b.available + d.requested_amount, updated_at = now()
-         from decided d where b.id = d.client_balance_id and d.status = 'APPROVED' returning b.available)`,
-      `ledger as (insert into ledger_entry (id, client_balance_id, process_request_id, amount, balance_after)
-         select ?, d.client_balance_id, d.id, d.requested_amount, c.available from decided d, credit c returning id)`,
-    );
-    params.push(randomUUID(), operator.id, reason, randomUUID());
-    type = `case when d.status = 'APPROVED' then 'APPROVED' else 'APPROVAL_RECORDED' end::progress_event_type`;
-    data = `jsonb_build_object('reason', ?::text, 'available', o.available::text,
-      'approvals', case when d.status = 'PENDING' then d.approval_count end,
-      'requiredApprovals', case when d.status = 'PENDING' then d.required_approvals end)`;
-  } else {
-    type = `'${outcome === ProcessRequestStatus.REJECTED ? 'REJECTED' : 'CANCELLED'}'::progress_event_type`;
-    data = `jsonb_build_object('reason', ?::text)`;
+  if (!approving) {
+    const type = outcome === ProcessRequestStatus.REJECTED ? 'REJECTED' : 'CANCELLED';
+    return [
+      ...head,
+      [
+        'ordered',
+        `select pg_advisory_xact_lock(:eventOrderLock, hashtext(:partnerId::text)) as locked from decided`,
+      ],
+      [
+        'event',
+        `insert into process_request_event (process_request_id, client_id, type, actor_id, from_status, to_status, data)
+        select d.id, d.client_id, '${type}', :operatorId, 'PENDING', d.status,
+               nullif(jsonb_strip_nulls(jsonb_build_object('reason', :reason)), '{}'::jsonb)
+          from decided d cross join ordered o
+        returning ${EVENT_COLUMNS}`,
+      ],
+      ...tail,
+    ];
   }
-  ctes.push(
-    // The order lock comes last, after the balance row's lock (taken by the credit, which the join runs
-    // first): the transaction path locks in that order too, and the opposite order deadlocks against it.
-    `ordered as (select pg_advisory_xact_lock(?, hashtext(?)) as locked${
-      approving ? ', c.available from decided left join credit c on true' : ' from decided'
-    })`,
-    `event as (insert into process_request_event (process_request_id, client_id, type, actor_id, from_status, to_status, data)
-       select d.id, d.client_id, ${type}, ?::uuid, 'PENDING', d.status, nullif(jsonb_strip_nulls(${data}), '{}'::jsonb)
-         from decided d cross join ordered o
-       returning ${EVENT_COLUMNS})`,
-    `announced as (select ${EVENT_JSON} as event from event e)`,
-    `notified as (select pg_notify(?, a.event::text) as sent, 1 as one from announced a)`,
-  );
-  params.push(EVENT_ORDER_LOCK, partnerId, operator.id, reason || null, PROGRESS_CHANNEL);
+  const signed = `case when d.${REVERSAL} then -d.requested_amount else d.requested_amount end`;
+  return [
+    ...head,
+    [
+      'approved_by',
+      `insert into approval (id, process_request_id, operator_id, reason)
+        select :approvalId, d.id, :operatorId, :reason from decided d returning operator_id, created_at, id`,
+    ],
+    // The money, once: a top-up credits, a reversal debits (the balance's CHECK refuses going below zero).
+    [
+      'moved',
+      `update client_balance b set available = b.available + ${signed}, updated_at = now()
+        from decided d where b.id = d.client_balance_id and d.status = 'APPROVED'
+        returning b.available, ${signed} as amount`,
+    ],
+    [
+      'ledger',
+      `insert into ledger_entry (id, client_balance_id, process_request_id, amount, balance_after)
+        select :ledgerId, d.client_balance_id, d.id, m.amount, m.available from decided d, moved m returning id`,
+    ],
+    [
+      'reversed',
+      `update process_request o set status = 'REVERSED', reversed_by = d.id, updated_at = now()
+        from decided d
+        where d.${REVERSAL} and d.status = 'APPROVED' and o.id = d.reversal_of and o.client_id = d.client_id
+          and o.status = 'APPROVED'
+        returning o.id, o.client_id`,
+    ],
+    // The order lock comes last, after the balance row's and the original's locks (the joins run those
+    // first): every path locks in that order, and the opposite order deadlocks against it.
+    [
+      'ordered',
+      `select pg_advisory_xact_lock(:eventOrderLock, hashtext(:partnerId::text)) as locked, m.available, r.id as reversed_id
+        from decided left join moved m on true left join reversed r on true`,
+    ],
+    [
+      'event',
+      `insert into process_request_event (process_request_id, client_id, type, actor_id, from_status, to_status, data)
+        select d.id, d.client_id,
+               case when d.status = 'APPROVED' then 'APPROVED' else 'APPROVAL_RECORDED' end::progress_event_type,
+               :operatorId, 'PENDING'::process_request_status, d.status,
+               nullif(jsonb_strip_nulls(jsonb_build_object('reason', :reason, 'available', o.available::text,
+                 'approvals', case when d.status = 'PENDING' then d.approval_count end,
+                 'requiredApprovals', case when d.status = 'PENDING' then d.required_approvals end,
+                 'reversalId', case when d.status = 'APPROVED' and d.${REVERSAL} then d.reversal_of::text end)), '{}'::jsonb)
+          from decided d cross join ordered o
+        union all
+        select o.reversed_id, d.client_id, 'REVERSED'::progress_event_type, :operatorId,
+               'APPROVED'::process_request_status, 'REVERSED'::process_request_status,
+               jsonb_strip_nulls(jsonb_build_object('reason', :reason, 'available', o.available::text,
+                 'reversalId', d.id::text))
+          from decided d cross join ordered o where o.reversed_id is not null
+        returning ${EVENT_COLUMNS}`,
+    ],
+    ...tail,
+  ];
+}
+
+/** What every decision ends with: the events as the one shape, announced in id order. */
+const tail: Piece[] = [
+  ['announced', `select e.id, ${EVENT_JSON} as event from event e`],
+  [
+    'notified',
+    `select pg_notify(:channel, a.event::text) as sent from (select * from announced order by id) a`,
+  ],
+];
+
+function statementOf(outcome: Outcome): string {
+  const approving = outcome === ProcessRequestStatus.APPROVED;
   const approvals = `select operator_id, created_at, id from approval where process_request_id = d.id${
     approving ? ' union all select operator_id, created_at, id from approved_by' : ''
   }`;
-  const [row] = await em.execute<Array<Record<string, unknown>>>(
-    `with ${ctes.join(',\n')}
-     select t.refusal as decision_refusal, t.slow as decision_slow, (select count(*) from notified) as decision_notified,
-            (select a.event from announced a) as decision_event,
-            (select json_agg(json_build_object('operatorId', x.operator_id, 'at', x.created_at) order by x.created_at, x.id)
-               from (${approvals}) x) as decision_approvals,
-            d.*
-       from target t left join decided d on true`,
-    params,
+  return `with ${pieces(outcome)
+    .map(([name, sql]) => `${name} as (${sql})`)
+    .join(',\n')}
+select t.refusal as decision_refusal,
+       (select count(*) from notified) as decision_notified,
+       (select json_agg(a.event order by a.id) from announced a) as decision_events,
+       (select json_agg(json_build_object('operatorId', x.operator_id, 'at', x.created_at) order by x.created_at, x.id)
+          from (${approvals}) x) as decision_approvals,
+       d.*
+  from target t left join decided d on true`;
+}
+
+const OUTCOMES: Outcome[] = [
+  ProcessRequestStatus.APPROVED,
+  ProcessRequestStatus.REJECTED,
+  ProcessRequestStatus.CANCELLED,
+];
+const NAMES: Record<Outcome, string> = {
+  [ProcessRequestStatus.APPROVED]: 'approve',
+  [ProcessRequestStatus.REJECTED]: 'reject',
+  [ProcessRequestStatus.CANCELLED]: 'cancel',
+};
+
+/** The decision of each outcome, rendered once. */
+export const DECIDE = Object.fromEntries(
+  OUTCOMES.map((o) => [o, render(`decide-${NAMES[o]}`, statementOf(o), PARAMS)]),
+) as Record<Outcome, Rendered<DecisionParam>>;
+
+/** The guard alone: why the request would be refused now (asked before a step-up, so a refusal costs no OTP). */
+export const REFUSAL = Object.fromEntries(
+  OUTCOMES.map((o) => [
+    o,
+    render(
+      `refusal-${NAMES[o]}`,
+      `select (${GUARDS[o]}) as refusal from process_request where id = :id and client_id = :partnerId`,
+      PARAMS,
+    ),
+  ]),
+) as Record<Outcome, Rendered<DecisionParam>>;
+
+/** decision.sql: every rendered statement, each under a header naming it and its parameters. */
+export function renderedDecisionSql(): string {
+  const all = [...OUTCOMES.map((o) => REFUSAL[o]), ...OUTCOMES.map((o) => DECIDE[o])];
+  const sections = all.map(
+    (s) =>
+      `-- ${s.name}\n-- ${s.names.map((n, i) => `$${i + 1} = :${n}`).join(', ')}\n${s.text.replace(/[ \t]+$/gm, '')};\n`,
   );
-  if (!row) return { kind: 'refused', refusal: 'NOT_FOUND' };
-  const {
-    decision_refusal: refusal,
-    decision_slow: slow,
-    decision_event: event,
-    decision_approvals: approvalRows,
-    decision_notified: _notified,
-    ...request
-  } = row;
-  if (request.id === null) {
-    if (refusal && !slow) return { kind: 'refused', refusal: refusal as string };
-    return { kind: 'transaction' };
-  }
-  return {
-    kind: 'decided',
-    request: em.map(ProcessRequest, request),
-    approvals: ((approvalRows ?? []) as Array<{ operatorId: string; at: string }>).map((a) => ({
-      operatorId: a.operatorId,
-      at: pgDate(a.at),
-    })),
-    events: [event as ProgressEvent],
-  };
+  return `-- Rendered from src/sql/decision-sql.ts; do not edit (UPDATE_SQL=1 npx jest tests/unit/decision-sql.test.ts).\n\n${sections.join('\n')}`;
 }

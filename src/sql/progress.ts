@@ -4,6 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ProgressEventType } from '../entities/process-request-event.entity';
 import type { ProcessRequestStatus } from '../entities/process-request.entity';
 import type { EventData, NewEvent, ProgressEvent } from '../shapes/events';
+import { ADVISORY_LOCKS } from '../infra/locks';
 
 export type { EventData, NewEvent, ProgressEvent };
 
@@ -47,8 +48,8 @@ export function eventOfRow(row: EventRow): ProgressEvent {
  */
 export type TransitionListener = (type: ProgressEventType) => void;
 
-/** Advisory-lock namespace for "one partner's events commit in id order". */
-export const EVENT_ORDER_LOCK = 727274003;
+/** Advisory-lock class for "one partner's events commit in id order" (src/infra/locks.ts). */
+export const EVENT_ORDER_LOCK = ADVISORY_LOCKS.EVENT_ORDER;
 
 /**
  * Stores events and queues their NOTIFYs. Call it as the LAST statement of the transaction of the

@@ -1,0 +1,116 @@
+// A statement built from named pieces: SQL text whose parameters are written `:name`, rendered once into
+// PostgreSQL's positional form ($1, $2, …), and bound from an object of values by name. A name used twice
+// is one parameter; a value the statement needs and the caller did not give fails before anything is sent.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Client as PgClient } from 'pg';
+
+/** One rendered statement: its text with $n placeholders, and which name each $n stands for. */
+export interface Rendered<Name extends string = string> {
+  /** Names pg's prepared statement (one per text: pg parses it once per connection). */
+  readonly name: string;
+  readonly text: string;
+  /** names[n - 1] is the name of $n. */
+  readonly names: readonly Name[];
+}
+
+const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)/;
+
+/**
+ * Replaces every `:name` outside string literals, quoted identifiers and comments with `$n::type`, the same
+ * n for the same name, its type from `types` (PostgreSQL deduces one type per parameter: writing it once
+ * here keeps every use alike); `::type` casts in the text are left as they are.
+ */
+export function render<Name extends string>(
+  name: string,
+  sql: string,
+  types: Record<Name, string>,
+): Rendered<Name> {
+  const names: string[] = [];
+  let text = '';
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i];
+    const skip = skipQuoted(sql, i);
+    if (skip > i) {
+      text += sql.slice(i, skip);
+      i = skip;
+    } else if (c === ':' && sql[i + 1] === ':') {
+      text += '::';
+      i += 2;
+    } else if (c === ':' && PARAM.test(sql.slice(i, i + 65))) {
+      const param = PARAM.exec(sql.slice(i, i + 65))![1];
+      const type = (types as Record<string, string>)[param];
+      if (!type) throw new Error(`${name}: :${param} has no declared type`);
+      let n = names.indexOf(param);
+      if (n < 0) n = names.push(param) - 1;
+      text += `$${n + 1}::${type}`;
+      i += param.length + 1;
+    } else {
+      text += c;
+      i += 1;
+    }
+  }
+  return { name, text, names: names as Name[] };
+}
+
+/** Where the literal, quoted identifier or comment starting at i ends (i itself when none starts there). */
+function skipQuoted(sql: string, i: number): number {
+  const c = sql[i];
+  if (c === "'" || c === '"') {
+    let j = i + 1;
+    while (j < sql.length) {
+      if (sql[j] === c && sql[j + 1] === c) j += 2;
+      else if (sql[j] === c) return j + 1;
+      else j += 1;
+    }
+    return sql.length;
+  }
+  if (c === '-' && sql[i + 1] === '-') {
+    const end = sql.indexOf('\n', i);
+    return end < 0 ? sql.length : end;
+  }
+  return i;
+}
+
+/** The values in $n order; every name must be given (null is a value, undefined is a mistake). */
+export function bind<Name extends string>(
+  statement: Rendered<Name>,
+  values: Record<Name, unknown>,
+): unknown[] {
+  return statement.names.map((name) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`${statement.name}: no value for :${name}`);
+    return value;
+  });
+}
+
+/**
+ * Runs a rendered statement on a connection of the ORM's pool, as pg's named prepared statement (parsed
+ * once per connection), outside any transaction: the statement is its own. LOG_LEVEL=debug shows it as
+ * the ORM's own statements, with its placeholders and never its values.
+ */
+export async function run<Row, Name extends string>(
+  em: EntityManager,
+  statement: Rendered<Name>,
+  values: Record<Name, unknown>,
+): Promise<Row[]> {
+  if (em.getTransactionContext()) throw new Error(`${statement.name} runs as its own transaction`);
+  const knex = em.getConnection().getKnex();
+  const params = bind(statement, values);
+  const started = Date.now();
+  const client = (await knex.client.acquireConnection()) as PgClient;
+  try {
+    const result = await client.query({ name: statement.name, text: statement.text, values: params });
+    log(em, statement, started, 'info');
+    return result.rows as Row[];
+  } catch (error) {
+    log(em, statement, started, 'error');
+    throw error;
+  } finally {
+    await knex.client.releaseConnection(client);
+  }
+}
+
+function log(em: EntityManager, statement: Rendered, started: number, level: 'info' | 'error'): void {
+  em.config.getLogger().logQuery({ query: statement.text, took: Date.now() - started, level });
+}
