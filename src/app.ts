@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier';
-import { openDatabase } from './db';
+import { openDatabase, sessionSettings } from './db';
 import { pgConnectionOptions } from './infra/database-url';
 import { createLogger, type Logger } from './logger';
 import { createServices, type Services } from './services';
@@ -107,18 +107,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw new Error('createApp needs a database URL and a storage connection string or account URL');
   }
   const log = options.logger ?? createLogger(config.logLevel);
-  const orm = await openDatabase({ url: config.databaseUrl, sslCa: config.databaseSslCa }, log, {
+  // Every session of the server, pooled or dedicated, bounds how long a statement waits and runs.
+  const limits = {
+    lockTimeoutMs: config.databaseLockTimeoutMs,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
+  };
+  const orm = await openDatabase({ url: config.databaseUrl, sslCa: config.databaseSslCa, limits }, log, {
     pool: { min: 0, max: config.dbPoolSize },
   });
+  const dedicated = {
+    ...pgConnectionOptions(config.databaseUrl, config.databaseSslCa),
+    ...sessionSettings(limits),
+  };
   const progress = new ProgressBus({
-    connection: pgConnectionOptions(config.databaseUrl, config.databaseSslCa),
+    connection: dedicated,
     orm,
     log,
     maxStreams: config.maxProgressStreams,
     maxStreamsPerOperator: config.maxProgressStreamsPerOperator,
     recheckMs: config.operatorRecheckSeconds * 1000,
   });
-  const liveness = new ProcessLiveness(pgConnectionOptions(config.databaseUrl, config.databaseSslCa), log);
+  const liveness = new ProcessLiveness(dedicated, log);
   const metrics = createMetrics({ orm, progress });
   try {
     await progress.start();

@@ -58,6 +58,10 @@ export interface Config {
   operatorRecheckSeconds: number;
   /** Size of the database connection pool. */
   dbPoolSize: number;
+  /** The longest a statement of the service waits for a lock (PostgreSQL lock_timeout); past it, 503. */
+  databaseLockTimeoutMs: number;
+  /** The longest a statement of the service runs (PostgreSQL statement_timeout); past it, 503. */
+  databaseStatementTimeoutMs: number;
   /** Most GraphQL operations over HTTP one operator may have running in this process at once. */
   maxGraphQLOperationsPerOperator: number;
   /** Seconds between this process's sweeps that expire PENDING requests past their deadline. */
@@ -314,6 +318,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     progressStallSeconds: int('PROGRESS_STALL_SECONDS', 30, 1, 3600),
     operatorRecheckSeconds: int('OPERATOR_RECHECK_SECONDS', 30, 1, 3600),
     dbPoolSize: int('DB_POOL_SIZE', 10, 2, 200),
+    databaseLockTimeoutMs: int('DATABASE_LOCK_TIMEOUT_MS', 5000, 1, 3_600_000),
+    databaseStatementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS', 30000, 1, 3_600_000),
     maxGraphQLOperationsPerOperator: int('MAX_GRAPHQL_OPERATIONS_PER_OPERATOR', 4, 1, 1000),
     expirySweepSeconds: int('EXPIRY_SWEEP_SECONDS', 30, 1, 3600),
     userTokenSubjectClaim,

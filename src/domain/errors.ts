@@ -76,31 +76,47 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
   UNSUPPORTED_EVIDENCE_TYPE: { status: 415, message: 'The evidence must be a PDF, JPEG, PNG or WEBP file' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request content type is not supported' },
-  OTP_LOCKED: { status: 429, message: 'Too many wrong one-time passwords; try again later' },
+  OTP_LOCKED: { status: 429, message: 'Too many wrong one-time passwords; try again later', retryAfter: 60 },
   TOO_MANY_OPERATIONS: {
     status: 429,
     message: 'The operator has too many GraphQL operations in flight; retry shortly',
     door: 'graphql',
+    retryAfter: 1,
   },
   TOO_MANY_OPERATOR_STREAMS: {
     status: 429,
     message: 'The operator already holds as many progress streams as allowed; close one first',
+    retryAfter: 5,
   },
   TOO_MANY_SUBSCRIPTIONS: {
     status: 429,
     message: 'This WebSocket connection carries as many subscriptions as allowed; complete one first',
     door: 'graphql',
+    retryAfter: 5,
   },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   INTERNAL_ERROR: { status: 500, message: 'An unexpected error occurred' },
-  SERVICE_UNAVAILABLE: { status: 503, message: 'A dependency is unavailable; try again shortly' },
-  TOO_MANY_STREAMS: { status: 503, message: 'Too many open progress streams; try again shortly' },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    message: 'A dependency is unavailable; try again shortly',
+    retryAfter: 1,
+  },
+  TOO_MANY_STREAMS: {
+    status: 503,
+    message: 'Too many open progress streams; try again shortly',
+    retryAfter: 5,
+  },
   PROGRESS_STREAM_OVERFLOW: {
     status: 503,
     message: 'The client fell too far behind the progress stream; reconnect to resume',
     door: 'graphql',
+    retryAfter: 1,
   },
-} as const satisfies Record<string, { status: number; message: string; door?: 'graphql' }>;
+} as const satisfies Record<
+  string,
+  // retryAfter: whole seconds a caller is told to wait (Retry-After); every 429 and 503 has one.
+  { status: number; message: string; door?: 'graphql'; retryAfter?: number }
+>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
@@ -122,7 +138,9 @@ export class DomainError extends Error {
     super(message ?? ERRORS[code].message);
     this.name = 'DomainError';
     this.status = ERRORS[code].status;
-    this.retryAfterSeconds = options.retryAfterSeconds;
+    const entry = ERRORS[code];
+    this.retryAfterSeconds =
+      options.retryAfterSeconds ?? ('retryAfter' in entry ? entry.retryAfter : undefined);
   }
 }
 

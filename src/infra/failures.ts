@@ -20,8 +20,17 @@ const NETWORK_CODES = new Set([
   'ENOTFOUND',
   'EPIPE',
 ]);
-/** PostgreSQL: admin shutdown, crash shutdown, cannot connect now, too many connections. */
-const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300']);
+/**
+ * PostgreSQL: admin shutdown, crash shutdown, cannot connect now, too many connections; a lock not
+ * granted within lock_timeout (55P03) and a statement cancelled by statement_timeout (57014). Each ends
+ * its statement and rolls its transaction back, so trying again later is safe.
+ */
+const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '55P03', '57014']);
+/**
+ * pg's own words for a connection that is gone (it gives them no code): the server closed it under a
+ * query ("Connection terminated unexpectedly"), or a query was given a client already broken or ended.
+ */
+const DEAD_CONNECTION = /Connection terminated|is not queryable|connection error|Client was closed/i;
 
 interface DriverError {
   code?: unknown;
@@ -45,9 +54,29 @@ export function classifyFailure(error: unknown): Failure | undefined {
     return 'unavailable';
   // Knex: no pooled connection became free in time.
   if (e.name === 'KnexTimeoutError') return 'unavailable';
-  // pg: the server closed the connection under a query (it has no code for this).
-  if (typeof e.message === 'string' && e.message.startsWith('Connection terminated')) return 'unavailable';
+  if (deadConnection(error)) return 'unavailable';
   return undefined;
+}
+
+/**
+ * Whether the failure is a connection that died (or was dead when used), as pg or the ORM wrapping it
+ * (MikroORM prefixes the statement to the message and keeps pg's error as `previous`) report it.
+ */
+export function deadConnection(error: unknown): boolean {
+  for (
+    let e = error as (DriverError & { previous?: unknown; cause?: unknown }) | undefined, depth = 0;
+    e && depth < 5;
+    depth++
+  ) {
+    if (typeof e.message === 'string' && DEAD_CONNECTION.test(e.message)) return true;
+    if (
+      typeof e.code === 'string' &&
+      (e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.code.startsWith('08'))
+    )
+      return true;
+    e = (e.previous ?? e.cause) as typeof e;
+  }
+  return false;
 }
 
 /** The constraint a PostgreSQL error names, if any. */

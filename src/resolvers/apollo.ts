@@ -16,6 +16,7 @@ import { buildGraphQLContext, type GraphQLContext } from '../graphql/context';
 import { documentLimitsRule, PARSE_OPTIONS, variablesLimitError } from '../graphql/document-limits';
 import { uploadOnceRule } from './upload-once';
 import { formatGraphQLError, fromUploadError, toGraphQLError } from '../graphql/errors';
+import { retryAfterPlugin } from '../graphql/retry-after.plugin';
 import { InFlight } from './in-flight';
 import { addRequestIdToErrorBody, requestIdPlugin } from './request-id.plugin';
 
@@ -47,7 +48,7 @@ export function createApollo(schema: GraphQLSchema, services: Services): ApolloS
     parseOptions: PARSE_OPTIONS,
     validationRules: [documentLimitsRule, uploadOnceRule],
     formatError: formatGraphQLError(services.log, { hideSuggestions: !services.config.introspection }),
-    plugins: [requestIdPlugin(), variablesLimitPlugin()],
+    plugins: [requestIdPlugin(), variablesLimitPlugin(), retryAfterPlugin()],
     includeStacktraceInErrorResponses: false,
     logger: {
       debug: (m) => services.log.debug(m),

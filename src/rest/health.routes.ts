@@ -32,6 +32,8 @@ export function healthRouter(services: Services): Router {
     ]);
     const ready = database && storage;
     ctx.status = ready ? 200 : 503;
+    // Every 503 says when to look again (a balancer's next probe, a caller's retry).
+    if (!ready) ctx.set('Retry-After', '1');
     ctx.body = {
       status: ready ? 'ready' : 'unavailable',
       database: database ? 'up' : 'down',

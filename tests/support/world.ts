@@ -105,9 +105,15 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
+export interface WorldOptions {
+  /** The app reaches PostgreSQL through this port on 127.0.0.1 (a test's TCP proxy) instead of directly. */
+  databasePort?: number;
+}
+
 export async function createWorld(
   env: Record<string, string> = {},
   options: AppOptions = {},
+  worldOptions: WorldOptions = {},
 ): Promise<World> {
   const adminUrl = process.env.DATABASE_URL;
   const storage = process.env.AZURE_STORAGE_CONNECTION_STRING;
@@ -122,9 +128,14 @@ export async function createWorld(
   await admin.end();
 
   const databaseUrl = withDatabase(adminUrl, database);
+  const appDatabaseUrl = new URL(databaseUrl);
+  if (worldOptions.databasePort !== undefined) {
+    appDatabaseUrl.hostname = '127.0.0.1';
+    appDatabaseUrl.port = String(worldOptions.databasePort);
+  }
   const loaded = loadConfig({
     NODE_ENV: 'test',
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: appDatabaseUrl.toString(),
     AZURE_STORAGE_CONNECTION_STRING: storage,
     EVIDENCE_CONTAINER: container,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

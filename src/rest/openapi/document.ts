@@ -31,7 +31,10 @@ function errorResponses(): Record<string, unknown> {
   for (const [status, codes] of restErrorCodesByStatus()) {
     responses[`Error${status}`] = {
       description: codes.map((code) => `\`${code}\`: ${ERRORS[code].message}`).join('; '),
-      headers: status === 429 ? { 'Retry-After': { $ref: '#/components/headers/Retry-After' } } : undefined,
+      headers:
+        status === 429 || status === 503
+          ? { 'Retry-After': { $ref: '#/components/headers/Retry-After' } }
+          : undefined,
       content: {
         'application/json': {
           schema: {
@@ -43,7 +46,8 @@ function errorResponses(): Record<string, unknown> {
         },
       },
     };
-    if (status !== 429) delete (responses[`Error${status}`] as Record<string, unknown>).headers;
+    if (status !== 429 && status !== 503)
+      delete (responses[`Error${status}`] as Record<string, unknown>).headers;
   }
   return responses;
 }

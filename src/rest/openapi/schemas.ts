@@ -137,7 +137,8 @@ export const SCHEMAS: Record<string, Schema> = {
         },
         retryAfter: {
           type: 'integer',
-          description: 'With OTP_LOCKED: seconds until trying again can succeed',
+          description:
+            'With every 429 and 503: seconds until trying again can succeed (also the Retry-After header)',
         },
       },
       ['details', 'retryAfter'],
