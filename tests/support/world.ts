@@ -118,7 +118,9 @@ export async function createWorld(
   const container = `evidence-${suffix}`;
   const admin = new Client(pgConnectionOptions(adminUrl));
   await admin.connect();
-  await admin.query(`create database "${database}"`);
+  // Cloned from the run's migrated template (global-setup.ts); migrate() below then finds nothing to do.
+  const template = process.env.TEST_TEMPLATE_DATABASE;
+  await admin.query(`create database "${database}"${template ? ` template "${template}"` : ''}`);
   await admin.end();
 
   const databaseUrl = withDatabase(adminUrl, database);
