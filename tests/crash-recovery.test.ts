@@ -40,6 +40,9 @@ async function server(): Promise<ServerProcess> {
     AZURE_STORAGE_CONNECTION_STRING: process.env.AZURE_STORAGE_CONNECTION_STRING!,
     EVIDENCE_CONTAINER: world.container,
     EVIDENCE_RECONCILE_SECONDS: '1',
+    // These tests stall a create on a balance row lock held from another session for as long as they
+    // need (the window a crash leaves an orphan in); the default 5 s bound would end the wait first.
+    DATABASE_LOCK_TIMEOUT_MS: '300000',
   });
   started.push(child);
   return child;
