@@ -3,7 +3,7 @@
 import { ERRORS } from '../../domain/errors';
 import { documentationPaths, healthPaths, restPaths } from './paths';
 import { id } from '../../shapes/inputs';
-import { fromInput, restErrorCodesByStatus, SCHEMAS } from './schemas';
+import { fromInput, restErrorCodesByStatus, viewSchemas } from './schemas';
 
 export interface DocumentOptions {
   /** Whether GET /docs (API_DOCS) is served, and so documented. */
@@ -99,7 +99,7 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       headers: {
         'Retry-After': { description: 'Seconds until trying again can succeed', schema: { type: 'integer' } },
       },
-      schemas: SCHEMAS,
+      schemas: viewSchemas(),
       responses: errorResponses(),
     },
   };
