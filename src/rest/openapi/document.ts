@@ -1,7 +1,10 @@
 // The OpenAPI 3.1 document of the REST facade: built once per process from the schemas and paths beside
 // it, served at GET /openapi.json, rendered at GET /docs, and used by the tests to check every answer.
 import { ERRORS } from '../../domain/errors';
-import { documentationPaths, healthPaths, restPaths } from './paths';
+import { documentationPaths } from '../docs.paths';
+import { healthPaths } from '../health.paths';
+import { processRequestPaths } from '../process-request.paths';
+import { progressPaths } from '../progress.paths';
 import { id } from '../../shapes/inputs';
 import { fromInput, restErrorCodesByStatus, viewSchemas } from './schemas';
 
@@ -63,7 +66,13 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       { name: 'Health' },
       { name: 'Documentation' },
     ],
-    paths: { ...restPaths(), ...healthPaths(), ...documentationPaths(options.docsPage) },
+    // Each routes file's path items, declared beside it (src/rest/*.paths.ts).
+    paths: {
+      ...processRequestPaths(),
+      ...progressPaths(),
+      ...healthPaths(),
+      ...documentationPaths(options.docsPage),
+    },
     components: {
       securitySchemes: {
         appToken: {
