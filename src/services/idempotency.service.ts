@@ -27,6 +27,13 @@ const FINGERPRINT_FORM: { [K in keyof CreateRequest]?: (value: CreateRequest[K])
 };
 
 /**
+ * The fields fingerprinted from the start (requestedAmount, observations). A field declared after them counts
+ * only when given (a trailing absent value is left out), so adding an optional field changes neither the
+ * fingerprint of a create without it nor the keys already stored under the previous declaration.
+ */
+const FIRST_FIELDS = 2;
+
+/**
  * What makes two creates "the same": the partner, every field of the create's declaration (createRequest in
  * src/shapes/inputs.ts, in its order: a field added there counts here without anyone remembering) and the
  * file's SHA-256. The OTP is not part of the request: a retry with a fresh code is the same create.
@@ -36,6 +43,7 @@ export function createRequestHash(partnerId: string, request: CreateRequest, sha
     const form = FINGERPRINT_FORM[field] as ((value: unknown) => unknown) | undefined;
     return form ? form(request[field]) : request[field];
   });
+  while (values.length > FIRST_FIELDS && values[values.length - 1] == null) values.pop();
   return createHash('sha256')
     .update(JSON.stringify([partnerId, ...values, sha256]))
     .digest('hex');
