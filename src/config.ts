@@ -42,6 +42,8 @@ export interface Config {
   graphqlExplorer: boolean;
   /** The API docs page on GET /docs (GET /openapi.json is always served). */
   apiDocs: boolean;
+  /** SPEC section 18: a policy change through the API waits for a second ADMIN (default true). */
+  policyChangesNeedApproval: boolean;
   /** Seconds a request's headers and body may take to arrive before it is answered 408. */
   requestTimeoutSeconds: number;
   /** Seconds between SSE `: ping` comments. */
@@ -242,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const introspection = flag('GRAPHQL_INTROSPECTION', !production);
   const graphqlExplorer = flag('GRAPHQL_EXPLORER', !production);
   const apiDocs = flag('API_DOCS', !production);
+  const policyChangesNeedApproval = flag('POLICY_CHANGES_NEED_APPROVAL', true);
 
   const corsOrigins: string[] = [];
   for (const raw of (get('CORS_ORIGINS') ?? '').split(',').map((v) => v.trim())) {
@@ -310,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection,
     graphqlExplorer,
     apiDocs,
+    policyChangesNeedApproval,
     requestTimeoutSeconds: int('REQUEST_TIMEOUT_SECONDS', 300, 1, 3600),
     sseHeartbeatSeconds: int('SSE_HEARTBEAT_SECONDS', 15, 1, 3600),
     maxProgressStreams: int('MAX_PROGRESS_STREAMS', 1000, 1, 100000),

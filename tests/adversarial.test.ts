@@ -25,7 +25,8 @@ import { createWorld, type World } from './support/world';
 let world: World;
 
 beforeAll(async () => {
-  world = await createWorld();
+  // Policies are this suite's fixtures, set at once; four eyes on policy changes: tests/policy-changes.test.ts.
+  world = await createWorld({ POLICY_CHANGES_NEED_APPROVAL: 'false' });
 });
 afterAll(() => world?.close());
 

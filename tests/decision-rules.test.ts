@@ -2,7 +2,15 @@
 // tried (approve, reject, cancel) and the answer expected, run over REST through the one decision path.
 // Rows that break two rules at once pin the precedence: the first refusal of the guard answers.
 import type { Operator } from '../src/entities/operator.entity';
-import { cliOperator, desk, type Desk, fileReversal, setPolicy, statusOf } from './support/lifecycle';
+import {
+  cliOperator,
+  desk,
+  type Desk,
+  fileReversal,
+  putPolicy,
+  setPolicy,
+  statusOf,
+} from './support/lifecycle';
 import { enrollWithCli } from './support/step-up';
 import { createWorld, type Action, type World } from './support/world';
 
@@ -17,9 +25,14 @@ let makerChecker: Operator;
 let otherMaker: Headers;
 let limited: { id: string; headers: Headers };
 let otp: Headers;
+/** Every control of SPEC section 18 on: re-keyed amount, evidence opened, reject reason, caps. */
+let strict: Desk;
+/** A checker of `strict` with a daily approval limit of USD 150. */
+let daily: { id: string; headers: Headers };
 
 beforeAll(async () => {
-  world = await createWorld();
+  // Policies are this suite's fixtures, set at once; four eyes on policy changes: tests/policy-changes.test.ts.
+  world = await createWorld({ POLICY_CHANGES_NEED_APPROVAL: 'false' });
   one = await desk(world, 'One approval');
   two = await desk(world, 'Two approvals');
   await setPolicy(world, two.partner.id, two.admin, [{ from: '0', approvals: 2 }]);
@@ -33,6 +46,18 @@ beforeAll(async () => {
     'USD:50',
   );
   otp = (await enrollWithCli(world, 'CHECKER', [one.partner.id])).headers;
+  strict = await desk(world, 'Strict');
+  const policy = await putPolicy(world, strict.partner.id, strict.admin, {
+    tiers: [{ from: '0', approvals: 1 }],
+    pendingTtlSeconds: 604800,
+    dailyCreditLimit: '1000',
+    maxBalance: '5000',
+    requireAmountConfirmation: true,
+    requireEvidenceViewed: true,
+    rejectReasonRequired: true,
+  });
+  expect(policy.status).toBe(200);
+  daily = await cliOperator(world, 'CHECKER', [strict.partner.id], '--daily-approval-limit', 'USD:150');
 }, 120_000);
 afterAll(() => world?.close());
 
@@ -63,6 +88,39 @@ async function spentReversal(): Promise<{ d: Desk; id: string }> {
   await world.sql('update client_balance set available = 10 where client_id = ?', [d.partner.id]);
   return { d, id: reversal.body.id as string };
 }
+
+/** Issues a download link of the request's evidence to `by` (recorded as EVIDENCE_VIEWED). */
+async function viewed(d: Desk, id: string, by: Headers): Promise<string> {
+  const res = await world.http
+    .get(`${world.rest(d.partner.id)}/process-request/${id}/evidence/download`)
+    .set(by);
+  expect(res.status).toBe(200);
+  return id;
+}
+
+/** A strict request of 100.00 its checker has opened. */
+const strictReady = async (by: Headers = strict.h.checkers[0]) => viewed(strict, await pending(strict), by);
+
+/** The strict partner's balance figures, written as a test's starting point (credited_on: days ago). */
+async function figures(available: string, creditedThatDay: string, daysAgo = 0): Promise<void> {
+  await world.sql(
+    `update client_balance set available = ?, credited_that_day = ?, last_change = 0,
+            credited_on = (now() at time zone 'UTC')::date - ?::int where client_id = ?`,
+    [available, creditedThatDay, daysAgo, strict.partner.id],
+  );
+}
+
+/** What the daily-limited checker approved already, on the UTC day `daysAgo` days back. */
+async function approvedToday(total: string, daysAgo = 0): Promise<void> {
+  await world.sql(`delete from operator_daily_total where operator_id = ?`, [daily.id]);
+  await world.sql(
+    `insert into operator_daily_total (operator_id, day, currency, total, daily_limit)
+     values (?, (now() at time zone 'UTC')::date - ?::int, 'USD', ?, 150)`,
+    [daily.id, daysAgo, total],
+  );
+}
+
+const CONFIRMED = { confirmAmount: '100' };
 
 interface Row {
   situation: string;
@@ -205,7 +263,213 @@ const ROWS: Row[] = [
     arrange: async () => ({ d: one, id: await pending(one), by: one.h.checkers[0] }),
     expected: [204, null],
   },
+  // SPEC section 18: re-keyed amount, evidence opened (refusals of the guard, before any step-up)
+  {
+    situation: 'a wrong confirmAmount, without the policy asking for one (a given amount is always checked)',
+    action: 'approve',
+    arrange: async () => ({
+      d: one,
+      id: await pending(one),
+      by: one.h.checkers[0],
+      body: { confirmAmount: '100.01' },
+    }),
+    expected: [409, 'AMOUNT_CONFIRMATION_MISMATCH'],
+  },
+  {
+    situation: 'confirmAmount 100.0 for 100.00 (compared as decimals)',
+    action: 'approve',
+    arrange: async () => ({
+      d: one,
+      id: await pending(one),
+      by: one.h.checkers[0],
+      body: { confirmAmount: '100.0' },
+    }),
+    expected: [204, null],
+  },
+  {
+    situation: 'confirmAmount not a decimal',
+    action: 'approve',
+    arrange: async () => ({
+      d: one,
+      id: await pending(one),
+      by: one.h.checkers[0],
+      body: { confirmAmount: '1e2' },
+    }),
+    expected: [400, 'VALIDATION_FAILED'],
+  },
+  {
+    situation: 'the policy requires confirmAmount and none is given',
+    action: 'approve',
+    arrange: async () => ({ d: strict, id: await strictReady(), by: strict.h.checkers[0] }),
+    expected: [400, 'AMOUNT_CONFIRMATION_REQUIRED'],
+  },
+  {
+    situation: 'the policy requires confirmAmount, a different one is given',
+    action: 'approve',
+    arrange: async () => ({
+      d: strict,
+      id: await strictReady(),
+      by: strict.h.checkers[0],
+      body: { confirmAmount: '1000' },
+    }),
+    expected: [409, 'AMOUNT_CONFIRMATION_MISMATCH'],
+  },
+  {
+    situation: 'no confirmAmount and the evidence not opened (confirmation before evidence)',
+    action: 'approve',
+    arrange: async () => ({ d: strict, id: await pending(strict), by: strict.h.checkers[0] }),
+    expected: [400, 'AMOUNT_CONFIRMATION_REQUIRED'],
+  },
+  {
+    situation: 'no confirmAmount, above the approval limit (limit before confirmation)',
+    action: 'approve',
+    arrange: async () => {
+      const small = await cliOperator(world, 'CHECKER', [strict.partner.id], '--approval-limit', 'USD:5');
+      return { d: strict, id: await strictReady(small.headers), by: small.headers };
+    },
+    expected: [403, 'APPROVAL_LIMIT_EXCEEDED'],
+  },
+  {
+    situation: 'the evidence never opened',
+    action: 'approve',
+    arrange: async () => ({
+      d: strict,
+      id: await pending(strict),
+      by: strict.h.checkers[0],
+      body: CONFIRMED,
+    }),
+    expected: [409, 'EVIDENCE_NOT_VIEWED'],
+  },
+  {
+    situation: 'the evidence opened by another checker only',
+    action: 'approve',
+    arrange: async () => ({
+      d: strict,
+      id: await strictReady(strict.h.checkers[1]),
+      by: strict.h.checkers[0],
+      body: CONFIRMED,
+    }),
+    expected: [409, 'EVIDENCE_NOT_VIEWED'],
+  },
+  {
+    situation: 'the amount re-keyed (100.000) and the evidence opened by the approver',
+    action: 'approve',
+    arrange: async () => {
+      await figures('0', '0');
+      return {
+        d: strict,
+        id: await strictReady(),
+        by: strict.h.checkers[0],
+        body: { confirmAmount: '100.000' },
+      };
+    },
+    expected: [204, null],
+  },
+  // SPEC section 18: caps, decided by the approving statement's CHECKs (the request stays PENDING)
+  {
+    situation: "a credit taking the partner's UTC day above dailyCreditLimit (950 + 100 > 1000)",
+    action: 'approve',
+    arrange: async () => {
+      await figures('0', '950');
+      return { d: strict, id: await strictReady(), by: strict.h.checkers[0], body: CONFIRMED };
+    },
+    expected: [409, 'DAILY_CREDIT_LIMIT_EXCEEDED'],
+  },
+  {
+    situation: 'a credit exactly at dailyCreditLimit (900 + 100 = 1000)',
+    action: 'approve',
+    arrange: async () => {
+      await figures('0', '900');
+      return { d: strict, id: await strictReady(), by: strict.h.checkers[0], body: CONFIRMED };
+    },
+    expected: [204, null],
+  },
+  {
+    situation: 'the day rolled over: yesterday at the limit counts nothing today',
+    action: 'approve',
+    arrange: async () => {
+      await figures('0', '1000', 1);
+      return { d: strict, id: await strictReady(), by: strict.h.checkers[0], body: CONFIRMED };
+    },
+    expected: [204, null],
+  },
+  {
+    situation: 'a credit leaving the balance above maxBalance (4950 + 100 > 5000)',
+    action: 'approve',
+    arrange: async () => {
+      await figures('4950', '0');
+      return { d: strict, id: await strictReady(), by: strict.h.checkers[0], body: CONFIRMED };
+    },
+    expected: [409, 'BALANCE_CEILING_EXCEEDED'],
+  },
+  {
+    situation: 'a credit leaving the balance exactly at maxBalance (4900 + 100 = 5000)',
+    action: 'approve',
+    arrange: async () => {
+      await figures('4900', '0');
+      return { d: strict, id: await strictReady(), by: strict.h.checkers[0], body: CONFIRMED };
+    },
+    expected: [204, null],
+  },
+  {
+    situation: "an approval taking the operator's UTC day above their daily limit (100 + 100 > 150)",
+    action: 'approve',
+    arrange: async () => {
+      await figures('0', '0');
+      await approvedToday('100');
+      return { d: strict, id: await strictReady(daily.headers), by: daily.headers, body: CONFIRMED };
+    },
+    expected: [403, 'DAILY_LIMIT_EXCEEDED'],
+  },
+  {
+    situation: "an approval exactly at the operator's daily limit (50 + 100 = 150)",
+    action: 'approve',
+    arrange: async () => {
+      await figures('0', '0');
+      await approvedToday('50');
+      return { d: strict, id: await strictReady(daily.headers), by: daily.headers, body: CONFIRMED };
+    },
+    expected: [204, null],
+  },
+  {
+    situation: "the operator's day rolled over: yesterday's 150 counts nothing today",
+    action: 'approve',
+    arrange: async () => {
+      await figures('0', '0');
+      await approvedToday('150', 1);
+      return { d: strict, id: await strictReady(daily.headers), by: daily.headers, body: CONFIRMED };
+    },
+    expected: [204, null],
+  },
   // reject
+  {
+    situation: 'rejectReasonRequired, without a reason (no approvals)',
+    action: 'reject',
+    arrange: async () => ({ d: strict, id: await pending(strict), by: strict.h.checkers[0] }),
+    expected: [400, 'REASON_REQUIRED'],
+  },
+  {
+    situation: 'rejectReasonRequired, a reason of blanks',
+    action: 'reject',
+    arrange: async () => ({
+      d: strict,
+      id: await pending(strict),
+      by: strict.h.checkers[0],
+      body: { reason: '   ' },
+    }),
+    expected: [400, 'REASON_REQUIRED'],
+  },
+  {
+    situation: 'rejectReasonRequired, with a reason',
+    action: 'reject',
+    arrange: async () => ({
+      d: strict,
+      id: await pending(strict),
+      by: strict.h.checkers[0],
+      body: { reason: 'no' },
+    }),
+    expected: [204, null],
+  },
   {
     situation: 'its creator',
     action: 'reject',

@@ -31,7 +31,8 @@ let secondHttp: ReturnType<typeof supertest>;
 let secondUrl: string;
 
 beforeAll(async () => {
-  world = await createWorld({ EXPIRY_SWEEP_SECONDS: '1' });
+  // Policies are this suite's fixtures, set at once; four eyes on policy changes: tests/policy-changes.test.ts.
+  world = await createWorld({ EXPIRY_SWEEP_SECONDS: '1', POLICY_CHANGES_NEED_APPROVAL: 'false' });
   // Same configuration, same database: a second server process, sweeping on its own timer.
   second = await createApp(world.app.config);
   const address = await second.listen(0, '127.0.0.1');

@@ -8,16 +8,19 @@ import type { Operator } from '../entities/operator.entity';
 import { type CommandHandler, type Flags, UsageError, text } from './flags';
 
 /** `USD:50000,EUR:40000` → {"USD":"50000","EUR":"40000"}; `none` → null (no limits). */
-export function parseApprovalLimits(value: string | true): Record<string, string> | null {
-  if (value === true) throw new UsageError('--approval-limit needs CUR:AMOUNT,… or none');
+export function parseApprovalLimits(
+  value: string | true,
+  flag = 'approval-limit',
+): Record<string, string> | null {
+  if (value === true) throw new UsageError(`--${flag} needs CUR:AMOUNT,… or none`);
   if (value.trim().toLowerCase() === 'none') return null;
   const limits: Record<string, string> = {};
   for (const part of value.split(',')) {
     const [currency, amount, extra] = part.trim().split(':');
     if (!currency || amount === undefined || extra !== undefined)
-      throw new UsageError(`--approval-limit: "${part}" is not CUR:AMOUNT`);
+      throw new UsageError(`--${flag}: "${part}" is not CUR:AMOUNT`);
     if (limits[currency.toUpperCase()] !== undefined)
-      throw new UsageError(`--approval-limit: ${currency} given twice`);
+      throw new UsageError(`--${flag}: ${currency} given twice`);
     limits[currency.toUpperCase()] = amount;
   }
   return limits;
@@ -34,6 +37,39 @@ function parseTiers(value: string | true): unknown[] {
   });
 }
 
+/** A cap flag of policy:set: an amount, or `none`; undefined: not given (kept). */
+function capFlag(flags: Flags, name: string): string | null | undefined {
+  const value = flags[name];
+  if (value === undefined) return undefined;
+  if (value === true) throw new UsageError(`--${name} needs AMOUNT or none`);
+  return value.trim().toLowerCase() === 'none' ? null : value.trim();
+}
+
+/** A switch of policy:set: true or false; undefined: not given (kept). */
+function switchFlag(flags: Flags, name: string): boolean | undefined {
+  const value = flags[name];
+  if (value === undefined) return undefined;
+  if (value !== 'true' && value !== 'false') throw new UsageError(`--${name} needs true or false`);
+  return value === 'true';
+}
+
+/** The daily approval limits flag of operator:create|update (SPEC section 18). */
+export function dailyLimitsFlag(flags: Flags): Record<string, string> | null | undefined {
+  const value = flags['daily-approval-limit'];
+  return value === undefined ? undefined : parseApprovalLimits(value, 'daily-approval-limit');
+}
+
+const POLICY_FLAGS = [
+  'tiers',
+  'pending-ttl-seconds',
+  'daily-credit-limit',
+  'max-balance',
+  'require-amount-confirmation',
+  'require-evidence-viewed',
+  'reject-reason-required',
+  'refuse-duplicate-evidence',
+];
+
 /** What the CLI prints of an operator. */
 export function operatorOutput(operator: Operator): Record<string, unknown> {
   return {
@@ -45,6 +81,7 @@ export function operatorOutput(operator: Operator): Record<string, unknown> {
     partnerIds: operator.partnerIds,
     otpRequired: operator.otpRequired,
     approvalLimits: operator.approvalLimits,
+    dailyApprovalLimits: operator.dailyApprovalLimits,
     active: operator.active,
   };
 }
@@ -61,9 +98,12 @@ export function partnerScope(flags: Flags): string[] | null | undefined {
 }
 
 export const ADMIN_COMMANDS: Record<string, CommandHandler> = {
+  // The host-level break-glass (SPEC section 18): applied at once, never pending, but always with a reason.
   async 'policy:set'(orm, flags) {
-    if (flags.tiers === undefined && flags['pending-ttl-seconds'] === undefined)
-      throw new UsageError('give --tiers and/or --pending-ttl-seconds');
+    if (POLICY_FLAGS.every((f) => flags[f] === undefined))
+      throw new UsageError(`give at least one of ${POLICY_FLAGS.map((f) => `--${f}`).join(', ')}`);
+    if (flags.reason === undefined || flags.reason === true || flags.reason.trim() === '')
+      throw new UsageError('--reason is required: the policy history records why');
     const partnerId = parseInput(id, text(flags, 'partner'), 'partner');
     const em = orm.em.fork();
     const access = await loadPartner(em, partnerId);
@@ -74,8 +114,14 @@ export const ADMIN_COMMANDS: Record<string, CommandHandler> = {
       tiers: flags.tiers === undefined ? current.tiers : parseTiers(flags.tiers),
       pendingTtlSeconds:
         ttl === undefined ? current.pendingTtlSeconds : /^\d+$/.test(String(ttl)) ? Number(ttl) : ttl,
+      dailyCreditLimit: capFlag(flags, 'daily-credit-limit'),
+      maxBalance: capFlag(flags, 'max-balance'),
+      requireAmountConfirmation: switchFlag(flags, 'require-amount-confirmation'),
+      requireEvidenceViewed: switchFlag(flags, 'require-evidence-viewed'),
+      rejectReasonRequired: switchFlag(flags, 'reject-reason-required'),
+      refuseDuplicateEvidence: switchFlag(flags, 'refuse-duplicate-evidence'),
     });
-    await replacePolicy(em, partnerId, access.balance.currency, input, null);
+    await replacePolicy(em, partnerId, access.balance.currency, input, null, text(flags, 'reason').trim());
     const { history: _history, ...policy } = await describePolicy(orm.em.fork(), partnerId);
     return { ...policy };
   },
@@ -86,10 +132,11 @@ export const ADMIN_COMMANDS: Record<string, CommandHandler> = {
       subject: flags.subject === undefined ? undefined : text(flags, 'subject'),
       approvalLimits:
         flags['approval-limit'] === undefined ? undefined : parseApprovalLimits(flags['approval-limit']),
+      dailyApprovalLimits: dailyLimitsFlag(flags),
     });
     if (Object.values(changes).every((v) => v === undefined))
       throw new UsageError(
-        'give at least one of --roles, --partners/--all-partners, --subject, --approval-limit',
+        'give at least one of --roles, --partners/--all-partners, --subject, --approval-limit, --daily-approval-limit',
       );
     return operatorOutput(await updateOperator(orm.em.fork(), text(flags, 'operator'), changes));
   },

@@ -9,7 +9,7 @@ import { createOperator, createPartner, deactivateOperator, findOperator } from 
 import { DomainError } from '../domain/errors';
 import { newOperator, newPartner, parseInput } from '../shapes/inputs';
 import { enrollOtp } from '../services/otp.service';
-import { ADMIN_COMMANDS, parseApprovalLimits, partnerScope } from './admin.commands';
+import { ADMIN_COMMANDS, dailyLimitsFlag, parseApprovalLimits, partnerScope } from './admin.commands';
 import { type CommandHandler, type Flags, parseFlags, text, UsageError } from './flags';
 
 export { parseFlags, UsageError };
@@ -23,13 +23,17 @@ export interface CliResult {
 export const USAGE = `usage: npm run --silent cli -- COMMAND [flags]
   partner:create --name NAME --currency CUR
   operator:create --email E --name N --roles R1,R2 (--partners ID1,ID2 | --all-partners) [--otp]
-                  [--subject S] [--approval-limit CUR:AMOUNT,…]
+                  [--subject S] [--approval-limit CUR:AMOUNT,…] [--daily-approval-limit CUR:AMOUNT,…]
   operator:update --operator ID_OR_EMAIL [--roles R1,R2] [--partners ID1,ID2 | --all-partners]
                   [--subject S] [--approval-limit CUR:AMOUNT,… | none]
+                  [--daily-approval-limit CUR:AMOUNT,… | none]
   operator:deactivate --operator ID_OR_EMAIL
   operator:activate --operator ID_OR_EMAIL
   operator:show --operator ID_OR_EMAIL
-  policy:set --partner ID [--tiers FROM:APPROVALS,…] [--pending-ttl-seconds N]
+  policy:set --partner ID --reason TEXT [--tiers FROM:APPROVALS,…] [--pending-ttl-seconds N]
+             [--daily-credit-limit AMOUNT|none] [--max-balance AMOUNT|none]
+             [--require-amount-confirmation true|false] [--require-evidence-viewed true|false]
+             [--reject-reason-required true|false] [--refuse-duplicate-evidence true|false]
   token:app [--ttl SECONDS]
   token:user --operator ID_OR_EMAIL [--ttl SECONDS]
   migrate`;
@@ -67,6 +71,7 @@ export const COMMANDS: Record<string, CommandHandler> = {
       subject: flags.subject === undefined ? undefined : text(flags, 'subject'),
       approvalLimits:
         flags['approval-limit'] === undefined ? null : parseApprovalLimits(flags['approval-limit']),
+      dailyApprovalLimits: dailyLimitsFlag(flags) ?? null,
     });
     const operator = await createOperator(orm.em.fork(), input);
     return {
@@ -77,6 +82,7 @@ export const COMMANDS: Record<string, CommandHandler> = {
       otpRequired: operator.otpRequired,
       ...(input.subject !== undefined ? { subject: operator.subject } : {}),
       ...(operator.approvalLimits ? { approvalLimits: operator.approvalLimits } : {}),
+      ...(operator.dailyApprovalLimits ? { dailyApprovalLimits: operator.dailyApprovalLimits } : {}),
       ...(otp ? { otpauthUri: otp.uri, otpSecret: otp.secret } : {}),
     };
   },

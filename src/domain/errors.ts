@@ -58,6 +58,14 @@ export const ERRORS = {
   OTP_INVALID: { status: 403, message: 'The one-time password is not valid' },
   REASON_REQUIRED: { status: 400, message: 'A reason is required' },
   APPROVAL_LIMIT_EXCEEDED: { status: 403, message: "The amount is above the operator's approval limit" },
+  AMOUNT_CONFIRMATION_REQUIRED: {
+    status: 400,
+    message: "The partner's policy requires confirmAmount, the request's amount re-keyed",
+  },
+  DAILY_LIMIT_EXCEEDED: {
+    status: 403,
+    message: "The approval would take the operator's approved total of the UTC day above their daily limit",
+  },
   NOT_FOUND: { status: 404, message: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'The method is not allowed on this route' },
   PROCESS_REQUEST_NOT_PENDING: { status: 409, message: 'The process request is not pending' },
@@ -65,6 +73,30 @@ export const ERRORS = {
   PROCESS_REQUEST_NOT_APPROVED: { status: 409, message: 'Only an approved top-up can be reversed' },
   REVERSAL_EXISTS: { status: 409, message: 'The request already has a pending or approved reversal' },
   INSUFFICIENT_BALANCE: { status: 409, message: 'The balance is lower than the amount to debit' },
+  AMOUNT_CONFIRMATION_MISMATCH: { status: 409, message: "confirmAmount differs from the request's amount" },
+  EVIDENCE_NOT_VIEWED: {
+    status: 409,
+    message: 'The approver has not opened the evidence (no download link was issued to them)',
+  },
+  DAILY_CREDIT_LIMIT_EXCEEDED: {
+    status: 409,
+    message:
+      "The credit would take the partner's credited total of the UTC day above the policy's dailyCreditLimit",
+  },
+  BALANCE_CEILING_EXCEEDED: {
+    status: 409,
+    message: "The credit would take the balance above the policy's maxBalance",
+  },
+  CHANGE_PENDING: { status: 409, message: 'The partner already has a pending policy change' },
+  CHANGE_NOT_PENDING: {
+    status: 409,
+    message: 'The policy change is no longer pending (applied, rejected or expired)',
+  },
+  DUPLICATE_EVIDENCE: {
+    status: 409,
+    message:
+      "The evidence is the same file as another of the partner's requests (the policy refuses duplicates)",
+  },
   IDEMPOTENCY_KEY_REUSED: { status: 409, message: 'The idempotency key was used with a different request' },
   IDEMPOTENCY_IN_PROGRESS: {
     status: 409,

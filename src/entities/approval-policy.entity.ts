@@ -11,6 +11,25 @@ export interface ApprovalTier {
   approvals: number;
 }
 
+/** The controls of SPEC section 18 a policy holds beside its tiers. */
+export interface PolicyControls {
+  dailyCreditLimit: string | null;
+  maxBalance: string | null;
+  requireAmountConfirmation: boolean;
+  requireEvidenceViewed: boolean;
+  rejectReasonRequired: boolean;
+  refuseDuplicateEvidence: boolean;
+}
+
+export const DEFAULT_CONTROLS: PolicyControls = {
+  dailyCreditLimit: null,
+  maxBalance: null,
+  requireAmountConfirmation: false,
+  requireEvidenceViewed: false,
+  rejectReasonRequired: false,
+  refuseDuplicateEvidence: false,
+};
+
 export const DEFAULT_TIERS: ApprovalTier[] = [{ from: '0', approvals: 1 }];
 export const DEFAULT_PENDING_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -18,7 +37,7 @@ export const DEFAULT_PENDING_TTL_SECONDS = 7 * 24 * 3600;
 @Entity({ tableName: 'approval_policy' })
 @Check({ name: 'approval_policy_pending_ttl_seconds_check', expression: '"pending_ttl_seconds" >= 1' })
 export class ApprovalPolicy {
-  [OptionalProps]?: 'tiers' | 'pendingTtlSeconds' | 'updatedAt' | 'updatedBy';
+  [OptionalProps]?: 'tiers' | 'pendingTtlSeconds' | 'updatedAt' | 'updatedBy' | keyof PolicyControls;
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -34,6 +53,25 @@ export class ApprovalPolicy {
 
   @Property({ type: 'Date', columnType: 'timestamptz(3)', defaultRaw: 'now()' })
   updatedAt: Date = new Date();
+
+  /** SPEC section 18: the partner's credited total per UTC day and its balance's ceiling (null: none). */
+  @Property({ type: 'decimal', precision: 19, scale: 4, nullable: true })
+  dailyCreditLimit: string | null = null;
+
+  @Property({ type: 'decimal', precision: 19, scale: 4, nullable: true })
+  maxBalance: string | null = null;
+
+  @Property({ type: 'boolean', default: false })
+  requireAmountConfirmation = false;
+
+  @Property({ type: 'boolean', default: false })
+  requireEvidenceViewed = false;
+
+  @Property({ type: 'boolean', default: false })
+  rejectReasonRequired = false;
+
+  @Property({ type: 'boolean', default: false })
+  refuseDuplicateEvidence = false;
 
   /** Who last changed it; null for the default and for changes made with the CLI. */
   @ManyToOne(() => Operator, referenceTo('updated_by', { nullable: true }))

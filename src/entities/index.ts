@@ -4,6 +4,7 @@ import { Approval } from './approval.entity';
 import { ClientBalance } from './client-balance.entity';
 import { IdempotencyKey } from './idempotency-key.entity';
 import { LedgerEntry } from './ledger-entry.entity';
+import { OperatorDailyTotal } from './operator-daily-total.entity';
 import { Operator } from './operator.entity';
 import { OtpAttempt } from './otp-attempt.entity';
 import { Partner } from './partner.entity';
@@ -25,6 +26,7 @@ export const ENTITIES = [
   LedgerEntry,
   ProcessRequestEvent,
   Operator,
+  OperatorDailyTotal,
   OtpAttempt,
   IdempotencyKey,
   UploadIntent,

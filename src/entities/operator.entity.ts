@@ -11,7 +11,14 @@ export enum Role {
 /** A human acting through an application. The database, not the token, says what they may do. */
 @Entity({ tableName: 'operator' })
 export class Operator {
-  [OptionalProps]?: 'createdAt' | 'roles' | 'partnerIds' | 'otpRequired' | 'active' | 'approvalLimits';
+  [OptionalProps]?:
+    | 'createdAt'
+    | 'roles'
+    | 'partnerIds'
+    | 'otpRequired'
+    | 'active'
+    | 'approvalLimits'
+    | 'dailyApprovalLimits';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -49,6 +56,13 @@ export class Operator {
   /** Highest amount this operator may approve, per currency ({"USD": "50000"}); absent currency = no limit. */
   @Property({ type: 'json', nullable: true })
   approvalLimits: Record<string, string> | null = null;
+
+  /**
+   * The total of amounts this operator may approve per UTC day, per currency ({"USD": "100000"}); absent
+   * currency = no limit (SPEC section 18). Every approval they record counts, final or not.
+   */
+  @Property({ type: 'json', nullable: true })
+  dailyApprovalLimits: Record<string, string> | null = null;
 
   @Property({ type: 'Date', columnType: 'timestamptz(3)', defaultRaw: 'now()' })
   createdAt: Date = new Date();

@@ -17,6 +17,8 @@ export enum ProgressEventType {
   EXPIRED = 'EXPIRED',
   /** An APPROVED top-up's reversal was approved. */
   REVERSED = 'REVERSED',
+  /** A download link to the evidence was issued to the actor (SPEC section 18); the status is unchanged. */
+  EVIDENCE_VIEWED = 'EVIDENCE_VIEWED',
 }
 
 /** The audit trail and the source of the progress stream, written in the same transaction as the change it records. */

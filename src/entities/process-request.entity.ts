@@ -65,6 +65,12 @@ export class Evidence {
   expression: (table, columns, name) =>
     `create index "${name}" on "${table.name}" ("${columns.expiresAt}") where "${columns.status}" = 'PENDING'`,
 })
+// A partner's requests with the same evidence (SPEC section 18, duplicate receipts).
+@Index({
+  name: 'process_request_client_id_evidence_sha256_index',
+  expression: (table, _columns, name) =>
+    `create index "${name}" on "${table.name}" ("client_id", "evidence_sha256")`,
+})
 // One live reversal per original (SPEC section 13): a second one filed at the same time fails here.
 @Index({
   name: 'process_request_live_reversal_unique',

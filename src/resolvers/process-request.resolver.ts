@@ -16,7 +16,8 @@ import {
 import type { Page } from '../services/process-request-query.service';
 import type { HistoryEntryView, ProcessRequestView } from '../shapes/views';
 import type { GraphQLContext } from '../graphql/context';
-import { DecisionResultType } from './types/approval.type';
+import { ApprovalItemInput, DecisionResultType } from './types/approval.type';
+import { DecimalScalar } from '../graphql/decimal.scalar';
 import { CreateProcessRequestInput } from './create-process-request.input';
 import { fromUploadError } from '../graphql/errors';
 import {
@@ -28,7 +29,8 @@ import {
 
 const partnerOf = (clientId: string) => parseInput(idInput, clientId, 'clientId');
 const idOf = (id: string) => parseInput(idInput, id, 'id');
-const decision = (reason?: string, otp?: string) => parseInput(decisionInput, { reason, otp });
+const decision = (reason?: string, otp?: string, confirmAmount?: string) =>
+  parseInput(decisionInput, { reason, otp, confirmAmount });
 
 @Resolver(() => ProcessRequestType)
 export class ProcessRequestResolver {
@@ -137,8 +139,18 @@ export class ProcessRequestResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('reason', () => String, { nullable: true }) reason?: string,
     @Arg('otp', () => String, { nullable: true }) otp?: string,
+    @Arg('confirmAmount', () => DecimalScalar, {
+      nullable: true,
+      description: "The request's amount re-keyed (SPEC section 18)",
+    })
+    confirmAmount?: string,
   ): Promise<ProcessRequestView> {
-    return ctx.services.processRequests.approve(ctx, partnerOf(clientId), idOf(id), decision(reason, otp));
+    return ctx.services.processRequests.approve(
+      ctx,
+      partnerOf(clientId),
+      idOf(id),
+      decision(reason, otp, confirmAmount),
+    );
   }
 
   @Mutation(() => ProcessRequestType)
@@ -183,12 +195,14 @@ export class ProcessRequestResolver {
   })
   approveProcessRequests(
     @Arg('clientId', () => ID) clientId: string,
-    @Arg('ids', () => [ID]) ids: string[],
     @Ctx() ctx: GraphQLContext,
+    @Arg('ids', () => [ID], { nullable: true, description: 'Or items, with each amount re-keyed' })
+    ids?: string[],
+    @Arg('items', () => [ApprovalItemInput], { nullable: true }) items?: ApprovalItemInput[],
     @Arg('reason', () => String, { nullable: true }) reason?: string,
     @Arg('otp', () => String, { nullable: true }) otp?: string,
   ): Promise<DecisionResultType[]> {
-    return decideMany(ctx, clientId, ProcessRequestStatus.APPROVED, { ids, reason, otp });
+    return decideMany(ctx, clientId, ProcessRequestStatus.APPROVED, { ids, items, reason, otp });
   }
 
   @Mutation(() => [DecisionResultType], {
@@ -209,7 +223,7 @@ async function decideMany(
   ctx: GraphQLContext,
   clientId: string,
   outcome: ProcessRequestStatus.APPROVED | ProcessRequestStatus.REJECTED,
-  args: { ids: string[]; reason?: string; otp?: string },
+  args: { ids?: string[]; items?: ApprovalItemInput[]; reason?: string; otp?: string },
 ): Promise<DecisionResultType[]> {
   const partnerId = partnerOf(clientId);
   const input = parseInput(bulkDecisionInput, args);

@@ -9,6 +9,7 @@ import type { Services } from '../services';
 import { ProcessRequestStatus } from '../entities/process-request.entity';
 import {
   bulkDecisionInput,
+  policyChangesQuery,
   policyInput,
   reversalInput,
   decisionInput,
@@ -183,11 +184,34 @@ export function processRequestRouter(
     sendJson(ctx, 200, await services.policies.get(sctx, partnerOf(ctx)));
   });
 
+  // With four eyes on the rules (SPEC section 18): 202 { change }, a pending change; else 200 the policy.
   router.put('/approval-policy', async (ctx) => {
     const sctx = await svc(ctx);
     const partnerId = partnerOf(ctx);
     const input = parseInput(policyInput, await readJsonObject(ctx, ACTION_BODY_LIMIT));
-    sendJson(ctx, 200, await services.policies.set(sctx, partnerId, input));
+    const result = await services.policies.set(sctx, partnerId, input);
+    if ('change' in result) sendJson(ctx, 202, { change: result.change });
+    else sendJson(ctx, 200, result.policy);
+  });
+
+  router.get('/policy-changes', async (ctx) => {
+    const sctx = await svc(ctx);
+    const { status } = parseInput(policyChangesQuery, ctx.query);
+    sendJson(ctx, 200, { changes: await services.policies.changes(sctx, partnerOf(ctx), status) });
+  });
+
+  router.post('/policy-changes/:changeId/approve', async (ctx) => {
+    const sctx = await svc(ctx);
+    const input = parseInput(decisionInput, await readJsonObject(ctx, ACTION_BODY_LIMIT));
+    const changeId = String(ctx.params.changeId);
+    sendJson(ctx, 200, await services.policies.approve(sctx, partnerOf(ctx), changeId, input.otp));
+  });
+
+  router.post('/policy-changes/:changeId/reject', async (ctx) => {
+    const sctx = await svc(ctx);
+    const input = parseInput(decisionInput, await readJsonObject(ctx, ACTION_BODY_LIMIT));
+    const changeId = String(ctx.params.changeId);
+    sendJson(ctx, 200, await services.policies.reject(sctx, partnerOf(ctx), changeId, input.reason));
   });
 
   return router;

@@ -24,7 +24,11 @@ type Refusal = ErrorCode | typeof EXPIRED;
 
 const REFUSAL_MESSAGES: Partial<Record<ErrorCode, string>> = {
   FORBIDDEN: 'Only the creator (MAKER) or an ADMIN can cancel a request',
-  REASON_REQUIRED: 'A reason is required to reject a request that already has approvals',
+  REASON_REQUIRED:
+    'A reason is required to reject a request that already has approvals, or when the policy requires one',
+  AMOUNT_CONFIRMATION_REQUIRED: "The partner's policy requires confirmAmount, the request's amount re-keyed",
+  EVIDENCE_NOT_VIEWED:
+    "The partner's policy requires opening the evidence (a download link) before approving",
 };
 
 /** The database's guards a decision can run into, and what each means to the caller. */
@@ -33,6 +37,10 @@ const CONSTRAINT_REFUSALS: Record<string, ErrorCode> = {
   approval_process_request_id_operator_id_unique: 'ALREADY_APPROVED_BY_OPERATOR',
   /** A balance never goes below zero: a reversal's debit raced something that spent the balance. */
   client_balance_available_check: 'INSUFFICIENT_BALANCE',
+  /** SPEC section 18's caps, decided on the rows the approving statement locks. */
+  client_balance_max_balance_check: 'BALANCE_CEILING_EXCEEDED',
+  client_balance_daily_credit_limit_check: 'DAILY_CREDIT_LIMIT_EXCEEDED',
+  operator_daily_total_limit_check: 'DAILY_LIMIT_EXCEEDED',
 };
 
 /**
@@ -49,6 +57,11 @@ export interface Decision {
   reason: string | null;
   /** The highest amount the operator may approve in the partner's currency; null: no limit. */
   limit: string | null;
+  /** The partner's currency, and the operator's daily approval limit in it (null: no limit). */
+  currency: string;
+  dailyLimit: string | null;
+  /** The amount re-keyed by the approver; null: none given. */
+  confirmAmount: string | null;
   /** A step-up check (OTP) to pass before deciding; runs only once the guard allows the decision. */
   elevate?: () => Promise<void>;
   /** Told of every event recorded, once committed (the decision's, or the expiry it caused). */
@@ -80,6 +93,9 @@ function paramsOf(ctx: ServiceContext, decision: Decision): Record<DecisionParam
     operatorId: operator.id,
     reason: decision.reason,
     limit: decision.limit,
+    confirmAmount: decision.confirmAmount,
+    dailyLimit: decision.dailyLimit,
+    currency: decision.currency,
     canCancelAny: can(operator, 'cancel-any'),
     canCancelOwn: can(operator, 'cancel-own'),
     approvalId: randomUUID(),

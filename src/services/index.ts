@@ -53,6 +53,7 @@ export function createServices(
     }
   };
   const intents = new UploadIntents(orm, store, liveness);
+  const otp = new OtpService(config.otpEncryptionKey);
   return {
     config,
     log,
@@ -61,13 +62,13 @@ export function createServices(
     partners: new PartnerCache(),
     processRequests: new ProcessRequestService(
       store,
-      new OtpService(config.otpEncryptionKey),
+      otp,
       new IdempotencyService(liveness),
       intents,
       onTransition,
     ),
     queries: new ProcessRequestQueryService(store, config.sasTtlSeconds),
-    policies: new ApprovalPolicyService(),
+    policies: new ApprovalPolicyService(otp, config.policyChangesNeedApproval),
     expiry: new ExpirySweeper(orm, log.child({ component: 'expiry' }), (events) =>
       events.forEach((e) => onTransition(e.type)),
     ),

@@ -10,7 +10,8 @@ import { can, refusal, requirePartner } from '../domain/access';
 import type { ServiceContext } from '../domain/context';
 import { DomainError } from '../domain/errors';
 import type { ListFilters, PageQuery } from '../shapes/inputs';
-import { EVENT_COLUMNS, eventOfRow, type EventRow } from '../sql/progress';
+import { EVENT_COLUMNS, eventOfRow, type EventRow, recordEvents } from '../sql/progress';
+import { ProgressEventType } from '../entities/process-request-event.entity';
 import { APPROVALS_OF, pgDate, type RequestRow, viewOfRow } from '../sql/request-rows';
 import {
   type ApprovalView,
@@ -247,7 +248,23 @@ export class ProcessRequestQueryService {
     const pr = await this.find(ctx, partnerId, id);
     // A reversal has no evidence of its own.
     if (!pr.evidence) throw new DomainError('NOT_FOUND', 'The process request has no evidence');
-    return this.store.signedDownloadUrl(pr.evidence.blobName, pr.evidence.fileName, this.sasTtlSeconds);
+    const link = await this.store.signedDownloadUrl(
+      pr.evidence.blobName,
+      pr.evidence.fileName,
+      this.sasTtlSeconds,
+    );
+    // Who opened the evidence, and when (SPEC section 18): recorded once the link exists, before it is given.
+    await ctx.em.fork().transactional((em) =>
+      recordEvents(em, [
+        {
+          processRequestId: pr.id,
+          partnerId: pr.partnerId,
+          type: ProgressEventType.EVIDENCE_VIEWED,
+          actorId: ctx.operator.id,
+        },
+      ]),
+    );
+    return link;
   }
 
   /**

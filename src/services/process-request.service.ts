@@ -15,6 +15,7 @@ import { violatedConstraint } from '../infra/failures';
 import { EvidenceUpload, type IncomingEvidence } from './evidence.service';
 import { createRequestHash, IdempotencyService } from './idempotency.service';
 import {
+  bulkItem,
   id as idInput,
   parseInput,
   type BulkDecisionInput,
@@ -220,11 +221,22 @@ export class ProcessRequestService {
     const { partner, balance } = await requirePartner(ctx, partnerId, 'review');
     if (outcome === ProcessRequestStatus.APPROVED) await this.otp.verify(ctx, input.otp);
     const results: BulkResult[] = [];
-    for (const raw of input.ids) {
+    // Items (SPEC section 18) carry each request's re-keyed amount; plain ids carry none.
+    const items = input.items ?? (input.ids ?? []).map((id) => ({ id, confirmAmount: null }));
+    for (const item of items) {
+      const raw = typeof item === 'object' && item !== null ? (item as { id?: unknown }).id : item;
       const label = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? String(raw));
       try {
-        const id = parseInput(idInput, raw, 'id');
-        const view = await this.decideAs(ctx, partner.id, balance.currency, id, outcome, input.reason);
+        const { id, confirmAmount } = parseInput(bulkItem, item, 'items');
+        const choice = { reason: input.reason, confirmAmount: confirmAmount ?? null };
+        const view = await this.decideAs(
+          ctx,
+          partner.id,
+          balance.currency,
+          parseInput(idInput, id, 'id'),
+          outcome,
+          choice,
+        );
         results.push({ id: label, statusCode: 204, request: view });
       } catch (error) {
         const refusal = toDomainError(error);
@@ -317,7 +329,7 @@ export class ProcessRequestService {
       outcome === ProcessRequestStatus.APPROVED && ctx.operator.otpRequired
         ? () => this.otp.verify(ctx, input.otp)
         : undefined;
-    return this.decideAs(ctx, partner.id, balance.currency, id, outcome, input.reason, elevate);
+    return this.decideAs(ctx, partner.id, balance.currency, id, outcome, input, elevate);
   }
 
   private async decideAs(
@@ -326,10 +338,11 @@ export class ProcessRequestService {
     currency: string,
     id: string,
     outcome: Outcome,
-    reason: string | null,
+    { reason, confirmAmount }: { reason: string | null; confirmAmount: string | null },
     elevate?: () => Promise<void>,
   ): Promise<ProcessRequestView> {
     const limit = ctx.operator.approvalLimits?.[currency] ?? null;
+    const dailyLimit = ctx.operator.dailyApprovalLimits?.[currency] ?? null;
     const recorded = (events: ProgressEvent[]) => events.forEach((e) => this.onTransition(e.type));
     const { request, events, approvals } = await decide(ctx, {
       partnerId,
@@ -337,6 +350,9 @@ export class ProcessRequestService {
       outcome,
       reason,
       limit,
+      currency,
+      dailyLimit,
+      confirmAmount: outcome === ProcessRequestStatus.APPROVED ? confirmAmount : null,
       elevate,
       recorded,
     });

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { Role } from '../entities/operator.entity';
 import { ProcessRequestStatus } from '../entities/process-request.entity';
+import { PolicyChangeStatus } from '../entities/approval-policy-change.entity';
 import {
   BALANCE_INCREASE_PROCESS_TYPE_ID,
   BALANCE_REVERSAL_PROCESS_TYPE_ID,
@@ -243,24 +244,47 @@ export type CreateFields = z.output<typeof createFields>;
  */
 const reason = text(MAX_REASON_LENGTH).transform((v) => (v !== null && v.trim() === '' ? null : v));
 
-/** The optional body of approve, reject and cancel. */
-export const decisionInput = z.object({ reason, otp });
+/**
+ * The approver's re-keyed amount (SPEC section 18): a plain decimal, compared with the request's amount as
+ * a number (1234.5 equals 1234.50); absent or null: none given.
+ */
+export const confirmAmount = optional(
+  z
+    .string({ error: 'must be a decimal string such as "1234.50"' })
+    .regex(/^\d+(\.\d+)?$/, 'must be a plain decimal such as "1234.50"')
+    .refine(...BELOW_CEILING),
+).transform((v) => v ?? null);
+
+/** The optional body of approve, reject and cancel (confirmAmount is read by approve only). */
+export const decisionInput = z.object({ reason, otp, confirmAmount });
 export type DecisionInput = z.output<typeof decisionInput>;
 
 export const MAX_BULK_IDS = 100;
 
+const bulkList = (what: string) =>
+  optional(
+    z
+      .array(z.unknown(), { error: `must be a list of 1-${MAX_BULK_IDS} ${what}` })
+      .min(1, `must be a list of 1-${MAX_BULK_IDS} ${what}`)
+      .max(MAX_BULK_IDS, `must be a list of 1-${MAX_BULK_IDS} ${what}`),
+  );
+
+/** One item of a bulk approval: the request and the amount re-keyed for it (SPEC section 18). */
+export const bulkItem = z.object(
+  { id: z.unknown(), confirmAmount },
+  { error: 'must be an object { id, confirmAmount }' },
+);
+
 /**
- * A bulk decision: 1-100 ids (each judged on its own, so one that is not a UUID is that item's 400),
- * with the reason and OTP that cover them all.
+ * A bulk decision: 1-100 ids, or (approve) 1-100 items `{ id, confirmAmount }` in place of ids (each judged
+ * on its own, so one that is not a UUID is that item's 400), with the reason and OTP that cover them all.
  */
-export const bulkDecisionInput = z.object({
-  ids: z
-    .array(z.unknown(), { error: `must be a list of 1-${MAX_BULK_IDS} ids` })
-    .min(1, `must be a list of 1-${MAX_BULK_IDS} ids`)
-    .max(MAX_BULK_IDS, `must be a list of 1-${MAX_BULK_IDS} ids`),
-  reason,
-  otp,
-});
+export const bulkDecisionInput = z
+  .object({ ids: bulkList('ids'), items: bulkList('items'), reason, otp })
+  .refine((v) => (v.ids === undefined) !== (v.items === undefined), {
+    message: `must give either ids or items (a list of 1-${MAX_BULK_IDS})`,
+    path: ['ids'],
+  });
 export type BulkDecisionInput = z.output<typeof bulkDecisionInput>;
 
 /** Filing a reversal: why is required. */
@@ -281,6 +305,12 @@ export const MAX_TIERS = 10;
 export const MAX_APPROVALS = 5;
 /** One year: a request waits at most this long. */
 export const MAX_PENDING_TTL_SECONDS = 365 * 24 * 3600;
+
+/** A cap of a policy: a decimal string ≥ 0, or null for none; absent: as in force. */
+const cap = z
+  .union([z.null(), tierFrom], { error: 'must be a decimal string such as "100000", or null' })
+  .optional();
+const flag = z.boolean({ error: 'must be true or false' }).optional();
 
 /**
  * An approval policy (SPEC section 12): tiers sorted by `from`, the first from "0", each needing 1-5
@@ -319,8 +349,24 @@ export const policyInput = z.object({
     .int(`must be an integer from 1 to ${MAX_PENDING_TTL_SECONDS}`)
     .min(1, `must be an integer from 1 to ${MAX_PENDING_TTL_SECONDS}`)
     .max(MAX_PENDING_TTL_SECONDS, `must be an integer from 1 to ${MAX_PENDING_TTL_SECONDS}`),
+  // SPEC section 18's controls. Absent: as in force (a client that does not know them keeps them).
+  dailyCreditLimit: cap,
+  maxBalance: cap,
+  requireAmountConfirmation: flag,
+  requireEvidenceViewed: flag,
+  rejectReasonRequired: flag,
+  refuseDuplicateEvidence: flag,
 });
 export type PolicyInput = z.output<typeof policyInput>;
+
+/** GET /policy-changes?status= (SPEC section 18): one status, or all. */
+export const policyChangesQuery = z.object({
+  status: optional(
+    z.enum(PolicyChangeStatus, {
+      error: 'must be PENDING, APPLIED, REJECTED or EXPIRED',
+    }),
+  ),
+});
 
 /** Idempotency-Key: absent, or one value of 1–255 printable ASCII characters (a header sent twice is refused). */
 export const idempotencyKey = z
@@ -403,6 +449,7 @@ export const newOperator = z.object({
   /** The identity provider's subject for this person; absent: the operator's own id. */
   subject: subject.optional(),
   approvalLimits: approvalLimits.default(null),
+  dailyApprovalLimits: approvalLimits.default(null),
 });
 export type NewOperator = z.input<typeof newOperator>;
 
@@ -412,5 +459,6 @@ export const operatorChanges = z.object({
   partnerIds: newOperator.shape.partnerIds.optional(),
   subject: subject.optional(),
   approvalLimits: approvalLimits.optional(),
+  dailyApprovalLimits: approvalLimits.optional(),
 });
 export type OperatorChanges = z.output<typeof operatorChanges>;

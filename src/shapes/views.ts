@@ -220,21 +220,68 @@ export const tierView = z.strictObject({
 });
 export type TierView = z.output<typeof tierView>;
 
+/** A cap of a policy (SPEC section 18): a decimal string in the partner's currency, or null for none. */
+const capView = z.string().nullable();
+
+/** The controls of SPEC section 18 a policy holds beside its tiers. */
+const controlFields = {
+  dailyCreditLimit: capView.meta({ description: 'Total credited to the partner per UTC day; null: none' }),
+  maxBalance: capView.meta({ description: 'The highest balance a credit may leave; null: none' }),
+  requireAmountConfirmation: z.boolean(),
+  requireEvidenceViewed: z.boolean(),
+  rejectReasonRequired: z.boolean(),
+  refuseDuplicateEvidence: z.boolean(),
+};
+
 /** A policy as it was or became. */
 export const policyStateView = z.strictObject({
   tiers: z.array(tierView),
   pendingTtlSeconds: z.number().int(),
+  ...controlFields,
 });
 export type PolicyStateView = z.output<typeof policyStateView>;
 
-export const policyChangeView = z.strictObject({
-  id: z.string(),
-  /** null: changed with the CLI. */
-  actorId: uuid.nullable(),
-  at: instant,
-  before: policyStateView,
-  after: policyStateView,
+/**
+ * What a pending change would have done over the partner's last 90 days (SPEC section 18), computed in SQL:
+ * the requests filed then that would have needed more or fewer approvals under the new tiers, and the
+ * top-ups approved then that the new caps would have refused (each judged alone, on the figures of its day).
+ */
+export const policyImpactView = z.strictObject({
+  since: instant,
+  requests: z.number().int(),
+  moreApprovals: z.number().int(),
+  fewerApprovals: z.number().int(),
+  approvals: z.number().int(),
+  refusedByDailyCreditLimit: z.number().int(),
+  refusedByMaxBalance: z.number().int(),
 });
+export type PolicyImpactView = z.output<typeof policyImpactView>;
+
+export const policyChangeStatus = z.enum(['PENDING', 'APPLIED', 'REJECTED', 'EXPIRED']);
+
+/** One policy change: the history's entries and the pending changes alike (SPEC section 18). */
+export const policyChangeView = named(
+  'PolicyChange',
+  z.strictObject({
+    id: z.string(),
+    clientId: uuid,
+    /** The requester (as requestedBy); null: changed with the CLI. */
+    actorId: uuid.nullable(),
+    requestedBy: uuid.nullable().meta({ description: 'null: changed with the CLI' }),
+    at: instant,
+    createdAt: instant,
+    before: policyStateView,
+    after: policyStateView,
+    status: policyChangeStatus,
+    decidedBy: uuid
+      .nullable()
+      .meta({ description: 'The second ADMIN; null while pending, expired, or for the CLI' }),
+    reason: z.string().nullable(),
+    decidedAt: instant.nullable(),
+    expiresAt: instant.nullable().meta({ description: "A pending change's deadline (7 days)" }),
+    impact: policyImpactView.nullable().meta({ description: 'On a PENDING change: what it would have done' }),
+  }),
+);
 export type PolicyChangeView = z.output<typeof policyChangeView>;
 
 export const policyView = named(
@@ -243,12 +290,16 @@ export const policyView = named(
     clientId: uuid,
     tiers: z.array(tierView),
     pendingTtlSeconds: z.number().int(),
+    ...controlFields,
     updatedAt: instant.meta({
       description: 'The epoch (1970-01-01T00:00:00.000Z) for a policy never changed',
     }),
     updatedBy: uuid.nullable().meta({ description: 'null: the default, or a change made with the CLI' }),
-    /** Every change, newest first. */
-    history: z.array(policyChangeView).meta({ description: 'Every change, newest first' }),
+    /** Every change applied, newest first. */
+    history: z.array(policyChangeView).meta({ description: 'Every change applied, newest first' }),
+    pendingChange: policyChangeView
+      .nullable()
+      .meta({ description: 'The change waiting for a second ADMIN (SPEC section 18), with its impact' }),
   }),
 );
 export type PolicyView = z.output<typeof policyView>;
@@ -312,11 +363,10 @@ export const errorView = named(
       details: z.record(z.string(), z.unknown()).optional().meta({
         description: 'Validation errors: the field (`{"field":"requestedAmount"}`); stream limits: the limit',
       }),
-      retryAfter: z
-        .number()
-        .int()
-        .optional()
-        .meta({ description: 'With OTP_LOCKED: seconds until trying again can succeed' }),
+      retryAfter: z.number().int().optional().meta({
+        description:
+          'With every 429 and 503: seconds until trying again can succeed (also the Retry-After header)',
+      }),
     })
     .meta({
       examples: [

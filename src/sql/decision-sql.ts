@@ -20,6 +20,12 @@ const PARAMS = {
   reason: 'text',
   /** The operator's approval limit in the partner's currency; null: no limit. */
   limit: 'numeric',
+  /** The amount the approver re-keyed (SPEC section 18); null: none given. */
+  confirmAmount: 'numeric',
+  /** The operator's daily approval limit in the partner's currency; null: no limit. */
+  dailyLimit: 'numeric',
+  /** The partner's currency: the operator's daily total is kept per currency. */
+  currency: 'text',
   canCancelAny: 'boolean',
   canCancelOwn: 'boolean',
   approvalId: 'uuid',
@@ -33,6 +39,13 @@ export type DecisionParam = keyof typeof PARAMS;
 export const EXPIRED = 'EXPIRED';
 
 const REVERSAL = `process_type_id = ${BALANCE_REVERSAL_PROCESS_TYPE_ID}`;
+/** The UTC day (SPEC section 18: every daily cap counts by the UTC day of the approving transaction). */
+export const UTC_TODAY = `(now() at time zone 'UTC')::date`;
+
+/** A flag of the request's partner's policy (false when the partner never stored one). */
+function policyFlag(column: string): string {
+  return `coalesce((select p.${column} from approval_policy p where p.client_id = process_request.client_id), false)`;
+}
 const OPEN = `when status <> 'PENDING' then 'PROCESS_REQUEST_NOT_PENDING' when expires_at <= now() then '${EXPIRED}'`;
 
 /**
@@ -40,18 +53,27 @@ const OPEN = `when status <> 'PENDING' then 'PROCESS_REQUEST_NOT_PENDING' when e
  * row: the refusal's code in the order the refusals answer, or null when the decision may go on. Cancel is
  * the creator's (with MAKER) or an ADMIN's; nobody reviews a request they created (four eyes); only a
  * PENDING request before its deadline is decided; an operator approves a request once and never above
- * their limit; a reversal's final approval needs its original still APPROVED and a balance that covers
- * the debit; rejecting a request that has approvals takes a reason.
+ * their limit; then the controls of section 18 the partner's policy asks for: the re-keyed amount (missing,
+ * then different), the evidence opened by this approver (a top-up's); a reversal's final approval needs its
+ * original still APPROVED and a balance that covers the debit; rejecting a request that has approvals, or
+ * under a policy that requires it, takes a reason. The caps of section 18 are not guards: the approving
+ * statement's CHECK constraints decide them on the rows it locks (see `moved` and `tallied`).
  */
 export const GUARDS: Record<Outcome, string> = {
   [ProcessRequestStatus.CANCELLED]: `case when not (:canCancelAny or (created_by = :operatorId and :canCancelOwn)) then 'FORBIDDEN'
       ${OPEN} end`,
   [ProcessRequestStatus.REJECTED]: `case when created_by = :operatorId then 'SELF_REVIEW_FORBIDDEN' ${OPEN}
-      when approval_count > 0 and :reason is null then 'REASON_REQUIRED' end`,
+      when :reason is null and (approval_count > 0 or ${policyFlag('reject_reason_required')}) then 'REASON_REQUIRED' end`,
   [ProcessRequestStatus.APPROVED]: `case when created_by = :operatorId then 'SELF_REVIEW_FORBIDDEN' ${OPEN}
       when exists (select 1 from approval a where a.process_request_id = process_request.id and a.operator_id = :operatorId)
         then 'ALREADY_APPROVED_BY_OPERATOR'
       when requested_amount > :limit then 'APPROVAL_LIMIT_EXCEEDED'
+      when :confirmAmount is null and ${policyFlag('require_amount_confirmation')} then 'AMOUNT_CONFIRMATION_REQUIRED'
+      when :confirmAmount <> requested_amount then 'AMOUNT_CONFIRMATION_MISMATCH'
+      when not ${REVERSAL} and ${policyFlag('require_evidence_viewed')}
+           and not exists (select 1 from process_request_event v where v.process_request_id = process_request.id
+                             and v.type = 'EVIDENCE_VIEWED' and v.actor_id = :operatorId)
+        then 'EVIDENCE_NOT_VIEWED'
       when ${REVERSAL} and approval_count + 1 >= required_approvals
            and not exists (select 1 from process_request o where o.id = process_request.reversal_of and o.status = 'APPROVED')
         then 'PROCESS_REQUEST_NOT_APPROVED'
@@ -121,9 +143,16 @@ function pieces(outcome: Outcome): Piece[] {
         select :approvalId, d.id, :operatorId, :reason from decided d returning operator_id, created_at, id`,
     ],
     // The money, once: a top-up credits, a reversal debits (the balance's CHECK refuses going below zero).
+    // The balance's caps (SPEC section 18) are CHECKs on this row, judged on the row as the lock left it:
+    // a credit adds to the day's credited total (from zero on a new UTC day); `last_change` tells the
+    // CHECKs that this movement is a credit. A refused CHECK fails the whole statement: nothing is written.
     [
       'moved',
-      `update client_balance b set available = b.available + ${signed}, updated_at = now()
+      `update client_balance b set available = b.available + ${signed}, last_change = ${signed},
+          credited_that_day = case when d.${REVERSAL} then b.credited_that_day
+            else case when b.credited_on = ${UTC_TODAY} then b.credited_that_day else 0 end + d.requested_amount end,
+          credited_on = case when d.${REVERSAL} then b.credited_on else ${UTC_TODAY} end,
+          updated_at = now()
         from decided d where b.id = d.client_balance_id and d.status = 'APPROVED'
         returning b.available, ${signed} as amount`,
     ],
@@ -140,12 +169,22 @@ function pieces(outcome: Outcome): Piece[] {
           and o.status = 'APPROVED'
         returning o.id, o.client_id`,
     ],
-    // The order lock comes last, after the balance row's and the original's locks (the joins run those
-    // first): every path locks in that order, and the opposite order deadlocks against it.
+    // The operator's approved total of the UTC day (SPEC section 18), every approval they record counted,
+    // with the limit in force now: the row's CHECK refuses the approval that would pass it.
+    [
+      'tallied',
+      `insert into operator_daily_total as t (operator_id, day, currency, total, daily_limit)
+        select :operatorId, ${UTC_TODAY}, :currency, d.requested_amount, :dailyLimit from decided d
+        on conflict (operator_id, day, currency)
+          do update set total = t.total + excluded.total, daily_limit = excluded.daily_limit
+        returning t.total`,
+    ],
+    // The order lock comes last, after the balance row's, the original's and the daily total's locks (the
+    // joins run those first): every path locks in that order, and the opposite order deadlocks against it.
     [
       'ordered',
       `select pg_advisory_xact_lock(:eventOrderLock, hashtext(:partnerId::text)) as locked, m.available, r.id as reversed_id
-        from decided left join moved m on true left join reversed r on true`,
+        from decided left join moved m on true left join reversed r on true left join tallied on true`,
     ],
     [
       'event',

@@ -5,8 +5,20 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 export type ApprovalPolicyInput = {
+  /** Per UTC day; null: none; absent: as in force */
+  dailyCreditLimit?: string | null | undefined;
+  /** null: none; absent: as in force */
+  maxBalance?: string | null | undefined;
   /** How long a request may stay PENDING, in seconds */
   pendingTtlSeconds: number;
+  /** Absent: as in force */
+  refuseDuplicateEvidence?: boolean | null | undefined;
+  /** Absent: as in force */
+  rejectReasonRequired?: boolean | null | undefined;
+  /** Absent: as in force */
+  requireAmountConfirmation?: boolean | null | undefined;
+  /** Absent: as in force */
+  requireEvidenceViewed?: boolean | null | undefined;
   /** Sorted by from, the first from 0; 1-10 tiers */
   tiers: Array<ApprovalTierInput>;
 };
@@ -40,6 +52,7 @@ export type ProgressEventType =
   | 'CANCELLED'
   | 'CREATED'
   | 'EVIDENCE_UPLOADING'
+  | 'EVIDENCE_VIEWED'
   | 'EXPIRED'
   | 'FAILED'
   | 'REJECTED'
