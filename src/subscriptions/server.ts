@@ -58,8 +58,15 @@ export function attachSubscriptions(
           return true;
         } catch (error) {
           const domain = toDomainError(error);
-          if (domain.code === 'UNAUTHENTICATED') ctx.extra.socket.close(4401, 'Unauthorized');
-          else if (domain.status >= 500) ctx.extra.socket.close(1013, 'Try again later');
+          if (domain.code === 'UNAUTHENTICATED') {
+            // The close reason (at most 123 bytes) says which token and why, as a 401's details do.
+            const { token, reason } = (domain.details ?? {}) as { token?: string; reason?: string };
+            log.info(
+              { code: domain.code, reason: domain.message, details: domain.details },
+              'connection refused',
+            );
+            ctx.extra.socket.close(4401, token ? `Unauthorized: ${token} token ${reason}` : 'Unauthorized');
+          } else if (domain.status >= 500) ctx.extra.socket.close(1013, 'Try again later');
           return false;
         }
       },
