@@ -5,12 +5,15 @@ import {
   decisionInput,
   idempotencyKey,
   lastEventId,
+  DEFAULT_PAGE_LIMIT,
   listFilters,
-  pageQuery,
+  MAX_PAGE,
+  MAX_PAGE_LIMIT,
   policyInput,
   reversalInput,
 } from '../../shapes/inputs';
 import { fromInput, type Schema } from './schemas';
+import { ProcessRequestStatus } from '../../entities/process-request.entity';
 
 export const REST_BASE_PATH = '/cms/rest/app/partners/{partnerId}';
 
@@ -46,12 +49,47 @@ const FILTER_DESCRIPTIONS: Record<keyof typeof listFilters.shape, string> = {
   to: 'createdAt ≤ this: a date (the whole day) or a date-time with its zone',
   processTypeId: '1 top-ups, 2 reversals',
 };
-const filters = Object.entries(FILTER_DESCRIPTIONS).map(([name, description]) =>
-  param(name, 'query', fromInput(listFilters.shape[name as keyof typeof listFilters.shape]), description),
-);
+/**
+ * The filters as a generated client should send them (the zod declarations also accept what a query
+ * string makes of numbers, and lower case): a status list written once, comma-separated.
+ */
+const FILTER_SCHEMAS: Record<keyof typeof listFilters.shape, Schema> = {
+  status: {
+    type: 'array',
+    items: { type: 'string', enum: Object.values(ProcessRequestStatus) },
+    minItems: 1,
+  },
+  from: {
+    anyOf: [
+      { type: 'string', format: 'date' },
+      { type: 'string', format: 'date-time' },
+    ],
+  },
+  to: {
+    anyOf: [
+      { type: 'string', format: 'date' },
+      { type: 'string', format: 'date-time' },
+    ],
+  },
+  processTypeId: { type: 'integer', enum: [1, 2] },
+};
+const filters = Object.entries(FILTER_DESCRIPTIONS).map(([name, description]) => ({
+  ...param(name, 'query', FILTER_SCHEMAS[name as keyof typeof listFilters.shape], description),
+  ...(name === 'status' ? { style: 'form', explode: false } : {}),
+}));
 const paging = [
-  param('page', 'query', fromInput(pageQuery.shape.page), 'Page number, from 1 (default 1)'),
-  param('limit', 'query', fromInput(pageQuery.shape.limit), 'Items per page, 1-100 (default 10)'),
+  param(
+    'page',
+    'query',
+    { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 1 },
+    'Page number, from 1 (default 1)',
+  ),
+  param(
+    'limit',
+    'query',
+    { type: 'integer', minimum: 1, maximum: MAX_PAGE_LIMIT, default: DEFAULT_PAGE_LIMIT },
+    'Items per page, 1-100 (default 10)',
+  ),
 ];
 
 const jsonBody = (s: Schema, required: boolean, example: unknown) => ({
@@ -190,9 +228,17 @@ export function restPaths(): Record<string, Record<string, unknown>> {
           'Unnamed frames: an `id:` line and a `data:` line holding a ProgressEvent as JSON; a `: ping` comment ' +
           'every SSE_HEARTBEAT_SECONDS. With Last-Event-ID (or ?lastEventId=) the stored events after it come first. ' +
           'A stream whose operator loses the right to read ends with a comment naming the code (`: OPERATOR_INACTIVE`); ' +
-          'one whose tokens expire ends with `: UNAUTHENTICATED` (resume with fresh tokens and Last-Event-ID).',
+          'one whose tokens expire ends with `: UNAUTHENTICATED` (resume with fresh tokens and Last-Event-ID). ' +
+          'A browser (EventSource cannot send headers) passes `?ticket=` from POST …/progress/ticket instead of both tokens.',
+        security: [{ appToken: [], userToken: [] }, { streamTicket: [] }],
         parameters: [
           partnerId,
+          param(
+            'ticket',
+            'query',
+            { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' },
+            'A one-use ticket (POST …/process-request/progress/ticket) instead of the two credential headers',
+          ),
           param('Last-Event-ID', 'header', fromInput(lastEventId), 'Resume after this stored event id'),
           param(
             'lastEventId',
@@ -214,6 +260,19 @@ export function restPaths(): Record<string, Record<string, unknown>> {
           },
           ...errors(...AUTHENTICATED, 429),
         },
+      },
+    },
+    [`${base}/process-request/progress/ticket`]: {
+      post: {
+        operationId: 'createProgressTicket',
+        tags: ['Progress'],
+        summary: 'A one-use ticket to open the progress stream from a browser (any role)',
+        description:
+          'Good for one connection to GET …/process-request/progress?ticket=… within 60 seconds, bound to this ' +
+          'operator and partner. The stream it opens still ends when the operator loses access or the tokens ' +
+          'that asked for it expire.',
+        parameters: [partnerId],
+        responses: { '201': ok('The ticket', schema('StreamTicket')), ...errors(...AUTHENTICATED) },
       },
     },
     [`${base}/process-request/{id}`]: {

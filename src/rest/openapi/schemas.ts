@@ -115,8 +115,18 @@ const processRequestProperties: Record<string, Schema> = {
 export const SCHEMAS: Record<string, Schema> = {
   Money: {
     type: 'number',
+    format: 'decimal',
+    // NUMERIC(19,4): never more than 4 digits after the point (the currency's minor digits, often fewer).
+    multipleOf: 0.0001,
+    minimum: 0,
+    exclusiveMaximum: 1_000_000_000_000_000,
     description:
-      "An exact decimal written as a JSON number with the currency's minor digits (10000.00 for USD); never computed through a float",
+      "An exact decimal written as a JSON number with the currency's minor digits (10000.00 for USD); never " +
+      'computed through a float. The digits in the body are exact, but a JSON parser that reads numbers as ' +
+      'IEEE doubles (JavaScript’s JSON.parse) keeps only about 15-17 significant digits: 999999999999998.99 ' +
+      'reads as 999999999999999. To read it exactly, take the number’s source text (JSON.parse with a reviver ' +
+      'reading context.source, or a lossless JSON parser) and keep it as a string or a decimal type; or use ' +
+      'GraphQL, where money is a Decimal string.',
     examples: [10000.0],
   },
   Error: {
@@ -133,7 +143,9 @@ export const SCHEMAS: Record<string, Schema> = {
         details: {
           type: 'object',
           description:
-            'Validation errors: the field (`{"field":"requestedAmount"}`); stream limits: the limit',
+            'Validation errors: the field (`{"field":"requestedAmount"}`); stream limits: the limit; 401: which ' +
+            'credential (`token`: app, user or ticket; `header`) and why (`reason`: missing, malformed, expired, ' +
+            'not_yet_valid, bad_signature, wrong_issuer, wrong_audience, unknown_subject, or unknown for a ticket)',
         },
         retryAfter: {
           type: 'integer',
@@ -190,6 +202,14 @@ export const SCHEMAS: Record<string, Schema> = {
       createdAt: dateTime,
     }),
   },
+  StreamTicket: object({
+    ticket: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9_-]{43}$',
+      description: 'Pass it as ?ticket= to GET …/process-request/progress, once',
+    },
+    expiresAt: { ...dateTime, description: 'Unused after this moment, it opens nothing' },
+  }),
   DownloadLink: object({
     url: { type: 'string', format: 'uri', description: 'A read-only SAS URL for the one blob' },
     expiresAt: dateTime,
