@@ -130,7 +130,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<Cl
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       if (config.production) return err('DATABASE_URL is required in production');
-      embedded = await startEmbeddedPostgres(config.dataDir, log);
+      embedded = await startEmbeddedPostgres(config.dataDir, log, config.embeddedPostgresPort);
       databaseUrl = embedded.url;
     }
     orm = await openDatabase({ url: databaseUrl, sslCa: config.databaseSslCa }, log, {

@@ -171,6 +171,15 @@ export function attachSubscriptions(
     // PROGRESS_STALL_SECONDS.
     Math.min(KEEP_ALIVE_MAX_MS, services.config.progressStallSeconds * 500),
   );
+  // ws forwards every error of the HTTP server to this one, and graphql-ws prints it with a stack on the
+  // console: a port already taken would be a page of stack before the one line listen() reports. Before
+  // the server listens its errors are listen()'s; after, one is logged (and sockets are told) here.
+  wss.removeAllListeners('error');
+  wss.on('error', (error: Error) => {
+    if (!server.listening) return log.debug({ err: error }, 'HTTP server error before listening');
+    log.error({ err: error }, 'HTTP server error');
+    for (const socket of wss.clients) socket.close(1011, 'Internal server error');
+  });
 
   return {
     async close() {
