@@ -69,6 +69,19 @@ async function portToUse(port: number, variable: string, what: string): Promise<
   );
 }
 
+/**
+ * The embedded servers are development dependencies: a production install (npm prune --omit=dev) has
+ * neither, and says which setting to give instead.
+ */
+function notInstalled(error: unknown, variable: string, what: string): Error {
+  const message = (error as Error).message ?? '';
+  if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' && !/not installed/.test(message))
+    return error as Error;
+  return new StartupError(
+    `${variable}: required here, as the ${what} is not installed (it is a development dependency); set ${variable}`,
+  );
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -97,12 +110,17 @@ export async function startEmbeddedPostgres(
     return { url: url(running.port), owned: false, stop: async () => {} };
   }
   const port = await portToUse(requestedPort, 'EMBEDDED_POSTGRES_PORT', 'embedded PostgreSQL');
-  const cluster = new PostgresCluster({
-    dataDir: databaseDir,
-    port,
-    detached: true,
-    onLog: (line) => log.trace({ postgres: line.trim() }),
-  });
+  let cluster: PostgresCluster;
+  try {
+    cluster = new PostgresCluster({
+      dataDir: databaseDir,
+      port,
+      detached: true,
+      onLog: (line) => log.trace({ postgres: line.trim() }),
+    });
+  } catch (error) {
+    throw notInstalled(error, 'DATABASE_URL', 'embedded PostgreSQL');
+  }
   if (!cluster.initialised) {
     log.info({ databaseDir }, 'initialising the embedded PostgreSQL (first start)');
     await cluster.initialise();
@@ -161,7 +179,12 @@ export async function startAzurite(
     return { url: azuriteConnectionString(record.port), owned: false, stop: async () => {} };
   }
   const port = await portToUse(requestedPort, 'AZURITE_PORT', 'local Azurite');
-  const bin = require.resolve('azurite/dist/src/blob/main.js');
+  let bin: string;
+  try {
+    bin = require.resolve('azurite/dist/src/blob/main.js');
+  } catch (error) {
+    throw notInstalled(error, 'AZURE_STORAGE_CONNECTION_STRING', 'local Azurite');
+  }
   const child: ChildProcess = spawn(
     process.execPath,
     [
