@@ -119,7 +119,6 @@ export const SCHEMAS: Record<string, Schema> = {
     // NUMERIC(19,4): never more than 4 digits after the point (the currency's minor digits, often fewer).
     multipleOf: 0.0001,
     minimum: 0,
-    exclusiveMaximum: 1_000_000_000_000_000,
     description:
       "An exact decimal written as a JSON number with the currency's minor digits (10000.00 for USD); never " +
       'computed through a float. The digits in the body are exact, but a JSON parser that reads numbers as ' +
