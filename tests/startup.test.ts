@@ -151,7 +151,8 @@ test('two clones side by side with 0 ports; Ctrl-C stops each with info lines on
       expect(existsSync(path.join(dirs[i], 'azurite', 'running.json'))).toBe(false);
     }
   } finally {
-    for (const server of servers) await server.kill();
+    // Stopped as Ctrl-C stops them, so the embedded servers (in their own process group) go too.
+    for (const server of servers) await server.interrupt().catch(() => server.kill());
     for (const dataDir of dirs) removeDataDir(dataDir);
   }
 });
