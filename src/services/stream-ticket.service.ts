@@ -4,11 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { requirePartner } from '../domain/access';
 import type { ServiceContext } from '../domain/context';
 import { insertTicket, ticketId } from '../sql/stream-tickets';
-
-export interface StreamTicketView {
-  ticket: string;
-  expiresAt: string;
-}
+import type { StreamTicketView } from '../shapes/views';
 
 /** A ticket for the partner's progress stream, for an operator who may read it now (checked again on use). */
 export async function issueStreamTicket(ctx: ServiceContext, partnerId: string): Promise<StreamTicketView> {
@@ -21,5 +17,5 @@ export async function issueStreamTicket(ctx: ServiceContext, partnerId: string):
     validUntil: ctx.validUntil,
   });
   ctx.log.info({ partnerId: partner.id, expiresAt }, 'progress stream ticket issued');
-  return { ticket, expiresAt: expiresAt.toISOString() };
+  return { ticket, expiresAt };
 }

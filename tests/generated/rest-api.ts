@@ -55,46 +55,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/cms/rest/app/partners/{partnerId}/process-request/progress": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The partner's progress events, live (Server-Sent Events; any role)
-         * @description Unnamed frames: an `id:` line and a `data:` line holding a ProgressEvent as JSON; a `: ping` comment every SSE_HEARTBEAT_SECONDS. With Last-Event-ID (or ?lastEventId=) the stored events after it come first. A stream whose operator loses the right to read ends with a comment naming the code (`: OPERATOR_INACTIVE`); one whose tokens expire ends with `: UNAUTHENTICATED` (resume with fresh tokens and Last-Event-ID). A browser (EventSource cannot send headers) passes `?ticket=` from POST …/progress/ticket instead of both tokens.
-         */
-        get: operations["streamProgress"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/cms/rest/app/partners/{partnerId}/process-request/progress/ticket": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * A one-use ticket to open the progress stream from a browser (any role)
-         * @description Good for one connection to GET …/process-request/progress?ticket=… within 60 seconds, bound to this operator and partner. The stream it opens still ends when the operator loses access or the tokens that asked for it expire.
-         */
-        post: operations["createProgressTicket"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/cms/rest/app/partners/{partnerId}/process-request/{id}": {
         parameters: {
             query?: never;
@@ -267,6 +227,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cms/rest/app/partners/{partnerId}/process-request/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The partner's progress events, live (Server-Sent Events; any role)
+         * @description Unnamed frames: an `id:` line and a `data:` line holding a ProgressEvent as JSON; a `: ping` comment every SSE_HEARTBEAT_SECONDS. With Last-Event-ID (or ?lastEventId=) the stored events after it come first. A stream whose operator loses the right to read ends with a comment naming the code (`: OPERATOR_INACTIVE`); one whose tokens expire ends with `: UNAUTHENTICATED` (resume with fresh tokens and Last-Event-ID). A browser (EventSource cannot send headers) passes `?ticket=` from POST …/progress/ticket instead of both tokens.
+         */
+        get: operations["streamProgress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/process-request/progress/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A one-use ticket to open the progress stream from a browser (any role)
+         * @description Good for one connection to GET …/process-request/progress?ticket=… within 60 seconds, bound to this operator and partner. The stream it opens still ends when the operator loses access or the tokens that asked for it expire.
+         */
+        post: operations["createProgressTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -362,26 +362,19 @@ export interface components {
          * @example 10000
          */
         Money: number;
-        /**
-         * @example {
-         *       "statusCode": 409,
-         *       "code": "PROCESS_REQUEST_NOT_PENDING",
-         *       "message": "The process request is not pending",
-         *       "requestId": "7921115b-2c1f-4f0e-9d55-8f0b3b2f8a61"
-         *     }
-         */
-        Error: {
-            /** @description The HTTP status, repeated */
-            statusCode: number;
-            /** @enum {string} */
-            code: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
-            message: string;
-            /** @description The request id, also sent as the X-Request-Id header; the log lines of the request carry it */
-            requestId: string;
-            /** @description Validation errors: the field (`{"field":"requestedAmount"}`); stream limits: the limit; 401: which credential (`token`: app, user or ticket; `header`) and why (`reason`: missing, malformed, expired, not_yet_valid, bad_signature, wrong_issuer, wrong_audience, unknown_subject, or unknown for a ticket) */
-            details?: Record<string, never>;
-            /** @description With OTP_LOCKED: seconds until trying again can succeed */
-            retryAfter?: number;
+        Balance: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            clientId: string;
+            available: components["schemas"]["Money"];
+            /** @description The sum of PENDING top-ups not past their deadline */
+            pending: components["schemas"]["Money"];
+            currency: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            createdAt: string;
         };
         Evidence: {
             /** @description The uploaded file name, without path or control characters */
@@ -526,29 +519,6 @@ export interface components {
             total: number;
             totalPages: number;
         };
-        Balance: {
-            /** Format: uuid */
-            id: string;
-            /** Format: uuid */
-            clientId: string;
-            available: components["schemas"]["Money"];
-            /** @description The sum of PENDING top-ups not past their deadline */
-            pending: components["schemas"]["Money"];
-            currency: string;
-            /** Format: date-time */
-            updatedAt: string;
-            /** Format: date-time */
-            createdAt: string;
-        };
-        StreamTicket: {
-            /** @description Pass it as ?ticket= to GET …/process-request/progress, once */
-            ticket: string;
-            /**
-             * Format: date-time
-             * @description Unused after this moment, it opens nothing
-             */
-            expiresAt: string;
-        };
         DownloadLink: {
             /**
              * Format: uri
@@ -626,6 +596,38 @@ export interface components {
             requiredApprovals?: number;
             /** Format: date-time */
             at: string;
+        };
+        /**
+         * @example {
+         *       "statusCode": 409,
+         *       "code": "PROCESS_REQUEST_NOT_PENDING",
+         *       "message": "The process request is not pending",
+         *       "requestId": "7921115b-2c1f-4f0e-9d55-8f0b3b2f8a61"
+         *     }
+         */
+        Error: {
+            /** @description The HTTP status, repeated */
+            statusCode: number;
+            /** @enum {string} */
+            code: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
+            message: string;
+            /** @description The request id, also sent as the X-Request-Id header; the log lines of the request carry it */
+            requestId: string;
+            /** @description Validation errors: the field (`{"field":"requestedAmount"}`); stream limits: the limit; 401: which credential (`token`: app, user or ticket; `header`) and why (`reason`: missing, malformed, expired, not_yet_valid, bad_signature, wrong_issuer, wrong_audience, unknown_subject, or unknown for a ticket) */
+            details?: {
+                [key: string]: unknown;
+            };
+            /** @description With OTP_LOCKED: seconds until trying again can succeed */
+            retryAfter?: number;
+        };
+        StreamTicket: {
+            /** @description Pass it as ?ticket= to GET …/process-request/progress, once */
+            ticket: string;
+            /**
+             * Format: date-time
+             * @description Unused after this moment, it opens nothing
+             */
+            expiresAt: string;
         };
         Health: {
             /** @constant */
@@ -986,77 +988,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProcessRequestPage"];
-                };
-            };
-            400: components["responses"]["Error400"];
-            401: components["responses"]["Error401"];
-            403: components["responses"]["Error403"];
-            404: components["responses"]["Error404"];
-            500: components["responses"]["Error500"];
-            503: components["responses"]["Error503"];
-        };
-    };
-    streamProgress: {
-        parameters: {
-            query?: {
-                /** @description A one-use ticket (POST …/process-request/progress/ticket) instead of the two credential headers */
-                ticket?: string;
-                /** @description The same, for clients that cannot set headers */
-                lastEventId?: string;
-            };
-            header?: {
-                /** @description Resume after this stored event id */
-                "Last-Event-ID"?: string;
-            };
-            path: {
-                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
-                partnerId: components["parameters"]["partnerId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The stream (see ProgressEvent for the data of each frame) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example id: 42
-                     *     data: {"id":"42","clientId":"7c9e6679-…","processRequestId":"60019173-…","type":"CREATED","status":"PENDING","at":"2026-03-01T10:00:00.000Z"}
-                     */
-                    "text/event-stream": string;
-                };
-            };
-            400: components["responses"]["Error400"];
-            401: components["responses"]["Error401"];
-            403: components["responses"]["Error403"];
-            404: components["responses"]["Error404"];
-            429: components["responses"]["Error429"];
-            500: components["responses"]["Error500"];
-            503: components["responses"]["Error503"];
-        };
-    };
-    createProgressTicket: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
-                partnerId: components["parameters"]["partnerId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The ticket */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["StreamTicket"];
                 };
             };
             400: components["responses"]["Error400"];
@@ -1524,6 +1455,77 @@ export interface operations {
             404: components["responses"]["Error404"];
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    streamProgress: {
+        parameters: {
+            query?: {
+                /** @description A one-use ticket (POST …/process-request/progress/ticket) instead of the two credential headers */
+                ticket?: string;
+                /** @description The same, for clients that cannot set headers */
+                lastEventId?: string;
+            };
+            header?: {
+                /** @description Resume after this stored event id */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream (see ProgressEvent for the data of each frame) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id: 42
+                     *     data: {"id":"42","clientId":"7c9e6679-…","processRequestId":"60019173-…","type":"CREATED","status":"PENDING","at":"2026-03-01T10:00:00.000Z"}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    createProgressTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ticket */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamTicket"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
