@@ -328,14 +328,10 @@ export const errorView = named(
             'credential (`token`: app, user or ticket; `header`) and why (`reason`: missing, malformed, expired, ' +
             'not_yet_valid, bad_signature, wrong_issuer, wrong_audience, unknown_subject, or unknown for a ticket)',
         }),
-      retryAfter: z
-        .number()
-        .int()
-        .optional()
-        .meta({
-          description:
-            'With every 429 and 503: seconds until trying again can succeed (also the Retry-After header)',
-        }),
+      retryAfter: z.number().int().optional().meta({
+        description:
+          'With every 429 and 503: seconds until trying again can succeed (also the Retry-After header)',
+      }),
     })
     .meta({
       examples: [
