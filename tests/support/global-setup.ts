@@ -120,6 +120,9 @@ async function createTemplateDatabase(adminUrl: string): Promise<{ adminUrl: str
   } finally {
     // A template must have no open connection when it is cloned.
     await orm.close(true);
+    // MikroORM writes its `colors` option into process.env.MIKRO_ORM_COLORS, which the test workers would
+    // inherit and which overrides their options: LOG_LEVEL=debug lines would carry colour codes.
+    delete process.env.MIKRO_ORM_COLORS;
   }
   return { adminUrl, name };
 }
