@@ -70,10 +70,10 @@ export class ApprovalPolicyResolver {
   rejectPolicyChange(
     @Arg('clientId', () => ID) clientId: string,
     @Arg('id', () => ID) changeId: string,
-    @Arg('reason', () => String, { nullable: true }) reason: string | null,
+    @Arg('reason', () => String, { nullable: true }) reason: string | null | undefined,
     @Ctx() ctx: GraphQLContext,
   ): Promise<PolicyChangeView> {
-    const trimmed = reason !== null && reason.trim() !== '' ? reason : null;
+    const trimmed = typeof reason === 'string' && reason.trim() !== '' ? reason : null;
     return ctx.services.policies.reject(ctx, parseInput(id, clientId, 'clientId'), changeId, trimmed);
   }
 }

@@ -269,8 +269,65 @@ const setPolicy = {
     pendingTtlSeconds: 86400,
   }),
   responses: {
-    '200': ok('The new policy', schema('ApprovalPolicy')),
-    ...errors(...AUTHENTICATED, ...JSON_BODY),
+    '200': ok(
+      'Applied at once (POLICY_CHANGES_NEED_APPROVAL=false): the new policy',
+      schema('ApprovalPolicy'),
+    ),
+    '202': ok('Four eyes on the rules (the default): a pending change another ADMIN applies or rejects', {
+      type: 'object',
+      required: ['change'],
+      properties: { change: schema('PolicyChange') },
+    }),
+    ...errors(...AUTHENTICATED, 409, ...JSON_BODY),
+  },
+};
+
+const changeId = param('changeId', 'path', { type: 'string', pattern: '^[0-9]+$' }, 'The policy change');
+
+const policyChanges = {
+  operationId: 'listPolicyChanges',
+  tags: ['Approval policy'],
+  summary: "The partner's policy changes, newest first, at most 100 (any role)",
+  parameters: [
+    partnerId,
+    param(
+      'status',
+      'query',
+      { type: 'string', enum: ['PENDING', 'APPLIED', 'REJECTED', 'EXPIRED'] },
+      'Only this status',
+    ),
+  ],
+  responses: {
+    '200': ok('The changes', {
+      type: 'object',
+      required: ['changes'],
+      properties: { changes: { type: 'array', items: schema('PolicyChange') } },
+    }),
+    ...errors(...AUTHENTICATED),
+  },
+};
+
+const approveChange = {
+  operationId: 'approvePolicyChange',
+  tags: ['Approval policy'],
+  summary: 'Apply a pending policy change (another ADMIN than its requester; OTP when enrolled)',
+  parameters: [partnerId, changeId],
+  requestBody: jsonBody(fromInput(decisionInput), false, { otp: '123456' }),
+  responses: {
+    '200': ok('The policy now in force', schema('ApprovalPolicy')),
+    ...errors(...AUTHENTICATED, 409, ...JSON_BODY, ...OTP),
+  },
+};
+
+const rejectChange = {
+  operationId: 'rejectPolicyChange',
+  tags: ['Approval policy'],
+  summary: 'Reject a pending policy change, with a reason (another ADMIN than its requester)',
+  parameters: [partnerId, changeId],
+  requestBody: jsonBody(fromInput(decisionInput), true, { reason: 'The ceiling would block payroll' }),
+  responses: {
+    '200': ok('The change, REJECTED', schema('PolicyChange')),
+    ...errors(...AUTHENTICATED, 409, ...JSON_BODY),
   },
 };
 
@@ -288,5 +345,8 @@ export function processRequestPaths(): PathItems {
     [`${BASE}/process-requests/approve`]: bulk('approve'),
     [`${BASE}/process-requests/reject`]: bulk('reject'),
     [`${BASE}/approval-policy`]: { get: policy, put: setPolicy },
+    [`${BASE}/policy-changes`]: { get: policyChanges },
+    [`${BASE}/policy-changes/{changeId}/approve`]: { post: approveChange },
+    [`${BASE}/policy-changes/{changeId}/reject`]: { post: rejectChange },
   };
 }

@@ -12,7 +12,7 @@ import { DomainError } from '../domain/errors';
 import type { ListFilters, PageQuery } from '../shapes/inputs';
 import { EVENT_COLUMNS, eventOfRow, type EventRow, recordEvents } from '../sql/progress';
 import { ProgressEventType } from '../entities/process-request-event.entity';
-import { APPROVALS_OF, pgDate, type RequestRow, viewOfRow } from '../sql/request-rows';
+import { APPROVALS_OF, DUPLICATES_OF, pgDate, type RequestRow, viewOfRow } from '../sql/request-rows';
 import {
   type ApprovalView,
   type BalanceView,
@@ -74,7 +74,39 @@ export async function viewsOf(em: EntityManager, requests: ProcessRequest[]): Pr
       approvals.set(row.processRequestId, list);
     }
   }
-  return requests.map((pr) => toProcessRequestView(pr, approvals.get(pr.id)));
+  const duplicates = await duplicatesOf(em, requests);
+  return requests.map((pr) => toProcessRequestView(pr, approvals.get(pr.id), duplicates.get(pr.id)));
+}
+
+/** For each request with evidence, the partner's other requests with the same SHA-256 (SPEC section 18). */
+export async function duplicatesOf(
+  em: EntityManager,
+  requests: Array<Pick<ProcessRequest, 'id' | 'partnerId'> & { evidence?: { sha256: string } | null }>,
+): Promise<Map<string, string[]>> {
+  const found = new Map<string, string[]>();
+  const withEvidence = requests.filter((pr) => pr.evidence);
+  if (withEvidence.length === 0) return found;
+  const rows = await em.execute<Array<{ id: string; duplicates: string[] }>>(
+    `select r.id, (select json_agg(o.id order by o.created_at, o.id) from process_request o
+                    where o.client_id = r.client_id and o.evidence_sha256 = r.evidence_sha256 and o.id <> r.id) as duplicates
+       from process_request r where r.id = any(?::uuid[])`,
+    [`{${withEvidence.map((pr) => pr.id).join(',')}}`],
+  );
+  for (const row of rows) found.set(row.id, row.duplicates ?? []);
+  return found;
+}
+
+/** The partner's requests whose evidence has this SHA-256, oldest first. */
+export async function requestsWithEvidence(
+  em: EntityManager,
+  partnerId: string,
+  sha256: string,
+): Promise<string[]> {
+  const rows = await em.execute<Array<{ id: string }>>(
+    `select id from process_request where client_id = ? and evidence_sha256 = ? order by created_at, id`,
+    [partnerId, sha256],
+  );
+  return rows.map((r) => r.id);
 }
 
 /**
@@ -169,7 +201,7 @@ export class ProcessRequestQueryService {
     const where = whereSql(partner.id, query);
     const rows = await ctx.em.execute<Array<RequestRow & { total: string }>>(
       `with page as (select * from process_request where ${where.sql} order by created_at desc, id desc limit ? offset ?)
-       select (select count(*) from process_request where ${where.sql}) as total, r.*, ${APPROVALS_OF('r')}
+       select (select count(*) from process_request where ${where.sql}) as total, r.*, ${APPROVALS_OF('r')}, ${DUPLICATES_OF('r')}
          from (select 1) as one left join page r on true order by r.created_at desc, r.id desc`,
       [...where.params, limit, (page - 1) * limit, ...where.params],
     );
@@ -201,7 +233,7 @@ export class ProcessRequestQueryService {
     // Keyset on (created_at, id), the last row's own values sent back as the driver gave them.
     const fetch = (after?: RequestRow) =>
       em.execute<RequestRow[]>(
-        `select r.*, ${APPROVALS_OF('r')} from process_request r where ${where.sql}
+        `select r.*, ${APPROVALS_OF('r')}, ${DUPLICATES_OF('r')} from process_request r where ${where.sql}
            ${after ? 'and (r.created_at < ? or (r.created_at = ? and r.id < ?))' : ''}
            order by r.created_at desc, r.id desc limit ?`,
         [...where.params, ...(after ? [after.created_at, after.created_at, after.id] : []), STREAM_BATCH],
@@ -221,7 +253,7 @@ export class ProcessRequestQueryService {
   async get(ctx: ServiceContext, partnerId: string, id: string): Promise<ProcessRequestView> {
     const { partner } = await requirePartner(ctx, partnerId, 'read');
     const [row] = await ctx.em.execute<RequestRow[]>(
-      `select r.*, ${APPROVALS_OF('r')} from process_request r where r.id = ? and r.client_id = ?`,
+      `select r.*, ${APPROVALS_OF('r')}, ${DUPLICATES_OF('r')} from process_request r where r.id = ? and r.client_id = ?`,
       [id, partner.id],
     );
     if (!row) throw new DomainError('NOT_FOUND', 'Process request not found');
@@ -237,7 +269,7 @@ export class ProcessRequestQueryService {
     const { partner } = await requirePartner(ctx, partnerId, 'read');
     // One statement: the request, its approvals and its events.
     const [row] = await ctx.em.execute<Array<RequestRow & { history: EventRow[] | null }>>(
-      `select r.*, ${APPROVALS_OF('r')}, ${HISTORY_OF('r')} from process_request r where r.id = ? and r.client_id = ?`,
+      `select r.*, ${APPROVALS_OF('r')}, ${DUPLICATES_OF('r')}, ${HISTORY_OF('r')} from process_request r where r.id = ? and r.client_id = ?`,
       [id, partner.id],
     );
     if (!row) throw new DomainError('NOT_FOUND', 'Process request not found');

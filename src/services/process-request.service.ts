@@ -34,6 +34,7 @@ import {
 } from '../sql/progress';
 import { policyOf, requiredApprovals } from './approval-policy.service';
 import { insertReversal } from '../sql/reversal';
+import { duplicatesOf, requestsWithEvidence } from './process-request-query.service';
 import type { UploadIntents } from '../runtime/upload-intents';
 import { type ProcessRequestView, toProcessRequestView } from '../shapes/views';
 
@@ -120,7 +121,16 @@ export class ProcessRequestService {
       }
       // Checked before anything is stored: the staged blocks stay invisible unless the code is good.
       await this.otp.verify(ctx, fields.otp);
-      const terms = await this.termsOf(ctx, partner.id, fields.requestedAmount);
+      const { refuseDuplicateEvidence, ...terms } = await this.termsOf(
+        ctx,
+        partner.id,
+        fields.requestedAmount,
+      );
+      // A reused receipt (SPEC section 18): known only now the file is read; refused before anything is
+      // stored when the policy says so (the staged blob is deleted by the abort below).
+      const duplicates = await requestsWithEvidence(ctx.em, partner.id, evidence.sha256);
+      if (duplicates.length > 0 && refuseDuplicateEvidence)
+        throw new DomainError('DUPLICATE_EVIDENCE', undefined, { duplicateEvidence: duplicates });
 
       await progress.sent();
       await upload.announce(ctx.em);
@@ -148,7 +158,7 @@ export class ProcessRequestService {
           createdBy: ctx.operator.id,
         });
         await em.flush();
-        const created = toProcessRequestView(pr);
+        const created = toProcessRequestView(pr, [], duplicates);
         if (claimId) await this.idempotency.complete(em, claimId, 201, created);
         await recordEvent(em, {
           processRequestId,
@@ -360,7 +370,8 @@ export class ProcessRequestService {
       { processRequestId: id, partnerId, events: events.map((e) => e.type), status: request.status },
       'process request decided',
     );
-    return toProcessRequestView(request, approvals);
+    const duplicates = await duplicatesOf(ctx.em, [request]);
+    return toProcessRequestView(request, approvals, duplicates.get(request.id));
   }
 
   /** What a new request is bound to by its partner's policy in force: the approvals it needs, its deadline. */
@@ -368,6 +379,7 @@ export class ProcessRequestService {
     const policy = await policyOf(ctx.em, partnerId);
     const createdAt = new Date();
     return {
+      refuseDuplicateEvidence: policy.refuseDuplicateEvidence,
       requiredApprovals: requiredApprovals(policy.tiers, amount),
       createdAt,
       updatedAt: createdAt,

@@ -148,6 +148,10 @@ const processRequestFields = {
   approvals: z.array(approvalView),
   expiresAt: instant,
   reversalOf: uuid.nullable(),
+  /** SPEC section 18: the partner's other requests whose evidence has the same SHA-256. */
+  duplicateEvidence: z.array(uuid).meta({
+    description: "Ids of the partner's other requests whose evidence has the same SHA-256 (a reused receipt)",
+  }),
   reversedBy: uuid.nullable(),
 };
 
@@ -436,7 +440,11 @@ export function toBalanceView(
 }
 
 /** `approvals`: the request's recorded approvals, oldest first (none for a request just filed). */
-export function toProcessRequestView(pr: ProcessRequest, approvals: ApprovalView[] = []): ProcessRequestView {
+export function toProcessRequestView(
+  pr: ProcessRequest,
+  approvals: ApprovalView[] = [],
+  duplicateEvidence: string[] = [],
+): ProcessRequestView {
   return {
     id: pr.id,
     processTypeId: pr.processTypeId,
@@ -468,6 +476,7 @@ export function toProcessRequestView(pr: ProcessRequest, approvals: ApprovalView
     expiresAt: pr.expiresAt,
     reversalOf: pr.reversalOf ?? null,
     reversedBy: pr.reversedBy ?? null,
+    duplicateEvidence,
   };
 }
 

@@ -35,7 +35,18 @@ export interface RequestRow {
   reversed_by: string | null;
   /** From APPROVALS_OF: the approvals, oldest first; null when there are none. */
   approvals?: Array<{ operatorId: string; at: string }> | null;
+  /** From DUPLICATES_OF: the partner's other requests with the same evidence, oldest first. */
+  duplicate_evidence?: string[] | null;
 }
+
+/**
+ * The ids of the partner's other requests whose evidence has the same SHA-256 as the request `r`'s (SPEC
+ * section 18), oldest first, as JSON (the index on (client_id, evidence_sha256) finds them).
+ */
+export const DUPLICATES_OF = (r: string) =>
+  `case when ${r}.evidence_sha256 is not null then (select json_agg(o.id order by o.created_at, o.id)
+     from process_request o where o.client_id = ${r}.client_id and o.evidence_sha256 = ${r}.evidence_sha256
+       and o.id <> ${r}.id) end as duplicate_evidence`;
 
 /**
  * The approvals of the request `r` (a process_request row in the statement), oldest first, as JSON; only
@@ -88,6 +99,7 @@ export function viewOfRow(r: RequestRow): ProcessRequestView {
     cancelledAt: optionalDate(r.cancelled_at),
     requiredApprovals: r.required_approvals,
     approvals,
+    duplicateEvidence: r.duplicate_evidence ?? [],
     expiresAt: pgDate(r.expires_at),
     reversalOf: r.reversal_of,
     reversedBy: r.reversed_by,

@@ -142,6 +142,11 @@ export class ProcessRequestType implements Shape<ProcessRequestView, ProcessRequ
 
   @Field(() => ID, { nullable: true, description: 'For a REVERSED top-up: the reversal that reversed it' })
   reversedBy!: string | null;
+
+  @Field(() => [ID], {
+    description: "The partner's other requests whose evidence has the same SHA-256 (a reused receipt)",
+  })
+  duplicateEvidence!: string[];
 }
 
 @ObjectType()

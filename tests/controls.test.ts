@@ -1,0 +1,300 @@
+// Controls around approvals (SPEC section 18) beyond the decision table (tests/decision-rules.test.ts): the
+// caps under a 20-way race of final approvals by several checkers, with the ledger invariants afterwards;
+// EVIDENCE_VIEWED in the history; bulk approval items with re-keyed amounts over REST and GraphQL; the CLI's
+// daily approval limits.
+import {
+  bulk,
+  cli,
+  cliOperator,
+  desk,
+  type Desk,
+  details,
+  ledgerViolations,
+  NO_VIOLATIONS,
+} from './support/lifecycle';
+import { gqlHttp } from './support/step-up';
+import { createWorld, type World } from './support/world';
+
+type Headers = Record<string, string>;
+
+let world: World;
+
+beforeAll(async () => {
+  // 20 approvals at once, each its own statement: the pool must not be what serializes them.
+  world = await createWorld({ DB_POOL_SIZE: '30' });
+}, 120_000);
+afterAll(() => world?.close());
+
+/** policy:set through the CLI (immediate, with a reason). */
+async function policySet(partnerId: string, ...flags: string[]): Promise<void> {
+  const res = await cli(world, 'policy:set', '--partner', partnerId, '--reason', 'test fixture', ...flags);
+  expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: '' });
+}
+
+interface RaceFigures {
+  ok: number;
+  refused: Record<string, number>;
+  ms: number;
+}
+
+/** 20 final approvals of 100 at once, spread over `checkers`; the refused requests must still be PENDING. */
+async function race(d: Desk, checkers: Headers[], ids: string[]): Promise<RaceFigures> {
+  const started = Date.now();
+  const answers = await Promise.all(
+    ids.map((id, i) => world.act(d.partner.id, id, 'approve', checkers[i % checkers.length])),
+  );
+  const ms = Date.now() - started;
+  const refused: Record<string, number> = {};
+  answers.forEach((res, i) => {
+    if (res.status === 204) return;
+    refused[`${res.status} ${res.body.code}`] = (refused[`${res.status} ${res.body.code}`] ?? 0) + 1;
+    expect(ids[i]).toBeDefined();
+  });
+  // Each request answered 204 is APPROVED; each refused one is still PENDING.
+  const rows = await world.sql<{ id: string; status: string }>(
+    `select id, status from process_request where id = any(?::uuid[])`,
+    [`{${ids.join(',')}}`],
+  );
+  const statusOfId = new Map(rows.map((r) => [r.id, r.status]));
+  const ok = answers.filter((r) => r.status === 204).length;
+  expect(ids.map((id) => statusOfId.get(id))).toEqual(
+    answers.map((res) => (res.status === 204 ? 'APPROVED' : 'PENDING')),
+  );
+  // Nothing of a refused approval was written: no approval row, no event beyond CREATED.
+  const [stray] = await world.sql<{ approvals: number; events: number }>(
+    `select (select count(*) from approval a join process_request r on r.id = a.process_request_id
+              where r.id = any(?::uuid[]) and r.status = 'PENDING')::int as approvals,
+            (select count(*) from process_request_event e join process_request r on r.id = e.process_request_id
+              where r.id = any(?::uuid[]) and r.status = 'PENDING' and e.type <> 'CREATED')::int as events`,
+    [`{${ids.join(',')}}`, `{${ids.join(',')}}`],
+  );
+  expect(stray).toEqual({ approvals: 0, events: 0 });
+  return { ok, refused, ms };
+}
+
+const FIGURES: Record<string, RaceFigures> = {};
+
+describe('caps under a 20-way race of final approvals (several checkers)', () => {
+  test('dailyCreditLimit 1500 with 500 credited today (1,000 remaining): exactly 10 of 20 × 100 succeed, 10 are 409 DAILY_CREDIT_LIMIT_EXCEEDED', async () => {
+    const d = await desk(world, 'Daily credit race', 'USD', 5);
+    await policySet(d.partner.id, '--daily-credit-limit', '1500');
+    const [first] = await world.seedRequests(d.partner.id, d.maker, 1, '500.00');
+    expect((await world.act(d.partner.id, first, 'approve', d.h.checkers[0])).status).toBe(204);
+    const ids = await world.seedRequests(d.partner.id, d.maker, 20, '100.00');
+    const figures = await race(d, d.h.checkers, ids);
+    FIGURES.dailyCreditLimit = figures;
+    expect(figures.ok).toBe(10);
+    expect(figures.refused).toEqual({ '409 DAILY_CREDIT_LIMIT_EXCEEDED': 10 });
+    const [b] = await world.sql<{ available: string; credited: string }>(
+      `select available::text, credited_that_day::text as credited from client_balance where client_id = ?`,
+      [d.partner.id],
+    );
+    expect(b).toEqual({ available: '1500.0000', credited: '1500.0000' });
+  });
+
+  test('maxBalance 1000: exactly 10 of 20 × 100 succeed, 10 are 409 BALANCE_CEILING_EXCEEDED', async () => {
+    const d = await desk(world, 'Ceiling race', 'USD', 5);
+    await policySet(d.partner.id, '--max-balance', '1000');
+    const ids = await world.seedRequests(d.partner.id, d.maker, 20, '100.00');
+    const figures = await race(d, d.h.checkers, ids);
+    FIGURES.maxBalance = figures;
+    expect(figures.ok).toBe(10);
+    expect(figures.refused).toEqual({ '409 BALANCE_CEILING_EXCEEDED': 10 });
+  });
+
+  test("one checker's daily approval limit USD 1000: exactly 10 of their 20 approvals of 100 succeed, 10 are 403 DAILY_LIMIT_EXCEEDED", async () => {
+    const d = await desk(world, 'Operator daily race', 'USD', 1);
+    const limited = await cliOperator(world, 'CHECKER', [d.partner.id], '--daily-approval-limit', 'USD:1000');
+    const ids = await world.seedRequests(d.partner.id, d.maker, 20, '100.00');
+    const figures = await race(d, [limited.headers], ids);
+    FIGURES.dailyApprovalLimit = figures;
+    expect(figures.ok).toBe(10);
+    expect(figures.refused).toEqual({ '403 DAILY_LIMIT_EXCEEDED': 10 });
+    const [t] = await world.sql<{ total: string; day_ok: boolean }>(
+      `select total::text, day = (now() at time zone 'UTC')::date as day_ok from operator_daily_total where operator_id = ?`,
+      [limited.id],
+    );
+    expect(t).toEqual({ total: '1000.0000', day_ok: true });
+  });
+
+  test('without caps (the reference): all 20 succeed', async () => {
+    const d = await desk(world, 'No cap race', 'USD', 5);
+    const ids = await world.seedRequests(d.partner.id, d.maker, 20, '100.00');
+    const figures = await race(d, d.h.checkers, ids);
+    FIGURES.none = figures;
+    expect(figures.ok).toBe(20);
+  });
+
+  afterAll(() => {
+    // The figures the closing note reports.
+    console.log(`race figures: ${JSON.stringify(FIGURES)}`);
+  });
+});
+
+describe('evidence viewed', () => {
+  test('a download link records EVIDENCE_VIEWED (actor, time) in the history; the status is unchanged', async () => {
+    const d = await desk(world, 'Viewed', 'USD', 1);
+    const id = await world.createRequest(d.partner.id, d.h.maker, '100.00');
+    const link = await world.http
+      .get(`${world.rest(d.partner.id)}/process-request/${id}/evidence/download`)
+      .set(d.h.checkers[0]);
+    expect(link.status).toBe(200);
+    const view = await details(world, d.partner.id, id, d.h.viewer);
+    expect(view.status).toBe('PENDING');
+    const viewed = view.history.filter((h) => h.type === 'EVIDENCE_VIEWED');
+    expect(viewed).toHaveLength(1);
+    expect(viewed[0]).toMatchObject({ actorId: d.checkers[0].id });
+    expect(typeof viewed[0].at).toBe('string');
+  });
+});
+
+describe('bulk approval items with re-keyed amounts', () => {
+  let d: Desk;
+  beforeAll(async () => {
+    d = await desk(world, 'Bulk rekey', 'USD', 2);
+    await policySet(d.partner.id, '--require-amount-confirmation', 'true');
+  });
+
+  test('REST items: each judged with its own confirmAmount; ids alone under the policy → each 400 AMOUNT_CONFIRMATION_REQUIRED', async () => {
+    const [a, b, c] = await world.seedRequests(d.partner.id, d.maker, 3, '1234.50');
+    const res = await bulk(world, d.partner.id, 'approve', d.h.checkers[0], {
+      items: [
+        { id: a, confirmAmount: '1234.5' },
+        { id: b, confirmAmount: '1243.50' },
+        { id: c },
+        { id: 'nope', confirmAmount: '1' },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results).toEqual([
+      { id: a, statusCode: 204 },
+      { id: b, statusCode: 409, code: 'AMOUNT_CONFIRMATION_MISMATCH' },
+      { id: c, statusCode: 400, code: 'AMOUNT_CONFIRMATION_REQUIRED' },
+      { id: 'nope', statusCode: 400, code: 'INVALID_ID' },
+    ]);
+    const plain = await bulk(world, d.partner.id, 'approve', d.h.checkers[0], { ids: [b] });
+    expect(plain.body.results).toEqual([{ id: b, statusCode: 400, code: 'AMOUNT_CONFIRMATION_REQUIRED' }]);
+    const both = await bulk(world, d.partner.id, 'approve', d.h.checkers[0], {
+      ids: [b],
+      items: [{ id: b }],
+    });
+    expect([both.status, both.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+  });
+
+  test('GraphQL: approveProcessRequest(confirmAmount) and approveProcessRequests(items)', async () => {
+    const [a, b] = await world.seedRequests(d.partner.id, d.maker, 2, '10.00');
+    const ONE = `mutation($clientId: ID!, $id: ID!, $confirmAmount: Decimal) {
+      approveProcessRequest(clientId: $clientId, id: $id, confirmAmount: $confirmAmount) { id status } }`;
+    const wrong = await gqlHttp(world, d.h.checkers[0], ONE, {
+      clientId: d.partner.id,
+      id: a,
+      confirmAmount: '10.01',
+    });
+    expect(wrong.errors?.[0].extensions).toMatchObject({ code: 'AMOUNT_CONFIRMATION_MISMATCH', status: 409 });
+    const missing = await gqlHttp(world, d.h.checkers[0], ONE, { clientId: d.partner.id, id: a });
+    expect(missing.errors?.[0].extensions).toMatchObject({
+      code: 'AMOUNT_CONFIRMATION_REQUIRED',
+      status: 400,
+    });
+    const ok = await gqlHttp(world, d.h.checkers[0], ONE, {
+      clientId: d.partner.id,
+      id: a,
+      confirmAmount: '10',
+    });
+    expect(ok.data).toEqual({ approveProcessRequest: { id: a, status: 'APPROVED' } });
+    const MANY = `mutation($clientId: ID!, $items: [ApprovalItemInput!]) {
+      approveProcessRequests(clientId: $clientId, items: $items) { id ok code } }`;
+    const many = await gqlHttp(world, d.h.checkers[1], MANY, {
+      clientId: d.partner.id,
+      items: [
+        { id: b, confirmAmount: '10.000' },
+        { id: a, confirmAmount: '10' },
+      ],
+    });
+    expect(many.data!.approveProcessRequests).toEqual([
+      { id: b, ok: true, code: null },
+      { id: a, ok: false, code: 'PROCESS_REQUEST_NOT_PENDING' },
+    ]);
+  });
+});
+
+describe('CLI daily approval limits', () => {
+  test('operator:create --daily-approval-limit prints it; operator:update … none clears it; a bad value is refused', async () => {
+    const p = await world.partner('Daily CLI');
+    const made = await cliOperator(world, 'CHECKER', [p.id], '--daily-approval-limit', 'usd:100000,EUR:5');
+    expect(made.printed.dailyApprovalLimits).toEqual({ USD: '100000', EUR: '5' });
+    const cleared = await cli(
+      world,
+      'operator:update',
+      '--operator',
+      made.email,
+      '--daily-approval-limit',
+      'none',
+    );
+    expect(cleared).toMatchObject({ code: 0, out: { dailyApprovalLimits: null } });
+    const bad = await cli(
+      world,
+      'operator:update',
+      '--operator',
+      made.email,
+      '--daily-approval-limit',
+      'USD',
+    );
+    expect(bad.code).not.toBe(0);
+  });
+});
+
+describe('duplicate receipts', () => {
+  test('duplicateEvidence on every view names the other requests with the same file; refuseDuplicateEvidence → 409 DUPLICATE_EVIDENCE, nothing stored', async () => {
+    const d = await desk(world, 'Duplicates', 'USD', 1);
+    const file = Buffer.from(`%PDF-1.4 receipt ${Date.now()}\n%%EOF`);
+    const first = await world.createRequest(d.partner.id, d.h.maker, '10.00', file, 'r.pdf');
+    const second = await world.http
+      .post(`${world.rest(d.partner.id)}/process-request`)
+      .set(d.h.maker)
+      .field('requestedAmount', '20.00')
+      .attach('evidence', file, { filename: 'again.pdf', contentType: 'application/pdf' });
+    expect(second.status).toBe(201);
+    expect(second.body.duplicateEvidence).toEqual([first]);
+    const one = await details(world, d.partner.id, first, d.h.viewer);
+    expect(one.duplicateEvidence).toEqual([second.body.id]);
+    const list = await world.http.get(`${world.rest(d.partner.id)}/process-requests`).set(d.h.viewer);
+    const byId = new Map(
+      list.body.items.map((i: { id: string; duplicateEvidence: string[] }) => [i.id, i.duplicateEvidence]),
+    );
+    expect(byId.get(first)).toEqual([second.body.id]);
+    const approved = await world.act(d.partner.id, second.body.id, 'approve', d.h.checkers[0]);
+    expect(approved.status).toBe(204);
+    const other = await world.createRequest(d.partner.id, d.h.maker, '10.00');
+    expect((await details(world, d.partner.id, other, d.h.viewer)).duplicateEvidence).toEqual([]);
+
+    await policySet(d.partner.id, '--refuse-duplicate-evidence', 'true');
+    const rows = await world.requestCount(d.partner.id);
+    const blobs = (await world.blobsOf(d.partner.id)).length;
+    const third = await world.http
+      .post(`${world.rest(d.partner.id)}/process-request`)
+      .set(d.h.maker)
+      .field('requestedAmount', '30.00')
+      .attach('evidence', file, { filename: 'third.pdf', contentType: 'application/pdf' });
+    expect([third.status, third.body.code]).toEqual([409, 'DUPLICATE_EVIDENCE']);
+    expect(await world.requestCount(d.partner.id)).toBe(rows);
+    expect((await world.blobsOf(d.partner.id)).length).toBe(blobs);
+    // A new file is still taken.
+    expect(
+      await world.createRequest(
+        d.partner.id,
+        d.h.maker,
+        '30.00',
+        Buffer.from(`%PDF-1.4 other ${Date.now()}\n%%EOF`),
+        'o.pdf',
+      ),
+    ).toBeTruthy();
+  });
+});
+
+// Runs last, over everything the tests above did.
+describe('afterwards', () => {
+  test('ledger invariants hold: available = Σ ledger ≥ 0, one credit per approved top-up', async () => {
+    expect(await ledgerViolations(world)).toEqual(NO_VIOLATIONS);
+  });
+});
