@@ -37,6 +37,15 @@ type Headers = Record<string, string>;
 const desk = (currency = 'USD', checkers = 5) => makeDesk(world, `Policy ${currency}`, currency, checkers);
 
 const DEFAULT_POLICY = { tiers: [{ from: '0', approvals: 1 }], pendingTtlSeconds: 604800 };
+/** The controls of SPEC section 18 a policy holds by default (tests/policy-changes.test.ts covers them). */
+const DEFAULT_CONTROLS = {
+  dailyCreditLimit: null,
+  maxBalance: null,
+  requireAmountConfirmation: false,
+  requireEvidenceViewed: false,
+  rejectReasonRequired: false,
+  refuseDuplicateEvidence: false,
+};
 
 const POLICY_FIELDS = `clientId tiers { from approvals } pendingTtlSeconds updatedAt updatedBy
   history { id actorId at before { tiers { from approvals } pendingTtlSeconds } after { tiers { from approvals } pendingTtlSeconds } }`;
@@ -64,9 +73,11 @@ describe('the policy: read by every role, changed by ADMIN, every change recorde
       expect(await getPolicy(d.partner.id, headers)).toEqual({
         clientId: d.partner.id,
         ...DEFAULT_POLICY,
+        ...DEFAULT_CONTROLS,
         updatedAt: expect.any(String),
         updatedBy: null,
         history: [],
+        pendingChange: null,
       });
     }
     const gql = await gqlHttp(world, d.h.viewer, POLICY_QUERY, { clientId: d.partner.id });
@@ -95,15 +106,14 @@ describe('the policy: read by every role, changed by ADMIN, every change recorde
     });
     // Amounts stay decimal strings, exactly as sent.
     expect(res.text).toContain('"from":"1000.50"');
-    expect(res.body.history).toEqual([
-      {
-        id: expect.any(String),
-        actorId: d.admin.id,
-        at: expect.any(String),
-        before: DEFAULT_POLICY,
-        after: { tiers, pendingTtlSeconds: 3600 },
-      },
-    ]);
+    expect(res.body.history).toHaveLength(1);
+    expect(res.body.history[0]).toMatchObject({
+      id: expect.any(String),
+      actorId: d.admin.id,
+      at: expect.any(String),
+      before: { ...DEFAULT_POLICY, ...DEFAULT_CONTROLS },
+      after: { tiers, pendingTtlSeconds: 3600, ...DEFAULT_CONTROLS },
+    });
     const at = Date.parse(res.body.history[0].at);
     expect(at).toBeGreaterThanOrEqual(started - 1000);
     expect(at).toBeLessThanOrEqual(Date.now() + 1000);
@@ -302,35 +312,53 @@ describe('the policy: read by every role, changed by ADMIN, every change recorde
 
   test('CLI policy:set: prints the policy; the change is in the history with actor null; flags left out keep their value', async () => {
     const before = await getPolicy(d.partner.id, d.h.viewer);
-    const set = await cli(world, 'policy:set', '--partner', d.partner.id, '--tiers', '0:1,2500:2,10000:4');
+    const why = ['--reason', 'tiers for the new desk'];
+    const set = await cli(
+      world,
+      'policy:set',
+      '--partner',
+      d.partner.id,
+      '--tiers',
+      '0:1,2500:2,10000:4',
+      ...why,
+    );
     expect(set.code).toBe(0);
     const tiers = [tier('0', 1), tier('2500', 2), tier('10000', 4)];
     expect(set.out).toEqual({
       clientId: d.partner.id,
       tiers,
       pendingTtlSeconds: before.pendingTtlSeconds,
+      ...DEFAULT_CONTROLS,
       updatedAt: expect.any(String),
       updatedBy: null,
+      pendingChange: null,
     });
-    const ttl = await cli(world, 'policy:set', '--partner', d.partner.id, '--pending-ttl-seconds', '900');
+    const ttl = await cli(
+      world,
+      'policy:set',
+      '--partner',
+      d.partner.id,
+      '--pending-ttl-seconds',
+      '900',
+      ...why,
+    );
     expect(ttl.out).toMatchObject({ tiers, pendingTtlSeconds: 900 });
     const after = await getPolicy(d.partner.id, d.h.viewer);
-    expect(after.history.slice(0, 2)).toEqual([
-      {
-        id: expect.any(String),
-        actorId: null,
-        at: expect.any(String),
-        before: { tiers, pendingTtlSeconds: before.pendingTtlSeconds },
-        after: { tiers, pendingTtlSeconds: 900 },
-      },
-      {
-        id: expect.any(String),
-        actorId: null,
-        at: expect.any(String),
-        before: { tiers: before.tiers, pendingTtlSeconds: before.pendingTtlSeconds },
-        after: { tiers, pendingTtlSeconds: before.pendingTtlSeconds },
-      },
-    ]);
+    expect(after.history[0]).toMatchObject({
+      id: expect.any(String),
+      actorId: null,
+      reason: 'tiers for the new desk',
+      at: expect.any(String),
+      before: { tiers, pendingTtlSeconds: before.pendingTtlSeconds },
+      after: { tiers, pendingTtlSeconds: 900 },
+    });
+    expect(after.history[1]).toMatchObject({
+      id: expect.any(String),
+      actorId: null,
+      at: expect.any(String),
+      before: { tiers: before.tiers, pendingTtlSeconds: before.pendingTtlSeconds },
+      after: { tiers, pendingTtlSeconds: before.pendingTtlSeconds },
+    });
     expect(after.history).toHaveLength(before.history.length + 2);
   });
 
@@ -348,7 +376,13 @@ describe('the policy: read by every role, changed by ADMIN, every change recorde
     ['a partner id that is not a UUID', ['--partner', 'acme', '--tiers', '0:1']],
   ])('CLI policy:set with %s fails with a message; nothing changes', async (_name, args) => {
     const before = await getPolicy(d.partner.id, d.h.viewer);
-    const result = await cli(world, 'policy:set', ...args.map((a) => (a === 'PARTNER' ? d.partner.id : a)));
+    const result = await cli(
+      world,
+      'policy:set',
+      ...args.map((a) => (a === 'PARTNER' ? d.partner.id : a)),
+      '--reason',
+      'test',
+    );
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/^error: .+/);
     expect(await getPolicy(d.partner.id, d.h.viewer)).toEqual(before);

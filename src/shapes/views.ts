@@ -116,6 +116,7 @@ const PROCESS_REQUEST_EXAMPLE = {
   expiresAt: '2026-03-08T10:00:00.000Z',
   reversalOf: null,
   reversedBy: null,
+  duplicateEvidence: [],
 };
 
 const processRequestFields = {

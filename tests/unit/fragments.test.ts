@@ -93,11 +93,12 @@ test('ProcessRequestFields reads every field of ProcessRequest and of the object
   expect(unread(schema, 'ProcessRequest', fragment.selectionSet, fragments)).toEqual([]);
 });
 
-test('ProcessRequestListFields reads every field but the approvals (for the streamed list cost budget)', () => {
+test('ProcessRequestListFields reads every field but the approvals and duplicateEvidence (for the streamed list cost budget)', () => {
   const fragments = fragmentsOf(documents);
   const fragment = fragments.get('ProcessRequestListFields')!;
   expect(unread(schema, 'ProcessRequest', fragment.selectionSet, fragments)).toEqual([
     'ProcessRequest.approvals',
+    'ProcessRequest.duplicateEvidence',
   ]);
 });
 
