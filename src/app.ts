@@ -95,7 +95,7 @@ async function openStore(config: Config, options: AppOptions, observe: BlobObser
     await store.delegationKeys!.keyFor(new Date(Date.now() + config.sasTtlSeconds * 1000));
   } catch (error) {
     throw new StartupError(
-      `AZURE_STORAGE_ACCOUNT_URL: the Azure AD identity cannot use ${config.storageAccountUrl} (${(error as Error).message.split('\n')[0]}); see "Azure AD storage credentials" in the README`,
+      `AZURE_STORAGE_ACCOUNT_URL: the Azure AD identity cannot use ${config.storageAccountUrl} (${(error as Error).message.split('\n')[0]}); see "Azure AD storage credentials" in docs/operations.md`,
     );
   }
   return store;
