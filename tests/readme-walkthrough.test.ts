@@ -241,11 +241,11 @@ describe('against a started service', () => {
       const done = [...stdout.matchAll(/@@done (\d+)@@/g)].length;
       if (code !== 0 || !stdout.includes('@@finished@@')) {
         const failed = runnable[done];
-        const where = failed
+        const failing = failed
           ? `the block on ${where(failed)} (${done + 1} of ${runnable.length})`
           : 'the session set-up';
         throw new Error(
-          `${where} failed (bash exit ${code}):\n${failed?.text ?? ''}\n--- its output:\n${section(stdout, done)}` +
+          `${failing} failed (bash exit ${code}):\n${failed?.text ?? ''}\n--- its output:\n${section(stdout, done)}` +
             `\n--- its standard error:\n${section(stderr, done)}`,
         );
       }
