@@ -75,6 +75,10 @@ export interface Config {
    */
   metricsPort: number | null;
   metricsHost: string;
+  /** Port of the embedded PostgreSQL started when DATABASE_URL is unset; 0: any free port. */
+  embeddedPostgresPort: number;
+  /** Port of the local Azurite started when no storage is configured; 0: any free port. */
+  azuritePort: number;
   /** Seconds between two looks for upload intents of processes that are gone (their blobs are deleted). */
   evidenceReconcileSeconds: number;
   /** Seconds between two sweeps of the evidence container for blobs with no request (one process at a time). */
@@ -196,6 +200,9 @@ const ENVIRONMENT = z.object({
     .string()
     .default('./.data')
     .transform((dir) => path.resolve(dir)),
+  // The embedded dependencies of a development start (0: any free port).
+  EMBEDDED_POSTGRES_PORT: integer(0, 65535).default(54329),
+  AZURITE_PORT: integer(0, 65535).default(10000),
 
   APP_TOKEN_SECRET: tokenSecret().optional(),
   APP_TOKEN_JWKS_URL: tokenJwksUrl().optional(),
@@ -461,6 +468,8 @@ function toConfig(v: Variables): Config {
     userTokenSubjectClaim: v.USER_TOKEN_SUBJECT_CLAIM,
     metricsPort: v.METRICS_PORT === 0 ? null : v.METRICS_PORT,
     metricsHost: v.METRICS_HOST,
+    embeddedPostgresPort: v.EMBEDDED_POSTGRES_PORT,
+    azuritePort: v.AZURITE_PORT,
     evidenceReconcileSeconds: v.EVIDENCE_RECONCILE_SECONDS,
     evidenceSweepSeconds: v.EVIDENCE_SWEEP_SECONDS,
     evidenceOrphanAgeSeconds: v.EVIDENCE_ORPHAN_AGE_SECONDS,

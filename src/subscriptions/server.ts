@@ -55,7 +55,7 @@ export function attachSubscriptions(
   const handle = useServer<Record<string, unknown>>(
     {
       schema,
-      onConnect: (ctx) => acceptConnection(deps, ctx),
+      onConnect: (ctx) => acceptConnection(deps, log, ctx),
       onSubscribe: async (ctx, _id, payload) => {
         const checked = await checkSubscription(deps, log, ctx, payload);
         if (!('stream' in checked)) return checked;
@@ -85,6 +85,15 @@ export function attachSubscriptions(
     // PROGRESS_STALL_SECONDS.
     Math.min(KEEP_ALIVE_MAX_MS, services.config.progressStallSeconds * 500),
   );
+  // ws forwards every error of the HTTP server to this one, and graphql-ws prints it with a stack on the
+  // console: a port already taken would be a page of stack before the one line listen() reports. Before
+  // the server listens its errors are listen()'s; after, one is logged (and sockets are told) here.
+  wss.removeAllListeners('error');
+  wss.on('error', (error: Error) => {
+    if (!server.listening) return log.debug({ err: error }, 'HTTP server error before listening');
+    log.error({ err: error }, 'HTTP server error');
+    for (const socket of wss.clients) socket.close(1011, 'Internal server error');
+  });
 
   return {
     async close() {
@@ -104,14 +113,22 @@ export function attachSubscriptions(
  * connection_init: bad tokens close the socket at once (4401, which clients do not retry); the operator
  * is read again per subscribe.
  */
-async function acceptConnection({ services, verifier }: SubscriptionServerDeps, ctx: Connection) {
+async function acceptConnection(
+  { services, verifier }: SubscriptionServerDeps,
+  log: Logger,
+  ctx: Connection,
+) {
   try {
     await authenticate(verifier, services.orm.em.fork(), credentialsOf(ctx.connectionParams));
     return true;
   } catch (error) {
     const domain = toDomainError(error);
-    if (domain.code === 'UNAUTHENTICATED') ctx.extra.socket.close(4401, 'Unauthorized');
-    else if (domain.status >= 500) ctx.extra.socket.close(1013, 'Try again later');
+    if (domain.code === 'UNAUTHENTICATED') {
+      // The close reason (at most 123 bytes) says which token and why, as a 401's details do.
+      const { token, reason } = (domain.details ?? {}) as { token?: string; reason?: string };
+      log.info({ code: domain.code, reason: domain.message, details: domain.details }, 'connection refused');
+      ctx.extra.socket.close(4401, token ? `Unauthorized: ${token} token ${reason}` : 'Unauthorized');
+    } else if (domain.status >= 500) ctx.extra.socket.close(1013, 'Try again later');
     return false;
   }
 }
