@@ -19,7 +19,7 @@ test('schema.graphql matches the schema built from the code', async () => {
   }
 });
 
-test('the schema has the operations of SPEC section 8', async () => {
+test('the schema has the operations of SPEC sections 8 and 18', async () => {
   const schema = await buildAppSchema();
   expect(Object.keys(schema.getQueryType()!.getFields()).sort()).toEqual(
     [
@@ -29,6 +29,7 @@ test('the schema has the operations of SPEC section 8', async () => {
       'me',
       'partnerBalance',
       'partners',
+      'policyChanges',
       'processRequest',
       'processRequests',
     ].sort(),
@@ -39,6 +40,8 @@ test('the schema has the operations of SPEC section 8', async () => {
       'approveProcessRequest',
       'rejectProcessRequest',
       'cancelProcessRequest',
+      'approvePolicyChange',
+      'rejectPolicyChange',
     ]),
   );
   expect(schema.getType('Decimal')).toBeDefined();
