@@ -80,7 +80,8 @@ function expectPeople(item: RequestPeopleFragment, e: Expected) {
 }
 
 beforeAll(async () => {
-  world = await createWorld();
+  // Policies are this suite's fixtures, set at once; four eyes on policy changes: tests/policy-changes.test.ts.
+  world = await createWorld({ POLICY_CHANGES_NEED_APPROVAL: 'false' });
   team = await world.team('People', 'USD');
   const scope = [team.partner.id];
   maker2 = await world.operator(['MAKER'], scope, { name: 'Second Maker', email: 'maker2@people.test' });

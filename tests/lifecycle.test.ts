@@ -448,6 +448,7 @@ describe('reversal', () => {
       expiresAt: expect.any(String),
       reversalOf: original,
       reversedBy: null,
+      duplicateEvidence: [],
     });
     expect(res.text).toContain('"requestedAmount":250.50');
     expect(await details(world, d.partner.id, original, d.h.viewer)).toMatchObject({
