@@ -148,6 +148,7 @@ describe('a created request', () => {
         expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
         reversalOf: null,
         reversedBy: null,
+        duplicateEvidence: [],
       });
       // The default policy: 7 days to be decided.
       expect(Date.parse(res.body.expiresAt) - Date.parse(res.body.createdAt)).toBe(7 * 24 * 3600 * 1000);
