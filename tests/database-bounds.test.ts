@@ -64,6 +64,9 @@ test('an approval blocked by a row lock held elsewhere: 503 with Retry-After wit
     const started = Date.now();
     const res = await world.act(team.partner.id, id, 'approve', team.checker, { reason: 'blocked' });
     const waited = Date.now() - started;
+    console.log(
+      `approval blocked by a row lock: 503 after ${waited} ms (DATABASE_LOCK_TIMEOUT_MS=${LOCK_TIMEOUT_MS})`,
+    );
     expect({ status: res.status, code: res.body.code, retry: res.headers['retry-after'] }).toEqual({
       status: 503,
       code: 'SERVICE_UNAVAILABLE',
