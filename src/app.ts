@@ -19,6 +19,7 @@ import { errorHandler, requestContext } from './http/middleware';
 import { allowedMethods, methodGuard } from './rest/methods';
 import { corsMiddleware } from './rest/cors';
 import { processRequestRouter } from './rest/process-request.routes';
+import { statementRouter } from './rest/statement.routes';
 import { createApollo, graphqlMiddleware } from './resolvers/apollo';
 import { GRAPHQL_PATH } from './http/paths';
 import { explorerMiddleware } from './resolvers/explorer';
@@ -141,14 +142,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa.use(errorHandler());
     const health = healthRouter(services);
     const rest = processRequestRouter(services, verifier, progressRoutes(services, verifier, progress));
+    const statements = statementRouter(services, verifier);
     const docs = docsRouter({ page: config.apiDocs });
-    const allowed = allowedMethods([health, docs, rest], { [GRAPHQL_PATH]: ['GET', 'POST'] });
+    const allowed = allowedMethods([health, docs, rest, statements], { [GRAPHQL_PATH]: ['GET', 'POST'] });
     koa.use(methodGuard(allowed));
     koa.use(health.routes());
     koa.use(docs.routes());
     koa.use(explorerMiddleware(config.graphqlExplorer));
     koa.use(graphqlMiddleware(apollo, services, verifier));
     koa.use(rest.routes());
+    koa.use(statements.routes());
 
     // Koa composes its middleware here: every route is registered above.
     // Node checks these deadlines every connectionsCheckingInterval: a quarter of the timeout, at most 30 s.
@@ -181,7 +184,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       progress,
       liveness,
       server,
-      routers: [health, docs, rest],
+      routers: [health, docs, rest, statements],
       metrics,
       metricsAddress: () => metricsServer?.address ?? null,
       graphqlContext: (input) => buildGraphQLContext(services, verifier, input),

@@ -81,7 +81,7 @@ export async function viewsOf(em: EntityManager, requests: ProcessRequest[]): Pr
  * 0001-01-01T00:00+14:00 is in year 0 UTC), which toISOString writes as 0000-… or +010000-…, and
  * PostgreSQL refuses both; it reads 10000-… and 0001-… BC, so the bound keeps its exact meaning.
  */
-function pgTimestamp(d: Date): string {
+export function pgTimestamp(d: Date): string {
   const iso = d.toISOString();
   const year = d.getUTCFullYear();
   if (year >= 1 && year <= 9999) return iso;

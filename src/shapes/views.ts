@@ -210,3 +210,49 @@ export function toOperatorView(o: Operator): OperatorView {
     active: o.active,
   };
 }
+
+/** One ledger entry on a statement (SPEC section 19): a credit is positive, a debit (a reversal) negative. */
+export interface StatementEntryView {
+  at: Date;
+  amount: Decimal;
+  /** The running balance after this entry: the opening balance plus every amount up to it. */
+  balanceAfter: Decimal;
+  processRequestId: string;
+  processTypeId: number;
+  direction: 'CREDIT' | 'DEBIT';
+}
+
+/** A statement without its entries: opening + Σ entries = closing. */
+export interface StatementHeaderView {
+  clientId: string;
+  currency: string;
+  /** The first and last UTC days, YYYY-MM-DD, both included. */
+  from: string;
+  to: string;
+  openingBalance: Decimal;
+  closingBalance: Decimal;
+}
+
+/** The totals camt.053 summarises (TxsSummry): how many credits and debits, and their sums (unsigned). */
+export interface StatementTotalsView {
+  credits: { count: number; sum: Decimal };
+  debits: { count: number; sum: Decimal };
+}
+
+export interface StatementView extends StatementHeaderView {
+  entries: StatementEntryView[];
+}
+
+/** One stored history event as the events export writes it: who did what, when. */
+export interface EventExportView {
+  id: string;
+  at: Date;
+  processRequestId: string;
+  type: ProgressEventType;
+  actorId: string | null;
+  actorName: string | null;
+  actorEmail: string | null;
+  fromStatus: ProcessRequestStatus | null;
+  toStatus: ProcessRequestStatus | null;
+  reason: string | null;
+}

@@ -24,6 +24,12 @@ export class ClientBalanceType {
 
   @Field(() => Date)
   createdAt!: Date;
+
+  @Field(() => Date, {
+    nullable: true,
+    description: 'The instant asked for with partnerBalance(at); null: now',
+  })
+  at?: Date | null;
 }
 
 @ObjectType('Partner')

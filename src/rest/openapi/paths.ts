@@ -11,6 +11,7 @@ import {
   reversalInput,
 } from '../../shapes/inputs';
 import { fromInput, type Schema } from './schemas';
+import { balanceAtParameter } from './statement-paths';
 
 export const REST_BASE_PATH = '/cms/rest/app/partners/{partnerId}';
 
@@ -168,7 +169,9 @@ export function restPaths(): Record<string, Record<string, unknown>> {
         operationId: 'getBalance',
         tags: ['Balance'],
         summary: "The partner's balance and what PENDING top-ups would add (any role)",
-        parameters: [partnerId],
+        description:
+          'With `at`, both as they stood at that instant, read from the ledger (and `at` is echoed).',
+        parameters: [partnerId, balanceAtParameter],
         responses: { '200': ok('The balance', schema('Balance')), ...errors(...AUTHENTICATED) },
       },
     },

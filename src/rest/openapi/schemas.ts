@@ -180,15 +180,19 @@ export const SCHEMAS: Record<string, Schema> = {
     totalPages: { type: 'integer', minimum: 0 },
   }),
   Balance: {
-    ...object({
-      id: uuid,
-      clientId: uuid,
-      available: ref('Money'),
-      pending: { ...ref('Money'), description: 'The sum of PENDING top-ups not past their deadline' },
-      currency: { type: 'string', pattern: '^[A-Z]{3}$' },
-      updatedAt: dateTime,
-      createdAt: dateTime,
-    }),
+    ...object(
+      {
+        id: uuid,
+        clientId: uuid,
+        available: ref('Money'),
+        pending: { ...ref('Money'), description: 'The sum of PENDING top-ups not past their deadline' },
+        currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+        updatedAt: { ...dateTime, description: 'The last credit or debit (with `at`: the last one by then)' },
+        createdAt: dateTime,
+        at: { ...dateTime, description: 'Only with ?at=: the instant the balance is given for' },
+      },
+      ['at'],
+    ),
   },
   DownloadLink: object({
     url: { type: 'string', format: 'uri', description: 'A read-only SAS URL for the one blob' },
