@@ -174,9 +174,9 @@ async function main(): Promise<void> {
        select gen_random_uuid(), process_type_id, client_balance_id, client_id, (g % 997) + 0.25, currency,
          case when g % 10 = 0 then '=formula ' || g else 'wire ' || g end, evidence_url, evidence_file_name,
          evidence_content_type, evidence_size, evidence_sha256, evidence_blob_name, 'APPROVED', created_by,
-         timestamptz '2025-12-31T23:59:00Z' - g * interval '1 second' * (31536000.0 / $2::int), updated_at, expires_at, 1, 1
+         timestamptz '2025-12-31T23:00:00Z' - g * interval '1 second' * (31500000.0 / $2::int), updated_at, expires_at, 1, 1
        from process_request s, generate_series(1, $2::int) g where s.id = $1`,
-      [source.id, Math.max(EXPORT_ROWS, STATEMENT_ENTRIES) - 1],
+      [source.id, Math.max(EXPORT_ROWS, STATEMENT_ENTRIES)],
     );
     await seed(
       databaseUrl,
