@@ -400,3 +400,91 @@ describe('GET /balance?at= and partnerBalance(at)', () => {
     }
   });
 });
+
+describe('a statement is one snapshot, streamed', () => {
+  const ENTRIES = 4000;
+  const DAY = 24 * 3600 * 1000;
+  /** A period from 30 days ago to today (UTC), with the seeded entries in its first days. */
+  const FROM = new Date(Date.now() - 30 * DAY).toISOString().slice(0, 10);
+  const TODAY = new Date().toISOString().slice(0, 10);
+  let busy: Team;
+
+  beforeAll(async () => {
+    busy = await world.team('Busy Co');
+    // Volume in SQL: approved requests, each with its ledger entry (a minute apart from FROM) and the running
+    // balance after it.
+    const ids = await world.seedRequests(busy.partner.id, busy.maker, ENTRIES, '1.25');
+    await world.sql(
+      `update process_request set status = 'APPROVED', approval_count = 1 where client_id = ?`,
+      [busy.partner.id],
+    );
+    await world.sql(
+      `insert into ledger_entry (id, client_balance_id, process_request_id, amount, balance_after, created_at)
+       select gen_random_uuid(), ?, r.id, 1.25, 1.25 * r.n, ?::timestamptz + r.n * interval '1 minute'
+         from unnest(?::uuid[]) with ordinality as r(id, n)`,
+      [busy.partner.balanceId, `${FROM}T00:00:00Z`, `{${ids.join(',')}}`],
+    );
+    await world.sql(`update client_balance set available = ? where id = ?`, [
+      1.25 * ENTRIES,
+      busy.partner.balanceId,
+    ]);
+  });
+
+  const open = async (controller?: AbortController) => {
+    const res = await fetch(
+      `${world.baseUrl}${world.rest(busy.partner.id)}/statement?from=${FROM}&to=${TODAY}`,
+      { headers: await world.headers(busy.viewer), signal: controller?.signal },
+    );
+    expect(res.status).toBe(200);
+    return res.body!.getReader();
+  };
+
+  test('an approval booked while the statement is being read is in neither its entries nor its closing balance', async () => {
+    const reader = await open();
+    const chunks: Uint8Array[] = [(await reader.read()).value!];
+    // The reader holds its snapshot; a top-up is approved and booked meanwhile.
+    const id = await world.createInProcess(busy.partner.id, busy.maker, '1000.00');
+    expect((await world.act(busy.partner.id, id, 'approve', busy.checker)).status).toBe(204);
+    for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(next.value);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const body = JSON.parse(text);
+    expect(body.entries).toHaveLength(ENTRIES);
+    expect(body.entries.map((e: { processRequestId: string }) => e.processRequestId)).not.toContain(id);
+    expect(text).toContain('"openingBalance":0.00,"closingBalance":5000.00');
+    expect(body.entries[ENTRIES - 1].balanceAfter).toBe(5000);
+    // The next statement has it.
+    const after = await world.http
+      .get(`${world.rest(busy.partner.id)}/statement?from=${FROM}&to=${TODAY}`)
+      .set(await world.headers(busy.viewer));
+    expect(after.status).toBe(200);
+    expect(after.body.entries).toHaveLength(ENTRIES + 1);
+    expect(after.text).toContain('"closingBalance":6000.00');
+  });
+
+  test('a client that goes away mid-statement gives its database connection back', async () => {
+    const idleInTransaction = async () =>
+      Number(
+        (
+          await world.sql<{ n: string }>(
+            `select count(*)::text as n from pg_stat_activity
+              where datname = current_database() and state like 'idle in transaction%'`,
+          )
+        )[0].n,
+      );
+    // More abandoned statements than the pool has connections: a leak would exhaust it.
+    for (let i = 0; i < world.app.config.dbPoolSize + 2; i++) {
+      const controller = new AbortController();
+      const reader = await open(controller);
+      await reader.read();
+      controller.abort();
+    }
+    const deadline = Date.now() + 5000;
+    while ((await idleInTransaction()) > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(await idleInTransaction()).toBe(0);
+    const res = await world.http
+      .get(`${world.rest(busy.partner.id)}/statement?from=${FROM}&to=${FROM}`)
+      .set(await world.headers(busy.viewer));
+    expect(res.status).toBe(200);
+  });
+});
