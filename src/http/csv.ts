@@ -34,7 +34,14 @@ export function cellText(cell: Cell): string {
  */
 export function csvStream(records: AsyncIterable<Cell[]>, onError: (e: unknown) => void): Transform {
   const source = Readable.from(framed(records, (record) => record.map(cellText)));
-  const csv = stringify({ record_delimiter: 'windows', quote: '"', escape: '"' });
+  // quote_record_delimiter: a field holding a lone CR or LF is quoted too (csv-stringify only quotes the
+  // record delimiter itself, CRLF, once record_delimiter is set), or a reader would end the record there.
+  const csv = stringify({
+    record_delimiter: 'windows',
+    quote_record_delimiter: true,
+    quote: '"',
+    escape: '"',
+  });
   pipeline(source, csv, (error) => {
     if (error && (error as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') onError(error);
   });
