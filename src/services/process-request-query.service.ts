@@ -197,13 +197,15 @@ export class ProcessRequestQueryService {
     const { partner } = await requirePartner(ctx, partnerId, 'read');
     const where = whereSql(partner.id, filters);
     const em = ctx.em;
-    // Keyset on (created_at, id), the last row's own values sent back as the driver gave them.
+    // Keyset on (created_at, id), the last row's own values sent back as the driver gave them. A row
+    // comparison, which the (client_id, created_at desc, id desc) index answers as a range: the OR form it
+    // replaces was a filter, so every batch scanned the partner's rows from the newest again.
     const fetch = (after?: RequestRow) =>
       em.execute<RequestRow[]>(
         `select r.*, ${APPROVALS_OF('r')} from process_request r where ${where.sql}
-           ${after ? 'and (r.created_at < ? or (r.created_at = ? and r.id < ?))' : ''}
+           ${after ? 'and (r.created_at, r.id) < (?::timestamptz, ?::uuid)' : ''}
            order by r.created_at desc, r.id desc limit ?`,
-        [...where.params, ...(after ? [after.created_at, after.created_at, after.id] : []), STREAM_BATCH],
+        [...where.params, ...(after ? [after.created_at, after.id] : []), STREAM_BATCH],
       );
     const first = await fetch();
     return {
