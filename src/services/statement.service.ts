@@ -101,7 +101,7 @@ export class StatementService {
   }
 
   /** The balance as it stood at an instant, from the ledger; `pending` as it stood then too. */
-  async balanceAt(ctx: ServiceContext, partnerId: string, at: Date): Promise<BalanceView & { at: Date }> {
+  async balanceAt(ctx: ServiceContext, partnerId: string, at: Date): Promise<BalanceView> {
     await requirePartner(ctx, partnerId, 'read');
     const t = pgTimestamp(at);
     const [row] = await ctx.em.execute<BalanceAtRow[]>(BALANCE_AT, [

@@ -1,6 +1,8 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { Decimal } from '../../domain/money';
 import { DecimalScalar } from '../../graphql/decimal.scalar';
+import type { Shape } from '../../graphql/shape';
+import type { StatementEntryView, StatementView } from '../../shapes/views';
 
 export enum StatementDirection {
   CREDIT = 'CREDIT',
@@ -12,7 +14,7 @@ registerEnumType(StatementDirection, {
 });
 
 @ObjectType('StatementEntry', { description: 'One ledger entry: a credit is positive, a debit negative' })
-export class StatementEntryType {
+export class StatementEntryType implements Shape<StatementEntryView, StatementEntryType> {
   @Field(() => Date)
   at!: Date;
 
@@ -36,7 +38,7 @@ export class StatementEntryType {
   description:
     'The ledger over whole UTC days from..to (both included): openingBalance + the sum of the entries = closingBalance',
 })
-export class StatementType {
+export class StatementType implements Shape<StatementView, StatementType> {
   @Field(() => ID)
   clientId!: string;
 

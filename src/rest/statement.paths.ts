@@ -1,20 +1,21 @@
-// The OpenAPI operations and schemas of statements and exports (SPEC section 19).
-import { balanceAt, eventsExportQuery, listFilters, statementQuery } from '../../shapes/inputs';
-import { STATEMENT_CSV_COLUMNS, STATEMENT_CSV_SUMMARY } from '../../http/statement-formats';
-import { fromInput, type Schema } from './schemas';
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const uuid = { type: 'string', format: 'uuid' };
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [String(s), { $ref: `#/components/responses/Error${s}` }]));
-const AUTHENTICATED = [400, 401, 403, 404, 500, 503];
-const partnerId = { $ref: '#/components/parameters/partnerId' };
-const query = (name: string, schema: Schema, description: string, required = false) => ({
-  name,
-  in: 'query',
-  required,
-  description,
+// The OpenAPI path items of statement.routes.ts (SPEC section 19), in the order the router registers them;
+// the JSON statement's schema is its view (src/shapes/views.ts).
+import { balanceAt, eventsExportQuery, listFilters, statementQuery } from '../shapes/inputs';
+import { STATEMENT_CSV_COLUMNS, STATEMENT_CSV_SUMMARY } from '../http/statement-formats';
+import {
+  AUTHENTICATED,
+  errors,
+  param,
+  partnerId,
+  REST_BASE_PATH,
   schema,
+  type PathItems,
+} from './openapi/operations';
+import { fromInput, type Schema } from './openapi/schemas';
+
+const query = (name: string, s: Schema, description: string, required = false) => ({
+  ...param(name, 'query', s, description),
+  required,
 });
 const csv = (description: string, example: string) => ({
   description,
@@ -27,37 +28,6 @@ const csv = (description: string, example: string) => ({
 const EXAMPLE_PARTNER = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
 const EXAMPLE_REQUEST = 'c2f4168d-d5c4-4a28-8b38-b2423dcf3c51';
 
-export const STATEMENT_SCHEMAS: Record<string, Schema> = {
-  StatementEntry: {
-    type: 'object',
-    properties: {
-      at: { type: 'string', format: 'date-time', description: 'When the entry was booked (UTC)' },
-      amount: { ...ref('Money'), description: 'Positive for a credit, negative for a debit' },
-      balanceAfter: { ...ref('Money'), description: 'The running balance after this entry' },
-      processRequestId: uuid,
-      processTypeId: { type: 'integer', enum: [1, 2] },
-      direction: { type: 'string', enum: ['CREDIT', 'DEBIT'] },
-    },
-    required: ['at', 'amount', 'balanceAfter', 'processRequestId', 'processTypeId', 'direction'],
-    additionalProperties: false,
-  },
-  Statement: {
-    type: 'object',
-    description: 'openingBalance + the sum of the entries = closingBalance',
-    properties: {
-      clientId: uuid,
-      currency: { type: 'string', pattern: '^[A-Z]{3}$' },
-      from: { type: 'string', format: 'date' },
-      to: { type: 'string', format: 'date' },
-      openingBalance: { ...ref('Money'), description: 'The balance at the start of `from` (UTC)' },
-      closingBalance: { ...ref('Money'), description: 'The balance at the end of `to` (UTC)' },
-      entries: { type: 'array', items: ref('StatementEntry'), description: 'Oldest first' },
-    },
-    required: ['clientId', 'currency', 'from', 'to', 'openingBalance', 'closingBalance', 'entries'],
-    additionalProperties: false,
-  },
-};
-
 const STATEMENT_CSV_EXAMPLE = [
   STATEMENT_CSV_SUMMARY.join(','),
   `${EXAMPLE_PARTNER},USD,2026-03-01,2026-03-31,1000.00,1150.00`,
@@ -67,7 +37,8 @@ const STATEMENT_CSV_EXAMPLE = [
   '',
 ].join('\r\n');
 
-export function statementPaths(base: string): Record<string, Record<string, unknown>> {
+export function statementPaths(): PathItems {
+  const base = REST_BASE_PATH;
   const q = statementQuery.in.shape;
   return {
     [`${base}/statement`]: {
@@ -100,7 +71,7 @@ export function statementPaths(base: string): Record<string, Record<string, unkn
               },
             },
             content: {
-              'application/json': { schema: ref('Statement') },
+              'application/json': { schema: schema('Statement') },
               'text/csv': { schema: { type: 'string' }, example: STATEMENT_CSV_EXAMPLE },
               'application/xml': {
                 schema: { type: 'string', description: 'ISO 20022 camt.053.001.08' },
