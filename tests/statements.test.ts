@@ -478,7 +478,7 @@ describe('a statement is one snapshot, streamed', () => {
       await reader.read();
       controller.abort();
     }
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 15000;
     while ((await idleInTransaction()) > 0 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));
     expect(await idleInTransaction()).toBe(0);
