@@ -19,6 +19,7 @@ import { errorHandler, requestContext } from './http/middleware';
 import { allowedMethods, methodGuard } from './rest/methods';
 import { corsMiddleware } from './rest/cors';
 import { processRequestRouter } from './rest/process-request.routes';
+import { statementRouter } from './rest/statement.routes';
 import { createApollo, graphqlMiddleware } from './resolvers/apollo';
 import { GRAPHQL_PATH } from './http/paths';
 import { explorerMiddleware } from './resolvers/explorer';
@@ -179,15 +180,17 @@ function publicPort({ config, log, services, verifier, progress, apollo, metrics
   koa.use(errorHandler());
   const health = healthRouter(services);
   const rest = processRequestRouter(services, verifier, progressRoutes(services, verifier, progress));
+  const statements = statementRouter(services, verifier);
   const docs = docsRouter({ page: config.apiDocs });
-  const allowed = allowedMethods([health, docs, rest], { [GRAPHQL_PATH]: ['GET', 'POST'] });
+  const allowed = allowedMethods([health, docs, rest, statements], { [GRAPHQL_PATH]: ['GET', 'POST'] });
   koa.use(methodGuard(allowed));
   koa.use(health.routes());
   koa.use(docs.routes());
   koa.use(explorerMiddleware(config.graphqlExplorer));
   koa.use(graphqlMiddleware(apollo, services, verifier));
   koa.use(rest.routes());
-  return { koa, routers: [health, docs, rest], allowed };
+  koa.use(statements.routes());
+  return { koa, routers: [health, docs, rest, statements], allowed };
 }
 
 /** The HTTP server of the public port, with its deadlines. Every route must be registered on `koa` by now. */

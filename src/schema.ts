@@ -11,6 +11,7 @@ import {
   ProcessRequestPeopleResolver,
 } from './resolvers/people.resolver';
 import { ProcessRequestResolver } from './resolvers/process-request.resolver';
+import { StatementResolver } from './resolvers/statement.resolver';
 import { ProgressResolver } from './subscriptions/progress.resolver';
 
 /**
@@ -38,6 +39,7 @@ export function buildAppSchema(): Promise<GraphQLSchema> {
       ApprovalPolicyPeopleResolver,
       PolicyChangePeopleResolver,
       ProgressResolver,
+      StatementResolver,
     ],
     validate: false,
     pubSub: NO_PUBSUB,

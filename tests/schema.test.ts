@@ -31,6 +31,7 @@ test('the schema has the operations of SPEC section 8', async () => {
       'partners',
       'processRequest',
       'processRequests',
+      'statement',
     ].sort(),
   );
   expect(Object.keys(schema.getMutationType()!.getFields())).toEqual(

@@ -30,6 +30,7 @@ import {
   type PathItems,
 } from './openapi/operations';
 import { fromInput, type Schema } from './openapi/schemas';
+import { balanceAtParameter } from './statement.paths';
 import { ProcessRequestStatus } from '../entities/process-request.entity';
 
 const FILTER_DESCRIPTIONS: Record<keyof typeof listFilters.shape, string> = {
@@ -143,7 +144,8 @@ const balance = {
   operationId: 'getBalance',
   tags: ['Balance'],
   summary: "The partner's balance and what PENDING top-ups would add (any role)",
-  parameters: [partnerId],
+  description: 'With `at`, both as they stood at that instant, read from the ledger (and `at` is echoed).',
+  parameters: [partnerId, balanceAtParameter],
   responses: { '200': ok('The balance', schema('Balance')), ...errors(...AUTHENTICATED) },
 };
 

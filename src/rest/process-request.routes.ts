@@ -8,6 +8,7 @@ import type { ServiceContext } from '../domain/context';
 import type { Services } from '../services';
 import { ProcessRequestStatus } from '../entities/process-request.entity';
 import {
+  balanceAt,
   bulkDecisionInput,
   policyInput,
   reversalInput,
@@ -55,7 +56,7 @@ const idOf = (ctx: Context): string => parseInput(id, ctx.params.id, 'id');
  * clients encode arrays and objects) names nothing here; refused, so a filter never silently falls away
  * and the list comes back unfiltered. Several values are the same name repeated: `status=A&status=B`.
  */
-function queryOf(ctx: Context): Context['query'] {
+export function queryOf(ctx: Context): Context['query'] {
   const bracketed = Object.keys(ctx.query).find((key) => key.includes('['));
   if (bracketed) {
     const field = bracketed.slice(0, bracketed.indexOf('['));
@@ -117,6 +118,13 @@ export function processRequestRouter(
 
   router.get('/balance', async (ctx) => {
     const sctx = await svc(ctx);
+    const query = queryOf(ctx);
+    if (query.at !== undefined) {
+      // The balance as it stood at an instant, from the ledger (SPEC section 19).
+      const { at } = parseInput(balanceAt, query);
+      sendJson(ctx, 200, await services.statements.balanceAt(sctx, partnerOf(ctx), at as Date));
+      return;
+    }
     sendJson(ctx, 200, await queries.balance(sctx, partnerOf(ctx)));
   });
 

@@ -12,6 +12,7 @@ import type { ProcessLiveness } from '../runtime/liveness';
 import { ProcessRequestQueryService } from './process-request-query.service';
 import { OtpService } from './otp.service';
 import { ProcessRequestService } from './process-request.service';
+import { StatementService } from './statement.service';
 import type { TransitionListener } from '../sql/progress';
 import { UploadIntents } from '../runtime/upload-intents';
 
@@ -25,6 +26,8 @@ export interface Services {
   processRequests: ProcessRequestService;
   queries: ProcessRequestQueryService;
   policies: ApprovalPolicyService;
+  /** Statements, point-in-time balances and CSV exports (SPEC section 19). */
+  statements: StatementService;
   /** This process's expiry sweep (started and stopped by the app). */
   expiry: ExpirySweeper;
   /** Deletes the blobs of creates that never committed; the app starts it once it serves. */
@@ -53,6 +56,7 @@ export function createServices(
     }
   };
   const intents = new UploadIntents(orm, store, liveness);
+  const queries = new ProcessRequestQueryService(store, config.sasTtlSeconds);
   return {
     config,
     log,
@@ -66,7 +70,8 @@ export function createServices(
       intents,
       onTransition,
     ),
-    queries: new ProcessRequestQueryService(store, config.sasTtlSeconds),
+    queries,
+    statements: new StatementService(queries),
     policies: new ApprovalPolicyService(),
     expiry: new ExpirySweeper(orm, log.child({ component: 'expiry' }), (events) =>
       events.forEach((e) => onTransition(e.type)),

@@ -81,7 +81,7 @@ export async function viewsOf(em: EntityManager, requests: ProcessRequest[]): Pr
  * 0001-01-01T00:00+14:00 is in year 0 UTC), which toISOString writes as 0000-… or +010000-…, and
  * PostgreSQL refuses both; it reads 10000-… and 0001-… BC, so the bound keeps its exact meaning.
  */
-function pgTimestamp(d: Date): string {
+export function pgTimestamp(d: Date): string {
   const iso = d.toISOString();
   const year = d.getUTCFullYear();
   if (year >= 1 && year <= 9999) return iso;
@@ -197,13 +197,15 @@ export class ProcessRequestQueryService {
     const { partner } = await requirePartner(ctx, partnerId, 'read');
     const where = whereSql(partner.id, filters);
     const em = ctx.em;
-    // Keyset on (created_at, id), the last row's own values sent back as the driver gave them.
+    // Keyset on (created_at, id), the last row's own values sent back as the driver gave them. A row
+    // comparison, which the (client_id, created_at desc, id desc) index answers as a range: the OR form it
+    // replaces was a filter, so every batch scanned the partner's rows from the newest again.
     const fetch = (after?: RequestRow) =>
       em.execute<RequestRow[]>(
         `select r.*, ${APPROVALS_OF('r')} from process_request r where ${where.sql}
-           ${after ? 'and (r.created_at < ? or (r.created_at = ? and r.id < ?))' : ''}
+           ${after ? 'and (r.created_at, r.id) < (?::timestamptz, ?::uuid)' : ''}
            order by r.created_at desc, r.id desc limit ?`,
-        [...where.params, ...(after ? [after.created_at, after.created_at, after.id] : []), STREAM_BATCH],
+        [...where.params, ...(after ? [after.created_at, after.id] : []), STREAM_BATCH],
       );
     const first = await fetch();
     return {

@@ -416,3 +416,62 @@ export const operatorChanges = z.object({
   approvalLimits: approvalLimits.optional(),
 });
 export type OperatorChanges = z.output<typeof operatorChanges>;
+
+/** The longest statement period: a leap year. */
+export const MAX_STATEMENT_DAYS = 366;
+const DAY_MS = 24 * 3600 * 1000;
+
+/** A calendar day YYYY-MM-DD that exists (no 2026-02-30), as the instant its UTC day starts. */
+const day = z.string({ error: 'is required, as a date YYYY-MM-DD' }).transform((s, ctx) => {
+  const m = DATE.exec(s);
+  if (m && realDay(Number(m[1]), Number(m[2]), Number(m[3])))
+    return { text: s, start: parseBound(s, 'from')! };
+  ctx.addIssue({ code: 'custom', message: 'must be a real calendar date YYYY-MM-DD (UTC)' });
+  return z.NEVER;
+});
+
+export const STATEMENT_FORMATS = ['json', 'csv', 'camt053'] as const;
+export type StatementFormat = (typeof STATEMENT_FORMATS)[number];
+
+type Days = { from: { text: string; start: Date }; to: { text: string; start: Date } };
+
+/**
+ * A statement period (SPEC section 19): whole UTC days, `from` to `to` inclusive, at most 366 of them.
+ * `start` is the first instant of `from`, `end` the first instant after `to`.
+ */
+const period = <S extends z.ZodObject<{ from: typeof day; to: typeof day }>>(shape: S) =>
+  shape
+    .refine((p: Days) => p.from.start <= p.to.start, { message: 'must not be before from', path: ['to'] })
+    .refine((p: Days) => (p.to.start.getTime() - p.from.start.getTime()) / DAY_MS + 1 <= MAX_STATEMENT_DAYS, {
+      message: `must be at most ${MAX_STATEMENT_DAYS} days from "from" (both included)`,
+      path: ['to'],
+    })
+    .transform(({ from, to, ...rest }: Days & Record<string, unknown>) => ({
+      ...(rest as Omit<z.output<S>, 'from' | 'to'>),
+      from: from.text,
+      to: to.text,
+      start: from.start,
+      end: new Date(to.start.getTime() + DAY_MS),
+    }));
+
+export const statementPeriod = period(z.object({ from: day, to: day }));
+export type StatementPeriod = z.output<typeof statementPeriod>;
+
+/** The query of GET /statement: the period and, optionally, the format (else the Accept header decides). */
+export const statementQuery = period(
+  z.object({
+    from: day,
+    to: day,
+    format: optional(z.enum(STATEMENT_FORMATS, { error: `must be one of ${STATEMENT_FORMATS.join(', ')}` })),
+  }),
+);
+export type StatementQuery = z.output<typeof statementQuery>;
+
+/** `at` of a point-in-time balance: a date-time with its zone, or a date (its last instant, UTC). */
+export const balanceAt = z.object({
+  at: bound('to').refine((d) => d !== undefined, 'is required, as an ISO 8601 date-time'),
+});
+
+/** GET /events/export: the stored events created within [from, to] (both optional, as the list's bounds). */
+export const eventsExportQuery = z.object({ from: bound('from'), to: bound('to') });
+export type EventsExportQuery = z.output<typeof eventsExportQuery>;

@@ -5,6 +5,7 @@ import { documentationPaths } from '../docs.paths';
 import { healthPaths } from '../health.paths';
 import { processRequestPaths } from '../process-request.paths';
 import { progressPaths } from '../progress.paths';
+import { statementPaths } from '../statement.paths';
 import { id } from '../../shapes/inputs';
 import { fromInput, restErrorCodesByStatus, viewSchemas } from './schemas';
 
@@ -66,6 +67,7 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       { name: 'Decisions' },
       { name: 'Balance' },
       { name: 'Approval policy' },
+      { name: 'Statements and exports' },
       { name: 'Progress' },
       { name: 'Health' },
       { name: 'Documentation' },
@@ -73,6 +75,7 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
     // Each routes file's path items, declared beside it (src/rest/*.paths.ts).
     paths: {
       ...processRequestPaths(),
+      ...statementPaths(),
       ...progressPaths(),
       ...healthPaths(),
       ...documentationPaths(options.docsPage),
