@@ -32,6 +32,7 @@ import { ProcessLiveness } from './runtime/liveness';
 import { defaultStorageCredential } from './storage/credentials';
 import { ProgressBus } from './runtime/progress-bus';
 import { progressRoutes } from './rest/progress.routes';
+import { webhookRouter } from './rest/webhook.routes';
 import { attachSubscriptions } from './subscriptions/server';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { observeRequests } from './metrics/http-metrics';
@@ -127,7 +128,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const verifier: TokenVerifier = await createTokenVerifier(config);
     const services = createServices(config, log, orm, store, liveness, {
       onTransition: metrics.onTransition,
+      onWebhookAttempt: metrics.onWebhookAttempt,
     });
+    const stopWaking = progress.onEvent(() => services.webhookRelay.wake());
     const schema = await buildAppSchema();
     const apollo = createApollo(schema, services);
     await apollo.start();
@@ -141,14 +144,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa.use(errorHandler());
     const health = healthRouter(services);
     const rest = processRequestRouter(services, verifier, progressRoutes(services, verifier, progress));
+    const webhookRest = webhookRouter(services, verifier);
     const docs = docsRouter({ page: config.apiDocs });
-    const allowed = allowedMethods([health, docs, rest], { [GRAPHQL_PATH]: ['GET', 'POST'] });
+    const allowed = allowedMethods([health, docs, rest, webhookRest], { [GRAPHQL_PATH]: ['GET', 'POST'] });
     koa.use(methodGuard(allowed));
     koa.use(health.routes());
     koa.use(docs.routes());
     koa.use(explorerMiddleware(config.graphqlExplorer));
     koa.use(graphqlMiddleware(apollo, services, verifier));
     koa.use(rest.routes());
+    koa.use(webhookRest.routes());
 
     // Koa composes its middleware here: every route is registered above.
     // Node checks these deadlines every connectionsCheckingInterval: a quarter of the timeout, at most 30 s.
@@ -181,7 +186,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       progress,
       liveness,
       server,
-      routers: [health, docs, rest],
+      routers: [health, docs, rest, webhookRest],
       metrics,
       metricsAddress: () => metricsServer?.address ?? null,
       graphqlContext: (input) => buildGraphQLContext(services, verifier, input),
@@ -212,12 +217,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         // and PENDING requests past their deadline expire.
         services.reconciler.start();
         services.expiry.start(config.expirySweepSeconds);
+        services.webhookRelay.start();
         return address;
       },
       async close() {
         if (closed) return;
         closed = true;
         await services.expiry.stop();
+        stopWaking();
+        await services.webhookRelay.stop();
         // Streams end first, so their clients see a clean end rather than a dropped connection.
         await progress.stop();
         await subscriptions.close();

@@ -78,7 +78,27 @@ export interface Config {
   evidenceOrphanAgeSeconds: number;
   /** Origins (scheme://host[:port]) allowed to call /graphql and the REST facade from a browser. */
   corsOrigins: string[];
+  /** Partner webhooks (SPEC section 16). */
+  webhooks: WebhookConfig;
 }
+
+export interface WebhookConfig {
+  /** Seconds a rotated-out secret keeps signing beside the new one. */
+  secretOverlapSeconds: number;
+  /** Seconds to wait before each retry (±20 % jitter); after the last, the delivery is FAILED. */
+  retrySchedule: number[];
+  /** A 2xx must arrive (headers and the read part of the body) within this many seconds. */
+  timeoutSeconds: number;
+  /** Most messages in flight to one endpoint, across every process. */
+  concurrency: number;
+  /** An endpoint whose every attempt failed for this long is disabled. */
+  disableAfterSeconds: number;
+  /** Loopback and private-range endpoints allowed (and http); false: https to public addresses only. */
+  allowPrivateNetworks: boolean;
+}
+
+/** SPEC section 16: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -278,6 +298,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push('OTP_ENCRYPTION_KEY: the development key is refused in production');
   }
 
+  const retryRaw = get('WEBHOOK_RETRY_SCHEDULE');
+  let retrySchedule = DEFAULT_WEBHOOK_RETRY_SCHEDULE;
+  if (retryRaw !== undefined) {
+    const parts = retryRaw.split(',').map((v) => v.trim());
+    if (
+      parts.length > 20 ||
+      parts.some((v) => !/^\d{1,6}$/.test(v) || Number(v) < 1 || Number(v) > 7 * 24 * 3600)
+    )
+      problems.push(
+        `WEBHOOK_RETRY_SCHEDULE: must be a comma list of at most 20 delays in seconds (1 to 604800 each), got "${retryRaw}"`,
+      );
+    else retrySchedule = parts.map(Number);
+  }
+  const webhooks: WebhookConfig = {
+    secretOverlapSeconds: int('WEBHOOK_SECRET_OVERLAP_SECONDS', 86400, 0, 30 * 24 * 3600),
+    retrySchedule,
+    timeoutSeconds: int('WEBHOOK_TIMEOUT_SECONDS', 10, 1, 300),
+    concurrency: int('WEBHOOK_CONCURRENCY', 4, 1, 100),
+    disableAfterSeconds: int('WEBHOOK_DISABLE_AFTER_SECONDS', 5 * 24 * 3600, 1, 365 * 24 * 3600),
+    allowPrivateNetworks: flag('WEBHOOK_ALLOW_PRIVATE_NETWORKS', !production),
+  };
+
   const config: Config = {
     env: nodeEnv,
     production,
@@ -323,6 +365,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     evidenceSweepSeconds: int('EVIDENCE_SWEEP_SECONDS', 3600, 1, 7 * 24 * 3600),
     evidenceOrphanAgeSeconds: int('EVIDENCE_ORPHAN_AGE_SECONDS', 600, 0, 7 * 24 * 3600),
     corsOrigins,
+    webhooks,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -11,6 +11,9 @@ import { ProcessRequestEvent } from './process-request-event.entity';
 import { Evidence, ProcessRequest } from './process-request.entity';
 import { ProcessType } from './process-type.entity';
 import { UploadIntent } from './upload-intent.entity';
+import { WebhookAttempt } from './webhook-attempt.entity';
+import { WebhookDelivery } from './webhook-delivery.entity';
+import { WebhookEndpoint } from './webhook-endpoint.entity';
 
 /**
  * Every entity class, handed to MikroORM explicitly (folder discovery breaks under jest). Together they
@@ -31,4 +34,7 @@ export const ENTITIES = [
   Approval,
   ApprovalPolicy,
   ApprovalPolicyChange,
+  WebhookEndpoint,
+  WebhookDelivery,
+  WebhookAttempt,
 ];

@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ProgressEventType } from '../entities/process-request-event.entity';
 import type { TransitionListener } from '../sql/progress';
+import { pendingCount } from '../sql/webhook-sql';
 import { PROGRESS_DOORS, type ProgressBus } from '../runtime/progress-bus';
 import { BLOB_OPERATIONS, type BlobObserver } from '../storage/evidence-store';
 
@@ -17,6 +18,8 @@ export interface Metrics {
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   onTransition: TransitionListener;
   observeBlob: BlobObserver;
+  /** Told after every recorded webhook attempt. */
+  onWebhookAttempt: (outcome: 'succeeded' | 'retrying' | 'failed', seconds: number) => void;
   /** Drops every metric of this app (its registry only). */
   close(): void;
 }
@@ -115,6 +118,32 @@ export function createMetrics({ orm, progress }: MetricsSources): Metrics {
   });
   for (const operation of BLOB_OPERATIONS) blobErrors.inc({ operation }, 0);
 
+  const webhookDeliveries = new Counter({
+    name: 'webhook_deliveries_total',
+    help: 'Webhook attempts this process made, by outcome (succeeded; retrying: failed, another attempt is scheduled; failed: no more attempts)',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  for (const outcome of ['succeeded', 'retrying', 'failed']) webhookDeliveries.inc({ outcome }, 0);
+  const webhookDuration = new Histogram({
+    name: 'webhook_delivery_duration_seconds',
+    help: 'Webhook attempts of this process, from sending to the answer (or the failure)',
+    buckets: HTTP_BUCKETS,
+    registers,
+  });
+  new Gauge({
+    name: 'webhook_pending_deliveries',
+    help: 'Webhook deliveries waiting to be sent or retried (every process, read from the database)',
+    registers,
+    async collect() {
+      try {
+        this.set(await pendingCount(orm.em.fork()));
+      } catch {
+        // The database is down: the scrape still answers, without a fresh value.
+      }
+    },
+  });
+
   // Node process metrics (CPU, memory, event loop lag, GC, handles), with the names Prometheus users expect.
   collectDefaultMetrics({ register: registry });
 
@@ -125,6 +154,10 @@ export function createMetrics({ orm, progress }: MetricsSources): Metrics {
     observeBlob: (operation, seconds, failed) => {
       blobDuration.observe({ operation }, seconds);
       if (failed) blobErrors.inc({ operation });
+    },
+    onWebhookAttempt: (outcome, seconds) => {
+      webhookDeliveries.inc({ outcome });
+      webhookDuration.observe(seconds);
     },
     close: () => registry.clear(),
   };
