@@ -1,7 +1,8 @@
 // The OpenAPI 3.1 document of the REST facade: built once per process from the schemas and paths beside
 // it, served at GET /openapi.json, rendered at GET /docs, and used by the tests to check every answer.
 import { ERRORS } from '../../domain/errors';
-import { documentationPaths, healthPaths, restPaths } from './paths';
+import { documentationPaths, healthPaths, REST_BASE_PATH, restPaths } from './paths';
+import { WEBHOOK_SCHEMAS, webhookPaths } from './webhook-paths';
 import { id } from '../../shapes/inputs';
 import { fromInput, restErrorCodesByStatus, SCHEMAS } from './schemas';
 
@@ -60,10 +61,16 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       { name: 'Balance' },
       { name: 'Approval policy' },
       { name: 'Progress' },
+      { name: 'Webhooks' },
       { name: 'Health' },
       { name: 'Documentation' },
     ],
-    paths: { ...restPaths(), ...healthPaths(), ...documentationPaths(options.docsPage) },
+    paths: {
+      ...restPaths(),
+      ...webhookPaths(REST_BASE_PATH),
+      ...healthPaths(),
+      ...documentationPaths(options.docsPage),
+    },
     components: {
       securitySchemes: {
         appToken: {
@@ -99,7 +106,7 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       headers: {
         'Retry-After': { description: 'Seconds until trying again can succeed', schema: { type: 'integer' } },
       },
-      schemas: SCHEMAS,
+      schemas: { ...SCHEMAS, ...WEBHOOK_SCHEMAS },
       responses: errorResponses(),
     },
   };
