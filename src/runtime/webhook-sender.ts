@@ -74,6 +74,7 @@ export function sendWebhook(options: SendOptions): Promise<SendResult> {
   const elapsed = () => Math.round(performance.now() - started);
   return new Promise<SendResult>((resolve) => {
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
     const finish = (result: Omit<SendResult, 'durationMs'>) => {
       if (settled) return;
       settled = true;
@@ -101,7 +102,7 @@ export function sendWebhook(options: SendOptions): Promise<SendResult> {
       agent: options.agents ? (secure ? options.agents.https : options.agents.http) : undefined,
       lookup: options.allowPrivateNetworks ? undefined : publicOnlyLookup,
     });
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       request.destroy(new Error(`no answer within ${options.timeoutMs} ms`));
     }, options.timeoutMs);
     request.on('socket', (socket) => {
