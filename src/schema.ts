@@ -12,6 +12,7 @@ import {
 } from './resolvers/people.resolver';
 import { ProcessRequestResolver } from './resolvers/process-request.resolver';
 import { ProgressResolver } from './subscriptions/progress.resolver';
+import { WebhookResolver } from './resolvers/webhook.resolver';
 
 /**
  * type-graphql refuses a schema with subscriptions unless a pubSub is given, even when every
@@ -38,6 +39,7 @@ export function buildAppSchema(): Promise<GraphQLSchema> {
       ApprovalPolicyPeopleResolver,
       PolicyChangePeopleResolver,
       ProgressResolver,
+      WebhookResolver,
     ],
     validate: false,
     pubSub: NO_PUBSUB,

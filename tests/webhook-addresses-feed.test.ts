@@ -3,6 +3,16 @@
 // against the stored events, over REST and GraphQL.
 import type { Operator } from '../src/entities/operator.entity';
 import { WebhookRelay } from '../src/runtime/webhook-relay';
+import {
+  CreateWebhookEndpointDocument,
+  DeleteWebhookEndpointDocument,
+  EventsDocument,
+  RetryWebhookDeliveryDocument,
+  RotateWebhookSecretDocument,
+  UpdateWebhookEndpointDocument,
+  WebhookDeliveriesDocument,
+  WebhookEndpointsDocument,
+} from './generated/graphql';
 import { waitUntil } from './support/crash-storm';
 import { startReceiver, type Receiver } from './support/webhook-receiver';
 import { createWorld, type Team, type World } from './support/world';
@@ -154,4 +164,72 @@ test("the events feed pages every stored event of the partner in order, in the w
     .get(`${world.rest(team.partner.id)}/events`)
     .set(await world.headers(other.viewer));
   expect(foreign.body.code).toBe('PARTNER_FORBIDDEN');
+});
+
+test('GraphQL: endpoints, rotation, the delivery log, retry and the events feed, as over REST', async () => {
+  const clientId = team.partner.id;
+  const created = await world.gql(admin, CreateWebhookEndpointDocument, {
+    clientId,
+    input: { url: receiver.url, eventTypes: ['process_request.created'] },
+  });
+  expect(created.errors).toBeUndefined();
+  const endpoint = created.data!.createWebhookEndpoint.endpoint;
+  expect(created.data!.createWebhookEndpoint.secret).toMatch(/^whsec_/);
+  receiver.secrets.push(created.data!.createWebhookEndpoint.secret);
+  const refused = await world.gql(team.viewer, WebhookEndpointsDocument, { clientId });
+  expect(refused.errors?.[0].extensions).toMatchObject({ code: 'FORBIDDEN', status: 403 });
+  const listed = await world.gql(admin, WebhookEndpointsDocument, { clientId });
+  expect(listed.data!.webhookEndpoints.map((e) => e.id)).toContain(endpoint.id);
+
+  const rotated = await world.gql(admin, RotateWebhookSecretDocument, { clientId, id: endpoint.id });
+  receiver.secrets.push(rotated.data!.rotateWebhookSecret.secret);
+  const before = receiver.received.length;
+  await world.createInProcess(clientId, team.maker);
+  expect(await waitUntil(async () => receiver.received.length === before + 1, 15_000)).toBe(true);
+  expect(receiver.received[before].verifiedBy).toHaveLength(2);
+
+  const succeeded = () =>
+    world.gql(admin, WebhookDeliveriesDocument, { clientId, endpointId: endpoint.id, status: 'SUCCEEDED' });
+  expect(await waitUntil(async () => (await succeeded()).data?.webhookDeliveries.total === 1, 15_000)).toBe(
+    true,
+  );
+  const log = await succeeded();
+  const delivery = log.data!.webhookDeliveries.items[0];
+  expect(delivery.id).toBe(receiver.received[before].id);
+  const retried = await world.gql(admin, RetryWebhookDeliveryDocument, {
+    clientId,
+    endpointId: endpoint.id,
+    deliveryId: delivery.id,
+  });
+  expect(retried.data!.retryWebhookDelivery).toBe(true);
+  expect(await waitUntil(async () => receiver.received.length === before + 2, 15_000)).toBe(true);
+  expect(receiver.received[before + 1].id).toBe(delivery.id);
+
+  const disabled = await world.gql(admin, UpdateWebhookEndpointDocument, {
+    clientId,
+    id: endpoint.id,
+    input: { status: 'DISABLED' },
+  });
+  expect(disabled.data!.updateWebhookEndpoint).toMatchObject({
+    status: 'DISABLED',
+    disabledReason: 'Disabled by an operator',
+  });
+
+  const rest = await world.http
+    .get(`${world.rest(clientId)}/events?limit=500`)
+    .set(await world.headers(team.viewer));
+  const graph = await world.gql(team.viewer, EventsDocument, { clientId, limit: 500 });
+  expect(graph.data!.events.items.map((e) => [e.id, e.type, e.data.requestedAmount])).toEqual(
+    rest.body.items.map((e: { id: string; type: string; data: { requestedAmount: string } }) => [
+      e.id,
+      e.type,
+      e.data.requestedAmount,
+    ]),
+  );
+  expect(graph.data!.events.next).toBe(rest.body.next);
+  const bad = await world.gql(team.viewer, EventsDocument, { clientId, limit: 0 });
+  expect(bad.errors?.[0].extensions).toMatchObject({ code: 'VALIDATION_FAILED' });
+
+  const deleted = await world.gql(admin, DeleteWebhookEndpointDocument, { clientId, id: endpoint.id });
+  expect(deleted.data!.deleteWebhookEndpoint).toBe(true);
 });
