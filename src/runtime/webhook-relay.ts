@@ -91,7 +91,8 @@ export class WebhookRelay {
       while (!this.stopped && this.inFlight.size < max) {
         const claimed = await claimDue(orm.em.fork(), {
           concurrency: config.concurrency,
-          leaseSeconds: config.timeoutSeconds + 30,
+          // Outlives one send (cut at the timeout) and its recording; a dead process's claim is free soon after.
+          leaseSeconds: config.timeoutSeconds * 2 + 5,
           limit: max - this.inFlight.size,
           token: randomUUID(),
         });
