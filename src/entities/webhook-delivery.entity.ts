@@ -18,6 +18,7 @@ export enum WebhookDeliveryStatus {
 @Unique({ properties: ['endpointId', 'eventId'] })
 @Index({ properties: ['endpointId', 'createdAt'] })
 @Index({ properties: ['status', 'nextAttemptAt'] })
+@Index({ properties: ['endpointId', 'status', 'nextAttemptAt'] })
 export class WebhookDelivery {
   [OptionalProps]?: 'createdAt' | 'updatedAt' | 'status' | 'attemptCount' | 'nextAttemptAt';
 

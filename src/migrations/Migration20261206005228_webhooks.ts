@@ -1,5 +1,10 @@
 import { Migration } from '@mikro-orm/migrations';
 
+/**
+ * Partner webhooks (SPEC section 16): endpoints (sealed secrets, a cursor into the partner's stored
+ * events), one delivery per event and endpoint (its id is the message's webhook-id; a lease for the
+ * sender that claimed it), and one row per attempt. Generated with `npm run migration:create`; new objects only.
+ */
 export class Migration20261206005228_webhooks extends Migration {
   override async up(): Promise<void> {
     this.addSql(
@@ -17,6 +22,9 @@ export class Migration20261206005228_webhooks extends Migration {
     );
     this.addSql(
       `create index "webhook_delivery_endpoint_id_created_at_index" on "webhook_delivery" ("endpoint_id", "created_at");`,
+    );
+    this.addSql(
+      `create index "webhook_delivery_endpoint_id_status_next_attempt_at_index" on "webhook_delivery" ("endpoint_id", "status", "next_attempt_at");`,
     );
     this.addSql(
       `alter table "webhook_delivery" add constraint "webhook_delivery_endpoint_id_event_id_unique" unique ("endpoint_id", "event_id");`,

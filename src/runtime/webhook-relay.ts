@@ -11,7 +11,14 @@ import type { WebhookConfig } from '../config';
 import type { Logger } from '../logger';
 import { webhookHeaders } from '../domain/webhook-signature';
 import { messageOf } from '../shapes/webhook-message';
-import { claimDue, fanOut, finishAttempt, messageRows, type ClaimedDelivery } from '../sql/webhook-sql';
+import {
+  claimDue,
+  fanOut,
+  finishAttempt,
+  messageRows,
+  type ClaimedDelivery,
+  type MessageRow,
+} from '../sql/webhook-sql';
 import { sendWebhook, type SendResult } from './webhook-sender';
 
 export type WebhookOutcome = 'succeeded' | 'retrying' | 'failed';
@@ -41,6 +48,8 @@ export class WebhookRelay {
   private timer?: NodeJS.Timeout;
   private pumping?: Promise<void>;
   private again = false;
+  /** Whether stored events may be waiting to be fanned out (set by wake(), not by a finished send). */
+  private fanOutDue = true;
   private stopped = true;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly agents = {
@@ -57,8 +66,14 @@ export class WebhookRelay {
     this.wake();
   }
 
-  /** Runs a pass now (or right after the one under way). */
+  /** Runs a pass now (or right after the one under way): new events, a retry, a re-enabled endpoint. */
   wake(): void {
+    this.fanOutDue = true;
+    this.kick();
+  }
+
+  /** A pass that only claims (a send finished: room for one more). */
+  private kick(): void {
     if (this.stopped) return;
     if (this.pumping) {
       this.again = true;
@@ -68,7 +83,7 @@ export class WebhookRelay {
       this.pumping = undefined;
       if (this.again) {
         this.again = false;
-        this.wake();
+        this.kick();
       }
     });
   }
@@ -87,7 +102,10 @@ export class WebhookRelay {
     const { orm, log, config } = this.options;
     const max = this.options.maxInFlight ?? 64;
     try {
-      while ((await fanOut(orm.em.fork())) > 0 && !this.stopped);
+      if (this.fanOutDue) {
+        this.fanOutDue = false;
+        while ((await fanOut(orm.em.fork())).endpoints > 0 && !this.stopped);
+      }
       while (!this.stopped && this.inFlight.size < max) {
         const claimed = await claimDue(orm.em.fork(), {
           concurrency: config.concurrency,
@@ -97,15 +115,22 @@ export class WebhookRelay {
           token: randomUUID(),
         });
         if (claimed.length === 0) return;
+        const rows = new Map(
+          (await messageRows(orm.em.fork(), [...new Set(claimed.map((c) => c.event_id))])).map((r) => [
+            String(r.id),
+            r,
+          ]),
+        );
         for (const delivery of claimed) {
-          const sending: Promise<void> = this.deliver(delivery).finally(() => {
+          const sending: Promise<void> = this.deliver(delivery, rows.get(delivery.event_id)).finally(() => {
             this.inFlight.delete(sending);
-            this.wake();
+            this.kick();
           });
           this.inFlight.add(sending);
         }
       }
     } catch (error) {
+      this.fanOutDue = true;
       log.warn({ err: error }, 'webhook relay pass failed; trying again at the next tick');
     }
   }
@@ -118,10 +143,9 @@ export class WebhookRelay {
     return secrets;
   }
 
-  private async deliver(delivery: ClaimedDelivery): Promise<void> {
+  private async deliver(delivery: ClaimedDelivery, row: MessageRow | undefined): Promise<void> {
     const { orm, config, log } = this.options;
     try {
-      const [row] = await messageRows(orm.em.fork(), [delivery.event_id]);
       let result: SendResult;
       if (!row) {
         result = {

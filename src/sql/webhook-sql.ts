@@ -14,10 +14,11 @@ export const FAN_OUT_BATCH = 500;
  * Turns the stored events past each enabled endpoint's cursor into deliveries and moves the cursor,
  * outside any decision's transaction. An endpoint another process is fanning out is skipped. Sound
  * because a partner's event ids commit in increasing order (recordEvents' advisory lock): an id is
- * never committed below a cursor that has already passed it. Returns the deliveries created.
+ * never committed below a cursor that has already passed it. Returns the deliveries created and
+ * the endpoints whose cursor moved (none: nothing is left to fan out).
  */
-export async function fanOut(em: EntityManager): Promise<number> {
-  const [row] = await em.execute<{ created: string }[]>(
+export async function fanOut(em: EntityManager): Promise<{ created: number; endpoints: number }> {
+  const [row] = await em.execute<{ created: string; moved: string }[]>(
     `with ep as (
        select w.id, w.client_id, w.event_types, w.cursor_event_id from webhook_endpoint w
         where w.status = 'ENABLED'
@@ -46,7 +47,7 @@ export async function fanOut(em: EntityManager): Promise<number> {
        returning w.id)
      select (select count(*) from created) as created, (select count(*) from moved) as moved`,
   );
-  return Number(row?.created ?? 0);
+  return { created: Number(row?.created ?? 0), endpoints: Number(row?.moved ?? 0) };
 }
 
 /** A claimed delivery, with what sending it needs. */
@@ -79,23 +80,27 @@ export async function claimDue(
                         and d.next_attempt_at <= now() and (d.lease_until is null or d.lease_until <= now()))
         limit 200
         for no key update skip locked),
+     busy as (
+       select ep.id, (select count(*) from webhook_delivery x where x.endpoint_id = ep.id and x.status = 'PENDING'
+                        and x.lease_until > now()) as in_flight
+         from ep),
      due as (
-       select d.id, d.endpoint_id,
-              row_number() over (partition by d.endpoint_id order by d.next_attempt_at, d.event_id) as rank,
-              (select count(*) from webhook_delivery x where x.endpoint_id = d.endpoint_id and x.status = 'PENDING'
-                  and x.lease_until > now()) as in_flight
-         from webhook_delivery d join ep on ep.id = d.endpoint_id
-        where d.status = 'PENDING' and d.next_attempt_at <= now() and (d.lease_until is null or d.lease_until <= now())),
+       select d.id from busy cross join lateral (
+         select d.id from webhook_delivery d
+          where d.endpoint_id = busy.id and d.status = 'PENDING' and d.next_attempt_at <= now()
+            and (d.lease_until is null or d.lease_until <= now())
+          order by d.next_attempt_at, d.event_id
+          limit greatest(?::int - busy.in_flight, 0)) d),
      claimed as (
        update webhook_delivery d set lease_until = now() + make_interval(secs => ?), lease_token = ?::uuid
-         from due where d.id = due.id and due.rank <= ? - due.in_flight
+         from due where d.id = due.id
        returning d.id, d.endpoint_id, d.event_id, d.attempt_count, d.lease_token)
      select c.id, c.endpoint_id, c.event_id::text as event_id, c.attempt_count, c.lease_token::text as lease_token,
             w.url, w.secret_sealed, w.previous_secret_sealed, w.previous_secret_until
        from claimed c join webhook_endpoint w on w.id = c.endpoint_id
       order by c.event_id
       limit ?`,
-    [opts.leaseSeconds, opts.token, opts.concurrency, opts.limit],
+    [opts.concurrency, opts.leaseSeconds, opts.token, opts.limit],
   );
 }
 
@@ -112,9 +117,10 @@ export interface AttemptOutcome {
 }
 
 /**
- * Records one attempt and its consequence, in one transaction, only while this process still holds the
- * lease (a claim that expired and was taken by another process is not overwritten). Returns whether the
- * endpoint was disabled by this outcome.
+ * Records one attempt and its consequence in one statement, only while this process still holds the
+ * lease (a claim that expired and was taken by another process is not overwritten). A success touches
+ * the endpoint row only to clear a failing streak. Returns whether it was recorded, and the reason the
+ * endpoint was disabled by this outcome, if it was.
  */
 export async function finishAttempt(
   em: EntityManager,
@@ -122,40 +128,51 @@ export async function finishAttempt(
   outcome: AttemptOutcome,
   disableAfterSeconds: number,
 ): Promise<{ recorded: boolean; disabled: string | null }> {
-  return em.transactional(async (tx) => {
-    const status = outcome.ok ? 'SUCCEEDED' : outcome.retryInSeconds === null ? 'FAILED' : 'PENDING';
-    const updated = await tx.execute<{ id: string }[]>(
-      `update webhook_delivery set status = ?, attempt_count = attempt_count + 1, lease_until = null, lease_token = null,
+  const status = outcome.ok ? 'SUCCEEDED' : outcome.retryInSeconds === null ? 'FAILED' : 'PENDING';
+  const reason = outcome.gone
+    ? 'The endpoint answered 410 Gone'
+    : `Every attempt failed for ${disableAfterSeconds} seconds`;
+  const [row] = await em.execute<{ recorded: string; disabled: boolean | null }[]>(
+    `with d as (
+       update webhook_delivery set status = ?, attempt_count = attempt_count + 1, lease_until = null, lease_token = null,
               next_attempt_at = case when ? = 'PENDING' then now() + make_interval(secs => ?) end, updated_at = now()
-        where id = ? and lease_token = ?::uuid returning id`,
-      [status, status, outcome.retryInSeconds ?? 0, delivery.id, delivery.lease_token],
-    );
-    if (updated.length === 0) return { recorded: false, disabled: null };
-    await tx.execute(
-      'insert into webhook_attempt (delivery_id, status_code, duration_ms, error) values (?, ?, ?, ?)',
-      [delivery.id, outcome.statusCode, outcome.durationMs, outcome.error?.slice(0, 500) ?? null],
-    );
-    if (outcome.ok) {
-      await tx.execute(
-        'update webhook_endpoint set failing_since = null where id = ? and failing_since is not null',
-        [delivery.endpoint_id],
-      );
-      return { recorded: true, disabled: null };
-    }
-    const reason = outcome.gone
-      ? 'The endpoint answered 410 Gone'
-      : `Every attempt failed for ${disableAfterSeconds} seconds`;
-    const [endpoint] = await tx.execute<{ disabled: boolean }[]>(
-      `update webhook_endpoint set failing_since = coalesce(failing_since, now()),
-              status = case when ? or coalesce(failing_since, now()) <= now() - make_interval(secs => ?) then 'DISABLED' else status end,
-              disabled_reason = case when status = 'ENABLED' and (? or coalesce(failing_since, now()) <= now() - make_interval(secs => ?))
-                                     then ? else disabled_reason end,
+        where id = ? and lease_token = ?::uuid returning id, endpoint_id),
+     a as (insert into webhook_attempt (delivery_id, status_code, duration_ms, error)
+           select id, ?::int, ?::int, ?::text from d returning id),
+     e as (
+       update webhook_endpoint w
+          set failing_since = case when ?::boolean then null else coalesce(w.failing_since, now()) end,
+              status = case when not ?::boolean and (?::boolean or coalesce(w.failing_since, now()) <= now() - make_interval(secs => ?))
+                            then 'DISABLED' else w.status end,
+              disabled_reason = case when w.status = 'ENABLED' and not ?::boolean
+                                      and (?::boolean or coalesce(w.failing_since, now()) <= now() - make_interval(secs => ?))
+                                     then ?::text else w.disabled_reason end,
               updated_at = now()
-        where id = ? returning status = 'DISABLED' as disabled`,
-      [outcome.gone, disableAfterSeconds, outcome.gone, disableAfterSeconds, reason, delivery.endpoint_id],
-    );
-    return { recorded: true, disabled: endpoint?.disabled ? reason : null };
-  });
+         from d where w.id = d.endpoint_id and (not ?::boolean or w.failing_since is not null)
+       returning w.status = 'DISABLED' and w.disabled_reason = ?::text as disabled)
+     select (select count(*) from d) as recorded, (select bool_or(disabled) from e) as disabled`,
+    [
+      status,
+      status,
+      outcome.retryInSeconds ?? 0,
+      delivery.id,
+      delivery.lease_token,
+      outcome.statusCode,
+      outcome.durationMs,
+      outcome.error?.slice(0, 500) ?? null,
+      outcome.ok,
+      outcome.ok,
+      outcome.gone,
+      disableAfterSeconds,
+      outcome.ok,
+      outcome.gone,
+      disableAfterSeconds,
+      reason,
+      outcome.ok,
+      reason,
+    ],
+  );
+  return { recorded: Number(row?.recorded ?? 0) > 0, disabled: row?.disabled ? reason : null };
 }
 
 const MESSAGE_SELECT = `select ev.id::text as id, ev.client_id, ev.process_request_id, ev.type, ev.actor_id, ev.to_status,
