@@ -297,3 +297,36 @@ test('endpoints are ADMIN only, scoped to the partner, and never show a secret a
     .set(await world.headers(admin))
     .expect(404);
 });
+
+test('an endpoint whose every attempt failed for WEBHOOK_DISABLE_AFTER_SECONDS is disabled; re-enabling starts afresh', async () => {
+  const r = await receiver();
+  r.fallback = { status: 500 };
+  const endpoint = await register(r, { eventTypes: ['process_request.created'] });
+  // Failing since before the limit (5 days by default): the next failure disables it.
+  await world.sql("update webhook_endpoint set failing_since = now() - interval '6 days' where id = ?", [
+    endpoint.id,
+  ]);
+  await world.createInProcess(team.partner.id, team.maker);
+  const read = async () =>
+    (
+      await world.http
+        .get(`${world.rest(team.partner.id)}/webhook-endpoints/${endpoint.id}`)
+        .set(await world.headers(admin))
+    ).body as { status: string; disabledReason: string | null };
+  await until(async () => (await read()).status === 'DISABLED');
+  expect(await read()).toMatchObject({ disabledReason: 'Every attempt failed for 432000 seconds' });
+  expect(r.received).toHaveLength(1);
+  r.fallback = { status: 204 };
+  await world.http
+    .patch(`${world.rest(team.partner.id)}/webhook-endpoints/${endpoint.id}`)
+    .set(await world.headers(admin))
+    .send({ status: 'ENABLED' })
+    .expect(200);
+  const [row] = await world.sql<{ failing_since: Date | null }>(
+    'select failing_since from webhook_endpoint where id = ?',
+    [endpoint.id],
+  );
+  expect(row.failing_since).toBeNull();
+  // The PENDING delivery (one retry left) goes out once enabled again.
+  await until(async () => (await deliveries(endpoint.id)).items[0]?.status === 'SUCCEEDED');
+});
