@@ -1,10 +1,13 @@
 // The OpenAPI 3.1 document of the REST facade: built once per process from the schemas and paths beside
 // it, served at GET /openapi.json, rendered at GET /docs, and used by the tests to check every answer.
 import { ERRORS } from '../../domain/errors';
-import { documentationPaths, healthPaths, REST_BASE_PATH, restPaths } from './paths';
-import { WEBHOOK_SCHEMAS, webhookPaths } from './webhook-paths';
+import { documentationPaths } from '../docs.paths';
+import { healthPaths } from '../health.paths';
+import { processRequestPaths } from '../process-request.paths';
+import { progressPaths } from '../progress.paths';
+import { WEBHOOK_SCHEMAS, webhookPaths } from '../webhook.paths';
 import { id } from '../../shapes/inputs';
-import { fromInput, restErrorCodesByStatus, SCHEMAS } from './schemas';
+import { fromInput, restErrorCodesByStatus, viewSchemas } from './schemas';
 
 export interface DocumentOptions {
   /** Whether GET /docs (API_DOCS) is served, and so documented. */
@@ -65,9 +68,11 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       { name: 'Health' },
       { name: 'Documentation' },
     ],
+    // Each routes file's path items, declared beside it (src/rest/*.paths.ts).
     paths: {
-      ...restPaths(),
-      ...webhookPaths(REST_BASE_PATH),
+      ...processRequestPaths(),
+      ...progressPaths(),
+      ...webhookPaths(),
       ...healthPaths(),
       ...documentationPaths(options.docsPage),
     },
@@ -106,7 +111,7 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       headers: {
         'Retry-After': { description: 'Seconds until trying again can succeed', schema: { type: 'integer' } },
       },
-      schemas: { ...SCHEMAS, ...WEBHOOK_SCHEMAS },
+      schemas: { ...viewSchemas(), ...WEBHOOK_SCHEMAS },
       responses: errorResponses(),
     },
   };

@@ -1,14 +1,15 @@
-// The OpenAPI description of partner webhooks and the events feed (SPEC section 16).
-import { id } from '../../shapes/inputs';
+// The OpenAPI path items of webhook.routes.ts: partner webhooks and the events feed (SPEC section 16).
+import { id } from '../shapes/inputs';
 import {
   deliveryQuery,
   eventsQuery,
   recoverInput,
   webhookEndpointChanges,
   webhookEndpointInput,
-} from '../../shapes/webhook-inputs';
-import { WEBHOOK_TYPES } from '../../shapes/webhook-message';
-import { fromInput, type Schema } from './schemas';
+} from '../shapes/webhook-inputs';
+import { WEBHOOK_TYPES } from '../shapes/webhook-message';
+import { REST_BASE_PATH } from './openapi/operations';
+import { fromInput, type Schema } from './openapi/schemas';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const uuid = { type: 'string', format: 'uuid' };
@@ -119,7 +120,7 @@ const op = (operationId: string, summary: string, extra: Record<string, unknown>
   ...extra,
 });
 
-export function webhookPaths(base: string): Record<string, Record<string, unknown>> {
+export function webhookPaths(base = REST_BASE_PATH): Record<string, Record<string, unknown>> {
   const endpoints = `${base}/webhook-endpoints`;
   const one = `${endpoints}/{id}`;
   return {
