@@ -120,7 +120,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     recheckMs: config.operatorRecheckSeconds * 1000,
   });
   const liveness = new ProcessLiveness(pgConnectionOptions(config.databaseUrl, config.databaseSslCa), log);
-  const metrics = createMetrics({ orm, progress });
+  // Set once the services exist: the relay counts pending deliveries, a scrape only reads the count.
+  const webhookPending = { read: () => 0 };
+  const metrics = createMetrics({ orm, progress, webhookPending: () => webhookPending.read() });
   try {
     await progress.start();
     await liveness.start();
@@ -131,6 +133,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       onWebhookAttempt: metrics.onWebhookAttempt,
     });
     const stopWaking = progress.onEvent(() => services.webhookRelay.wake());
+    webhookPending.read = () => services.webhookRelay.pendingDeliveries;
     const schema = await buildAppSchema();
     const apollo = createApollo(schema, services);
     await apollo.start();

@@ -31,6 +31,10 @@ test('the schema has the operations of SPEC section 8', async () => {
       'partners',
       'processRequest',
       'processRequests',
+      // SPEC section 16
+      'events',
+      'webhookDeliveries',
+      'webhookEndpoints',
     ].sort(),
   );
   expect(Object.keys(schema.getMutationType()!.getFields())).toEqual(

@@ -3,13 +3,14 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ProgressEventType } from '../entities/process-request-event.entity';
 import type { TransitionListener } from '../sql/progress';
-import { pendingCount } from '../sql/webhook-sql';
 import { PROGRESS_DOORS, type ProgressBus } from '../runtime/progress-bus';
 import { BLOB_OPERATIONS, type BlobObserver } from '../storage/evidence-store';
 
 export interface MetricsSources {
   orm: MikroORM;
   progress: ProgressBus;
+  /** The webhook deliveries waiting, as the relay last counted them (a scrape never waits for the database). */
+  webhookPending?: () => number;
 }
 
 export interface Metrics {
@@ -48,7 +49,7 @@ function poolOf(orm: MikroORM): TarnPool | undefined {
   }
 }
 
-export function createMetrics({ orm, progress }: MetricsSources): Metrics {
+export function createMetrics({ orm, progress, webhookPending }: MetricsSources): Metrics {
   const registry = new Registry();
   const registers = [registry];
 
@@ -133,14 +134,10 @@ export function createMetrics({ orm, progress }: MetricsSources): Metrics {
   });
   new Gauge({
     name: 'webhook_pending_deliveries',
-    help: 'Webhook deliveries waiting to be sent or retried (every process, read from the database)',
+    help: 'Webhook deliveries waiting to be sent or retried, in every process (counted by the relay each second)',
     registers,
-    async collect() {
-      try {
-        this.set(await pendingCount(orm.em.fork()));
-      } catch {
-        // The database is down: the scrape still answers, without a fresh value.
-      }
+    collect() {
+      this.set(webhookPending?.() ?? 0);
     },
   });
 

@@ -16,10 +16,18 @@ import {
   fanOut,
   finishAttempt,
   messageRows,
+  pendingCount,
   type ClaimedDelivery,
   type MessageRow,
 } from '../sql/webhook-sql';
 import { sendWebhook, type SendResult } from './webhook-sender';
+
+/** The knex pool (tarn) under MikroORM. */
+interface TarnPool {
+  max: number;
+  numUsed(): number;
+  numFree(): number;
+}
 
 export type WebhookOutcome = 'succeeded' | 'retrying' | 'failed';
 
@@ -48,6 +56,9 @@ export class WebhookRelay {
   private timer?: NodeJS.Timeout;
   private pumping?: Promise<void>;
   private again = false;
+  /** Deliveries PENDING in the database (every process's), counted at each timed pass; for the gauge. */
+  pendingDeliveries = 0;
+  private countDue = true;
   /** Whether stored events may be waiting to be fanned out (set by wake(), not by a finished send). */
   private fanOutDue = true;
   private stopped = true;
@@ -61,9 +72,23 @@ export class WebhookRelay {
 
   start(): void {
     this.stopped = false;
-    this.timer = setInterval(() => this.wake(), this.options.pollMs ?? 1000);
+    this.timer = setInterval(() => {
+      // The timed pass is the fallback: it yields while every database connection is taken by requests.
+      if (this.poolExhausted()) return;
+      this.countDue = true;
+      this.wake();
+    }, this.options.pollMs ?? 1000);
     this.timer.unref();
     this.wake();
+  }
+
+  private poolExhausted(): boolean {
+    try {
+      const pool = (this.options.orm.em.getConnection().getKnex().client as { pool?: TarnPool }).pool;
+      return pool !== undefined && pool.numFree() === 0 && pool.numUsed() >= pool.max;
+    } catch {
+      return false;
+    }
   }
 
   /** Runs a pass now (or right after the one under way): new events, a retry, a re-enabled endpoint. */
@@ -105,6 +130,10 @@ export class WebhookRelay {
       if (this.fanOutDue) {
         this.fanOutDue = false;
         while ((await fanOut(orm.em.fork())).endpoints > 0 && !this.stopped);
+      }
+      if (this.countDue) {
+        this.countDue = false;
+        this.pendingDeliveries = await pendingCount(orm.em.fork());
       }
       while (!this.stopped && this.inFlight.size < max) {
         const claimed = await claimDue(orm.em.fork(), {
