@@ -121,12 +121,12 @@ async function main(): Promise<void> {
     const checkerHeaders = await headers(checker.subject);
 
     /** Approves every id, CONNECTIONS at once; returns when each answer came and the phase's rate. */
-    const approveAll = async (ids: string[]) => {
+    const approveAll = async (ids: string[], connections = CONNECTIONS, pauseMs = 0) => {
       const answered = new Map<string, number>();
       const queue = [...ids];
       const started = performance.now();
       await Promise.all(
-        Array.from({ length: CONNECTIONS }, async () => {
+        Array.from({ length: connections }, async () => {
           for (let id = queue.shift(); id; id = queue.shift()) {
             const res = await fetch(
               `${origin}/cms/rest/app/partners/${partner.id}/process-request/${id}/approve`,
@@ -137,6 +137,7 @@ async function main(): Promise<void> {
             );
             if (res.status !== 204) throw new Error(`approve answered ${res.status}`);
             answered.set(id, performance.now());
+            if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
           }
         }),
       );
@@ -191,6 +192,31 @@ async function main(): Promise<void> {
       latencyMsP99: Number(percentile(latencies, 99).toFixed(1)),
       latencyMsMax: Number(latencies[latencies.length - 1].toFixed(1)),
     };
+
+    // Phase 3: the latency when the sender is not behind: approvals one at a time, PACED_MS apart.
+    const paced = Number(process.env.BENCH_PACED ?? 60);
+    const pauseMs = Number(process.env.BENCH_PACED_MS ?? 100);
+    say(`phase 3: ${paced} approvals one at a time, ${pauseMs} ms apart`);
+    const before = arrivals.length;
+    const pacedIds = await cloneRequests(databaseUrl, source.id, paced, {
+      status: 'PENDING',
+      returning: true,
+    });
+    const slow = await approveAll(pacedIds, 1, pauseMs);
+    const until = Date.now() + 60_000;
+    while (arrivals.length < before + paced * ENDPOINTS && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    const pacedLatencies = arrivals
+      .slice(before)
+      .filter((a) => slow.answered.has(a.requestId))
+      .map((a) => a.at - slow.answered.get(a.requestId)!)
+      .sort((x, y) => x - y);
+    Object.assign(figures, {
+      pacedDecisionsPerSecond: Number(slow.rate.toFixed(1)),
+      pacedDeliveries: pacedLatencies.length,
+      pacedLatencyMsP50: Number(percentile(pacedLatencies, 50).toFixed(1)),
+      pacedLatencyMsP99: Number(percentile(pacedLatencies, 99).toFixed(1)),
+    });
     process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
   } finally {
     for (const step of cleanup) await step().catch(() => undefined);
