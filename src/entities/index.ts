@@ -10,6 +10,7 @@ import { Partner } from './partner.entity';
 import { ProcessRequestEvent } from './process-request-event.entity';
 import { Evidence, ProcessRequest } from './process-request.entity';
 import { ProcessType } from './process-type.entity';
+import { StreamTicket } from './stream-ticket.entity';
 import { UploadIntent } from './upload-intent.entity';
 import { WebhookAttempt } from './webhook-attempt.entity';
 import { WebhookDelivery } from './webhook-delivery.entity';
@@ -34,6 +35,7 @@ export const ENTITIES = [
   Approval,
   ApprovalPolicy,
   ApprovalPolicyChange,
+  StreamTicket,
   WebhookEndpoint,
   WebhookDelivery,
   WebhookAttempt,

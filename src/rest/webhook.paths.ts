@@ -223,6 +223,13 @@ export function webhookPaths(base = REST_BASE_PATH): Record<string, Record<strin
         },
       }),
     },
+    ...eventsPath(base),
+  };
+}
+
+/** The events feed (any role of the partner). */
+function eventsPath(base: string): Record<string, Record<string, unknown>> {
+  return {
     [`${base}/events`]: {
       get: op('listEvents', "The partner's stored events after a cursor, oldest first", {
         description:

@@ -5,7 +5,7 @@ import { Migration } from '@mikro-orm/migrations';
  * events), one delivery per event and endpoint (its id is the message's webhook-id; a lease for the
  * sender that claimed it), and one row per attempt. Generated with `npm run migration:create`; new objects only.
  */
-export class Migration20261206005228_webhooks extends Migration {
+export class Migration20261206020000_webhooks extends Migration {
   override async up(): Promise<void> {
     this.addSql(
       `create table "webhook_endpoint" ("id" uuid not null, "client_id" uuid not null, "url" varchar(2048) not null, "event_types" jsonb null, "description" varchar(500) null, "status" text check ("status" in ('ENABLED', 'DISABLED')) not null default 'ENABLED', "disabled_reason" varchar(500) null, "secret_sealed" text not null, "previous_secret_sealed" text null, "previous_secret_until" timestamptz(3) null, "cursor_event_id" bigint not null default 0, "failing_since" timestamptz(3) null, "created_at" timestamptz(3) not null default now(), "updated_at" timestamptz(3) not null default now(), constraint "webhook_endpoint_pkey" primary key ("id"));`,
