@@ -33,6 +33,7 @@ import { ProcessLiveness } from './runtime/liveness';
 import { defaultStorageCredential } from './storage/credentials';
 import { ProgressBus } from './runtime/progress-bus';
 import { progressRoutes } from './rest/progress.routes';
+import { webhookRouter } from './rest/webhook.routes';
 import { attachSubscriptions } from './subscriptions/server';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { observeRequests } from './metrics/http-metrics';
@@ -129,7 +130,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     recheckMs: config.operatorRecheckSeconds * 1000,
   });
   const liveness = new ProcessLiveness(dedicated, log);
-  const metrics = createMetrics({ orm, progress });
+  // Set once the services exist: the relay counts pending deliveries, a scrape only reads the count.
+  const webhookPending = { read: () => 0 };
+  const metrics = createMetrics({ orm, progress, webhookPending: () => webhookPending.read() });
   try {
     await progress.start();
     await liveness.start();
@@ -137,7 +140,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const verifier: TokenVerifier = await createTokenVerifier(config);
     const services = createServices(config, log, orm, store, liveness, {
       onTransition: metrics.onTransition,
+      onWebhookAttempt: metrics.onWebhookAttempt,
     });
+    // Every stored event any process announces wakes this process's webhook relay (a no-op once stopped).
+    progress.onEvent(() => services.webhookRelay.wake());
+    webhookPending.read = () => services.webhookRelay.pendingDeliveries;
     const schema = await buildAppSchema();
     const apollo = createApollo(schema, services);
     await apollo.start();
@@ -181,8 +188,11 @@ function publicPort({ config, log, services, verifier, progress, apollo, metrics
   const health = healthRouter(services);
   const rest = processRequestRouter(services, verifier, progressRoutes(services, verifier, progress));
   const statements = statementRouter(services, verifier);
+  const webhooks = webhookRouter(services, verifier);
   const docs = docsRouter({ page: config.apiDocs });
-  const allowed = allowedMethods([health, docs, rest, statements], { [GRAPHQL_PATH]: ['GET', 'POST'] });
+  const allowed = allowedMethods([health, docs, rest, statements, webhooks], {
+    [GRAPHQL_PATH]: ['GET', 'POST'],
+  });
   koa.use(methodGuard(allowed));
   koa.use(health.routes());
   koa.use(docs.routes());
@@ -190,7 +200,8 @@ function publicPort({ config, log, services, verifier, progress, apollo, metrics
   koa.use(graphqlMiddleware(apollo, services, verifier));
   koa.use(rest.routes());
   koa.use(statements.routes());
-  return { koa, routers: [health, docs, rest, statements], allowed };
+  koa.use(webhooks.routes());
+  return { koa, routers: [health, docs, rest, statements, webhooks], allowed };
 }
 
 /** The HTTP server of the public port, with its deadlines. Every route must be registered on `koa` by now. */
@@ -262,12 +273,14 @@ function running(
       // and PENDING requests past their deadline expire.
       services.reconciler.start();
       services.expiry.start(config.expirySweepSeconds);
+      services.webhookRelay.start();
       return address;
     },
     async close() {
       if (closed) return;
       closed = true;
       await services.expiry.stop();
+      await services.webhookRelay.stop();
       // Streams end first, so their clients see a clean end rather than a dropped connection.
       await progress.stop();
       await subscriptions.close();

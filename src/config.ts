@@ -91,7 +91,27 @@ export interface Config {
   evidenceOrphanAgeSeconds: number;
   /** Origins (scheme://host[:port]) allowed to call /graphql and the REST facade from a browser. */
   corsOrigins: string[];
+  /** Partner webhooks (SPEC section 16). */
+  webhooks: WebhookConfig;
 }
+
+export interface WebhookConfig {
+  /** Seconds a rotated-out secret keeps signing beside the new one. */
+  secretOverlapSeconds: number;
+  /** Seconds to wait before each retry (±20 % jitter); after the last, the delivery is FAILED. */
+  retrySchedule: number[];
+  /** A 2xx must arrive (headers and the read part of the body) within this many seconds. */
+  timeoutSeconds: number;
+  /** Most messages in flight to one endpoint, across every process. */
+  concurrency: number;
+  /** An endpoint whose every attempt failed for this long is disabled. */
+  disableAfterSeconds: number;
+  /** Loopback and private-range endpoints allowed (and http); false: https to public addresses only. */
+  allowPrivateNetworks: boolean;
+}
+
+/** SPEC section 16: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -246,6 +266,29 @@ const ENVIRONMENT = z.object({
   OPERATOR_RECHECK_SECONDS: integer(1, 3600).default(30),
 
   EXPIRY_SWEEP_SECONDS: integer(1, 3600).default(30),
+
+  WEBHOOK_SECRET_OVERLAP_SECONDS: integer(0, 30 * DAY).default(86400),
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .refine(
+      (v) => {
+        const parts = v.split(',').map((p) => p.trim());
+        return (
+          parts.length <= 20 &&
+          parts.every((p) => /^\d{1,6}$/.test(p) && Number(p) >= 1 && Number(p) <= 7 * DAY)
+        );
+      },
+      {
+        error: (issue) =>
+          `must be a comma list of at most 20 delays in seconds (1 to 604800 each), got "${String(issue.input)}"`,
+      },
+    )
+    .transform((v) => v.split(',').map((p) => Number(p.trim())))
+    .optional(),
+  WEBHOOK_TIMEOUT_SECONDS: integer(1, 300).default(10),
+  WEBHOOK_CONCURRENCY: integer(1, 100).default(4),
+  WEBHOOK_DISABLE_AFTER_SECONDS: integer(1, 365 * DAY).default(5 * DAY),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: flag().optional(),
   EVIDENCE_RECONCILE_SECONDS: integer(1, 3600).default(30),
   EVIDENCE_SWEEP_SECONDS: integer(1, 7 * DAY).default(3600),
   EVIDENCE_ORPHAN_AGE_SECONDS: integer(0, 7 * DAY).default(600),
@@ -482,6 +525,14 @@ function toConfig(v: Variables): Config {
     evidenceSweepSeconds: v.EVIDENCE_SWEEP_SECONDS,
     evidenceOrphanAgeSeconds: v.EVIDENCE_ORPHAN_AGE_SECONDS,
     corsOrigins: v.CORS_ORIGINS,
+    webhooks: {
+      secretOverlapSeconds: v.WEBHOOK_SECRET_OVERLAP_SECONDS,
+      retrySchedule: v.WEBHOOK_RETRY_SCHEDULE ?? DEFAULT_WEBHOOK_RETRY_SCHEDULE,
+      timeoutSeconds: v.WEBHOOK_TIMEOUT_SECONDS,
+      concurrency: v.WEBHOOK_CONCURRENCY,
+      disableAfterSeconds: v.WEBHOOK_DISABLE_AFTER_SECONDS,
+      allowPrivateNetworks: v.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? !isProduction,
+    },
   };
 }
 

@@ -13,6 +13,7 @@ import {
 import { ProcessRequestResolver } from './resolvers/process-request.resolver';
 import { StatementResolver } from './resolvers/statement.resolver';
 import { ProgressResolver } from './subscriptions/progress.resolver';
+import { WebhookResolver } from './resolvers/webhook.resolver';
 
 /**
  * type-graphql refuses a schema with subscriptions unless a pubSub is given, even when every
@@ -40,6 +41,7 @@ export function buildAppSchema(): Promise<GraphQLSchema> {
       PolicyChangePeopleResolver,
       ProgressResolver,
       StatementResolver,
+      WebhookResolver,
     ],
     validate: false,
     pubSub: NO_PUBSUB,

@@ -32,6 +32,10 @@ test('the schema has the operations of SPEC section 8', async () => {
       'processRequest',
       'processRequests',
       'statement',
+      // SPEC section 16
+      'events',
+      'webhookDeliveries',
+      'webhookEndpoints',
     ].sort(),
   );
   expect(Object.keys(schema.getMutationType()!.getFields())).toEqual(

@@ -10,6 +10,7 @@ import { DomainError } from '../domain/errors';
 import { newOperator, newPartner, parseInput } from '../shapes/inputs';
 import { enrollOtp } from '../services/otp.service';
 import { ADMIN_COMMANDS, parseApprovalLimits, partnerScope } from './admin.commands';
+import { WEBHOOK_COMMANDS } from './webhook.commands';
 import { type CommandHandler, type Flags, parseFlags, text, UsageError } from './flags';
 
 export { parseFlags, UsageError };
@@ -30,6 +31,9 @@ export const USAGE = `usage: npm run --silent cli -- COMMAND [flags]
   operator:activate --operator ID_OR_EMAIL
   operator:show --operator ID_OR_EMAIL
   policy:set --partner ID [--tiers FROM:APPROVALS,…] [--pending-ttl-seconds N]
+  webhook:create --partner ID --url URL [--event-types TYPE,…] [--description TEXT]
+  webhook:list --partner ID
+  webhook:delete --endpoint ID
   token:app [--name APP_NAME] [--ttl SECONDS]   (production too, with APP_TOKEN_SECRET)
   token:user --operator ID_OR_EMAIL [--ttl SECONDS]
   migrate`;
@@ -92,6 +96,7 @@ export const COMMANDS: Record<string, CommandHandler> = {
     return { applied: await migrate(orm) };
   },
   ...ADMIN_COMMANDS,
+  ...WEBHOOK_COMMANDS,
 };
 
 /** Runs one command against DATABASE_URL, or the embedded PostgreSQL of DATA_DIR (running or not). */

@@ -12,6 +12,9 @@ import { Evidence, ProcessRequest } from './process-request.entity';
 import { ProcessType } from './process-type.entity';
 import { StreamTicket } from './stream-ticket.entity';
 import { UploadIntent } from './upload-intent.entity';
+import { WebhookAttempt } from './webhook-attempt.entity';
+import { WebhookDelivery } from './webhook-delivery.entity';
+import { WebhookEndpoint } from './webhook-endpoint.entity';
 
 /**
  * Every entity class, handed to MikroORM explicitly (folder discovery breaks under jest). Together they
@@ -33,4 +36,7 @@ export const ENTITIES = [
   ApprovalPolicy,
   ApprovalPolicyChange,
   StreamTicket,
+  WebhookEndpoint,
+  WebhookDelivery,
+  WebhookAttempt,
 ];

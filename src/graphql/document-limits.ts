@@ -62,6 +62,12 @@ const LIST_LENGTH: Record<string, number> = {
   'ApprovalPolicyState.tiers': MAX_TIERS,
   // processRequests already multiplies everything under it by its `limit` (pageSize).
   'ProcessRequestPage.items': 1,
+  // Webhooks (SPEC section 16): the delivery log is paged by `limit`; the events feed's limit goes to 500,
+  // five times the page size the multiplier assumes; an attempt list is the schedule's length plus replays.
+  'WebhookDeliveryPage.items': 1,
+  'WebhookDelivery.attempts': 10,
+  'EventPage.items': 5,
+  'Query.webhookEndpoints': 20,
 };
 const OTHER_LIST_LENGTH = 100;
 

@@ -15,6 +15,8 @@ import { ProcessRequestService } from './process-request.service';
 import { StatementService } from './statement.service';
 import type { TransitionListener } from '../sql/progress';
 import { UploadIntents } from '../runtime/upload-intents';
+import { WebhookRelay, type WebhookOutcome } from '../runtime/webhook-relay';
+import { WebhookService } from './webhook.service';
 
 export interface Services {
   config: Config;
@@ -32,11 +34,16 @@ export interface Services {
   expiry: ExpirySweeper;
   /** Deletes the blobs of creates that never committed; the app starts it once it serves. */
   reconciler: EvidenceReconciler;
+  /** Partner webhook endpoints, deliveries and the events feed. */
+  webhooks: WebhookService;
+  /** This process's webhook sender (started and stopped by the app). */
+  webhookRelay: WebhookRelay;
 }
 
 /** What the services tell the rest of the app about (metrics); every hook is optional. */
 export interface ServiceHooks {
   onTransition?: TransitionListener;
+  onWebhookAttempt?: (outcome: WebhookOutcome, seconds: number) => void;
 }
 
 export function createServices(
@@ -57,6 +64,14 @@ export function createServices(
   };
   const intents = new UploadIntents(orm, store, liveness);
   const queries = new ProcessRequestQueryService(store, config.sasTtlSeconds);
+  const webhookRelay = new WebhookRelay({
+    orm,
+    config: config.webhooks,
+    log: log.child({ component: 'webhooks' }),
+    openSecret: (sealed) => webhooks.openSecret(sealed),
+    onAttempt: hooks.onWebhookAttempt,
+  });
+  const webhooks = new WebhookService(config.webhooks, config.otpEncryptionKey, () => webhookRelay.wake());
   return {
     config,
     log,
@@ -81,5 +96,7 @@ export function createServices(
       sweepIntervalSeconds: config.evidenceSweepSeconds,
       orphanAgeSeconds: config.evidenceOrphanAgeSeconds,
     }),
+    webhooks,
+    webhookRelay,
   };
 }

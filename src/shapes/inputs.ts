@@ -39,7 +39,7 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, name?
 
 const absent = (v: unknown) => v === undefined || v === null || v === '';
 /** Treats null and '' like a missing value, as forms and JSON bodies send them. */
-const optional = <S extends z.ZodType>(schema: S) =>
+export const optional = <S extends z.ZodType>(schema: S) =>
   z.preprocess((v) => (absent(v) ? undefined : v), schema.optional());
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -93,7 +93,7 @@ export const amount = z
   .refine((s) => /[1-9]/.test(s), 'must be greater than zero');
 
 /** An integer from 1 to max, given as a number (GraphQL) or digits (a query string); absent → fallback. */
-const positiveInt = (max: number, fallback: number) =>
+export const positiveInt = (max: number, fallback: number) =>
   optional(
     z.union(
       [
@@ -175,7 +175,7 @@ function parseBound(s: string, end: 'from' | 'to'): Date | undefined {
  * `from` starts at the instant (or the day's start); `to` ends at the instant, or includes the whole
  * day of a date. An offset may carry the instant just outside those years; the query handles it.
  */
-const bound = (end: 'from' | 'to') =>
+export const bound = (end: 'from' | 'to') =>
   optional(
     z.string({ error: 'must be an ISO 8601 date or date-time' }).transform((s, ctx) => {
       const d = parseBound(s, end);

@@ -267,6 +267,158 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cms/rest/app/partners/{partnerId}/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The partner's webhook endpoints (never a secret)
+         * @description ADMIN only.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Register a webhook endpoint; the answer holds its secret, once
+         * @description ADMIN only. In production the URL must be https and resolve only to public addresses.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/webhook-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One webhook endpoint
+         * @description ADMIN only.
+         */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an endpoint with its delivery log
+         * @description ADMIN only.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an endpoint; re-enabling clears disabledReason
+         * @description ADMIN only. Deliveries held while it was disabled are sent once it is enabled again.
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/webhook-endpoints/{id}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new secret; the previous one keeps signing beside it for the overlap
+         * @description ADMIN only. WEBHOOK_SECRET_OVERLAP_SECONDS (default a day): both signatures are sent meanwhile.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/webhook-endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The delivery log, newest first, with every attempt
+         * @description ADMIN only.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/webhook-endpoints/{id}/deliveries/{deliveryId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again now, with the same webhook-id
+         * @description ADMIN only.
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/webhook-endpoints/{id}/recover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send again every FAILED delivery created since a time
+         * @description ADMIN only.
+         */
+        post: operations["recoverWebhookDeliveries"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The partner's stored events after a cursor, oldest first
+         * @description Each item is the webhook body plus `id`. Poll with `after` = the previous `next`: nothing is missed, since a partner's events are stored in id order.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -535,7 +687,7 @@ export interface components {
                 /** @description The single call's status: 204 when decided */
                 statusCode: number;
                 /** @enum {string} */
-                code?: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
+                code?: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "WEBHOOK_URL_FORBIDDEN" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
             }[];
         };
         ApprovalPolicy: {
@@ -609,7 +761,7 @@ export interface components {
             /** @description The HTTP status, repeated */
             statusCode: number;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
+            code: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "WEBHOOK_URL_FORBIDDEN" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
             message: string;
             /** @description The request id, also sent as the X-Request-Id header; the log lines of the request carry it */
             requestId: string;
@@ -641,9 +793,104 @@ export interface components {
             /** @enum {string} */
             storage: "up" | "down";
         };
+        WebhookEndpoint: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            eventTypes: ("process_request.created" | "process_request.approval_recorded" | "process_request.approved" | "process_request.rejected" | "process_request.cancelled" | "process_request.expired" | "process_request.reversed")[] | null;
+            description: string | null;
+            /** @enum {string} */
+            status: "ENABLED" | "DISABLED";
+            disabledReason: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        WebhookEndpointCreated: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            eventTypes: ("process_request.created" | "process_request.approval_recorded" | "process_request.approved" | "process_request.rejected" | "process_request.cancelled" | "process_request.expired" | "process_request.reversed")[] | null;
+            description: string | null;
+            /** @enum {string} */
+            status: "ENABLED" | "DISABLED";
+            disabledReason: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** @description Shown this once */
+            secret: string;
+        };
+        WebhookEndpointList: {
+            items: components["schemas"]["WebhookEndpoint"][];
+        };
+        WebhookSecret: {
+            /** @description Shown this once */
+            secret: string;
+        };
+        WebhookDelivery: {
+            /**
+             * Format: uuid
+             * @description Also the webhook-id header of every attempt
+             */
+            id: string;
+            eventId: string;
+            /** @enum {string} */
+            eventType: "process_request.created" | "process_request.approval_recorded" | "process_request.approved" | "process_request.rejected" | "process_request.cancelled" | "process_request.expired" | "process_request.reversed";
+            /** @enum {string} */
+            status: "PENDING" | "SUCCEEDED" | "FAILED";
+            attempts: {
+                /** Format: date-time */
+                at: string;
+                statusCode: number | null;
+                durationMs: number;
+                error: string | null;
+            }[];
+            nextAttemptAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        WebhookDeliveryPage: {
+            items: components["schemas"]["WebhookDelivery"][];
+            page: number;
+            limit: number;
+            total: number;
+            totalPages: number;
+        };
+        Requeued: {
+            requeued: number;
+        };
+        EventItem: {
+            id: string;
+            /** @enum {string} */
+            type: "process_request.created" | "process_request.approval_recorded" | "process_request.approved" | "process_request.rejected" | "process_request.cancelled" | "process_request.expired" | "process_request.reversed";
+            /** Format: date-time */
+            timestamp: string;
+            data: {
+                eventId: string;
+                /** Format: uuid */
+                partnerId: string;
+                /** Format: uuid */
+                processRequestId: string;
+                processTypeId: number;
+                status: string;
+                requestedAmount: string;
+                currency: string;
+                approvals: number;
+                requiredApprovals: number;
+                actorId: string | null;
+            };
+        };
+        EventPage: {
+            items: components["schemas"]["EventItem"][];
+            /** @description Give it as `after` in the next call */
+            next: string;
+        };
     };
     responses: {
-        /** @description `VALIDATION_FAILED`: The request is not valid; `INVALID_ID`: The identifier is not a valid UUID; `MALFORMED_MULTIPART`: The multipart body is malformed; `EVIDENCE_REQUIRED`: Exactly one file part named "evidence" is required; `UNEXPECTED_FILE`: Only one file part named "evidence" is accepted; `MALFORMED_JSON`: The body is not valid JSON; `MALFORMED_REQUEST`: The HTTP request is malformed; `REASON_REQUIRED`: A reason is required */
+        /** @description `VALIDATION_FAILED`: The request is not valid; `INVALID_ID`: The identifier is not a valid UUID; `MALFORMED_MULTIPART`: The multipart body is malformed; `EVIDENCE_REQUIRED`: Exactly one file part named "evidence" is required; `UNEXPECTED_FILE`: Only one file part named "evidence" is accepted; `MALFORMED_JSON`: The body is not valid JSON; `MALFORMED_REQUEST`: The HTTP request is malformed; `WEBHOOK_URL_FORBIDDEN`: The webhook URL must be https and resolve only to public addresses; `REASON_REQUIRED`: A reason is required */
         Error400: {
             headers: {
                 [name: string]: unknown;
@@ -653,7 +900,7 @@ export interface components {
                     /** @constant */
                     statusCode?: 400;
                     /** @enum {unknown} */
-                    code?: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REASON_REQUIRED";
+                    code?: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "WEBHOOK_URL_FORBIDDEN" | "REASON_REQUIRED";
                 };
             };
         };
@@ -1520,6 +1767,374 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StreamTicket"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://partner.example/webhooks",
+                 *       "eventTypes": [
+                 *         "process_request.approved",
+                 *         "process_request.rejected"
+                 *       ],
+                 *       "description": "Ledger sync"
+                 *     }
+                 */
+                "application/json": {
+                    url: string;
+                    eventTypes?: ("process_request.created" | "process_request.approval_recorded" | "process_request.approved" | "process_request.rejected" | "process_request.cancelled" | "process_request.expired" | "process_request.reversed")[] | null;
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint and its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointCreated"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description A webhook endpoint of that partner (another partner's is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description A webhook endpoint of that partner (another partner's is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description A webhook endpoint of that partner (another partner's is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "ENABLED"
+                 *     }
+                 */
+                "application/json": {
+                    url?: string;
+                    eventTypes?: ("process_request.created" | "process_request.approval_recorded" | "process_request.approved" | "process_request.rejected" | "process_request.cancelled" | "process_request.expired" | "process_request.reversed")[] | null;
+                    description?: string;
+                    /** @enum {string} */
+                    status?: "ENABLED" | "DISABLED";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description A webhook endpoint of that partner (another partner's is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret, shown this once */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description PENDING, SUCCEEDED or FAILED */
+                status?: "PENDING" | "SUCCEEDED" | "FAILED";
+                /** @description Page number, from 1 (default 1) */
+                page?: number | string;
+                /** @description Items per page, 1-100 (default 10) */
+                limit?: number | string;
+            };
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description A webhook endpoint of that partner (another partner's is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description A webhook endpoint of that partner (another partner's is 404) */
+                id: string;
+                /** @description A delivery of that endpoint */
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Requeued"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    recoverWebhookDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description A webhook endpoint of that partner (another partner's is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "since": "2026-03-01T00:00:00Z"
+                 *     }
+                 */
+                "application/json": {
+                    since?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description How many were queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Requeued"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description An event id (default 0: from the start) */
+                after?: string;
+                /** @description Items, 1-500 (default 100) */
+                limit?: number | string;
+                /** @description Comma list of process_request.created, process_request.approval_recorded, process_request.approved, process_request.rejected, process_request.cancelled, process_request.expired, process_request.reversed */
+                types?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
                 };
             };
             400: components["responses"]["Error400"];

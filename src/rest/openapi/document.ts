@@ -6,6 +6,7 @@ import { healthPaths } from '../health.paths';
 import { processRequestPaths } from '../process-request.paths';
 import { progressPaths } from '../progress.paths';
 import { statementPaths } from '../statement.paths';
+import { WEBHOOK_SCHEMAS, webhookPaths } from '../webhook.paths';
 import { id } from '../../shapes/inputs';
 import { fromInput, restErrorCodesByStatus, viewSchemas } from './schemas';
 
@@ -69,6 +70,7 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       { name: 'Approval policy' },
       { name: 'Statements and exports' },
       { name: 'Progress' },
+      { name: 'Webhooks' },
       { name: 'Health' },
       { name: 'Documentation' },
     ],
@@ -77,6 +79,7 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       ...processRequestPaths(),
       ...statementPaths(),
       ...progressPaths(),
+      ...webhookPaths(),
       ...healthPaths(),
       ...documentationPaths(options.docsPage),
     },
@@ -124,7 +127,7 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       headers: {
         'Retry-After': { description: 'Seconds until trying again can succeed', schema: { type: 'integer' } },
       },
-      schemas: viewSchemas(),
+      schemas: { ...viewSchemas(), ...WEBHOOK_SCHEMAS },
       responses: errorResponses(),
     },
   };
