@@ -65,6 +65,11 @@ export interface Config {
   /** The user token claim naming the operator (its `subject`). */
   userTokenSubjectClaim: string;
   /**
+   * Longest a token may live: one whose `exp` lies further than this from now, or from its `iat`, is
+   * refused; and a subject given up by one operator is not given to another for this long.
+   */
+  maxTokenLifetimeSeconds: number;
+  /**
    * Port of the Prometheus listener (GET /metrics), never the public one. null: no listener
    * (METRICS_PORT=0). Code that builds a Config may set 0 for any free port (tests, the benchmark).
    */
@@ -317,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxGraphQLOperationsPerOperator: int('MAX_GRAPHQL_OPERATIONS_PER_OPERATOR', 4, 1, 1000),
     expirySweepSeconds: int('EXPIRY_SWEEP_SECONDS', 30, 1, 3600),
     userTokenSubjectClaim,
+    maxTokenLifetimeSeconds: int('MAX_TOKEN_LIFETIME_SECONDS', 86400, 60, 366 * 24 * 3600),
     metricsPort: metricsPort === 0 ? null : metricsPort,
     metricsHost,
     evidenceReconcileSeconds: int('EVIDENCE_RECONCILE_SECONDS', 30, 1, 3600),

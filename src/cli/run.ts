@@ -68,7 +68,9 @@ export const COMMANDS: Record<string, CommandHandler> = {
       approvalLimits:
         flags['approval-limit'] === undefined ? null : parseApprovalLimits(flags['approval-limit']),
     });
-    const operator = await createOperator(orm.em.fork(), input);
+    const operator = await createOperator(orm.em.fork(), input, {
+      reuseAfterSeconds: config.maxTokenLifetimeSeconds,
+    });
     return {
       id: operator.id,
       email: operator.email,
