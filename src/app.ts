@@ -11,6 +11,7 @@ import { openDatabase } from './db';
 import { pgConnectionOptions } from './infra/database-url';
 import { createLogger, type Logger } from './logger';
 import { createServices, type Services } from './services';
+import { operatorsWithoutSubject } from './services/admin.service';
 import { EvidenceStore, type BlobObserver } from './storage/evidence-store';
 import { healthRouter } from './rest/health.routes';
 import { docsRouter } from './rest/docs.routes';
@@ -21,6 +22,7 @@ import { corsMiddleware } from './rest/cors';
 import { processRequestRouter } from './rest/process-request.routes';
 import { createApollo, graphqlMiddleware } from './resolvers/apollo';
 import { GRAPHQL_PATH } from './http/paths';
+import { InFlight } from './http/in-flight';
 import { explorerMiddleware } from './resolvers/explorer';
 import { buildGraphQLContext, type ContextInput, type GraphQLContext } from './graphql/context';
 import { buildAppSchema } from './schema';
@@ -101,6 +103,18 @@ async function openStore(config: Config, options: AppOptions, observe: BlobObser
   return store;
 }
 
+/**
+ * With a subject claim other than `sub`, operators never given a subject of their own cannot sign in:
+ * one line says how many there are (operator:update --subject gives them one).
+ */
+async function sayOperatorsWithoutSubject(config: Config, orm: MikroORM, log: Logger): Promise<void> {
+  if (config.userTokenSubjectClaim === 'sub') return;
+  const count = await operatorsWithoutSubject(orm.em.fork());
+  const line = { claim: config.userTokenSubjectClaim, operatorsWithoutSubject: count };
+  if (count > 0) log.warn(line, 'operators with no subject of their own cannot sign in with this claim');
+  else log.info(line, 'every operator has a subject of its own (none with no subject)');
+}
+
 /** Needs config.databaseUrl and a storage setting (main.ts starts embedded ones first). */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   if (!config.databaseUrl || (!config.storageConnectionString && !config.storageAccountUrl)) {
@@ -140,14 +154,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa.use(corsMiddleware(config.corsOrigins));
     koa.use(errorHandler());
     const health = healthRouter(services);
-    const rest = processRequestRouter(services, verifier, progressRoutes(services, verifier, progress));
+    // One operator's calls in flight, GraphQL and REST together (MAX_GRAPHQL_OPERATIONS_PER_OPERATOR).
+    const inFlight = new InFlight(config.maxGraphQLOperationsPerOperator);
+    const rest = processRequestRouter(
+      services,
+      verifier,
+      inFlight,
+      progressRoutes(services, verifier, progress),
+    );
     const docs = docsRouter({ page: config.apiDocs });
-    const allowed = allowedMethods([health, docs, rest], { [GRAPHQL_PATH]: ['GET', 'POST'] });
+    const allowed = allowedMethods([health, docs, rest], { [GRAPHQL_PATH]: ['GET', 'HEAD', 'POST'] });
     koa.use(methodGuard(allowed));
     koa.use(health.routes());
     koa.use(docs.routes());
     koa.use(explorerMiddleware(config.graphqlExplorer));
-    koa.use(graphqlMiddleware(apollo, services, verifier));
+    koa.use(graphqlMiddleware(apollo, services, verifier, inFlight));
     koa.use(rest.routes());
 
     // Koa composes its middleware here: every route is registered above.
@@ -208,6 +229,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             throw error;
           }
         }
+        await sayOperatorsWithoutSubject(config, orm, log);
         // Serving from now on: blobs left by creates that died (here or in any process) are reclaimed,
         // and PENDING requests past their deadline expire.
         services.reconciler.start();

@@ -16,12 +16,10 @@ import { buildGraphQLContext, type GraphQLContext } from '../graphql/context';
 import { documentLimitsRule, PARSE_OPTIONS, variablesLimitError } from '../graphql/document-limits';
 import { uploadOnceRule } from './upload-once';
 import { formatGraphQLError, fromUploadError, toGraphQLError } from '../graphql/errors';
-import { InFlight } from './in-flight';
+import type { InFlight } from '../http/in-flight';
 import { addRequestIdToErrorBody, requestIdPlugin } from './request-id.plugin';
 
 const MAX_JSON_BODY = 256 * 1024;
-/** Seconds a caller refused with TOO_MANY_OPERATIONS is told to wait (Retry-After). */
-const RETRY_AFTER_SECONDS = 1;
 
 /** Refuses variables over their size limit once the operation is known, before it runs. */
 function variablesLimitPlugin(): ApolloServerPlugin<GraphQLContext> {
@@ -88,8 +86,9 @@ export function graphqlMiddleware(
   apollo: ApolloServer<GraphQLContext>,
   services: Services,
   verifier: TokenVerifier,
+  /** The per-operator places this process shares between GraphQL and REST. */
+  inFlight: InFlight,
 ) {
-  const inFlight = new InFlight(services.config.maxGraphQLOperationsPerOperator);
   return async (ctx: Context, next: Next) => {
     // Other methods never get here (rest/methods.ts: 405 with Allow).
     if (ctx.path !== GRAPHQL_PATH) return next();
@@ -113,7 +112,8 @@ export function graphqlMiddleware(
     const response = await apollo
       .executeHTTPGraphQLRequest({
         httpGraphQLRequest: {
-          method: ctx.method,
+          // HEAD is answered as GET; Koa sends its status and headers without the body.
+          method: ctx.method === 'HEAD' ? 'GET' : ctx.method,
           headers,
           search: ctx.querystring ? `?${ctx.querystring}` : '',
           body,
@@ -125,18 +125,11 @@ export function graphqlMiddleware(
             log: ctx.state.log,
             expectedBytes: Number(ctx.get('content-length')) || undefined,
           });
-          release = inFlight.tryAcquire(context.operator.id);
-          if (!release)
-            throw toGraphQLError(
-              new DomainError(
-                'TOO_MANY_OPERATIONS',
-                `This operator already has ${inFlight.max} GraphQL operations running; retry shortly`,
-                { max: inFlight.max },
-                { retryAfterSeconds: RETRY_AFTER_SECONDS },
-              ),
-              context.requestId,
-              true,
-            );
+          try {
+            release = inFlight.acquire(context.operator.id);
+          } catch (refusal) {
+            throw toGraphQLError(refusal as DomainError, context.requestId, true);
+          }
           return context;
         },
       })

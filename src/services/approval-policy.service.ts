@@ -13,6 +13,7 @@ import { requirePartner } from '../domain/access';
 import type { ServiceContext } from '../domain/context';
 import type { PolicyInput } from '../shapes/inputs';
 import { assertCurrencyScale, compareDecimals } from '../domain/money';
+import { DEFAULT_PAGE_LIMIT } from '../shapes/inputs';
 
 export interface PolicyChangeView {
   id: string;
@@ -29,9 +30,18 @@ export interface PolicyView {
   pendingTtlSeconds: number;
   updatedAt: Date;
   updatedBy: string | null;
-  /** Every change, newest first. */
+  /** One page of its changes, newest first (the newest 10 unless asked otherwise). */
   history: PolicyChangeView[];
+  /** How many changes there are in all. */
+  historyTotal: number;
 }
+
+/** Which page of the history to show. */
+export interface HistoryPage {
+  page: number;
+  limit: number;
+}
+export const FIRST_HISTORY_PAGE: HistoryPage = { page: 1, limit: DEFAULT_PAGE_LIMIT };
 
 /** The approvals a request of `amount` needs: the tier with the highest `from` not above it. */
 export function requiredApprovals(tiers: ApprovalTier[], amount: string): number {
@@ -72,10 +82,35 @@ export async function replacePolicy(
   });
 }
 
-export async function describePolicy(em: EntityManager, partnerId: string): Promise<PolicyView> {
-  const [policy, changes] = await Promise.all([
+/** One page of a partner's policy changes, newest first. */
+export async function policyHistory(
+  em: EntityManager,
+  partnerId: string,
+  { page, limit }: HistoryPage,
+): Promise<PolicyChangeView[]> {
+  const changes = await em.find(
+    ApprovalPolicyChange,
+    { partnerId },
+    { orderBy: { id: 'desc' }, limit, offset: (page - 1) * limit },
+  );
+  return changes.map((c) => ({
+    id: String(c.id),
+    actorId: c.actorId ?? null,
+    at: c.createdAt,
+    before: c.before,
+    after: c.after,
+  }));
+}
+
+export async function describePolicy(
+  em: EntityManager,
+  partnerId: string,
+  page: HistoryPage = FIRST_HISTORY_PAGE,
+): Promise<PolicyView> {
+  const [policy, history, historyTotal] = await Promise.all([
     em.findOne(ApprovalPolicy, { partnerId }),
-    em.find(ApprovalPolicyChange, { partnerId }, { orderBy: { id: 'desc' } }),
+    policyHistory(em, partnerId, page),
+    em.count(ApprovalPolicyChange, { partnerId }),
   ]);
   return {
     clientId: partnerId,
@@ -83,21 +118,20 @@ export async function describePolicy(em: EntityManager, partnerId: string): Prom
     pendingTtlSeconds: policy?.pendingTtlSeconds ?? DEFAULT_PENDING_TTL_SECONDS,
     updatedAt: policy?.updatedAt ?? new Date(0),
     updatedBy: policy?.updatedBy ?? null,
-    history: changes.map((c) => ({
-      id: String(c.id),
-      actorId: c.actorId ?? null,
-      at: c.createdAt,
-      before: c.before,
-      after: c.after,
-    })),
+    history,
+    historyTotal,
   };
 }
 
 export class ApprovalPolicyService {
   /** Any role that reads the partner reads its policy. */
-  async get(ctx: ServiceContext, partnerId: string): Promise<PolicyView> {
+  async get(
+    ctx: ServiceContext,
+    partnerId: string,
+    page: HistoryPage = FIRST_HISTORY_PAGE,
+  ): Promise<PolicyView> {
     const { partner } = await requirePartner(ctx, partnerId, 'read');
-    return describePolicy(ctx.em, partner.id);
+    return describePolicy(ctx.em, partner.id, page);
   }
 
   /** ADMIN only. */

@@ -53,6 +53,7 @@ export function createServices(
     }
   };
   const intents = new UploadIntents(orm, store, liveness);
+  const idempotency = new IdempotencyService(liveness);
   return {
     config,
     log,
@@ -62,7 +63,7 @@ export function createServices(
     processRequests: new ProcessRequestService(
       store,
       new OtpService(config.otpEncryptionKey),
-      new IdempotencyService(liveness),
+      idempotency,
       intents,
       onTransition,
     ),
@@ -75,6 +76,7 @@ export function createServices(
       intervalSeconds: config.evidenceReconcileSeconds,
       sweepIntervalSeconds: config.evidenceSweepSeconds,
       orphanAgeSeconds: config.evidenceOrphanAgeSeconds,
+      releaseAbandonedClaims: (em) => idempotency.releaseAbandoned(em),
     }),
   };
 }

@@ -8,6 +8,7 @@ import {
   listFilters,
   pageQuery,
   policyInput,
+  policyHistoryQuery,
   reversalInput,
 } from '../../shapes/inputs';
 import { fromInput, type Schema } from './schemas';
@@ -24,7 +25,8 @@ const errors = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [String(s), { $ref: `#/components/responses/Error${s}` }]));
 
 /** What every call under the partner base can answer besides its own outcomes. */
-const AUTHENTICATED = [400, 401, 403, 404, 500, 503];
+/** Every authenticated call: 429 when its operator already has as many calls in flight as allowed. */
+const AUTHENTICATED = [400, 401, 403, 404, 429, 500, 503];
 /** Calls that read a JSON body: too large, not JSON. */
 const JSON_BODY = [413, 415];
 /** Calls that check an OTP: too many wrong codes. */
@@ -275,8 +277,22 @@ export function restPaths(): Record<string, Record<string, unknown>> {
       get: {
         operationId: 'getApprovalPolicy',
         tags: ['Approval policy'],
-        summary: "The partner's approval policy and its history (any role)",
-        parameters: [partnerId],
+        summary: "The partner's approval policy and one page of its history (any role)",
+        parameters: [
+          partnerId,
+          param(
+            'historyPage',
+            'query',
+            fromInput(policyHistoryQuery.shape.historyPage),
+            'Page of the history, from 1 (default 1)',
+          ),
+          param(
+            'historyLimit',
+            'query',
+            fromInput(policyHistoryQuery.shape.historyLimit),
+            'Changes per page, 1-100 (default 10)',
+          ),
+        ],
         responses: { '200': ok('The policy', schema('ApprovalPolicy')), ...errors(...AUTHENTICATED) },
       },
       put: {

@@ -216,9 +216,11 @@ export const SCHEMAS: Record<string, Schema> = {
       description: 'The epoch (1970-01-01T00:00:00.000Z) for a policy never changed',
     },
     updatedBy: { ...nullable(uuid), description: 'null: the default, or a change made with the CLI' },
+    historyTotal: { type: 'integer', minimum: 0, description: 'How many changes there are in all' },
     history: {
       type: 'array',
-      description: 'Every change, newest first',
+      description:
+        'One page of the changes, newest first: the newest 10 unless historyPage / historyLimit ask otherwise',
       items: object({
         id: { type: 'string' },
         actorId: nullable(uuid),
