@@ -152,6 +152,14 @@ describe('per-operator cap over REST (shared with GraphQL)', () => {
       expect(full.headers['retry-after']).toBeDefined();
       const fits = await bulk(world, d.partner.id, 'approve', checker, { ids: hundred.slice(0, 75) });
       expect(fits.status).toBe(200);
+      const overGraphQL = await world.http
+        .post('/graphql')
+        .set(checker)
+        .send({
+          query: `mutation($c: ID!, $ids: [ID!]!) { approveProcessRequests(clientId: $c, ids: $ids) { id ok } }`,
+          variables: { c: d.partner.id, ids: hundred },
+        });
+      expect(overGraphQL.body.errors?.[0]?.extensions?.code).toBe('TOO_MANY_OPERATIONS');
     } finally {
       await lock.release();
     }

@@ -34,11 +34,15 @@ export const USAGE = `usage: npm run --silent cli -- COMMAND [flags]
   token:user --operator ID_OR_EMAIL [--ttl SECONDS]
   migrate`;
 
-function ttl(flags: Flags): number {
-  if (flags.ttl === undefined) return 3600;
+/** --ttl: 1 s up to MAX_TOKEN_LIFETIME_SECONDS (a longer-lived token would be refused by the service). */
+function ttl(flags: Flags, config: Config): number {
+  const max = config.maxTokenLifetimeSeconds;
+  if (flags.ttl === undefined) return Math.min(3600, max);
   const value = Number(flags.ttl);
-  if (!Number.isInteger(value) || value < 1 || value > 366 * 24 * 3600)
-    throw new UsageError('--ttl must be a whole number of seconds');
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw new UsageError(
+      `--ttl must be a whole number of seconds, at most ${max} (MAX_TOKEN_LIFETIME_SECONDS)`,
+    );
   return value;
 }
 
@@ -88,7 +92,7 @@ export const COMMANDS: Record<string, CommandHandler> = {
   },
   async 'token:user'(orm, flags, config) {
     const operator = await findOperator(orm.em.fork(), text(flags, 'operator'));
-    return { token: await mintToken(config, 'user', operator.subject, ttl(flags)) };
+    return { token: await mintToken(config, 'user', operator.subject, ttl(flags, config)) };
   },
   async migrate(orm) {
     return { applied: await migrate(orm) };
@@ -122,7 +126,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<Cl
           config,
           'app',
           typeof flags.subject === 'string' ? flags.subject : 'cli',
-          ttl(flags),
+          ttl(flags, config),
         ),
       });
     }

@@ -130,6 +130,14 @@ export function graphqlMiddleware(
           } catch (refusal) {
             throw toGraphQLError(refusal as DomainError, context.requestId, true);
           }
+          const first = release;
+          const more: Array<() => void> = [];
+          release = () => [first, ...more].forEach((give) => give());
+          // The operation holds one place; a bulk decision takes one per 25 ids in all, as over REST.
+          context.holdBulk = (ids) => {
+            const extra = inFlight.weightOf(ids) - 1;
+            if (extra > 0) more.push(inFlight.acquire(context.operator.id, extra));
+          };
           return context;
         },
       })
