@@ -2,14 +2,16 @@
 // operation's `people` loader, so the creators, reviewers, approvers and actors of a whole page are read
 // in one statement, under the partner the request or policy was read under.
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
-import {
-  FIRST_HISTORY_PAGE,
-  policyHistory,
-  type PolicyChangeView,
-  type PolicyView,
-} from '../services/approval-policy.service';
+import { FIRST_HISTORY_PAGE, policyHistory } from '../services/approval-policy.service';
 import { pageQuery, parseInput } from '../shapes/inputs';
-import type { ApprovalView, HistoryEntryView, PersonView, ProcessRequestView } from '../shapes/views';
+import type {
+  ApprovalView,
+  HistoryEntryView,
+  PersonView,
+  PolicyChangeView,
+  PolicyView,
+  ProcessRequestView,
+} from '../shapes/views';
 import type { GraphQLContext } from '../graphql/context';
 import type { Seen } from '../graphql/loaders';
 import { OperatorType } from './types/account.type';

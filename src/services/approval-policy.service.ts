@@ -12,29 +12,9 @@ import {
 import { requirePartner } from '../domain/access';
 import type { ServiceContext } from '../domain/context';
 import type { PolicyInput } from '../shapes/inputs';
+import type { PolicyChangeView, PolicyView } from '../shapes/views';
 import { assertCurrencyScale, compareDecimals } from '../domain/money';
 import { DEFAULT_PAGE_LIMIT } from '../shapes/inputs';
-
-export interface PolicyChangeView {
-  id: string;
-  /** null: changed with the CLI. */
-  actorId: string | null;
-  at: Date;
-  before: PolicyState;
-  after: PolicyState;
-}
-
-export interface PolicyView {
-  clientId: string;
-  tiers: ApprovalTier[];
-  pendingTtlSeconds: number;
-  updatedAt: Date;
-  updatedBy: string | null;
-  /** One page of its changes, newest first (the newest 10 unless asked otherwise). */
-  history: PolicyChangeView[];
-  /** How many changes there are in all. */
-  historyTotal: number;
-}
 
 /** Which page of the history to show. */
 export interface HistoryPage {
