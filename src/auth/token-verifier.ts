@@ -1,5 +1,6 @@
 // Verifies the two JWTs (application and operator) with jose. The service never issues tokens in production.
 import {
+  errors as joseErrors,
   createRemoteJWKSet,
   importSPKI,
   jwtVerify,
@@ -9,8 +10,8 @@ import {
 } from 'jose';
 import { createPublicKey, createSecretKey } from 'node:crypto';
 import type { Config, TokenKeyConfig } from '../config';
-import { DomainError } from '../domain/errors';
 import { normaliseSubject } from '../domain/subject';
+import { joseRefusal, tokenRefused } from './refusals';
 
 type Key = Uint8Array | KeyLike | JWTVerifyGetKey;
 
@@ -98,20 +99,26 @@ export async function createTokenVerifier(
     const exp = payload.exp as number;
     const longest = config.maxTokenLifetimeSeconds + CLOCK_TOLERANCE_SECONDS;
     if (exp - Date.now() / 1000 > longest || (typeof payload.iat === 'number' && exp - payload.iat > longest))
-      throw new Error('token lifetime over MAX_TOKEN_LIFETIME_SECONDS');
+      throw new joseErrors.JWTClaimValidationFailed(
+        'lifetime over MAX_TOKEN_LIFETIME_SECONDS',
+        payload,
+        'exp',
+        'lies further than MAX_TOKEN_LIFETIME_SECONDS from now or from iat',
+      );
     return payload;
   };
   const verifyAs = async (token: string, kind: Kind): Promise<JWTPayload> => {
     let payload: JWTPayload;
     try {
       payload = await check(token, keys[kind]);
-    } catch {
-      throw new DomainError('UNAUTHENTICATED');
+    } catch (error) {
+      throw joseRefusal(kind, error);
     }
     const other: Kind = kind === 'app' ? 'user' : 'app';
     const said = payload[KIND_CLAIM];
+    // Meant for the other header: to this one, a token addressed elsewhere.
     if (said !== undefined && said !== kind)
-      throw new DomainError('UNAUTHENTICATED', `The ${name[kind]} token is not of kind "${kind}"`);
+      throw tokenRefused(kind, 'wrong_audience', `is of kind '${String(said)}', not '${kind}'`);
     if (
       said === undefined &&
       (await check(token, keys[other]).then(
@@ -119,9 +126,10 @@ export async function createTokenVerifier(
         () => false,
       ))
     )
-      throw new DomainError(
-        'UNAUTHENTICATED',
-        `The ${name[kind]} token says no "${KIND_CLAIM}" and the ${name[other]} key also verifies it`,
+      throw tokenRefused(
+        kind,
+        'wrong_audience',
+        `says no '${KIND_CLAIM}' claim and the ${other} token's key also verifies it`,
       );
     return payload;
   };
@@ -131,20 +139,20 @@ export async function createTokenVerifier(
       const payload = await verifyAs(token, 'user');
       const claim = payload[config.userTokenSubjectClaim];
       if (typeof claim !== 'string')
-        throw new DomainError(
-          'UNAUTHENTICATED',
-          `The user token has no ${config.userTokenSubjectClaim} claim`,
+        throw tokenRefused(
+          'user',
+          'malformed',
+          `has no usable '${config.userTokenSubjectClaim}' claim (USER_TOKEN_SUBJECT_CLAIM)`,
         );
       // Spelt as stored subjects are; one no subject can be (a NUL, a zero-width character) names nobody.
       const checked = normaliseSubject(claim);
       if (!checked.ok)
-        throw new DomainError(
-          'UNAUTHENTICATED',
-          `The user token's ${config.userTokenSubjectClaim} claim ${checked.problem}`,
+        throw tokenRefused(
+          'user',
+          'malformed',
+          `has no usable '${config.userTokenSubjectClaim}' claim (it ${checked.problem})`,
         );
       return { subject: checked.subject, exp: payload.exp as number, claim: config.userTokenSubjectClaim };
     },
   };
 }
-
-const name: Record<Kind, string> = { app: 'application', user: 'user' };

@@ -11,6 +11,7 @@ import { Partner } from './partner.entity';
 import { ProcessRequestEvent } from './process-request-event.entity';
 import { Evidence, ProcessRequest } from './process-request.entity';
 import { ProcessType } from './process-type.entity';
+import { StreamTicket } from './stream-ticket.entity';
 import { UploadIntent } from './upload-intent.entity';
 
 /**
@@ -33,4 +34,5 @@ export const ENTITIES = [
   Approval,
   ApprovalPolicy,
   ApprovalPolicyChange,
+  StreamTicket,
 ];

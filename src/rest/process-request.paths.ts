@@ -6,8 +6,10 @@ import {
   createFields,
   decisionInput,
   idempotencyKey,
+  DEFAULT_PAGE_LIMIT,
   listFilters,
-  pageQuery,
+  MAX_PAGE,
+  MAX_PAGE_LIMIT,
   policyHistoryQuery,
   policyInput,
   reversalInput,
@@ -29,6 +31,7 @@ import {
   type PathItems,
 } from './openapi/operations';
 import { fromInput, type Schema } from './openapi/schemas';
+import { ProcessRequestStatus } from '../entities/process-request.entity';
 
 const FILTER_DESCRIPTIONS: Record<keyof typeof listFilters.shape, string> = {
   status: 'One status or a comma list (PENDING,APPROVED), case-insensitive',
@@ -36,12 +39,47 @@ const FILTER_DESCRIPTIONS: Record<keyof typeof listFilters.shape, string> = {
   to: 'createdAt ≤ this: a date (the whole day) or a date-time with its zone',
   processTypeId: '1 top-ups, 2 reversals',
 };
-const filters = Object.entries(FILTER_DESCRIPTIONS).map(([name, description]) =>
-  param(name, 'query', fromInput(listFilters.shape[name as keyof typeof listFilters.shape]), description),
-);
+/**
+ * The filters as a generated client should send them (the zod declarations also accept what a query
+ * string makes of numbers, and lower case): a status list written once, comma-separated.
+ */
+const FILTER_SCHEMAS: Record<keyof typeof listFilters.shape, Schema> = {
+  status: {
+    type: 'array',
+    items: { type: 'string', enum: Object.values(ProcessRequestStatus) },
+    minItems: 1,
+  },
+  from: {
+    anyOf: [
+      { type: 'string', format: 'date' },
+      { type: 'string', format: 'date-time' },
+    ],
+  },
+  to: {
+    anyOf: [
+      { type: 'string', format: 'date' },
+      { type: 'string', format: 'date-time' },
+    ],
+  },
+  processTypeId: { type: 'integer', enum: [1, 2] },
+};
+const filters = Object.entries(FILTER_DESCRIPTIONS).map(([name, description]) => ({
+  ...param(name, 'query', FILTER_SCHEMAS[name as keyof typeof listFilters.shape], description),
+  ...(name === 'status' ? { style: 'form', explode: false } : {}),
+}));
 const paging = [
-  param('page', 'query', fromInput(pageQuery.shape.page), 'Page number, from 1 (default 1)'),
-  param('limit', 'query', fromInput(pageQuery.shape.limit), 'Items per page, 1-100 (default 10)'),
+  param(
+    'page',
+    'query',
+    { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 1 },
+    'Page number, from 1 (default 1)',
+  ),
+  param(
+    'limit',
+    'query',
+    { type: 'integer', minimum: 1, maximum: MAX_PAGE_LIMIT, default: DEFAULT_PAGE_LIMIT },
+    'Items per page, 1-100 (default 10)',
+  ),
 ];
 
 /** The create form: the declared fields (an undeclared one is refused) and the one evidence file. */

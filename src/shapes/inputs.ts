@@ -70,6 +70,8 @@ export const text = (max: number) =>
  */
 export const otp = z
   .unknown()
+  // What a caller should send, for the OpenAPI document; anything else is judged (and counted) as a wrong code.
+  .meta({ type: 'string', pattern: '^[0-9]{6}$', description: 'The 6-digit TOTP code (SPEC section 6)' })
   .optional()
   .transform((v) => (absent(v) ? undefined : typeof v === 'string' ? v : '?'));
 

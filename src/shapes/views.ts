@@ -28,8 +28,18 @@ export const money = named(
   'Money',
   z.instanceof(Decimal).meta({
     type: 'number',
+    format: 'decimal',
+    // NUMERIC(19,4): never more than 4 digits after the point (the currency's minor digits, often fewer).
+    // No upper bound: the largest amount is written exactly but a double reads it as 1e15.
+    multipleOf: 0.0001,
+    minimum: 0,
     description:
-      "An exact decimal written as a JSON number with the currency's minor digits (10000.00 for USD); never computed through a float",
+      "An exact decimal written as a JSON number with the currency's minor digits (10000.00 for USD); never " +
+      'computed through a float. The digits in the body are exact, but a JSON parser that reads numbers as ' +
+      'IEEE doubles (JavaScript’s JSON.parse) keeps only about 15-17 significant digits: 999999999999998.99 ' +
+      'reads as 999999999999999. To read it exactly, take the number’s source text (JSON.parse with a reviver ' +
+      'reading context.source, or a lossless JSON parser) and keep it as a string or a decimal type; or use ' +
+      'GraphQL, where money is a Decimal string.',
     examples: [10000.0],
   }),
 );
@@ -314,9 +324,15 @@ export const errorView = named(
         description:
           'The request id, also sent as the X-Request-Id header; the log lines of the request carry it',
       }),
-      details: z.record(z.string(), z.unknown()).optional().meta({
-        description: 'Validation errors: the field (`{"field":"requestedAmount"}`); stream limits: the limit',
-      }),
+      details: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .meta({
+          description:
+            'Validation errors: the field (`{"field":"requestedAmount"}`); stream limits: the limit; 401: which ' +
+            'credential (`token`: app, user or ticket; `header`) and why (`reason`: missing, malformed, expired, ' +
+            'not_yet_valid, bad_signature, wrong_issuer, wrong_audience, unknown_subject, or unknown for a ticket)',
+        }),
       retryAfter: z
         .number()
         .int()
@@ -334,6 +350,19 @@ export const errorView = named(
       ],
     }),
 );
+
+/** A one-use progress stream ticket (SPEC section 20), for EventSource. */
+export const streamTicketView = named(
+  'StreamTicket',
+  z.strictObject({
+    ticket: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/)
+      .meta({ description: 'Pass it as ?ticket= to GET …/process-request/progress, once' }),
+    expiresAt: instant.meta({ description: 'Unused after this moment, it opens nothing' }),
+  }),
+);
+export type StreamTicketView = z.output<typeof streamTicketView>;
 
 export const healthView = named('Health', z.strictObject({ status: z.literal('ok') }));
 export const readinessView = named(

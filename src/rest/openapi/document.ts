@@ -75,18 +75,27 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
     },
     components: {
       securitySchemes: {
+        // Both as apiKey headers, so a docs page asks for both values the same way: `Bearer ` typed, then the JWT.
         appToken: {
-          type: 'http',
-          scheme: 'bearer',
-          bearerFormat: 'JWT',
-          description: 'The calling application: `Authorization: Bearer <app token>`',
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description:
+            'The calling application: `Authorization: Bearer <app token>` (a JWT). Type the value whole, `Bearer ` included.',
         },
         userToken: {
           type: 'apiKey',
           in: 'header',
           name: 'x-user-token',
           description:
-            'The operator acting through the application: `x-user-token: Bearer <user token>` (a JWT)',
+            'The operator acting through the application: `x-user-token: Bearer <user token>` (a JWT). Type the value whole, `Bearer ` included.',
+        },
+        streamTicket: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'ticket',
+          description:
+            'Only GET …/process-request/progress: a one-use ticket from POST …/process-request/progress/ticket, for EventSource',
         },
       },
       parameters: {

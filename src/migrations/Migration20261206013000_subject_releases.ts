@@ -4,7 +4,7 @@ import { Migration } from '@mikro-orm/migrations';
  * Subjects operators gave up, with when: a subject is not given to another operator while tokens issued
  * for the first may still verify (issue 17, point 10).
  */
-export class Migration20261206010000_subject_releases extends Migration {
+export class Migration20261206013000_subject_releases extends Migration {
   override async up(): Promise<void> {
     this.addSql(`create table "operator_subject_release" (
       "id" bigserial primary key,
