@@ -216,7 +216,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The partner's approval policy and its history (any role) */
+        /** The partner's approval policy and one page of its history (any role) */
         get: operations["getApprovalPolicy"];
         /** Replace the approval policy (ADMIN) */
         put: operations["setApprovalPolicy"];
@@ -535,7 +535,7 @@ export interface components {
                 /** @description The single call's status: 204 when decided */
                 statusCode: number;
                 /** @enum {string} */
-                code?: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
+                code?: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATIONS" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
             }[];
         };
         ApprovalPolicy: {
@@ -554,7 +554,7 @@ export interface components {
             updatedAt: string;
             /** @description null: the default, or a change made with the CLI */
             updatedBy: string | null;
-            /** @description Every change, newest first */
+            /** @description One page of the changes, newest first: the newest 10 unless historyPage / historyLimit ask otherwise */
             history: {
                 id: string;
                 actorId: string | null;
@@ -577,6 +577,8 @@ export interface components {
                     pendingTtlSeconds: number;
                 };
             }[];
+            /** @description How many changes there are in all */
+            historyTotal: number;
         };
         /** @description The JSON of an SSE frame's `data:` line */
         ProgressEvent: {
@@ -609,7 +611,7 @@ export interface components {
             /** @description The HTTP status, repeated */
             statusCode: number;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
+            code: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATIONS" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
             message: string;
             /** @description The request id, also sent as the X-Request-Id header; the log lines of the request carry it */
             requestId: string;
@@ -769,7 +771,7 @@ export interface components {
                 };
             };
         };
-        /** @description `OTP_LOCKED`: Too many wrong one-time passwords; try again later; `TOO_MANY_OPERATOR_STREAMS`: The operator already holds as many progress streams as allowed; close one first */
+        /** @description `OTP_LOCKED`: Too many wrong one-time passwords; try again later; `TOO_MANY_OPERATIONS`: The operator has too many calls in flight; retry shortly; `TOO_MANY_OPERATOR_STREAMS`: The operator already holds as many progress streams as allowed; close one first */
         Error429: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
@@ -780,7 +782,7 @@ export interface components {
                     /** @constant */
                     statusCode?: 429;
                     /** @enum {unknown} */
-                    code?: "OTP_LOCKED" | "TOO_MANY_OPERATOR_STREAMS";
+                    code?: "OTP_LOCKED" | "TOO_MANY_OPERATIONS" | "TOO_MANY_OPERATOR_STREAMS";
                 };
             };
         };
@@ -876,6 +878,7 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -952,6 +955,7 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -994,6 +998,7 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -1025,6 +1030,7 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -1056,6 +1062,7 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -1148,6 +1155,7 @@ export interface operations {
             409: components["responses"]["Error409"];
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -1193,6 +1201,7 @@ export interface operations {
             409: components["responses"]["Error409"];
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -1267,7 +1276,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    ids: unknown[];
+                    ids: (string | number)[];
                     reason?: string;
                     /** @description The 6-digit TOTP code (SPEC section 6) */
                     otp?: string;
@@ -1332,7 +1341,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    ids: unknown[];
+                    ids: (string | number)[];
                     reason?: string;
                     /** @description The 6-digit TOTP code (SPEC section 6) */
                     otp?: string;
@@ -1370,13 +1379,19 @@ export interface operations {
             404: components["responses"]["Error404"];
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
     };
     getApprovalPolicy: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page of the history, from 1 (default 1) */
+                historyPage?: number | string;
+                /** @description Changes per page, 1-100 (default 10) */
+                historyLimit?: number | string;
+            };
             header?: never;
             path: {
                 /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
@@ -1399,6 +1414,7 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -1455,6 +1471,7 @@ export interface operations {
             404: components["responses"]["Error404"];
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -1526,6 +1543,7 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
