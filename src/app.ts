@@ -11,6 +11,7 @@ import { openDatabase, sessionSettings } from './db';
 import { pgConnectionOptions } from './infra/database-url';
 import { createLogger, type Logger } from './logger';
 import { createServices, type Services } from './services';
+import { operatorsWithoutSubject } from './services/admin.service';
 import { EvidenceStore, type BlobObserver } from './storage/evidence-store';
 import { healthRouter } from './rest/health.routes';
 import { docsRouter } from './rest/docs.routes';
@@ -22,6 +23,7 @@ import { processRequestRouter } from './rest/process-request.routes';
 import { statementRouter } from './rest/statement.routes';
 import { createApollo, graphqlMiddleware } from './resolvers/apollo';
 import { GRAPHQL_PATH } from './http/paths';
+import { InFlight } from './http/in-flight';
 import { explorerMiddleware } from './resolvers/explorer';
 import { buildGraphQLContext, type ContextInput, type GraphQLContext } from './graphql/context';
 import { buildAppSchema } from './schema';
@@ -176,6 +178,18 @@ interface Parts {
   verifier: TokenVerifier;
 }
 
+/**
+ * With a subject claim other than `sub`, operators never given a subject of their own cannot sign in:
+ * one line says how many there are (operator:update --subject gives them one).
+ */
+async function sayOperatorsWithoutSubject(config: Config, orm: MikroORM, log: Logger): Promise<void> {
+  if (config.userTokenSubjectClaim === 'sub') return;
+  const count = await operatorsWithoutSubject(orm.em.fork());
+  const line = { claim: config.userTokenSubjectClaim, operatorsWithoutSubject: count };
+  if (count > 0) log.warn(line, 'operators with no subject of their own cannot sign in with this claim');
+  else log.info(line, 'every operator has a subject of its own (none with no subject)');
+}
+
 /** The public port's middleware, in order, and its routers (the OpenAPI document lists exactly their routes). */
 function publicPort({ config, log, services, verifier, progress, apollo, metrics }: Parts) {
   const koa = new Koa({ proxy: false });
@@ -186,18 +200,25 @@ function publicPort({ config, log, services, verifier, progress, apollo, metrics
   koa.use(corsMiddleware(config.corsOrigins));
   koa.use(errorHandler());
   const health = healthRouter(services);
-  const rest = processRequestRouter(services, verifier, progressRoutes(services, verifier, progress));
+  // One operator's calls in flight, GraphQL and REST together (MAX_GRAPHQL_OPERATIONS_PER_OPERATOR).
+  const inFlight = new InFlight(config.maxGraphQLOperationsPerOperator);
+  const rest = processRequestRouter(
+    services,
+    verifier,
+    inFlight,
+    progressRoutes(services, verifier, progress),
+  );
   const statements = statementRouter(services, verifier);
   const webhooks = webhookRouter(services, verifier);
   const docs = docsRouter({ page: config.apiDocs });
   const allowed = allowedMethods([health, docs, rest, statements, webhooks], {
-    [GRAPHQL_PATH]: ['GET', 'POST'],
+    [GRAPHQL_PATH]: ['GET', 'HEAD', 'POST'],
   });
   koa.use(methodGuard(allowed));
   koa.use(health.routes());
   koa.use(docs.routes());
   koa.use(explorerMiddleware(config.graphqlExplorer));
-  koa.use(graphqlMiddleware(apollo, services, verifier));
+  koa.use(graphqlMiddleware(apollo, services, verifier, inFlight));
   koa.use(rest.routes());
   koa.use(statements.routes());
   koa.use(webhooks.routes());
@@ -269,6 +290,7 @@ function running(
           throw error;
         }
       }
+      await sayOperatorsWithoutSubject(config, orm, log);
       // Serving from now on: blobs left by creates that died (here or in any process) are reclaimed,
       // and PENDING requests past their deadline expire.
       services.reconciler.start();

@@ -74,6 +74,11 @@ export interface Config {
   /** The user token claim naming the operator (its `subject`). */
   userTokenSubjectClaim: string;
   /**
+   * Longest a token may live: one whose `exp` lies further than this from now, or from its `iat`, is
+   * refused; and a subject given up by one operator is not given to another for this long.
+   */
+  maxTokenLifetimeSeconds: number;
+  /**
    * Port of the Prometheus listener (GET /metrics), never the public one. null: no listener
    * (METRICS_PORT=0). Code that builds a Config may set 0 for any free port (tests, the benchmark).
    */
@@ -244,6 +249,7 @@ const ENVIRONMENT = z.object({
       error: 'must be a claim name such as sub, oid or email',
     })
     .default('sub'),
+  MAX_TOKEN_LIFETIME_SECONDS: integer(60, 366 * 24 * 3600).default(86400),
 
   OTP_ENCRYPTION_KEY: z
     .string()
@@ -517,6 +523,7 @@ function toConfig(v: Variables): Config {
     maxGraphQLOperationsPerOperator: v.MAX_GRAPHQL_OPERATIONS_PER_OPERATOR,
     expirySweepSeconds: v.EXPIRY_SWEEP_SECONDS,
     userTokenSubjectClaim: v.USER_TOKEN_SUBJECT_CLAIM,
+    maxTokenLifetimeSeconds: v.MAX_TOKEN_LIFETIME_SECONDS,
     metricsPort: v.METRICS_PORT === 0 ? null : v.METRICS_PORT,
     metricsHost: v.METRICS_HOST,
     embeddedPostgresPort: v.EMBEDDED_POSTGRES_PORT,

@@ -6,6 +6,9 @@ import { mintToken } from './auth/dev-tokens';
 import { DEMO_PARTNER_ID, ensureDemoWorld } from './services/demo.service';
 
 const DEMO_TOKEN_TTL_SECONDS = 24 * 3600;
+/** A day, or less when MAX_TOKEN_LIFETIME_SECONDS allows less (a longer-lived token would be refused). */
+const demoTtl = (app: { config: { maxTokenLifetimeSeconds: number } }) =>
+  Math.min(DEMO_TOKEN_TTL_SECONDS, app.config.maxTokenLifetimeSeconds);
 
 /** `http://host:port` of a listening address; an IPv6 address goes in brackets. */
 export function originOf(address: Pick<AddressInfo, 'address' | 'port'>): string {
@@ -30,9 +33,9 @@ export async function demoBanner(app: App, origin: string): Promise<string> {
     ['PARTNER', DEMO_PARTNER_ID],
   ];
   if (metrics) exports.push(['METRICS', `${originOf(metrics)}/metrics`]);
-  exports.push(['APP_TOKEN', await mintToken(app.config, 'app', 'demo-app', DEMO_TOKEN_TTL_SECONDS)]);
+  exports.push(['APP_TOKEN', await mintToken(app.config, 'app', 'demo-app', demoTtl(app))]);
   for (const [key, operator] of Object.entries(world.operators)) {
-    const token = await mintToken(app.config, 'user', operator.subject, DEMO_TOKEN_TTL_SECONDS);
+    const token = await mintToken(app.config, 'user', operator.subject, demoTtl(app));
     exports.push([`${key.toUpperCase()}_TOKEN`, token]);
   }
   const lines = [

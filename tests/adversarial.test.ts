@@ -25,7 +25,8 @@ import { createWorld, type World } from './support/world';
 let world: World;
 
 beforeAll(async () => {
-  world = await createWorld();
+  // Storms of one checker's calls at once test the decision SQL, not the per-operator cap on calls in flight.
+  world = await createWorld({ MAX_GRAPHQL_OPERATIONS_PER_OPERATOR: '100' });
 });
 afterAll(() => world?.close());
 

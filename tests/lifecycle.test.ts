@@ -31,7 +31,8 @@ let secondHttp: ReturnType<typeof supertest>;
 let secondUrl: string;
 
 beforeAll(async () => {
-  world = await createWorld({ EXPIRY_SWEEP_SECONDS: '1' });
+  // Races of one operator's calls at once test the lifecycle, not the per-operator cap on calls in flight.
+  world = await createWorld({ EXPIRY_SWEEP_SECONDS: '1', MAX_GRAPHQL_OPERATIONS_PER_OPERATOR: '100' });
   // Same configuration, same database: a second server process, sweeping on its own timer.
   second = await createApp(world.app.config);
   const address = await second.listen(0, '127.0.0.1');

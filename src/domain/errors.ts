@@ -83,8 +83,7 @@ export const ERRORS = {
   OTP_LOCKED: { status: 429, message: 'Too many wrong one-time passwords; try again later', retryAfter: 60 },
   TOO_MANY_OPERATIONS: {
     status: 429,
-    message: 'The operator has too many GraphQL operations in flight; retry shortly',
-    door: 'graphql',
+    message: 'The operator has too many calls in flight; retry shortly',
     retryAfter: 1,
   },
   TOO_MANY_OPERATOR_STREAMS: {

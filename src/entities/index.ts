@@ -5,6 +5,7 @@ import { ClientBalance } from './client-balance.entity';
 import { IdempotencyKey } from './idempotency-key.entity';
 import { LedgerEntry } from './ledger-entry.entity';
 import { Operator } from './operator.entity';
+import { OperatorSubjectRelease } from './operator-subject-release.entity';
 import { OtpAttempt } from './otp-attempt.entity';
 import { Partner } from './partner.entity';
 import { ProcessRequestEvent } from './process-request-event.entity';
@@ -29,6 +30,7 @@ export const ENTITIES = [
   LedgerEntry,
   ProcessRequestEvent,
   Operator,
+  OperatorSubjectRelease,
   OtpAttempt,
   IdempotencyKey,
   UploadIntent,

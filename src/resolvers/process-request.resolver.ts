@@ -213,6 +213,8 @@ async function decideMany(
 ): Promise<DecisionResultType[]> {
   const partnerId = partnerOf(clientId);
   const input = parseInput(bulkDecisionInput, args);
+  // Counted by its size among the operator's calls in flight (src/http/in-flight.ts).
+  ctx.holdBulk?.(input.ids.length);
   const results = await ctx.services.processRequests.decideMany(ctx, partnerId, outcome, input);
   return results.map((r) => ({
     id: r.id,

@@ -10,6 +10,7 @@ import {
   listFilters,
   MAX_PAGE,
   MAX_PAGE_LIMIT,
+  policyHistoryQuery,
   policyInput,
   reversalInput,
 } from '../shapes/inputs';
@@ -253,8 +254,22 @@ const bulk = (action: 'approve' | 'reject') => ({
 const policy = {
   operationId: 'getApprovalPolicy',
   tags: ['Approval policy'],
-  summary: "The partner's approval policy and its history (any role)",
-  parameters: [partnerId],
+  summary: "The partner's approval policy and one page of its history (any role)",
+  parameters: [
+    partnerId,
+    param(
+      'historyPage',
+      'query',
+      fromInput(policyHistoryQuery.shape.historyPage),
+      'Page of the history, from 1 (default 1)',
+    ),
+    param(
+      'historyLimit',
+      'query',
+      fromInput(policyHistoryQuery.shape.historyLimit),
+      'Changes per page, 1-100 (default 10)',
+    ),
+  ],
   responses: { '200': ok('The policy', schema('ApprovalPolicy')), ...errors(...AUTHENTICATED) },
 };
 

@@ -18,10 +18,12 @@ import {
   listFilters,
   pageQuery,
   parseInput,
+  policyHistoryQuery,
 } from '../shapes/inputs';
 import type { ProcessRequestView } from '../shapes/views';
 import { DomainError } from '../domain/errors';
 import { readJsonObject, sendJson, stringify } from '../http/json';
+import type { InFlight } from '../http/in-flight';
 import { receiveMultipart } from './multipart';
 
 const ACTION_BODY_LIMIT = 16 * 1024;
@@ -92,15 +94,33 @@ function jsonArrayStream(items: AsyncIterable<ProcessRequestView>, onError: (e: 
 export function processRequestRouter(
   services: Services,
   verifier: TokenVerifier,
+  /** The per-operator places this process shares between GraphQL and REST. */
+  inFlight: InFlight,
   extend?: (router: Router) => void,
 ): Router {
   const router = new Router({ prefix: REST_BASE });
-  const svc = (ctx: Context) => serviceContext(ctx, services, verifier);
+  /** Takes `weight` of the operator's places until the call is answered (429 when they are taken). */
+  const hold = (ctx: Context, operatorId: string, weight = 1) => {
+    const release = inFlight.acquire(operatorId, weight);
+    (ctx.state as { releases?: Array<() => void> }).releases?.push(release);
+  };
+  /** The service context of a call that takes one place. */
+  const svc = async (ctx: Context) => {
+    const sctx = await serviceContext(ctx, services, verifier);
+    hold(ctx, sctx.operator.id);
+    return sctx;
+  };
   const { processRequests, queries } = services;
-  // A partner's balances, requests and signed download links are nobody's to keep: no cache stores them.
   router.use(async (ctx, next) => {
+    // A partner's balances, requests and signed download links are nobody's to keep: no cache stores them.
     ctx.set('Cache-Control', 'no-store');
-    await next();
+    const releases: Array<() => void> = [];
+    (ctx.state as { releases?: Array<() => void> }).releases = releases;
+    try {
+      await next();
+    } finally {
+      releases.forEach((release) => release());
+    }
   });
 
   router.post('/process-request', async (ctx) => {
@@ -178,9 +198,11 @@ export function processRequestRouter(
     ['reject', ProcessRequestStatus.REJECTED],
   ] as const) {
     router.post(`/process-requests/${action}`, async (ctx) => {
-      const sctx = await svc(ctx);
+      const sctx = await serviceContext(ctx, services, verifier);
       const partnerId = partnerOf(ctx);
       const input = parseInput(bulkDecisionInput, await readJsonObject(ctx, BULK_BODY_LIMIT));
+      // Counted by its size: a batch of 100 decisions weighs on the process as 100 calls would.
+      hold(ctx, sctx.operator.id, inFlight.weightOf(input.ids.length));
       const results = await processRequests.decideMany(sctx, partnerId, outcome, input);
       sendJson(ctx, 200, { results: results.map(({ id, statusCode, code }) => ({ id, statusCode, code })) });
     });
@@ -188,7 +210,9 @@ export function processRequestRouter(
 
   router.get('/approval-policy', async (ctx) => {
     const sctx = await svc(ctx);
-    sendJson(ctx, 200, await services.policies.get(sctx, partnerOf(ctx)));
+    const { historyPage, historyLimit } = parseInput(policyHistoryQuery, queryOf(ctx));
+    const page = { page: historyPage, limit: historyLimit };
+    sendJson(ctx, 200, await services.policies.get(sctx, partnerOf(ctx), page));
   });
 
   router.put('/approval-policy', async (ctx) => {

@@ -12,8 +12,16 @@ import {
 import { requirePartner } from '../domain/access';
 import type { ServiceContext } from '../domain/context';
 import type { PolicyInput } from '../shapes/inputs';
-import type { PolicyView } from '../shapes/views';
+import type { PolicyChangeView, PolicyView } from '../shapes/views';
 import { assertCurrencyScale, compareDecimals } from '../domain/money';
+import { DEFAULT_PAGE_LIMIT } from '../shapes/inputs';
+
+/** Which page of the history to show. */
+export interface HistoryPage {
+  page: number;
+  limit: number;
+}
+export const FIRST_HISTORY_PAGE: HistoryPage = { page: 1, limit: DEFAULT_PAGE_LIMIT };
 
 /** The approvals a request of `amount` needs: the tier with the highest `from` not above it. */
 export function requiredApprovals(tiers: ApprovalTier[], amount: string): number {
@@ -54,10 +62,35 @@ export async function replacePolicy(
   });
 }
 
-export async function describePolicy(em: EntityManager, partnerId: string): Promise<PolicyView> {
-  const [policy, changes] = await Promise.all([
+/** One page of a partner's policy changes, newest first. */
+export async function policyHistory(
+  em: EntityManager,
+  partnerId: string,
+  { page, limit }: HistoryPage,
+): Promise<PolicyChangeView[]> {
+  const changes = await em.find(
+    ApprovalPolicyChange,
+    { partnerId },
+    { orderBy: { id: 'desc' }, limit, offset: (page - 1) * limit },
+  );
+  return changes.map((c) => ({
+    id: String(c.id),
+    actorId: c.actorId ?? null,
+    at: c.createdAt,
+    before: c.before,
+    after: c.after,
+  }));
+}
+
+export async function describePolicy(
+  em: EntityManager,
+  partnerId: string,
+  page: HistoryPage = FIRST_HISTORY_PAGE,
+): Promise<PolicyView> {
+  const [policy, history, historyTotal] = await Promise.all([
     em.findOne(ApprovalPolicy, { partnerId }),
-    em.find(ApprovalPolicyChange, { partnerId }, { orderBy: { id: 'desc' } }),
+    policyHistory(em, partnerId, page),
+    em.count(ApprovalPolicyChange, { partnerId }),
   ]);
   return {
     clientId: partnerId,
@@ -65,21 +98,20 @@ export async function describePolicy(em: EntityManager, partnerId: string): Prom
     pendingTtlSeconds: policy?.pendingTtlSeconds ?? DEFAULT_PENDING_TTL_SECONDS,
     updatedAt: policy?.updatedAt ?? new Date(0),
     updatedBy: policy?.updatedBy ?? null,
-    history: changes.map((c) => ({
-      id: String(c.id),
-      actorId: c.actorId ?? null,
-      at: c.createdAt,
-      before: c.before,
-      after: c.after,
-    })),
+    history,
+    historyTotal,
   };
 }
 
 export class ApprovalPolicyService {
   /** Any role that reads the partner reads its policy. */
-  async get(ctx: ServiceContext, partnerId: string): Promise<PolicyView> {
+  async get(
+    ctx: ServiceContext,
+    partnerId: string,
+    page: HistoryPage = FIRST_HISTORY_PAGE,
+  ): Promise<PolicyView> {
     const { partner } = await requirePartner(ctx, partnerId, 'read');
-    return describePolicy(ctx.em, partner.id);
+    return describePolicy(ctx.em, partner.id, page);
   }
 
   /** ADMIN only. */

@@ -72,6 +72,7 @@ export function createServices(
     onAttempt: hooks.onWebhookAttempt,
   });
   const webhooks = new WebhookService(config.webhooks, config.otpEncryptionKey, () => webhookRelay.wake());
+  const idempotency = new IdempotencyService(liveness);
   return {
     config,
     log,
@@ -81,7 +82,7 @@ export function createServices(
     processRequests: new ProcessRequestService(
       store,
       new OtpService(config.otpEncryptionKey),
-      new IdempotencyService(liveness),
+      idempotency,
       intents,
       onTransition,
     ),
@@ -95,6 +96,7 @@ export function createServices(
       intervalSeconds: config.evidenceReconcileSeconds,
       sweepIntervalSeconds: config.evidenceSweepSeconds,
       orphanAgeSeconds: config.evidenceOrphanAgeSeconds,
+      releaseAbandonedClaims: (em) => idempotency.releaseAbandoned(em),
     }),
     webhooks,
     webhookRelay,

@@ -35,6 +35,7 @@ import { policyOf, requiredApprovals } from './approval-policy.service';
 import { insertReversal } from '../sql/reversal';
 import type { UploadIntents } from '../runtime/upload-intents';
 import { type ProcessRequestView, toProcessRequestView } from '../shapes/views';
+import { pgDate } from '../sql/request-rows';
 
 /**
  * Lets a door feed a create in its own transport order: it calls `stage` once with the evidence
@@ -266,14 +267,16 @@ export class ProcessRequestService {
     if (outcome === ProcessRequestStatus.APPROVED) await this.otp.verify(ctx, input.otp);
     const results: BulkResult[] = [];
     for (const raw of input.ids) {
-      const label = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? String(raw));
+      const label = String(raw);
       try {
         const id = parseInput(idInput, raw, 'id');
         const view = await this.decideAs(ctx, partner.id, balance.currency, id, outcome, input.reason);
         results.push({ id: label, statusCode: 204, request: view });
       } catch (error) {
+        // An item that failed (even with a 5xx: its transaction was rolled back) is that item's result; the
+        // items already decided stay reported, and the rest are still judged.
         const refusal = toDomainError(error);
-        if (refusal.status >= 500) throw error;
+        if (refusal.status >= 500) ctx.log.error({ err: error, processRequestId: label }, 'bulk item failed');
         results.push({ id: label, statusCode: refusal.status, code: refusal.code, message: refusal.message });
       }
     }
@@ -392,10 +395,16 @@ export class ProcessRequestService {
     return toProcessRequestView(request, approvals);
   }
 
-  /** What a new request is bound to by its partner's policy in force: the approvals it needs, its deadline. */
+  /**
+   * What a new request is bound to by its partner's policy in force: the approvals it needs, its deadline,
+   * both times taken from the database's clock.
+   */
   private async termsOf(ctx: ServiceContext, partnerId: string, amount: string) {
     const policy = await policyOf(ctx.em, partnerId);
-    const createdAt = new Date();
+    // The database's clock, as the expiry sweep reads it: a process whose clock runs behind or ahead must
+    // not file a request already expired, or one that outlives its deadline.
+    const [{ now }] = await ctx.em.execute<Array<{ now: string | Date }>>('select clock_timestamp() as now');
+    const createdAt = pgDate(now);
     return {
       requiredApprovals: requiredApprovals(policy.tiers, amount),
       createdAt,

@@ -9,6 +9,7 @@ import {
 } from '../entities/process-type.entity';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { compareDecimals, isCurrency } from '../domain/money';
+import { normaliseSubject } from '../domain/subject';
 
 export const MAX_OBSERVATIONS_LENGTH = 2000;
 export const MAX_REASON_LENGTH = 500;
@@ -222,6 +223,13 @@ export const pageQuery = listFilters.extend({
 });
 export type PageQuery = z.output<typeof pageQuery>;
 
+/** One page of a policy's history (newest first): `historyPage` ≥ 1, 1 ≤ `historyLimit` ≤ 100, 10 by default. */
+export const policyHistoryQuery = z.object({
+  historyPage: positiveInt(MAX_PAGE, 1),
+  historyLimit: positiveInt(MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT),
+});
+export type PolicyHistoryQuery = z.output<typeof policyHistoryQuery>;
+
 /**
  * What a request is made of when it is filed: the one declaration of a create's fields. A field added
  * here is read by both doors (the REST multipart form accepts exactly these fields and `otp`; GraphQL's
@@ -252,12 +260,16 @@ export type DecisionInput = z.output<typeof decisionInput>;
 export const MAX_BULK_IDS = 100;
 
 /**
- * A bulk decision: 1-100 ids (each judged on its own, so one that is not a UUID is that item's 400),
+ * A bulk decision: 1-100 ids (each judged on its own, so a string that is not a UUID is that item's 400),
  * with the reason and OTP that cover them all.
  */
 export const bulkDecisionInput = z.object({
   ids: z
-    .array(z.unknown(), { error: `must be a list of 1-${MAX_BULK_IDS} ids` })
+    // Every item is read before any is decided: one that is not even a string or a number (an object, a
+    // list nested thousands deep) makes the whole body 400, and nothing is decided.
+    .array(z.union([z.string(), z.number()], { error: 'must be an id (a string)' }), {
+      error: `must be a list of 1-${MAX_BULK_IDS} ids`,
+    })
     .min(1, `must be a list of 1-${MAX_BULK_IDS} ids`)
     .max(MAX_BULK_IDS, `must be a list of 1-${MAX_BULK_IDS} ids`),
   reason,
@@ -355,11 +367,13 @@ const name = (max: number) =>
 const ROLES = Object.values(Role) as string[];
 
 /** A token subject: what an identity provider puts in `sub` (or the configured claim). */
-const subject = z
-  .string({ error: 'must be 1-255 printable characters' })
-  .trim()
-  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  .regex(/^[^\u0000-\u001f\u007f]{1,255}$/, 'must be 1-255 printable characters');
+const subject = z.string({ error: 'must be 1-255 printable characters' }).transform((raw, ctx) => {
+  // One spelling per subject (src/domain/subject.ts): NFC, e-mail-like in lower case, nothing invisible.
+  const checked = normaliseSubject(raw);
+  if (checked.ok) return checked.subject;
+  ctx.addIssue({ code: 'custom', message: checked.problem });
+  return z.NEVER;
+});
 
 /**
  * Approval limits per currency: {"USD": "50000"}; a currency that is absent has no limit; null: none at

@@ -259,8 +259,13 @@ export const policyView = named(
       description: 'The epoch (1970-01-01T00:00:00.000Z) for a policy never changed',
     }),
     updatedBy: uuid.nullable().meta({ description: 'null: the default, or a change made with the CLI' }),
-    /** Every change, newest first. */
-    history: z.array(policyChangeView).meta({ description: 'Every change, newest first' }),
+    /** One page of its changes, newest first (the newest 10 unless asked otherwise). */
+    history: z.array(policyChangeView).meta({
+      description:
+        'One page of the changes, newest first: the newest 10 unless historyPage / historyLimit ask otherwise',
+    }),
+    /** How many changes there are in all. */
+    historyTotal: z.number().int().min(0).meta({ description: 'How many changes there are in all' }),
   }),
 );
 export type PolicyView = z.output<typeof policyView>;
