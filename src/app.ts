@@ -14,6 +14,7 @@ import { createServices, type Services } from './services';
 import { EvidenceStore, type BlobObserver } from './storage/evidence-store';
 import { healthRouter } from './rest/health.routes';
 import { docsRouter } from './rest/docs.routes';
+import { consoleRouter } from './rest/console.routes';
 import { answerClientErrors } from './rest/client-error';
 import { errorHandler, requestContext } from './http/middleware';
 import { allowedMethods, methodGuard } from './rest/methods';
@@ -124,10 +125,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await progress.start();
     await liveness.start();
     const store = await openStore(config, options, metrics.observeBlob);
-    const verifier: TokenVerifier = await createTokenVerifier(config);
     const services = createServices(config, log, orm, store, liveness, {
       onTransition: metrics.onTransition,
     });
+    const verifier: TokenVerifier = await createTokenVerifier(config, services.consoleSessions);
     const schema = await buildAppSchema();
     const apollo = createApollo(schema, services);
     await apollo.start();
@@ -142,10 +143,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const health = healthRouter(services);
     const rest = processRequestRouter(services, verifier, progressRoutes(services, verifier, progress));
     const docs = docsRouter({ page: config.apiDocs });
-    const allowed = allowedMethods([health, docs, rest], { [GRAPHQL_PATH]: ['GET', 'POST'] });
+    // The checker console is a page and its own session call, not part of the REST API document.
+    const consoleRoutes = config.console.enabled ? [consoleRouter(services, verifier)] : [];
+    const allowed = allowedMethods([health, docs, rest, ...consoleRoutes], { [GRAPHQL_PATH]: ['GET', 'POST'] });
     koa.use(methodGuard(allowed));
     koa.use(health.routes());
     koa.use(docs.routes());
+    for (const router of consoleRoutes) koa.use(router.routes());
     koa.use(explorerMiddleware(config.graphqlExplorer));
     koa.use(graphqlMiddleware(apollo, services, verifier));
     koa.use(rest.routes());

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseUrlError, parseDatabaseUrl, type SslMode } from './infra/database-url';
+import { type ConsoleConfig, readConsoleConfig } from './console-config';
 
 export const DEV_APP_TOKEN_SECRET = 'dev-app-token-secret-change-me-0123456789';
 export const DEV_USER_TOKEN_SECRET = 'dev-user-token-secret-change-me-0123456789';
@@ -78,6 +79,8 @@ export interface Config {
   evidenceOrphanAgeSeconds: number;
   /** Origins (scheme://host[:port]) allowed to call /graphql and the REST facade from a browser. */
   corsOrigins: string[];
+  /** The checker console (SPEC section 17). */
+  console: ConsoleConfig;
 }
 
 export class ConfigError extends Error {
@@ -323,6 +326,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     evidenceSweepSeconds: int('EVIDENCE_SWEEP_SECONDS', 3600, 1, 7 * 24 * 3600),
     evidenceOrphanAgeSeconds: int('EVIDENCE_ORPHAN_AGE_SECONDS', 600, 0, 7 * 24 * 3600),
     corsOrigins,
+    console: readConsoleConfig(get, production, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

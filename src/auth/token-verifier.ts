@@ -10,6 +10,7 @@ import {
 import { createPublicKey, createSecretKey } from 'node:crypto';
 import type { Config, TokenKeyConfig } from '../config';
 import { DomainError } from '../domain/errors';
+import { type ConsoleSessionService, isConsoleToken } from '../services/console-session.service';
 
 type Key = Uint8Array | KeyLike | JWTVerifyGetKey;
 
@@ -57,6 +58,9 @@ async function resolveKey(cfg: TokenKeyConfig): Promise<{ key: Key; algorithms: 
   }
 }
 
+/** Set on a verified console session token's payload: the operator subject it is bound to. */
+export const BOUND_TO = 'consoleBoundTo';
+
 /** The claim naming a token's kind: `app` or `user` (the development tokens carry it). */
 export const KIND_CLAIM = 'kind';
 type Kind = 'app' | 'user';
@@ -71,6 +75,7 @@ type Kind = 'app' | 'user';
  */
 export async function createTokenVerifier(
   config: Pick<Config, 'appToken' | 'userToken' | 'tokenIssuer' | 'tokenAudience' | 'userTokenSubjectClaim'>,
+  consoleSessions?: ConsoleSessionService,
 ): Promise<TokenVerifier> {
   const keys = {
     app: await resolveKey(config.appToken),
@@ -111,7 +116,15 @@ export async function createTokenVerifier(
     return payload;
   };
   return {
-    verifyApp: (token) => verifyAs(token, 'app'),
+    async verifyApp(token) {
+      // The console's session token (audience `console`) is verified with its own key and nothing else;
+      // authenticate() then requires the user token of the operator it is bound to.
+      if (consoleSessions && isConsoleToken(token)) {
+        const { boundTo, exp } = await consoleSessions.verify(token, CLOCK_TOLERANCE_SECONDS);
+        return { exp, [BOUND_TO]: boundTo };
+      }
+      return verifyAs(token, 'app');
+    },
     async verifyUser(token) {
       const payload = await verifyAs(token, 'user');
       const subject = payload[config.userTokenSubjectClaim];

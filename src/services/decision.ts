@@ -58,7 +58,7 @@ export interface Decided {
  * (four eyes); only a PENDING request before its deadline is decided; an operator approves a request
  * once and never above their limit; rejecting a request that has approvals takes a reason.
  */
-function guardOf(operator: Operator, decision: Decision): Guard {
+function guardOf(operator: Operator, decision: Pick<Decision, 'outcome' | 'reason' | 'limit'>): Guard {
   const open = `when status <> 'PENDING' then 'PROCESS_REQUEST_NOT_PENDING' when expires_at <= now() then '${EXPIRED}'`;
   switch (decision.outcome) {
     case ProcessRequestStatus.CANCELLED:
@@ -81,6 +81,14 @@ function guardOf(operator: Operator, decision: Decision): Guard {
         params: [operator.id, operator.id, decision.limit],
       };
   }
+}
+
+/**
+ * The approval guard of this operator as SQL over a process_request row: null where an approval would be
+ * allowed now. The console's "Pending my decision" filters with it, so the inbox and the decision agree.
+ */
+export function approvalGuard(operator: Operator, limit: string | null): Guard {
+  return guardOf(operator, { outcome: ProcessRequestStatus.APPROVED, reason: null, limit });
 }
 
 /** Why the guard refuses this request now: NOT_FOUND when it is not the partner's, null when it does not. */

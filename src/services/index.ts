@@ -14,6 +14,7 @@ import { OtpService } from './otp.service';
 import { ProcessRequestService } from './process-request.service';
 import type { TransitionListener } from '../sql/progress';
 import { UploadIntents } from '../runtime/upload-intents';
+import { ConsoleSessionService } from './console-session.service';
 
 export interface Services {
   config: Config;
@@ -29,6 +30,8 @@ export interface Services {
   expiry: ExpirySweeper;
   /** Deletes the blobs of creates that never committed; the app starts it once it serves. */
   reconciler: EvidenceReconciler;
+  /** The checker console's short-lived, operator-bound application tokens. */
+  consoleSessions: ConsoleSessionService;
 }
 
 /** What the services tell the rest of the app about (metrics); every hook is optional. */
@@ -68,6 +71,7 @@ export function createServices(
     ),
     queries: new ProcessRequestQueryService(store, config.sasTtlSeconds),
     policies: new ApprovalPolicyService(),
+    consoleSessions: new ConsoleSessionService(config.console.sessionSecret, config.console.enabled),
     expiry: new ExpirySweeper(orm, log.child({ component: 'expiry' }), (events) =>
       events.forEach((e) => onTransition(e.type)),
     ),

@@ -220,6 +220,18 @@ export const pageQuery = listFilters.extend({
 });
 export type PageQuery = z.output<typeof pageQuery>;
 
+/**
+ * A page as the checker console asks for it (GraphQL only): besides the list filters, only what this
+ * operator may approve now, an amount range (inclusive), and the oldest first.
+ */
+export const inboxQuery = pageQuery.extend({
+  decidableByMe: z.boolean().optional(),
+  minAmount: amount.optional(),
+  maxAmount: amount.optional(),
+  oldestFirst: z.boolean().optional(),
+});
+export type InboxQuery = z.output<typeof inboxQuery>;
+
 /** The text fields of a create, whichever door they came through. */
 export const createFields = z.object({
   requestedAmount: amount,
