@@ -145,7 +145,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const docs = docsRouter({ page: config.apiDocs });
     // The checker console is a page and its own session call, not part of the REST API document.
     const consoleRoutes = config.console.enabled ? [consoleRouter(services, verifier)] : [];
-    const allowed = allowedMethods([health, docs, rest, ...consoleRoutes], { [GRAPHQL_PATH]: ['GET', 'POST'] });
+    const allowed = allowedMethods([health, docs, rest, ...consoleRoutes], {
+      [GRAPHQL_PATH]: ['GET', 'POST'],
+    });
     koa.use(methodGuard(allowed));
     koa.use(health.routes());
     koa.use(docs.routes());

@@ -38,6 +38,8 @@ export function readConsoleConfig(
   if (oidcIssuer !== undefined && !/^https?:\/\/[^\s?#]+$/.test(oidcIssuer))
     problems.push('CONSOLE_OIDC_ISSUER: must be the issuer URL (http(s)://…, no query)');
   if ((oidcIssuer === undefined) !== (oidcClientId === undefined))
-    problems.push('CONSOLE_OIDC_CLIENT_ID: set both CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID, or neither');
+    problems.push(
+      'CONSOLE_OIDC_CLIENT_ID: set both CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID, or neither',
+    );
   return { enabled, sessionSecret, sessionSecretIsDevelopment, oidcIssuer, oidcClientId };
 }

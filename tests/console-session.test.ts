@@ -52,7 +52,10 @@ describe('POST /console/session', () => {
     const gone = await world.operator(['CHECKER'], [team.partner.id]);
     await world.sql('update operator set active = false where id = ?', [gone.id]);
     const inactive = await openSession(gone.subject);
-    expect({ status: inactive.status, code: inactive.body.code }).toEqual({ status: 403, code: 'OPERATOR_INACTIVE' });
+    expect({ status: inactive.status, code: inactive.body.code }).toEqual({
+      status: 403,
+      code: 'OPERATOR_INACTIVE',
+    });
   });
 
   test("the console token works only with its own operator's user token", async () => {
@@ -74,9 +77,10 @@ describe('POST /console/session', () => {
       code: 'UNAUTHENTICATED',
     });
     // Over REST as well.
-    const rest = await world.http
-      .get(`${world.rest(team.partner.id)}/balance`)
-      .set({ authorization: `Bearer ${token}`, 'x-user-token': `Bearer ${await userToken(team.maker.subject)}` });
+    const rest = await world.http.get(`${world.rest(team.partner.id)}/balance`).set({
+      authorization: `Bearer ${token}`,
+      'x-user-token': `Bearer ${await userToken(team.maker.subject)}`,
+    });
     expect(rest.status).toBe(401);
   });
 
@@ -147,7 +151,9 @@ describe('processRequests(decidableByMe: true)', () => {
 describe('configuration', () => {
   test('production refuses the development console secret while the console is on', () => {
     expect(() => loadConfig({ ...PRODUCTION_ENV, CONSOLE: 'true' })).toThrow(
-      expect.objectContaining({ problems: expect.arrayContaining([expect.stringMatching(/^CONSOLE_SESSION_SECRET:/)]) }),
+      expect.objectContaining({
+        problems: expect.arrayContaining([expect.stringMatching(/^CONSOLE_SESSION_SECRET:/)]),
+      }),
     );
     expect(loadConfig({ ...PRODUCTION_ENV }).console.enabled).toBe(false);
     const on = loadConfig({ ...PRODUCTION_ENV, CONSOLE: 'true', CONSOLE_SESSION_SECRET: 'x'.repeat(40) });

@@ -7,7 +7,14 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { mintToken } from '../src/auth/dev-tokens';
 import { replacePolicy } from '../src/services/approval-policy.service';
-import { axeViolations, buildConsoleIfStale, chromiumPath, launch, watchedPage, type Watched } from './support/browser';
+import {
+  axeViolations,
+  buildConsoleIfStale,
+  chromiumPath,
+  launch,
+  watchedPage,
+  type Watched,
+} from './support/browser';
 import { png } from './support/files';
 import { codeAt, enrollWithCli, type Enrolled } from './support/step-up';
 import { createWorld, type TestPartner, type World } from './support/world';
@@ -16,10 +23,13 @@ import type { Operator } from '../src/entities/operator.entity';
 const executablePath = chromiumPath();
 const suite = executablePath ? describe : describe.skip;
 if (!executablePath)
-  process.stderr.write('console browser tests SKIPPED: chromium is not installed (apt-get install -y chromium)\n');
+  process.stderr.write(
+    'console browser tests SKIPPED: chromium is not installed (apt-get install -y chromium)\n',
+  );
 
 /** With CONSOLE_SCREENSHOTS=1 the main screens are saved under docs/console/. */
-const SHOTS = process.env.CONSOLE_SCREENSHOTS === '1' ? path.join(__dirname, '..', 'docs', 'console') : undefined;
+const SHOTS =
+  process.env.CONSOLE_SCREENSHOTS === '1' ? path.join(__dirname, '..', 'docs', 'console') : undefined;
 const shot = async (page: Page, name: string) => {
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 };
@@ -46,20 +56,28 @@ suite('checker console in chromium', () => {
   const statusOf = async (id: string) =>
     (await world.sql<{ status: string }>('select status from process_request where id = ?', [id]))[0].status;
   const rowIds = (page: Page) =>
-    page.locator('tbody tr[data-request-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-request-id')));
+    page
+      .locator('tbody tr[data-request-id]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-request-id')));
 
   beforeAll(async () => {
     if (SHOTS) mkdirSync(SHOTS, { recursive: true });
     buildConsoleIfStale();
     world = await createWorld();
     partner = await world.partner('Acme Payments', 'USD');
-    await replacePolicy(world.app.orm.em.fork(), partner.id, 'USD', {
-      pendingTtlSeconds: 86400,
-      tiers: [
-        { from: '0', approvals: 1 },
-        { from: '1000', approvals: 2 },
-      ],
-    }, null);
+    await replacePolicy(
+      world.app.orm.em.fork(),
+      partner.id,
+      'USD',
+      {
+        pendingTtlSeconds: 86400,
+        tiers: [
+          { from: '0', approvals: 1 },
+          { from: '1000', approvals: 2 },
+        ],
+      },
+      null,
+    );
     maker = await world.operator(['MAKER'], [partner.id], { name: 'Mia Maker' });
     lead = await world.operator(['CHECKER', 'MAKER'], [partner.id], { name: 'Lee Lead' });
     checker2 = await world.operator(['CHECKER'], [partner.id], { name: 'Cy Checker' });
@@ -70,13 +88,13 @@ suite('checker console in chromium', () => {
     // d (their own), e (cancelled).
     ids.a = await world.createRequest(partner.id, maker, '100.00');
     ids.b = await world.createRequest(partner.id, maker, '1500.00');
-    expect((await world.act(partner.id, ids.b, 'approve', lead)).status).toBe(200);
+    expect((await world.act(partner.id, ids.b, 'approve', lead)).status).toBe(204);
     ids.c = await world.createRequest(partner.id, maker, '6000.00');
     ids.d = await world.createRequest(partner.id, lead, '200.00');
     ids.e = await world.createRequest(partner.id, maker, '300.00');
     expect((await world.act(partner.id, ids.e, 'cancel', maker)).status).toBe(204);
     ids.f = await world.createRequest(partner.id, maker, '1200.00');
-    expect((await world.act(partner.id, ids.f, 'approve', checker2)).status).toBe(200);
+    expect((await world.act(partner.id, ids.f, 'approve', checker2)).status).toBe(204);
 
     browser = await launch(executablePath as string);
     main = await watchedPage(browser);
@@ -86,7 +104,9 @@ suite('checker console in chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await world?.close();
-    process.stdout.write(`console browser tests: ${((Date.now() - started) / 1000).toFixed(1)} s wall time\n`);
+    process.stdout.write(
+      `console browser tests: ${((Date.now() - started) / 1000).toFixed(1)} s wall time\n`,
+    );
   });
 
   test('signs in from the fragment link the banner prints, and takes the token off the address', async () => {
@@ -105,7 +125,7 @@ suite('checker console in chromium', () => {
   });
 
   test("another operator's action and a new request show up without a reload", async () => {
-    expect((await world.act(partner.id, ids.a, 'approve', checker2)).status).toBe(200);
+    expect((await world.act(partner.id, ids.a, 'approve', checker2)).status).toBe(204);
     await main.page.locator(`tr[data-request-id="${ids.a}"]`).waitFor({ state: 'detached' });
     ids.g = await world.createRequest(partner.id, maker, '25.00');
     await main.page.locator(`tr[data-request-id="${ids.g}"]`).waitFor();
@@ -118,7 +138,9 @@ suite('checker console in chromium', () => {
     const image = main.page.getByRole('img', { name: 'Evidence: receipt.png' });
     await image.waitFor();
     // Loaded from the blob storage under the page's CSP (a 1x1 PNG).
-    await main.page.waitForFunction(`document.querySelector('img[alt="Evidence: receipt.png"]')?.naturalWidth === 1`);
+    await main.page.waitForFunction(
+      `document.querySelector('img[alt="Evidence: receipt.png"]')?.naturalWidth === 1`,
+    );
     await shot(main.page, 'request');
     await main.page.getByRole('button', { name: 'Approve', exact: true }).click();
     await expectText(main.page.getByRole('status'), 'APPROVED');
@@ -236,6 +258,50 @@ suite('checker console in chromium', () => {
     await main.page.getByLabel('Operator token').waitFor();
   });
 
+  test('the inbox of a checker with 1,000 pending requests renders its first page (figure printed)', async () => {
+    const busy = await world.partner('Busy Partner', 'USD');
+    const filer = await world.operator(['MAKER'], [busy.id]);
+    const checker = await world.operator(['CHECKER'], [busy.id]);
+    const template = await world.createInProcess(busy.id, filer, '10.00');
+    // 999 more rows like the first, a second apart, copied in one statement.
+    const columns = (
+      await world.sql<{ column_name: string }>(
+        `select column_name from information_schema.columns
+          where table_name = 'process_request' and table_schema = current_schema() and column_name not in ('id', 'created_at')`,
+      )
+    ).map((c) => `"${c.column_name}"`);
+    await world.sql(
+      `insert into process_request (id, created_at, ${columns.join(', ')})
+       select gen_random_uuid(), now() - make_interval(secs => n), ${columns.join(', ')}
+         from process_request, generate_series(1, 999) as n where id = ?`,
+      [template],
+    );
+    expect(await world.requestCount(busy.id)).toBe(1000);
+    // The reference, in the same run: a checker whose partner has one pending request.
+    const quiet = await world.partner('Quiet Partner', 'USD');
+    const quietChecker = await world.operator(['CHECKER'], [quiet.id]);
+    await world.createInProcess(quiet.id, await world.operator(['MAKER'], [quiet.id]), '10.00');
+
+    const firstRender = async (subject: string, rows: number) => {
+      const w = await watchedPage(browser);
+      watched.push(w);
+      const start = Date.now();
+      await signInAs(w, subject);
+      await w.page.locator('tbody tr[data-request-id]').first().waitFor();
+      const ms = Date.now() - start;
+      expect(await w.page.locator('tbody tr[data-request-id]').count()).toBe(rows);
+      return { w, ms };
+    };
+    const reference = await firstRender(quietChecker.subject, 1);
+    await reference.w.context.close();
+    const busyInbox = await firstRender(checker.subject, 100);
+    await expectText(busyInbox.w.page.locator('caption'), '1000 requests, page 1 of 10');
+    process.stdout.write(
+      `console inbox first render (goto to first row): 1,000 pending ${busyInbox.ms} ms; 1 pending (reference) ${reference.ms} ms\n`,
+    );
+    await busyInbox.w.context.close();
+  });
+
   test('no page logged an error and nothing was requested outside loopback', () => {
     expect(watched.flatMap((w) => w.errors)).toEqual([]);
     expect(watched.flatMap((w) => w.outside)).toEqual([]);
@@ -246,7 +312,11 @@ async function expectText(locator: import('playwright-core').Locator, text: stri
   const deadline = Date.now() + 15_000;
   let seen = '';
   while (Date.now() < deadline) {
-    seen = (await locator.first().textContent({ timeout: 15_000 }).catch(() => '')) ?? '';
+    seen =
+      (await locator
+        .first()
+        .textContent({ timeout: 15_000 })
+        .catch(() => '')) ?? '';
     if (typeof text === 'string' ? seen.includes(text) : text.test(seen)) return;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -21,7 +21,10 @@ const client = new Client({
   fetchOptions: () => ({ headers: authHeaders() }),
 });
 
-function failure(error: { graphQLErrors?: Array<{ message: string; extensions?: Record<string, unknown> }>; message: string }) {
+function failure(error: {
+  graphQLErrors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+  message: string;
+}) {
   const first = error.graphQLErrors?.[0];
   return first
     ? new ApiError(first.message, first.extensions?.code as string | undefined)
@@ -67,7 +70,8 @@ export function upload<T>(
       } catch {
         return reject(new ApiError(`The upload failed (${xhr.status})`));
       }
-      if (body.errors?.length) return reject(new ApiError(body.errors[0].message, body.errors[0].extensions?.code));
+      if (body.errors?.length)
+        return reject(new ApiError(body.errors[0].message, body.errors[0].extensions?.code));
       resolve(body.data as T);
     };
     xhr.send(form);

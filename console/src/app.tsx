@@ -7,7 +7,16 @@ import { RequestPage } from './request-page';
 import { CreateRequest } from './create';
 import { PolicyPage } from './policy';
 import { SignIn } from './sign-in';
-import { finishOidc, onTokens, settings, signIn, signOut, storedUserToken, takeFragmentToken, tokens } from './session';
+import {
+  finishOidc,
+  onTokens,
+  settings,
+  signIn,
+  signOut,
+  storedUserToken,
+  takeFragmentToken,
+  tokens,
+} from './session';
 
 type Screen = { name: 'inbox' } | { name: 'request'; id: string } | { name: 'create' } | { name: 'policy' };
 
@@ -78,15 +87,27 @@ function Console() {
       <header className="bar">
         <span className="brand">Checker console</span>
         <nav aria-label="Screens">
-          <button type="button" aria-current={screen.name === 'inbox'} onClick={() => setScreen({ name: 'inbox' })}>
+          <button
+            type="button"
+            aria-current={screen.name === 'inbox'}
+            onClick={() => setScreen({ name: 'inbox' })}
+          >
             Inbox
           </button>
           {canCreate && (
-            <button type="button" aria-current={screen.name === 'create'} onClick={() => setScreen({ name: 'create' })}>
+            <button
+              type="button"
+              aria-current={screen.name === 'create'}
+              onClick={() => setScreen({ name: 'create' })}
+            >
               New request
             </button>
           )}
-          <button type="button" aria-current={screen.name === 'policy'} onClick={() => setScreen({ name: 'policy' })}>
+          <button
+            type="button"
+            aria-current={screen.name === 'policy'}
+            onClick={() => setScreen({ name: 'policy' })}
+          >
             Policy
           </button>
         </nav>
@@ -106,7 +127,11 @@ function Console() {
         </button>
       </header>
       <main>
-        {error && <p role="alert" className="error">{error}</p>}
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
         {me && partner && screen.name === 'inbox' && (
           <Inbox shell={{ me, partner, version, open: setScreen }} />
         )}
@@ -116,7 +141,9 @@ function Console() {
         {me && partner && screen.name === 'create' && (
           <CreateRequest shell={{ me, partner, version, open: setScreen }} />
         )}
-        {me && partner && screen.name === 'policy' && <PolicyPage shell={{ me, partner, version, open: setScreen }} />}
+        {me && partner && screen.name === 'policy' && (
+          <PolicyPage shell={{ me, partner, version, open: setScreen }} />
+        )}
         {me && partners.length === 0 && <p>No partner is in your scope.</p>}
       </main>
     </>

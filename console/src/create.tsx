@@ -43,16 +43,31 @@ export function CreateRequest({ shell }: { shell: Shell }) {
         </label>
         <label>
           Observations
-          <textarea rows={3} maxLength={2000} value={observations} onChange={(e) => setObservations(e.target.value)} />
+          <textarea
+            rows={3}
+            maxLength={2000}
+            value={observations}
+            onChange={(e) => setObservations(e.target.value)}
+          />
         </label>
         <label>
           Evidence file
-          <input type="file" required accept="application/pdf,image/png,image/jpeg" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+          <input
+            type="file"
+            required
+            accept="application/pdf,image/png,image/jpeg"
+            onChange={(e) => setFile(e.target.files?.[0] ?? null)}
+          />
         </label>
         {shell.me.otpRequired && (
           <label>
             OTP code
-            <input inputMode="numeric" autoComplete="one-time-code" value={otp} onChange={(e) => setOtp(e.target.value)} />
+            <input
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              value={otp}
+              onChange={(e) => setOtp(e.target.value)}
+            />
           </label>
         )}
         <button type="submit" disabled={percent !== null}>
@@ -67,7 +82,11 @@ export function CreateRequest({ shell }: { shell: Shell }) {
           </label>
         )}
       </form>
-      {error && <p role="alert" className="error">{error}</p>}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
     </section>
   );
 }

@@ -94,28 +94,50 @@ export function Inbox({ shell }: { shell: Shell }) {
           </label>
           <label>
             Amount from
-            <input inputMode="decimal" value={draft.minAmount} onChange={(e) => setDraft({ ...draft, minAmount: e.target.value })} />
+            <input
+              inputMode="decimal"
+              value={draft.minAmount}
+              onChange={(e) => setDraft({ ...draft, minAmount: e.target.value })}
+            />
           </label>
           <label>
             Amount to
-            <input inputMode="decimal" value={draft.maxAmount} onChange={(e) => setDraft({ ...draft, maxAmount: e.target.value })} />
+            <input
+              inputMode="decimal"
+              value={draft.maxAmount}
+              onChange={(e) => setDraft({ ...draft, maxAmount: e.target.value })}
+            />
           </label>
           <label>
             Created from
-            <input type="date" value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} />
+            <input
+              type="date"
+              value={draft.from}
+              onChange={(e) => setDraft({ ...draft, from: e.target.value })}
+            />
           </label>
           <label>
             Created to
-            <input type="date" value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} />
+            <input
+              type="date"
+              value={draft.to}
+              onChange={(e) => setDraft({ ...draft, to: e.target.value })}
+            />
           </label>
           <button type="submit">Apply filters</button>
         </form>
       )}
-      {error && <p role="alert" className="error">{error}</p>}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
       {isChecker && <Bulk shell={shell} ids={[...selected]} onDone={() => setSelected(new Set())} />}
       <table>
         <caption>
-          {data ? `${data.total} request${data.total === 1 ? '' : 's'}, page ${data.page} of ${Math.max(1, data.totalPages)}` : 'Loading…'}
+          {data
+            ? `${data.total} request${data.total === 1 ? '' : 's'}, page ${data.page} of ${Math.max(1, data.totalPages)}`
+            : 'Loading…'}
         </caption>
         <thead>
           <tr>
@@ -150,7 +172,11 @@ export function Inbox({ shell }: { shell: Shell }) {
               </td>
               <td>{r.status}</td>
               <td>
-                <button type="button" className="link" onClick={() => shell.open({ name: 'request', id: r.id })}>
+                <button
+                  type="button"
+                  className="link"
+                  onClick={() => shell.open({ name: 'request', id: r.id })}
+                >
                   Open {r.id.slice(0, 8)}
                 </button>
               </td>
@@ -202,7 +228,12 @@ function Bulk({ shell, ids, onDone }: { shell: Shell; ids: string[]; onDone: () 
       {shell.me.otpRequired && (
         <label>
           OTP code
-          <input inputMode="numeric" autoComplete="one-time-code" value={otp} onChange={(e) => setOtp(e.target.value)} />
+          <input
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            value={otp}
+            onChange={(e) => setOtp(e.target.value)}
+          />
         </label>
       )}
       <label>
@@ -215,7 +246,11 @@ function Bulk({ shell, ids, onDone }: { shell: Shell; ids: string[]; onDone: () 
       <button type="button" disabled={busy || ids.length === 0} onClick={() => run(REJECT_MANY)}>
         Reject selected
       </button>
-      {error && <p role="alert" className="error">{error}</p>}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
       {results && (
         <ul className="results" aria-label="Results" aria-live="polite">
           {results.map((r) => (

@@ -28,7 +28,11 @@ export function PolicyPage({ shell }: { shell: Shell }) {
   return (
     <section aria-labelledby="policy-title">
       <h1 id="policy-title">Approval policy of {shell.partner.name}</h1>
-      {error && <p role="alert" className="error">{error}</p>}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
       {policy && (
         <>
           <table>
@@ -56,8 +60,8 @@ export function PolicyPage({ shell }: { shell: Shell }) {
             <ol className="history">
               {policy.history.map((c) => (
                 <li key={c.id}>
-                  <time dateTime={c.at}>{when(c.at)}</time> by {c.actor?.name ?? 'the CLI'}: {describe(c.before)} →{' '}
-                  {describe(c.after)}
+                  <time dateTime={c.at}>{when(c.at)}</time> by {c.actor?.name ?? 'the CLI'}:{' '}
+                  {describe(c.before)} → {describe(c.after)}
                 </li>
               ))}
             </ol>

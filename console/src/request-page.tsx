@@ -52,7 +52,14 @@ export function RequestPage({ shell, id }: { shell: Shell; id: string }) {
     }
   };
 
-  if (!request) return error ? <p role="alert" className="error">{error}</p> : <p>Loading…</p>;
+  if (!request)
+    return error ? (
+      <p role="alert" className="error">
+        {error}
+      </p>
+    ) : (
+      <p>Loading…</p>
+    );
   const has = (...roles: string[]) => me.roles.some((r) => roles.includes(r));
   const pending = request.status === 'PENDING';
   const own = request.createdBy === me.id;
@@ -80,7 +87,8 @@ export function RequestPage({ shell, id }: { shell: Shell; id: string }) {
         <dt>Approvals</dt>
         <dd>
           {request.approvals.length} of {request.requiredApprovals}
-          {request.approvals.length > 0 && ` (${request.approvals.map((a) => a.operator?.name ?? a.operatorId).join(', ')})`}
+          {request.approvals.length > 0 &&
+            ` (${request.approvals.map((a) => a.operator?.name ?? a.operatorId).join(', ')})`}
         </dd>
         <dt>Time left</dt>
         <dd>{timeLeft(request.expiresAt, request.status)}</dd>
@@ -94,7 +102,9 @@ export function RequestPage({ shell, id }: { shell: Shell; id: string }) {
       {ev && (
         <section aria-labelledby="evidence-title" className="evidence">
           <h2 id="evidence-title">Evidence</h2>
-          {evidenceUrl && ev.contentType.startsWith('image/') && <img src={evidenceUrl} alt={`Evidence: ${ev.fileName}`} />}
+          {evidenceUrl && ev.contentType.startsWith('image/') && (
+            <img src={evidenceUrl} alt={`Evidence: ${ev.fileName}`} />
+          )}
           {evidenceUrl && ev.contentType === 'application/pdf' && (
             <object data={evidenceUrl} type="application/pdf" aria-label={`Evidence: ${ev.fileName}`} />
           )}
@@ -118,7 +128,12 @@ export function RequestPage({ shell, id }: { shell: Shell; id: string }) {
           {me.otpRequired && (mayDecide || mayReverse) && (
             <label>
               OTP code
-              <input inputMode="numeric" autoComplete="one-time-code" value={otp} onChange={(e) => setOtp(e.target.value)} />
+              <input
+                inputMode="numeric"
+                autoComplete="one-time-code"
+                value={otp}
+                onChange={(e) => setOtp(e.target.value)}
+              />
             </label>
           )}
           <div className="actions">
@@ -145,7 +160,11 @@ export function RequestPage({ shell, id }: { shell: Shell; id: string }) {
           </div>
         </section>
       )}
-      {error && <p role="alert" className="error">{error}</p>}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
       {notice && <p role="status">{notice}</p>}
       <section aria-labelledby="history-title">
         <h2 id="history-title">History</h2>

@@ -59,7 +59,11 @@ async function openSession(userToken: string): Promise<Tokens> {
     method: 'POST',
     headers: { 'x-user-token': `Bearer ${userToken}` },
   });
-  const body = (await res.json().catch(() => ({}))) as { token?: string; expiresAt?: string; message?: string };
+  const body = (await res.json().catch(() => ({}))) as {
+    token?: string;
+    expiresAt?: string;
+    message?: string;
+  };
   if (!res.ok || !body.token || !body.expiresAt)
     throw new SessionError(body.message ?? `Sign-in failed (${res.status})`);
   return { userToken, appToken: body.token, expiresAt: Date.parse(body.expiresAt) };
@@ -157,9 +161,13 @@ export async function finishOidc(s: Settings): Promise<string | null> {
   if (!code && !error) return null;
   window.history.replaceState(null, '', window.location.pathname);
   if (error) throw new SessionError(`The identity provider refused the sign-in: ${error}`);
-  const saved = JSON.parse(sessionStorage.getItem(PKCE_KEY) ?? 'null') as { verifier: string; state: string } | null;
+  const saved = JSON.parse(sessionStorage.getItem(PKCE_KEY) ?? 'null') as {
+    verifier: string;
+    state: string;
+  } | null;
   sessionStorage.removeItem(PKCE_KEY);
-  if (!saved || saved.state !== params.get('state')) throw new SessionError('The sign-in answer does not match');
+  if (!saved || saved.state !== params.get('state'))
+    throw new SessionError('The sign-in answer does not match');
   if (!s.oidcIssuer || !s.oidcClientId) throw new SessionError('OpenID Connect is not configured');
   const { token_endpoint } = await discover(s.oidcIssuer);
   const res = await fetch(token_endpoint, {

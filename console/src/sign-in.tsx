@@ -24,10 +24,17 @@ export function SignIn({ error }: { error: string | null }) {
   return (
     <main className="sign-in">
       <h1>Checker console</h1>
-      {problem && <p role="alert" className="error">{problem}</p>}
+      {problem && (
+        <p role="alert" className="error">
+          {problem}
+        </p>
+      )}
       {oidc.oidcIssuer && (
         <p>
-          <button type="button" onClick={() => startOidc(oidc).catch((err: Error) => setProblem(err.message))}>
+          <button
+            type="button"
+            onClick={() => startOidc(oidc).catch((err: Error) => setProblem(err.message))}
+          >
             Sign in with your identity provider
           </button>
         </p>
