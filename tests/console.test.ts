@@ -4,7 +4,7 @@
 // outside. Skipped, saying why, only when chromium is not installed.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { mintToken } from '../src/auth/dev-tokens';
 import { replacePolicy } from '../src/services/approval-policy.service';
 import {
@@ -308,17 +308,16 @@ suite('checker console in chromium', () => {
   });
 });
 
-async function expectText(locator: import('playwright-core').Locator, text: string | RegExp): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  let seen = '';
-  while (Date.now() < deadline) {
-    seen =
-      (await locator
-        .first()
-        .textContent({ timeout: 15_000 })
-        .catch(() => '')) ?? '';
-    if (typeof text === 'string' ? seen.includes(text) : text.test(seen)) return;
-    await new Promise((r) => setTimeout(r, 100));
+/** Waits (up to 30 s: the machine may be busy) for the locator's first match to show the text. */
+async function expectText(locator: Locator, text: string | RegExp): Promise<void> {
+  try {
+    await locator.filter({ hasText: text }).first().waitFor({ timeout: 30_000 });
+  } catch {
+    const seen = await locator
+      .page()
+      .locator('body')
+      .innerText()
+      .catch(() => '');
+    throw new Error(`expected ${String(text)} in ${String(locator)}; the page showed:\n${seen}`);
   }
-  throw new Error(`expected ${String(text)}, saw "${seen}"`);
 }
