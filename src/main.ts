@@ -1,7 +1,7 @@
 // The service's entry point: configuration, embedded dependencies when asked, migrations, demo data, listen.
 import 'reflect-metadata';
 import 'dotenv/config';
-import { createApp } from './app';
+import { createApp, type App } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { migrate, openDatabase } from './db';
 import { StartupError } from './infra/startup-error';
@@ -17,14 +17,15 @@ async function start(config: Config, log: Logger): Promise<void> {
   };
   const demo =
     !config.production && !config.databaseUrl && !config.storageConnectionString && !config.storageAccountUrl;
+  let app: App | undefined;
   try {
     if (!config.databaseUrl) {
-      const pg = await startEmbeddedPostgres(config.dataDir, log);
+      const pg = await startEmbeddedPostgres(config.dataDir, log, config.embeddedPostgresPort);
       embedded.push(pg);
       config = { ...config, databaseUrl: pg.url };
     }
     if (!config.storageConnectionString && !config.storageAccountUrl) {
-      const azurite = await startAzurite(config.dataDir, log);
+      const azurite = await startAzurite(config.dataDir, log, config.azuritePort);
       embedded.push(azurite);
       config = { ...config, storageConnectionString: azurite.url };
     }
@@ -32,7 +33,7 @@ async function start(config: Config, log: Logger): Promise<void> {
     const applied = await migrate(orm).finally(() => orm.close(true));
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
 
-    const app = await createApp(config, { logger: log });
+    app = await createApp(config, { logger: log });
     const address = await app.listen();
     const origin = originOf(address);
     log.info({ url: origin }, 'listening');
@@ -40,21 +41,34 @@ async function start(config: Config, log: Logger): Promise<void> {
     if (metrics) log.info({ url: `${originOf(metrics)}/metrics` }, 'metrics listening');
     if (demo) process.stdout.write(await demoBanner(app, origin));
 
+    const running = app;
     let stopping = false;
+    // A requested stop (Ctrl-C, SIGTERM) is routine: info lines only. The service closes first (its
+    // streams, background loops and connections), then the embedded servers it started.
     const shutdown = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down');
-      await app.close().catch((e) => log.error({ err: e }, 'close failed'));
+      await running.close().catch((e) => log.error({ err: e }, 'close failed'));
       await stopEmbedded();
+      log.info('stopped');
       process.exit(0);
     };
     process.on('SIGINT', () => void shutdown('SIGINT'));
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
   } catch (error) {
+    // Half a start is no start: what did start is stopped quietly before the one line is printed.
+    await app?.close().catch((e) => log.debug({ err: e }, 'closing after a failed start'));
     await stopEmbedded();
     throw error;
   }
+}
+
+/** One line on standard error, naming what to change; the stack only at debug. Exit 1. */
+function fail(lines: string[], log?: Logger, error?: unknown): never {
+  if (log && error) log.debug({ err: error }, 'start-up failed');
+  for (const line of lines) process.stderr.write(`${line}\n`);
+  process.exit(1);
 }
 
 function main(): void {
@@ -62,18 +76,17 @@ function main(): void {
   try {
     config = loadConfig();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const problem of error.problems) process.stderr.write(`config error: ${problem}\n`);
-      process.exit(2);
-    }
+    if (error instanceof ConfigError) fail(error.problems.map((problem) => `config error: ${problem}`));
     throw error;
   }
   const log = createLogger(config.logLevel);
-  start(config, log).catch((error) => {
-    // A database or storage account the configuration cannot use as asked: one line, no stack.
-    if (error instanceof StartupError) process.stderr.write(`start-up error: ${error.message}\n`);
-    else log.fatal({ err: error }, 'start-up failed');
-    process.exit(1);
+  start(config, log).catch((error: unknown) => {
+    // A StartupError names the setting; anything else is still one line (its first), the rest at debug.
+    const message =
+      error instanceof StartupError
+        ? error.message
+        : (String((error as Error)?.message ?? error).split('\n')[0] ?? 'unknown failure');
+    fail([`start-up error: ${message}`], log, error);
   });
 }
 

@@ -46,15 +46,27 @@ const bearer = (app: string, user: string): Headers => ({
   'x-user-token': `Bearer ${user}`,
 });
 
-function expect401(res: { status: number; body: Record<string, unknown>; headers: Record<string, string> }) {
+/** A 401 names the token and the reason, in the body and in RFC 6750's WWW-Authenticate. */
+function expect401(
+  res: { status: number; body: Record<string, unknown>; headers: Record<string, string> },
+  token: 'app' | 'user' | RegExp = /^(app|user)$/,
+  reason: string | RegExp = /./,
+) {
   expect(res.status).toBe(401);
   expect(res.body).toEqual({
     statusCode: 401,
     code: 'UNAUTHENTICATED',
     message: expect.any(String),
     requestId: res.headers['x-request-id'],
+    details: {
+      token: typeof token === 'string' ? token : expect.stringMatching(token),
+      header: expect.stringMatching(/^(Authorization|x-user-token)$/),
+      reason: typeof reason === 'string' ? reason : expect.stringMatching(reason),
+    },
   });
-  expect(res.headers['www-authenticate']).toBe('Bearer');
+  expect(res.headers['www-authenticate']).toBe(
+    `Bearer error="invalid_token", error_description="${res.body.message}"`,
+  );
 }
 
 describe('with HS256 secrets', () => {
@@ -150,8 +162,42 @@ describe('with HS256 secrets', () => {
     ['a user token without sub', async () => bearer(good.app, await sign(secret(DEV_USER_TOKEN_SECRET)))],
   ];
 
-  test.each(cases)('%s → 401 UNAUTHENTICATED', async (_name, headers) => {
-    expect401(await balance(await headers()));
+  /** Which token each case refuses, and why (SPEC section 20). */
+  const REASONS: Record<string, ['app' | 'user', string]> = {
+    'no credentials': ['app', 'missing'],
+    'only the application token': ['user', 'missing'],
+    'only the user token': ['app', 'missing'],
+    'a Basic authorization': ['app', 'malformed'],
+    'a user token without the Bearer scheme': ['user', 'malformed'],
+    'a garbage token': ['app', 'malformed'],
+    'an empty Bearer': ['app', 'missing'],
+    'an expired user token': ['user', 'expired'],
+    'an expired application token': ['app', 'expired'],
+    'a user token without exp': ['user', 'malformed'],
+    'a user token signed with the wrong secret': ['user', 'bad_signature'],
+    'the two tokens swapped': ['app', 'bad_signature'],
+    'a user token signed with the application secret': ['user', 'bad_signature'],
+    'an HS512 user token with the right secret': ['user', 'bad_signature'],
+    'an alg "none" user token': ['user', 'bad_signature'],
+    'a tampered payload (sub swapped, signature kept)': ['user', 'bad_signature'],
+    'a user token whose sub is not an operator': ['user', 'unknown_subject'],
+    'a user token whose sub is not a UUID': ['user', 'unknown_subject'],
+    'a user token without sub': ['user', 'malformed'],
+  };
+
+  test.each(cases)('%s → 401 UNAUTHENTICATED naming the token and the reason', async (name, headers) => {
+    const [token, reason] = REASONS[name];
+    expect401(await balance(await headers()), token, reason);
+  });
+
+  test('a token not valid yet (nbf in the future) → not_yet_valid', async () => {
+    const early = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(viewerId)
+      .setNotBefore(now() + 600)
+      .setExpirationTime(now() + 1200)
+      .sign(secret(DEV_USER_TOKEN_SECRET));
+    expect401(await balance(bearer(good.app, early)), 'user', 'not_yet_valid');
   });
 
   test('a 401 is decided before anything else: a bad partner id or a create body is not looked at', async () => {
@@ -178,6 +224,7 @@ describe('with HS256 secrets', () => {
       code: 'UNAUTHENTICATED',
       message: expect.any(String),
       requestId: 'trace-abc_123',
+      details: { token: 'app', header: 'Authorization', reason: 'missing' },
     });
     expect(res.headers['x-request-id']).toBe('trace-abc_123');
     expect(res.headers['content-type']).toMatch(/^application\/json/);
@@ -312,6 +359,14 @@ describe('with RS256 tokens verified through a JWKS URL', () => {
     expect(jwksHits).toBeGreaterThan(0);
   });
 
+  const JWKS_REASONS: Record<string, ['app' | 'user', string]> = {
+    'an RS256 token signed by a key the JWKS does not hold (same kid)': ['user', 'bad_signature'],
+    'an HS256 token (the development secret)': ['user', 'bad_signature'],
+    'an expired RS256 token': ['user', 'expired'],
+    'an RS256 token without exp': ['app', 'malformed'],
+    'an unknown kid': ['user', 'bad_signature'],
+  };
+
   test.each<[string, () => Promise<Headers>]>([
     [
       'an RS256 token signed by a key the JWKS does not hold (same kid)',
@@ -352,8 +407,9 @@ describe('with RS256 tokens verified through a JWKS URL', () => {
           await rs({ kind: 'user', sub: operatorId, kid: 'nope' }),
         ),
     ],
-  ])('%s → 401', async (_name, headers) => {
-    expect401(await balance(await headers()));
+  ])('%s → 401', async (name, headers) => {
+    const [token, reason] = JWKS_REASONS[name];
+    expect401(await balance(await headers()), token, reason);
   });
 
   test('the world cannot mint tokens without a secret', async () => {
@@ -398,6 +454,18 @@ describe('with PEM keys (RS256 application, ES256 user), issuer and audience enf
       200,
     );
   });
+
+  const PEM_REASONS: Record<string, ['app' | 'user', string]> = {
+    'a user token without issuer': ['user', 'wrong_issuer'],
+    'a user token from another issuer': ['user', 'wrong_issuer'],
+    'a user token without audience': ['user', 'wrong_audience'],
+    'a user token for another audience': ['user', 'wrong_audience'],
+    'an application token for another audience': ['app', 'wrong_audience'],
+    'a user token signed with the application key': ['user', 'bad_signature'],
+    'an application token signed with the user key': ['app', 'bad_signature'],
+    'a user token signed by another P-256 key': ['user', 'bad_signature'],
+    'an RS256 user token': ['user', 'bad_signature'],
+  };
 
   test.each<[string, () => Promise<Headers>]>([
     [
@@ -448,8 +516,9 @@ describe('with PEM keys (RS256 application, ES256 user), issuer and audience enf
           }),
         ),
     ],
-  ])('%s → 401', async (_name, headers) => {
-    expect401(await balance(await headers()));
+  ])('%s → 401', async (name, headers) => {
+    const [token, reason] = PEM_REASONS[name];
+    expect401(await balance(await headers()), token, reason);
   });
 });
 
@@ -471,6 +540,6 @@ describe('issuer and audience with HS256 secrets', () => {
       await sign(secret(DEV_APP_TOKEN_SECRET), { sub: 'app' }),
       await sign(secret(DEV_USER_TOKEN_SECRET), { sub: op.id }),
     );
-    expect401(await world.http.get(`${world.rest(partner.id)}/balance`).set(bare));
+    expect401(await world.http.get(`${world.rest(partner.id)}/balance`).set(bare), 'app', 'wrong_issuer');
   });
 });

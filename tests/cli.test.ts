@@ -1,5 +1,6 @@
 // The CLI (SPEC section 11), run in-process against the world's database: what it prints, and that what it
 // creates works over REST for a real caller.
+import { jwtVerify } from 'jose';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { runCli } from '../src/cli/run';
 import { PDF } from './support/files';
@@ -274,26 +275,35 @@ describe('failures: non-zero exit, the error on stderr, nothing on stdout', () =
     ]);
   });
 
-  test('NODE_ENV=production refuses to mint tokens', async () => {
+  test('NODE_ENV=production mints application tokens (token:app --name --ttl), never user tokens', async () => {
+    const appSecret = randomBytes(32).toString('hex');
     const production: NodeJS.ProcessEnv = {
       NODE_ENV: 'production',
       DATABASE_URL: world.databaseUrl,
       AZURE_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=https;AccountName=prodacct;AccountKey=${randomBytes(64).toString('base64')};EndpointSuffix=core.windows.net`,
-      APP_TOKEN_SECRET: randomBytes(32).toString('hex'),
+      APP_TOKEN_SECRET: appSecret,
       USER_TOKEN_SECRET: randomBytes(32).toString('hex'),
       OTP_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      TOKEN_ISSUER: 'https://idp.example.test/',
+      TOKEN_AUDIENCE: 'process-requests',
       LOG_LEVEL: 'silent',
     };
+    const minted = await runCli(['token:app', '--name', 'back-office', '--ttl', '600'], production);
+    expect(minted.code).toBe(0);
+    const { token } = JSON.parse(minted.stdout) as { token: string };
+    // HS256 over the secret's raw text (not base64-decoded), with the claims docs/integrators.md lists.
+    const { payload, protectedHeader } = await jwtVerify(token, new TextEncoder().encode(appSecret), {
+      issuer: 'https://idp.example.test/',
+      audience: 'process-requests',
+    });
+    expect(protectedHeader.alg).toBe('HS256');
+    expect(payload).toMatchObject({ sub: 'back-office', kind: 'app' });
+    expect((payload.exp as number) - (payload.iat as number)).toBe(600);
+
     const op = await world.operator(['VIEWER'], null);
-    for (const argv of [['token:app'], ['token:user', '--operator', op.id]]) {
-      const result = await runCli(argv, production);
-      expect({ argv, code: result.code === 0, stdout: result.stdout }).toEqual({
-        argv,
-        code: false,
-        stdout: '',
-      });
-      expect(result.stderr).toMatch(/refused in production/);
-    }
+    const user = await runCli(['token:user', '--operator', op.id], production);
+    expect([user.code === 0, user.stdout]).toEqual([false, '']);
+    expect(user.stderr).toMatch(/refused in production/);
     // The rest of the CLI works in production.
     const partner = await runCli(
       ['partner:create', '--name', 'Prod partner', '--currency', 'GBP'],

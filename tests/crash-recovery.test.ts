@@ -187,7 +187,11 @@ test('a create still running in a live process keeps its blob whatever reconcile
 
 describe('an idempotency claim follows its process', () => {
   const hashOf = (partnerId: string, amount: string) =>
-    createRequestHash(partnerId, amount, null, createHash('sha256').update(PDF).digest('hex'));
+    createRequestHash(
+      partnerId,
+      { requestedAmount: amount, observations: null },
+      createHash('sha256').update(PDF).digest('hex'),
+    );
 
   async function heldClaim(operatorId: string, key: string, hash: string, owner: number) {
     await world.sql(

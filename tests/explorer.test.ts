@@ -86,6 +86,27 @@ test('GRAPHQL_EXPLORER=false keeps the previous behaviour: no page of ours, no a
   }
 });
 
+test('with the explorer off, a browser on GET /graphql gets no page that loads anything from another host', async () => {
+  // Apollo picks its own landing page (CDN scripts, Google Fonts) from process.env.NODE_ENV when it is built.
+  const before = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  let off: World | undefined;
+  try {
+    off = await createWorld({ GRAPHQL_EXPLORER: 'false' });
+  } finally {
+    process.env.NODE_ENV = before;
+  }
+  try {
+    const page = await fetch(`${off.baseUrl}/graphql`, { headers: { accept: 'text/html' } });
+    const text = await page.text();
+    expect(text).not.toMatch(/https?:\/\//);
+    expect(text).not.toMatch(/<script|<link/i);
+    expect(page.headers.get('content-type')).not.toMatch(/text\/html/);
+  } finally {
+    await off.close();
+  }
+});
+
 test('production has the explorer off unless GRAPHQL_EXPLORER=true', () => {
   const production = PRODUCTION_ENV;
   expect(loadConfig(production).graphqlExplorer).toBe(false);

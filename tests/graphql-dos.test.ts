@@ -31,8 +31,7 @@ beforeAll(async () => {
   team = await world.team();
   attacker = await world.headers(team.viewer);
   victim = await world.headers(await world.operator(['VIEWER'], [team.partner.id]));
-  const ids: string[] = [];
-  for (let i = 0; i < REQUESTS; i++) ids.push(await world.createInProcess(team.partner.id, team.maker));
+  const ids = await world.seedRequests(team.partner.id, team.maker, REQUESTS);
   for (const id of ids.slice(0, APPROVED))
     expect((await world.act(team.partner.id, id, 'approve', team.checker)).status).toBe(204);
   // The first operations of a process compile and load what later ones reuse: timings are of a warm server.

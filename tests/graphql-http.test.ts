@@ -182,14 +182,15 @@ describe('JSON requests', () => {
   test('missing or invalid tokens: HTTP 401 with errors[0].extensions.code UNAUTHENTICATED', async () => {
     const { maker } = await setup();
     const headers = await world.headers(maker);
-    const cases: Record<string, string>[] = [
-      {},
-      { authorization: headers.authorization },
-      { 'x-user-token': headers['x-user-token'] },
-      { authorization: headers.authorization, 'x-user-token': 'Bearer not.a.jwt' },
-      await world.headers(maker, -60),
+    // Each with the token and the reason its 401 names (SPEC section 20).
+    const cases: Array<[Record<string, string>, string, string]> = [
+      [{}, 'app', 'missing'],
+      [{ authorization: headers.authorization }, 'user', 'missing'],
+      [{ 'x-user-token': headers['x-user-token'] }, 'app', 'missing'],
+      [{ authorization: headers.authorization, 'x-user-token': 'Bearer not.a.jwt' }, 'user', 'malformed'],
+      [await world.headers(maker, -60), 'user', 'expired'],
     ];
-    for (const h of cases) {
+    for (const [h, token, reason] of cases) {
       const res = await postJson({ query: print(MeDocument) }, h);
       expect(res.status).toBe(401);
       expect(res.body.data).toBeUndefined();
@@ -197,7 +198,11 @@ describe('JSON requests', () => {
         code: 'UNAUTHENTICATED',
         status: 401,
         requestId: res.headers['x-request-id'],
+        details: { token, reason },
       });
+      expect(res.headers['www-authenticate']).toBe(
+        `Bearer error="invalid_token", error_description="${res.body.errors[0].message}"`,
+      );
     }
   });
 

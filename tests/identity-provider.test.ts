@@ -165,11 +165,13 @@ describe('Entra ID style: RS256 through a JWKS URL, USER_TOKEN_SUBJECT_CLAIM=oid
       .setExpirationTime(now() + 600)
       .sign(key);
     const noClaim = await balance(bySub);
-    expect({ status: noClaim.status, message: noClaim.body.message }).toEqual({
+    expect({ status: noClaim.status, message: noClaim.body.message, details: noClaim.body.details }).toEqual({
       status: 401,
-      message: 'The user token has no oid claim',
+      message: "The user token (x-user-token) has no usable 'oid' claim (USER_TOKEN_SUBJECT_CLAIM)",
+      details: { token: 'user', header: 'x-user-token', reason: 'malformed' },
     });
-    expect((await balance(await entraToken({ oid: randomUUID() }))).status).toBe(401);
+    const stranger = await balance(await entraToken({ oid: randomUUID() }));
+    expect([stranger.status, stranger.body.details?.reason]).toEqual([401, 'unknown_subject']);
     expect((await balance(await entraToken({ oid: oid.toUpperCase() }))).status).toBe(401); // compared exactly
   });
 

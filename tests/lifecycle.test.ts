@@ -196,9 +196,7 @@ describe('expiry swept by two server processes', () => {
     test('eight sweeps at once, four per process, over 40 due requests: each expires once', async () => {
       const d = await desk('Backlog');
       await setPolicy(world, d.partner.id, d.admin, [{ from: '0', approvals: 1 }], 1);
-      const ids = await Promise.all(
-        Array.from({ length: 40 }, () => world.createInProcess(d.partner.id, d.maker, '1.00')),
-      );
+      const ids = await world.seedRequests(d.partner.id, d.maker, 40);
       await pastDeadline(ids);
       const sweeps = await Promise.all(
         Array.from({ length: 8 }, (_, i) => expire((i % 2 ? second : world.app).orm.em.fork())),

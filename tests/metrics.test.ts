@@ -289,7 +289,7 @@ test('a metrics port that is taken fails listen() naming METRICS_PORT, and leave
   const app = await createApp({ ...world.app.config, metricsPort: busy });
   try {
     await expect(app.listen(0, '127.0.0.1')).rejects.toThrow(
-      `METRICS_PORT: cannot listen on 127.0.0.1:${busy}`,
+      `METRICS_PORT: 127.0.0.1:${busy} is already in use by another program; set METRICS_PORT to a free port`,
     );
     expect(app.server.listening).toBe(false);
     expect(app.metricsAddress()).toBeNull();

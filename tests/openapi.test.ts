@@ -82,6 +82,8 @@ describe('the document', () => {
   test('every schema compiles as JSON Schema 2020-12 in strict mode, and its examples are valid', () => {
     const strict = new Ajv2020({ strict: true, allErrors: true });
     addFormats(strict);
+    // Money's format: `decimal` of the OpenAPI format registry (a fixed-point number), not a JSON Schema one.
+    strict.addFormat('decimal', true);
     const schemas = (DOCUMENT as unknown as Doc).components.schemas as Record<
       string,
       { examples?: unknown[] }
@@ -162,11 +164,20 @@ describe('the document', () => {
 
   test('has the two security schemes every partner route requires, and none on health and docs', () => {
     const doc = DOCUMENT as unknown as Doc & { security: unknown };
-    expect(doc.components.securitySchemes).toEqual({
-      appToken: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    const schemes = doc.components.securitySchemes as Record<string, { description: string }>;
+    expect(schemes).toEqual({
+      appToken: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'Authorization' }),
       userToken: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'x-user-token' }),
+      streamTicket: expect.objectContaining({ type: 'apiKey', in: 'query', name: 'ticket' }),
     });
+    // A docs page asks for both tokens the same way: the whole header value, `Bearer ` typed.
+    for (const name of ['appToken', 'userToken'])
+      expect(schemes[name].description).toContain('Type the value whole, `Bearer ` included');
     expect(doc.security).toEqual([{ appToken: [], userToken: [] }]);
+    const stream = doc.paths['/cms/rest/app/partners/{partnerId}/process-request/progress'].get as {
+      security: unknown;
+    };
+    expect(stream.security).toEqual([{ appToken: [], userToken: [] }, { streamTicket: [] }]);
     for (const open of ['/healthz', '/readyz', '/openapi.json', '/docs']) {
       expect((doc.paths[open].get as { security: unknown }).security).toEqual([]);
     }
@@ -201,6 +212,52 @@ describe('the document', () => {
     expect(create2.parameters).toContainEqual(
       expect.objectContaining({ name: 'Idempotency-Key', in: 'header' }),
     );
+  });
+});
+
+describe('the types a generated client gets (SPEC section 20)', () => {
+  const doc = DOCUMENT as unknown as Doc;
+  const schemas = doc.components.schemas as Record<string, Record<string, any>>;
+  const base = '/cms/rest/app/partners/{partnerId}';
+
+  test('status and processTypeId are enums, in views and in filters', () => {
+    const request = schemas.ProcessRequest.properties;
+    expect(request.status.enum).toEqual([
+      'PENDING',
+      'APPROVED',
+      'REJECTED',
+      'CANCELLED',
+      'EXPIRED',
+      'REVERSED',
+    ]);
+    expect(request.processTypeId.enum).toEqual([1, 2]);
+    const list = doc.paths[`${base}/process-requests`].get as { parameters: Array<Record<string, any>> };
+    const byName = Object.fromEntries(list.parameters.filter((p) => p.name).map((p) => [p.name, p]));
+    expect(byName.status).toMatchObject({
+      style: 'form',
+      explode: false,
+      schema: { type: 'array', items: { enum: request.status.enum } },
+    });
+    expect(byName.processTypeId.schema).toEqual({ type: 'integer', enum: [1, 2] });
+    expect(byName.page.schema).toMatchObject({ type: 'integer', minimum: 1 });
+    expect(byName.limit.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
+  });
+
+  test('otp is a 6-digit string wherever it is accepted', () => {
+    const multipart = (doc.paths[`${base}/process-request`].post as any).requestBody.content[
+      'multipart/form-data'
+    ];
+    const approve = (doc.paths[`${base}/process-request/{id}/approve`].patch as any).requestBody.content[
+      'application/json'
+    ];
+    for (const otp of [multipart.schema.properties.otp, approve.schema.properties.otp])
+      expect(otp).toMatchObject({ type: 'string', pattern: '^[0-9]{6}$' });
+  });
+
+  test('money is a decimal number of at most 4 places, and says how to read it exactly', () => {
+    expect(schemas.Money).toMatchObject({ type: 'number', format: 'decimal', multipleOf: 0.0001 });
+    expect(schemas.Money.description).toMatch(/999999999999998\.99/);
+    expect(schemas.Money.description).toMatch(/exactly/);
   });
 });
 

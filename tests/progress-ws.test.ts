@@ -242,12 +242,20 @@ test('bad tokens are refused at connection_init (close 4401), before any subscri
     partner.id,
   );
   await watcher.settled;
-  expect(watcher.error).toMatchObject({ code: 4401 });
+  // The close reason names the token and why, as an HTTP 401's details do.
+  expect(watcher.error).toMatchObject({ code: 4401, reason: 'Unauthorized: user token malformed' });
   expect(watcher.events).toEqual([]);
+  expect(log.lines).toContainEqual(
+    expect.objectContaining({
+      level: 30,
+      msg: 'connection refused',
+      details: expect.objectContaining({ reason: 'malformed' }),
+    }),
+  );
 
   const missing = watchProgress(world.baseUrl, {}, partner.id);
   await missing.settled;
-  expect(missing.error).toMatchObject({ code: 4401 });
+  expect(missing.error).toMatchObject({ code: 4401, reason: 'Unauthorized: app token missing' });
   await watcher.dispose();
   await missing.dispose();
 });

@@ -284,6 +284,30 @@ describe('refused creates', () => {
     expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'observations' } });
   });
 
+  test('a text field a create does not declare → 400 VALIDATION_FAILED naming it, and nothing stored', async () => {
+    const before = created;
+    for (const name of ['observation', 'externalReference', 'requestedAmount[]']) {
+      const res = await postRaw(usd.id, [
+        { name: 'requestedAmount', value: '5' },
+        { name, value: 'x' },
+        { name: 'evidence', file: PDF, disposition: 'filename="a.pdf"' },
+      ]);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: name } });
+      expect(res.body.message).toMatch(/requestedAmount, observations, otp/);
+    }
+    expect(created).toBe(before);
+    // Every declared field is read: an OTP from an operator not subject to OTP is accepted and ignored.
+    const res = await postRaw(usd.id, [
+      { name: 'requestedAmount', value: '5' },
+      { name: 'observations', value: 'all fields' },
+      { name: 'otp', value: '123456' },
+      { name: 'evidence', file: PDF, disposition: 'filename="a.pdf"' },
+    ]);
+    expect(res.status).toBe(201);
+    expect(res.body.observations).toBe('all fields');
+  });
+
   test('no file → 400 EVIDENCE_REQUIRED', async () => {
     expectError(await create({ file: null }), 400, 'EVIDENCE_REQUIRED');
     // evidence sent as a text field is not a file either

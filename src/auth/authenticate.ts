@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Operator } from '../entities/operator.entity';
 import { DomainError } from '../domain/errors';
 import { BOUND_TO, type TokenVerifier, validUntil } from './token-verifier';
+import { type TokenName, tokenRefused } from './refusals';
 
 export interface Credentials {
   authorization?: unknown;
@@ -16,11 +17,27 @@ export function credentialsOf(source: Record<string, unknown> | undefined): Cred
 
 const MAX_TOKEN_LENGTH = 8192;
 
-function bearer(value: unknown): string {
-  if (typeof value !== 'string' || value.length > MAX_TOKEN_LENGTH) throw new DomainError('UNAUTHENTICATED');
+function bearer(value: unknown, token: TokenName): string {
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === ''))
+    return missing(token);
+  if (typeof value !== 'string') throw tokenRefused(token, 'malformed', 'is not a string');
+  if (value.length > MAX_TOKEN_LENGTH)
+    throw tokenRefused(token, 'malformed', `is longer than ${MAX_TOKEN_LENGTH} characters`);
   const match = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(value.trim());
-  if (!match) throw new DomainError('UNAUTHENTICATED');
+  if (/^Bearer\s*$/i.test(value.trim())) return missing(token);
+  if (!match)
+    throw tokenRefused(
+      token,
+      'malformed',
+      /^Bearer /i.test(value.trim())
+        ? 'is not a JWT (three base64url parts joined by dots)'
+        : "must be written 'Bearer ' followed by the JWT",
+    );
   return match[1];
+}
+
+function missing(token: TokenName): never {
+  throw tokenRefused(token, 'missing', "is missing: send 'Bearer ' followed by the JWT");
 }
 
 export interface Authenticated {
@@ -39,8 +56,8 @@ export async function authenticate(
   em: EntityManager,
   credentials: Credentials,
 ): Promise<Authenticated> {
-  const appToken = bearer(credentials.authorization);
-  const userToken = bearer(credentials['x-user-token']);
+  const appToken = bearer(credentials.authorization, 'app');
+  const userToken = bearer(credentials['x-user-token'], 'user');
   const app = await verifier.verifyApp(appToken);
   const { subject, exp } = await verifier.verifyUser(userToken);
   // A console session token is good only with the user token of the operator it was opened for.
@@ -52,7 +69,12 @@ export async function authenticate(
     subject,
   ]);
   const operator = row ? em.map(Operator, row) : null;
-  if (!operator) throw new DomainError('UNAUTHENTICATED', 'The user token names no known operator');
+  if (!operator)
+    throw tokenRefused(
+      'user',
+      'unknown_subject',
+      "names no known operator (its subject claim matches no operator's subject)",
+    );
   if (!operator.active) throw new DomainError('OPERATOR_INACTIVE');
   return { operator, validUntil: validUntil(Math.min(app.exp as number, exp)) };
 }

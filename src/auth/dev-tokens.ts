@@ -1,4 +1,6 @@
-// Mints tokens with the development HS256 secrets, for the demo start-up output, the CLI and tests.
+// Mints HS256 tokens: with the development secrets for the demo start-up output, the CLI and tests; in
+// production only application tokens (`cli:prod token:app`, on a host that holds APP_TOKEN_SECRET). User
+// tokens in production come from the identity provider, never from here.
 import { SignJWT } from 'jose';
 import type { Config } from '../config';
 import { KIND_CLAIM } from './token-verifier';
@@ -13,7 +15,8 @@ export async function mintToken(
   ttlSeconds = 3600,
 ): Promise<string> {
   const key = kind === 'app' ? config.appToken : config.userToken;
-  if (config.production) throw new Error('minting tokens is refused in production');
+  if (config.production && kind === 'user')
+    throw new Error('minting user tokens is refused in production: they come from your identity provider');
   if (key.kind !== 'secret')
     throw new Error(`${kind} tokens are verified with a public key here; they cannot be minted`);
   // A user token names its operator in the configured claim (USER_TOKEN_SUBJECT_CLAIM), `sub` by default.

@@ -9,7 +9,7 @@ import {
 } from 'jose';
 import { createPublicKey, createSecretKey } from 'node:crypto';
 import type { Config, TokenKeyConfig } from '../config';
-import { DomainError } from '../domain/errors';
+import { joseRefusal, tokenRefused } from './refusals';
 import { type ConsoleSessionService, isConsoleToken } from '../services/console-session.service';
 
 type Key = Uint8Array | KeyLike | JWTVerifyGetKey;
@@ -95,13 +95,14 @@ export async function createTokenVerifier(
     let payload: JWTPayload;
     try {
       payload = await check(token, keys[kind]);
-    } catch {
-      throw new DomainError('UNAUTHENTICATED');
+    } catch (error) {
+      throw joseRefusal(kind, error);
     }
     const other: Kind = kind === 'app' ? 'user' : 'app';
     const said = payload[KIND_CLAIM];
+    // Meant for the other header: to this one, a token addressed elsewhere.
     if (said !== undefined && said !== kind)
-      throw new DomainError('UNAUTHENTICATED', `The ${name[kind]} token is not of kind "${kind}"`);
+      throw tokenRefused(kind, 'wrong_audience', `is of kind '${String(said)}', not '${kind}'`);
     if (
       said === undefined &&
       (await check(token, keys[other]).then(
@@ -109,9 +110,10 @@ export async function createTokenVerifier(
         () => false,
       ))
     )
-      throw new DomainError(
-        'UNAUTHENTICATED',
-        `The ${name[kind]} token says no "${KIND_CLAIM}" and the ${name[other]} key also verifies it`,
+      throw tokenRefused(
+        kind,
+        'wrong_audience',
+        `says no '${KIND_CLAIM}' claim and the ${other} token's key also verifies it`,
       );
     return payload;
   };
@@ -129,13 +131,12 @@ export async function createTokenVerifier(
       const payload = await verifyAs(token, 'user');
       const subject = payload[config.userTokenSubjectClaim];
       if (typeof subject !== 'string' || subject.length === 0 || subject.length > 255)
-        throw new DomainError(
-          'UNAUTHENTICATED',
-          `The user token has no ${config.userTokenSubjectClaim} claim`,
+        throw tokenRefused(
+          'user',
+          'malformed',
+          `has no usable '${config.userTokenSubjectClaim}' claim (USER_TOKEN_SUBJECT_CLAIM)`,
         );
       return { subject, exp: payload.exp as number };
     },
   };
 }
-
-const name: Record<Kind, string> = { app: 'application', user: 'user' };

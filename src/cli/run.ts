@@ -30,7 +30,7 @@ export const USAGE = `usage: npm run --silent cli -- COMMAND [flags]
   operator:activate --operator ID_OR_EMAIL
   operator:show --operator ID_OR_EMAIL
   policy:set --partner ID [--tiers FROM:APPROVALS,…] [--pending-ttl-seconds N]
-  token:app [--ttl SECONDS]
+  token:app [--name APP_NAME] [--ttl SECONDS]   (production too, with APP_TOKEN_SECRET)
   token:user --operator ID_OR_EMAIL [--ttl SECONDS]
   migrate`;
 
@@ -114,23 +114,20 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<Cl
   try {
     const flags = parseFlags(rest);
     if (command === 'token:app') {
-      if (config.production) return err('minting tokens is refused in production');
-      return out({
-        token: await mintToken(
-          config,
-          'app',
-          typeof flags.subject === 'string' ? flags.subject : 'cli',
-          ttl(flags),
-        ),
-      });
+      // Production included: the application's own token, signed with APP_TOKEN_SECRET, `sub` its name.
+      const name = flags.name ?? flags.subject;
+      if (name !== undefined && (typeof name !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(name)))
+        throw new UsageError('--name must be 1-255 printable characters without spaces');
+      return out({ token: await mintToken(config, 'app', name ?? 'cli', ttl(flags)) });
     }
     const handler = COMMANDS[command];
     if (!handler) return err(`unknown command "${command}"\n${USAGE}`, 2);
-    if (command === 'token:user' && config.production) return err('minting tokens is refused in production');
+    if (command === 'token:user' && config.production)
+      return err('minting user tokens is refused in production: they come from your identity provider');
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       if (config.production) return err('DATABASE_URL is required in production');
-      embedded = await startEmbeddedPostgres(config.dataDir, log);
+      embedded = await startEmbeddedPostgres(config.dataDir, log, config.embeddedPostgresPort);
       databaseUrl = embedded.url;
     }
     orm = await openDatabase({ url: databaseUrl, sslCa: config.databaseSslCa }, log, {

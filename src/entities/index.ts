@@ -10,6 +10,7 @@ import { Partner } from './partner.entity';
 import { ProcessRequestEvent } from './process-request-event.entity';
 import { Evidence, ProcessRequest } from './process-request.entity';
 import { ProcessType } from './process-type.entity';
+import { StreamTicket } from './stream-ticket.entity';
 import { UploadIntent } from './upload-intent.entity';
 
 /**
@@ -31,4 +32,5 @@ export const ENTITIES = [
   Approval,
   ApprovalPolicy,
   ApprovalPolicyChange,
+  StreamTicket,
 ];

@@ -53,6 +53,7 @@ export async function buildGraphQLContext(
   } catch (error) {
     const domain = toDomainError(error);
     if (domain.status >= 500) log.error({ err: error }, 'GraphQL context failed');
+    else log.info({ code: domain.code, reason: domain.message, details: domain.details }, 'GraphQL refused');
     throw toGraphQLError(domain, requestId, true);
   }
 }

@@ -23,6 +23,7 @@ import {
   parse,
 } from 'graphql';
 import { DomainError } from '../domain/errors';
+import { isStandardIntrospection } from './standard-introspection';
 import { DEFAULT_PAGE_LIMIT, MAX_APPROVALS, MAX_PAGE_LIMIT, MAX_TIERS } from '../shapes/inputs';
 
 export const GRAPHQL_LIMITS = {
@@ -259,13 +260,16 @@ class Measure {
 }
 
 /**
- * The first limit a parsed document breaks. Operations add up (fields, cost); a fragment, used or not,
+ * The first limit a parsed document breaks (none for graphql-js's standard introspection query). Operations add up (fields, cost); a fragment, used or not,
  * must fit on its own; aliases and directives are counted as written.
  */
 export function documentLimitError(schema: GraphQLSchema, document: DocumentNode): DomainError | undefined {
   const body = document.loc?.source.body;
   const tooLarge = body === undefined ? undefined : sourceLimitError(body);
   if (tooLarge) return tooLarge;
+  // Fixed by graphql-js and nested 14 deep on purpose: GraphQL tools cannot work without it. Whether
+  // introspection is answered at all is decided elsewhere (Apollo's `introspection` option).
+  if (isStandardIntrospection(document)) return undefined;
   const measure = new Measure(schema, document);
   let depth = 0;
   let fields = 0;

@@ -6,6 +6,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../logger';
 import { DomainError, ERRORS, toDomainError, type ErrorCode } from '../domain/errors';
 import { tokenLimitError } from './document-limits';
+import { wwwAuthenticate } from '../auth/refusals';
 
 /** extensions.retryAfter: whole seconds until trying again can succeed (REST sends it as Retry-After). */
 const retryAfterOf = (error: DomainError) =>
@@ -19,6 +20,7 @@ export function toGraphQLError(error: DomainError, requestId?: string, withHttpS
   const headers = new HeaderMap(
     error.retryAfterSeconds === undefined ? [] : [['retry-after', String(error.retryAfterSeconds)]],
   );
+  if (error.code === 'UNAUTHENTICATED') headers.set('www-authenticate', wwwAuthenticate(error));
   return new GraphQLError(error.message, {
     originalError: error,
     extensions: {

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger';
 import { DomainError, toDomainError } from '../domain/errors';
 import { sendJson } from './json';
+import { wwwAuthenticate } from '../auth/refusals';
 
 declare module 'koa' {
   interface DefaultState {
@@ -60,7 +61,7 @@ export function errorHandler() {
         body.retryAfter = error.retryAfterSeconds;
         ctx.set('Retry-After', String(error.retryAfterSeconds));
       }
-      if (error.code === 'UNAUTHENTICATED') ctx.set('WWW-Authenticate', 'Bearer');
+      if (error.code === 'UNAUTHENTICATED') ctx.set('WWW-Authenticate', wwwAuthenticate(error));
       sendJson(ctx, error.status, body);
     }
   };
@@ -74,7 +75,11 @@ export function noteFailure(ctx: Context, raw: unknown): DomainError {
   const error = fromHttpError(raw) ?? toDomainError(raw);
   const log = ctx.state.log;
   if (error.status >= 500) log.error({ err: raw, code: error.code }, 'request failed');
-  else log.info({ code: error.code, reason: error.message }, 'request refused');
+  else
+    log.info(
+      { code: error.code, reason: error.message, ...(error.details ? { details: error.details } : {}) },
+      'request refused',
+    );
   if (!ctx.req.complete) ctx.req.resume();
   return error;
 }

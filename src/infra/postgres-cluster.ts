@@ -43,6 +43,11 @@ export interface ClusterOptions {
   temporary?: boolean;
   /** Every line PostgreSQL writes. */
   onLog?: (line: string) => void;
+  /**
+   * The server in a process group of its own (the development one): a terminal's Ctrl-C then reaches only
+   * the service, which stops the server once its own connections are closed.
+   */
+  detached?: boolean;
 }
 
 const isRoot = (): boolean => process.getuid?.() === 0;
@@ -238,7 +243,9 @@ export class PostgresCluster {
 
   /** Starts the server and resolves once it accepts connections. */
   async start(flags: string[] = []): Promise<void> {
-    const child = this.spawn('postgres', ['-D', this.dataDir, '-p', String(this.port), ...flags]);
+    const child = this.spawn('postgres', ['-D', this.dataDir, '-p', String(this.port), ...flags], {
+      detached: this.options.detached ?? false,
+    });
     this.child = child;
     let output = '';
     await new Promise<void>((resolve, reject) => {
@@ -268,8 +275,9 @@ export class PostgresCluster {
     if (this.options.temporary) rmSync(path.dirname(this.dataDir), { recursive: true, force: true });
   }
 
-  private spawn(program: string, args: string[]): ChildProcess {
+  private spawn(program: string, args: string[], options: { detached?: boolean } = {}): ChildProcess {
     return spawn(path.join(this.native, 'bin', program), args, {
+      ...options,
       // A working directory the cluster's user can enter (the caller's may be private to root).
       cwd: path.dirname(this.dataDir),
       env: { ...process.env, LC_MESSAGES: 'C' },

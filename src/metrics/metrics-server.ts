@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger';
+import { StartupError } from '../infra/startup-error';
 
 export const METRICS_PATH = '/metrics';
 
@@ -49,10 +50,16 @@ export function startMetricsServer(
 ): Promise<MetricsServer> {
   const server = metricsServer(registry, log);
   return new Promise((resolve, reject) => {
-    const onError = (error: Error) =>
+    const onError = (error: Error) => {
+      const code = (error as NodeJS.ErrnoException).code;
       reject(
-        new Error(`METRICS_PORT: cannot listen on ${host}:${port} (${error.message})`, { cause: error }),
+        new StartupError(
+          code === 'EADDRINUSE'
+            ? `METRICS_PORT: ${host}:${port} is already in use by another program; set METRICS_PORT to a free port, or 0 to turn the metrics listener off`
+            : `METRICS_PORT: cannot listen on ${host}:${port} (${error.message}); change METRICS_PORT or METRICS_HOST`,
+        ),
       );
+    };
     server.once('error', onError);
     server.listen(port, host, () => {
       server.off('error', onError);

@@ -4,6 +4,7 @@ import { Migration20261129191046_align_with_entities } from './Migration20261129
 import { Migration20261129194339_upload_intents } from './Migration20261129194339_upload_intents';
 import { Migration20261129195707_policies_lifecycle_subjects } from './Migration20261129195707_policies_lifecycle_subjects';
 import { Migration20261129211915_event_actor_nullable } from './Migration20261129211915_event_actor_nullable';
+import { Migration20261206010000_stream_tickets } from './Migration20261206010000_stream_tickets';
 
 /** Every migration in order, listed explicitly so they run the same from dist/ and under jest. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
     name: 'Migration20261129211915_event_actor_nullable',
     class: Migration20261129211915_event_actor_nullable,
   },
+  { name: 'Migration20261206010000_stream_tickets', class: Migration20261206010000_stream_tickets },
 ];

@@ -1,6 +1,7 @@
 // Apollo Server mounted on Koa by hand (HeaderMap + executeHTTPGraphQLRequest), with multipart uploads.
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { processRequest } from 'graphql-upload-minimal';
 import type { Context, Next } from 'koa';
 import { Readable } from 'node:stream';
@@ -47,7 +48,9 @@ export function createApollo(schema: GraphQLSchema, services: Services): ApolloS
     parseOptions: PARSE_OPTIONS,
     validationRules: [documentLimitsRule, uploadOnceRule],
     formatError: formatGraphQLError(services.log, { hideSuggestions: !services.config.introspection }),
-    plugins: [requestIdPlugin(), variablesLimitPlugin()],
+    // Apollo's own landing pages load scripts from its CDN and fonts from Google: never served. The
+    // explorer, when on, is ours (explorer.ts), from the service's own assets.
+    plugins: [ApolloServerPluginLandingPageDisabled(), requestIdPlugin(), variablesLimitPlugin()],
     includeStacktraceInErrorResponses: false,
     logger: {
       debug: (m) => services.log.debug(m),

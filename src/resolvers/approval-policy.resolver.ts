@@ -1,6 +1,6 @@
 // approvalPolicy / setApprovalPolicy (SPEC section 12): read by any role of the partner, changed by ADMIN.
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import type { PolicyView } from '../services/approval-policy.service';
+import type { PolicyView } from '../shapes/views';
 import { id, parseInput, policyInput } from '../shapes/inputs';
 import type { GraphQLContext } from '../graphql/context';
 import { ApprovalPolicyInput, ApprovalPolicyType } from './types/approval.type';

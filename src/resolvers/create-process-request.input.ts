@@ -1,5 +1,7 @@
 import { Field, InputType } from 'type-graphql';
 import { DecimalScalar } from '../graphql/decimal.scalar';
+import type { SameKeys } from '../graphql/shape';
+import type { CreateFields } from '../shapes/inputs';
 
 @InputType()
 export class CreateProcessRequestInput {
@@ -12,3 +14,6 @@ export class CreateProcessRequestInput {
   @Field(() => String, { nullable: true, description: 'TOTP code, for operators subject to OTP' })
   otp?: string | null;
 }
+
+/** The input type carries exactly the fields of the create declaration (src/shapes/inputs.ts). */
+export const CREATE_INPUT_IS_DECLARED: SameKeys<CreateProcessRequestInput, CreateFields> = true;

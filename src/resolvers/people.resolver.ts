@@ -2,8 +2,14 @@
 // operation's `people` loader, so the creators, reviewers, approvers and actors of a whole page are read
 // in one statement, under the partner the request or policy was read under.
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
-import type { PolicyChangeView, PolicyView } from '../services/approval-policy.service';
-import type { ApprovalView, HistoryEntryView, PersonView, ProcessRequestView } from '../shapes/views';
+import type {
+  ApprovalView,
+  HistoryEntryView,
+  PersonView,
+  PolicyChangeView,
+  PolicyView,
+  ProcessRequestView,
+} from '../shapes/views';
 import type { GraphQLContext } from '../graphql/context';
 import type { Seen } from '../graphql/loaders';
 import { OperatorType } from './types/account.type';

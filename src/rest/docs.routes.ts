@@ -4,7 +4,7 @@ import Router from '@koa/router';
 import { DomainError } from '../domain/errors';
 import { sendJson } from '../http/json';
 import { openApiDocument } from './openapi/document';
-import { DOCS_PATH, DOCUMENT_PATH } from './openapi/paths';
+import { DOCS_PATH, DOCUMENT_PATH } from './docs.paths';
 import {
   assetSender,
   CSS,

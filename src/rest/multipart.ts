@@ -6,7 +6,9 @@ import { DomainError } from '../domain/errors';
 import { createFields, parseInput, type CreateFields } from '../shapes/inputs';
 import type { IncomingEvidence } from '../services/evidence.service';
 
-const TEXT_FIELDS = new Set(['requestedAmount', 'observations', 'otp']);
+/** The text fields of a create: exactly those its declaration has (src/shapes/inputs.ts), nothing kept by hand. */
+export const TEXT_FIELDS: ReadonlySet<string> = new Set(Object.keys(createFields.shape));
+const EVIDENCE = 'evidence';
 const LIMITS = { fields: 20, fieldSize: 16 * 1024, files: 2, parts: 24, headerPairs: 50, fieldNameSize: 100 };
 
 /** A ReceiveCreate that reads the request body; the service decides what the fields and file are worth. */
@@ -58,13 +60,22 @@ export function receiveMultipart(req: IncomingMessage): ReceiveCreate {
           );
         } else if (TEXT_FIELDS.has(name)) {
           fields[name] = value;
-        } else if (name === 'evidence') {
+        } else if (name === EVIDENCE) {
           fail(new DomainError('EVIDENCE_REQUIRED', 'evidence must be a file part, not a text field'));
+        } else {
+          // Refused rather than dropped: a misspelt field would otherwise be lost without a word.
+          fail(
+            new DomainError(
+              'VALIDATION_FAILED',
+              `Field ${name} is not a field of a create (${[...TEXT_FIELDS].join(', ')} and the ${EVIDENCE} file)`,
+              { field: name },
+            ),
+          );
         }
       });
 
       parser.on('file', (name, stream, info) => {
-        if (name !== 'evidence' || staging) {
+        if (name !== EVIDENCE || staging) {
           stream.resume();
           fail(
             new DomainError(

@@ -10,12 +10,21 @@ import { DomainError } from '../domain/errors';
 import { lastEventId, parseInput } from '../shapes/inputs';
 import { stringify } from '../http/json';
 import { partnerOf, serviceContext } from './process-request.routes';
+import { issueStreamTicket } from '../services/stream-ticket.service';
+import { authenticateTicket } from '../auth/stream-ticket';
+import { tokenRefused } from '../auth/refusals';
+import type { ServiceContext } from '../domain/context';
 
 /** Registers the stream route; passed as `extend` so it sits before `/process-request/:id`. */
 export function progressRoutes(services: Services, verifier: TokenVerifier, bus: ProgressBus) {
   return (router: Router) => {
-    router.get('/process-request/progress', async (ctx) => {
+    router.post('/process-request/progress/ticket', async (ctx) => {
       const sctx = await serviceContext(ctx, services, verifier);
+      ctx.status = 201;
+      ctx.body = await issueStreamTicket(sctx, partnerOf(ctx));
+    });
+    router.get('/process-request/progress', async (ctx) => {
+      const sctx = await streamContext(ctx, services, verifier);
       const resumeAfter = parseInput(
         lastEventId,
         ctx.get('last-event-id') || queryValue(ctx.query.lastEventId),
@@ -33,6 +42,27 @@ export function progressRoutes(services: Services, verifier: TokenVerifier, bus:
         services.config.progressStallSeconds * 1000,
       );
     });
+  };
+}
+
+/** The two credential headers, or instead a one-use `?ticket=` (EventSource cannot send headers). */
+async function streamContext(
+  ctx: Context,
+  services: Services,
+  verifier: TokenVerifier,
+): Promise<ServiceContext> {
+  const ticket = ctx.query.ticket;
+  if (ticket === undefined) return serviceContext(ctx, services, verifier);
+  if (typeof ticket !== 'string') throw tokenRefused('ticket', 'malformed', 'must be given once');
+  const partnerId = partnerOf(ctx);
+  const em = services.orm.em.fork();
+  const { operator, validUntil } = await authenticateTicket(em, ticket, partnerId);
+  return {
+    em,
+    operator,
+    log: ctx.state.log.child({ operatorId: operator.id }),
+    partners: services.partners,
+    validUntil,
   };
 }
 

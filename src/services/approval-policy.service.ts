@@ -12,26 +12,8 @@ import {
 import { requirePartner } from '../domain/access';
 import type { ServiceContext } from '../domain/context';
 import type { PolicyInput } from '../shapes/inputs';
+import type { PolicyView } from '../shapes/views';
 import { assertCurrencyScale, compareDecimals } from '../domain/money';
-
-export interface PolicyChangeView {
-  id: string;
-  /** null: changed with the CLI. */
-  actorId: string | null;
-  at: Date;
-  before: PolicyState;
-  after: PolicyState;
-}
-
-export interface PolicyView {
-  clientId: string;
-  tiers: ApprovalTier[];
-  pendingTtlSeconds: number;
-  updatedAt: Date;
-  updatedBy: string | null;
-  /** Every change, newest first. */
-  history: PolicyChangeView[];
-}
 
 /** The approvals a request of `amount` needs: the tier with the highest `from` not above it. */
 export function requiredApprovals(tiers: ApprovalTier[], amount: string): number {

@@ -4,6 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DomainError } from '../domain/errors';
 import { ownerAlive, type Owner } from '../runtime/liveness';
 import { Decimal } from '../domain/money';
+import { createRequest, type CreateRequest } from '../shapes/inputs';
 import type { ProcessRequestView } from '../shapes/views';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
@@ -16,16 +17,35 @@ const STALE_CLAIM_SECONDS = 15 * 60;
 const WAIT_FOR_FIRST_MS = 30_000;
 const POLL_MS = 100;
 
-/** What makes two creates "the same": partner, amount (by value), observations and the file's SHA-256. */
-export function createRequestHash(
-  partnerId: string,
-  amount: string,
-  observations: string | null,
-  sha256: string,
-): string {
-  const value = amount.includes('.') ? amount.replace(/0+$/, '').replace(/\.$/, '') : amount;
+/** An amount counts by its value: "10.50" and "10.5" are the same amount. */
+const byValue = (amount: string) =>
+  amount.includes('.') ? amount.replace(/0+$/, '').replace(/\.$/, '') : amount;
+
+/** Fields whose value counts in another form than as parsed. */
+const FINGERPRINT_FORM: { [K in keyof CreateRequest]?: (value: CreateRequest[K]) => unknown } = {
+  requestedAmount: byValue,
+};
+
+/**
+ * The fields fingerprinted from the start (requestedAmount, observations). A field declared after them counts
+ * only when given (a trailing absent value is left out), so adding an optional field changes neither the
+ * fingerprint of a create without it nor the keys already stored under the previous declaration.
+ */
+const FIRST_FIELDS = 2;
+
+/**
+ * What makes two creates "the same": the partner, every field of the create's declaration (createRequest in
+ * src/shapes/inputs.ts, in its order: a field added there counts here without anyone remembering) and the
+ * file's SHA-256. The OTP is not part of the request: a retry with a fresh code is the same create.
+ */
+export function createRequestHash(partnerId: string, request: CreateRequest, sha256: string): string {
+  const values = (Object.keys(createRequest.shape) as Array<keyof CreateRequest>).map((field) => {
+    const form = FINGERPRINT_FORM[field] as ((value: unknown) => unknown) | undefined;
+    return form ? form(request[field]) : request[field];
+  });
+  while (values.length > FIRST_FIELDS && values[values.length - 1] == null) values.pop();
   return createHash('sha256')
-    .update(JSON.stringify([partnerId, value, observations, sha256]))
+    .update(JSON.stringify([partnerId, ...values, sha256]))
     .digest('hex');
 }
 

@@ -32,6 +32,7 @@ import {
   type TransitionListener,
 } from '../sql/progress';
 import { policyOf, requiredApprovals } from './approval-policy.service';
+import { insertReversal } from '../sql/reversal';
 import { viewsOf } from './process-request-query.service';
 import type { UploadIntents } from '../runtime/upload-intents';
 import { type ProcessRequestView, toProcessRequestView } from '../shapes/views';
@@ -105,12 +106,7 @@ export class ProcessRequestService {
       const evidence = upload.evidence;
       assertCurrencyScale(fields.requestedAmount, balance.currency);
       if (key) {
-        const hash = createRequestHash(
-          partner.id,
-          fields.requestedAmount,
-          fields.observations,
-          evidence.sha256,
-        );
+        const hash = createRequestHash(partner.id, fields, evidence.sha256);
         // The same request again: the first answer, with no OTP (no new action is taken) and no new blob.
         const claim = await this.idempotency.claim(ctx.em, ctx.operator.id, key, hash, answered);
         if (claim.kind === 'replay') {
@@ -271,26 +267,20 @@ export class ProcessRequestService {
     const reversalId = randomUUID();
     const created = await ctx.em
       .transactional(async (em) => {
-        const rows = await em.execute<Record<string, unknown>[]>(
-          `insert into process_request (id, process_type_id, client_balance_id, client_id, requested_amount, currency,
-             observations, status, created_by, required_approvals, created_at, updated_at, expires_at, reversal_of)
-           select ?, ?, client_balance_id, client_id, requested_amount, currency, ?, 'PENDING', ?, ?, ?, ?, ?, id
-             from process_request where ${REVERSIBLE} and id = ? and client_id = ?
-           returning *`,
-          [
-            reversalId,
-            BALANCE_REVERSAL_PROCESS_TYPE_ID,
-            input.reason,
-            ctx.operator.id,
-            terms.requiredApprovals,
-            terms.createdAt,
-            terms.createdAt,
-            terms.expiresAt,
-            BALANCE_INCREASE_PROCESS_TYPE_ID,
-            id,
-            partner.id,
-          ],
+        const insert = insertReversal(
+          {
+            id: reversalId,
+            processTypeId: BALANCE_REVERSAL_PROCESS_TYPE_ID,
+            createdBy: ctx.operator.id,
+            requiredApprovals: terms.requiredApprovals,
+            createdAt: terms.createdAt,
+            expiresAt: terms.expiresAt,
+          },
+          input,
+          `${REVERSIBLE} and id = ? and client_id = ?`,
+          [BALANCE_INCREASE_PROCESS_TYPE_ID, id, partner.id],
         );
+        const rows = await em.execute<Record<string, unknown>[]>(insert.sql, insert.params);
         if (rows.length === 0) throw new DomainError('PROCESS_REQUEST_NOT_APPROVED');
         const reversal = em.map(ProcessRequest, rows[0]);
         const [event] = await recordEvents(em, [

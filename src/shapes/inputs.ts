@@ -69,6 +69,8 @@ export const text = (max: number) =>
  */
 export const otp = z
   .unknown()
+  // What a caller should send, for the OpenAPI document; anything else is judged (and counted) as a wrong code.
+  .meta({ type: 'string', pattern: '^[0-9]{6}$', description: 'The 6-digit TOTP code (SPEC section 6)' })
   .optional()
   .transform((v) => (absent(v) ? undefined : typeof v === 'string' ? v : '?'));
 
@@ -232,12 +234,21 @@ export const inboxQuery = pageQuery.extend({
 });
 export type InboxQuery = z.output<typeof inboxQuery>;
 
-/** The text fields of a create, whichever door they came through. */
-export const createFields = z.object({
+/**
+ * What a request is made of when it is filed: the one declaration of a create's fields. A field added
+ * here is read by both doors (the REST multipart form accepts exactly these fields and `otp`; GraphQL's
+ * input type must match, src/resolvers/create-process-request.input.ts), is part of the idempotency
+ * fingerprint (src/services/idempotency.service.ts), must be shown by the request's view (views.ts) and
+ * must be decided for reversals (src/sql/reversal.ts); the compiler or a test fails until each is done.
+ */
+export const createRequest = z.object({
   requestedAmount: amount,
   observations: text(MAX_OBSERVATIONS_LENGTH),
-  otp,
 });
+export type CreateRequest = z.output<typeof createRequest>;
+
+/** The text fields of a create, whichever door they came through: the request and the OTP that elevates it. */
+export const createFields = createRequest.extend({ otp });
 export type CreateFields = z.output<typeof createFields>;
 
 /**

@@ -1,117 +1,373 @@
-// The shapes every door returns, built once from entities; money leaves as a Decimal scaled to its currency.
+// The shapes every door returns, declared once as zod schemas (as the inputs are in inputs.ts): the
+// TypeScript types are inferred from them, the OpenAPI document's response schemas are generated from them
+// (src/rest/openapi/schemas.ts), and the GraphQL object types must match them key for key (src/graphql/shape.ts).
+// They are built once from entities; money leaves as a Decimal scaled to its currency.
+import { z } from 'zod';
 import type { ClientBalance } from '../entities/client-balance.entity';
 import type { Operator } from '../entities/operator.entity';
 import type { Partner } from '../entities/partner.entity';
-import type { ProgressEventType } from '../entities/process-request-event.entity';
-import type { ProcessRequest, ProcessRequestStatus } from '../entities/process-request.entity';
-import { type Decimal, formatAmount } from '../domain/money';
+import { ProgressEventType } from '../entities/process-request-event.entity';
+import { ProcessRequestStatus, type ProcessRequest } from '../entities/process-request.entity';
+import { ERRORS, type ErrorCode } from '../domain/errors';
+import { Decimal, formatAmount } from '../domain/money';
+import type { CreateRequest } from './inputs';
 import type { ProgressEvent } from './events';
 
-export interface BalanceView {
-  id: string;
-  clientId: string;
-  available: Decimal;
-  /** What approvals would add: the sum of PENDING top-ups (SPEC section 13). */
-  pending: Decimal;
-  currency: string;
-  updatedAt: Date;
-  createdAt: Date;
-}
+/**
+ * The views the OpenAPI document names as components (`#/components/schemas/<id>`); a view used inside
+ * another is referenced, not repeated. Descriptions and examples are the schemas' own `.meta()`.
+ */
+export const components = z.registry<{ id: string }>();
+const named = <S extends z.ZodType>(id: string, schema: S): S => {
+  components.add(schema, { id });
+  return schema;
+};
 
-export interface EvidenceView {
-  fileName: string;
-  contentType: string;
-  size: number;
-  sha256: string;
-}
+/** Exact money: a Decimal, written as a JSON number by REST and as a string by GraphQL's Decimal scalar. */
+export const money = named(
+  'Money',
+  z.instanceof(Decimal).meta({
+    type: 'number',
+    format: 'decimal',
+    // NUMERIC(19,4): never more than 4 digits after the point (the currency's minor digits, often fewer).
+    // No upper bound: the largest amount is written exactly but a double reads it as 1e15.
+    multipleOf: 0.0001,
+    minimum: 0,
+    description:
+      "An exact decimal written as a JSON number with the currency's minor digits (10000.00 for USD); never " +
+      'computed through a float. The digits in the body are exact, but a JSON parser that reads numbers as ' +
+      'IEEE doubles (JavaScript’s JSON.parse) keeps only about 15-17 significant digits: 999999999999998.99 ' +
+      'reads as 999999999999999. To read it exactly, take the number’s source text (JSON.parse with a reviver ' +
+      'reading context.source, or a lossless JSON parser) and keep it as a string or a decimal type; or use ' +
+      'GraphQL, where money is a Decimal string.',
+    examples: [10000.0],
+  }),
+);
+const uuid = z.string().meta({ format: 'uuid' });
+const instant = z.date().meta({ type: 'string', format: 'date-time' });
+const currency = z.string().regex(/^[A-Z]{3}$/);
+const status = z.enum(ProcessRequestStatus);
+const eventType = z.enum(ProgressEventType);
+/** A stored event id (a bigint, as text). */
+const eventId = z.string().regex(/^\d+$/);
 
-export interface ProcessRequestView {
-  id: string;
-  processTypeId: number;
-  clientBalanceId: string;
-  clientId: string;
-  requestedAmount: Decimal;
-  currency: string;
-  observations: string | null;
+/** Codes REST can answer with: the catalogue less those only GraphQL uses. */
+export const REST_ERROR_CODES = (Object.keys(ERRORS) as ErrorCode[]).filter(
+  (code) => !('door' in ERRORS[code]),
+);
+const restErrorCode = z.enum(REST_ERROR_CODES as [ErrorCode, ...ErrorCode[]]);
+
+export const balanceView = named(
+  'Balance',
+  z.strictObject({
+    id: uuid,
+    clientId: uuid,
+    available: money,
+    /** What approvals would add: the sum of PENDING top-ups (SPEC section 13). */
+    pending: money.meta({ description: 'The sum of PENDING top-ups not past their deadline' }),
+    currency,
+    updatedAt: instant,
+    createdAt: instant,
+  }),
+);
+export type BalanceView = z.output<typeof balanceView>;
+
+export const evidenceView = named(
+  'Evidence',
+  z.strictObject({
+    fileName: z.string().meta({ description: 'The uploaded file name, without path or control characters' }),
+    contentType: z.string().meta({ enum: ['application/pdf', 'image/jpeg', 'image/png', 'image/webp'] }),
+    size: z.number().int(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  }),
+);
+export type EvidenceView = z.output<typeof evidenceView>;
+
+export const approvalView = named('Approval', z.strictObject({ operatorId: uuid, at: instant }));
+export type ApprovalView = z.output<typeof approvalView>;
+
+const PROCESS_REQUEST_EXAMPLE = {
+  id: 'c2f4168d-d5c4-4a28-8b38-b2423dcf3c51',
+  processTypeId: 1,
+  clientBalanceId: '135691ae-ac9d-417c-ad1b-d160e25b8b39',
+  clientId: '7c9e6679-7425-40de-944b-e07fc1f90ae7',
+  requestedAmount: 10000.0,
+  currency: 'USD',
+  observations: 'Wire transfer received on 2026-03-01',
+  evidenceUrl:
+    'http://127.0.0.1:10000/devstoreaccount1/evidence/7c9e6679-7425-40de-944b-e07fc1f90ae7/c2f4168d-d5c4-4a28-8b38-b2423dcf3c51/evidence.pdf',
+  evidence: {
+    fileName: 'receipt.pdf',
+    contentType: 'application/pdf',
+    size: 15,
+    sha256: 'a8ea9f63' + '0'.repeat(56),
+  },
+  status: 'PENDING',
+  createdBy: '9ae73380-c585-4003-8155-9889556c0f97',
+  createdAt: '2026-03-01T10:00:00.000Z',
+  updatedAt: '2026-03-01T10:00:00.000Z',
+  reviewedBy: null,
+  reviewedAt: null,
+  reviewReason: null,
+  cancelledBy: null,
+  cancelledAt: null,
+  requiredApprovals: 1,
+  approvals: [],
+  expiresAt: '2026-03-08T10:00:00.000Z',
+  reversalOf: null,
+  reversedBy: null,
+};
+
+const processRequestFields = {
+  id: uuid,
+  processTypeId: z
+    .number()
+    .int()
+    .meta({ enum: [1, 2], description: '1 BALANCE_INCREASE (top-up), 2 BALANCE_REVERSAL' }),
+  clientBalanceId: uuid,
+  clientId: uuid,
+  requestedAmount: money,
+  currency,
+  observations: z.string().nullable(),
   /** null for a reversal, which has no evidence. */
-  evidenceUrl: string | null;
-  evidence: EvidenceView | null;
-  status: ProcessRequestStatus;
-  createdBy: string;
-  createdAt: Date;
-  updatedAt: Date;
-  reviewedBy: string | null;
-  reviewedAt: Date | null;
-  reviewReason: string | null;
-  cancelledBy: string | null;
-  cancelledAt: Date | null;
-  requiredApprovals: number;
-  approvals: ApprovalView[];
-  expiresAt: Date;
-  reversalOf: string | null;
-  reversedBy: string | null;
-}
+  evidenceUrl: z.string().meta({ format: 'uri' }).nullable().meta({
+    description:
+      "The blob's canonical URL (private: read it through …/evidence/download); null for a reversal",
+  }),
+  evidence: evidenceView.nullable(),
+  status,
+  createdBy: uuid,
+  createdAt: instant,
+  updatedAt: instant,
+  reviewedBy: uuid.nullable(),
+  reviewedAt: instant.nullable(),
+  reviewReason: z.string().nullable(),
+  cancelledBy: uuid.nullable(),
+  cancelledAt: instant.nullable(),
+  requiredApprovals: z.number().int().min(1),
+  approvals: z.array(approvalView),
+  expiresAt: instant,
+  reversalOf: uuid.nullable(),
+  reversedBy: uuid.nullable(),
+};
 
-export interface ApprovalView {
-  operatorId: string;
-  at: Date;
-}
+export const processRequestView = named(
+  'ProcessRequest',
+  z.strictObject(processRequestFields).meta({ examples: [PROCESS_REQUEST_EXAMPLE] }),
+);
+export type ProcessRequestView = z.output<typeof processRequestView>;
+
+/** Every field a create takes is one its answer shows: forgetting it in the view fails here. */
+type Missing<A, B> = Exclude<keyof A, keyof B>;
+export const CREATE_FIELDS_ARE_SHOWN: [Missing<CreateRequest, ProcessRequestView>] extends [never]
+  ? true
+  : Missing<CreateRequest, ProcessRequestView> = true;
 
 /** One entry of a request's history (the audit trail). */
-export interface HistoryEntryView {
-  id: string;
-  type: ProgressEventType;
-  /** null when the service itself acted (expiry). */
-  actorId: string | null;
-  fromStatus: ProcessRequestStatus | null;
-  toStatus: ProcessRequestStatus | null;
-  reason: string | null;
-  at: Date;
-}
+export const historyEntryView = named(
+  'HistoryEntry',
+  z.strictObject({
+    id: eventId,
+    type: eventType,
+    /** null when the service itself acted (expiry). */
+    actorId: uuid.nullable().meta({ description: 'null when the service itself acted (expiry)' }),
+    fromStatus: status.nullable(),
+    toStatus: status.nullable(),
+    reason: z.string().nullable(),
+    at: instant,
+  }),
+);
+export type HistoryEntryView = z.output<typeof historyEntryView>;
+
+export const processRequestDetailsView = named(
+  'ProcessRequestDetails',
+  z.strictObject({
+    ...processRequestFields,
+    history: z.array(historyEntryView).meta({ description: 'Its stored events, oldest first' }),
+  }),
+);
+
+export const processRequestPageView = named(
+  'ProcessRequestPage',
+  z.strictObject({
+    items: z.array(processRequestView),
+    page: z.number().int().min(1),
+    limit: z.number().int().min(1).max(100),
+    total: z.number().int().min(0),
+    totalPages: z.number().int().min(0),
+  }),
+);
+export type ProcessRequestPageView = z.output<typeof processRequestPageView>;
+
+export const downloadLinkView = named(
+  'DownloadLink',
+  z.strictObject({
+    url: z.string().meta({ format: 'uri', description: 'A read-only SAS URL for the one blob' }),
+    expiresAt: instant,
+  }),
+);
+export type DownloadLinkView = z.output<typeof downloadLinkView>;
+
+/** A REST bulk decision's answer: one result per id, in the order given. */
+export const bulkResultsView = named(
+  'BulkResults',
+  z.strictObject({
+    results: z.array(
+      z.strictObject({
+        id: z.string().meta({ description: 'The id as given (JSON text for a value that is not a string)' }),
+        statusCode: z.number().int().meta({ description: "The single call's status: 204 when decided" }),
+        code: restErrorCode.optional(),
+      }),
+    ),
+  }),
+);
+export type BulkResultsView = z.output<typeof bulkResultsView>;
+
+/** A policy tier: a request of amount >= from (up to the next tier) needs `approvals` approvals. */
+export const tierView = z.strictObject({
+  from: z.string().meta({ examples: ['0'] }),
+  approvals: z.number().int(),
+});
+export type TierView = z.output<typeof tierView>;
+
+/** A policy as it was or became. */
+export const policyStateView = z.strictObject({
+  tiers: z.array(tierView),
+  pendingTtlSeconds: z.number().int(),
+});
+export type PolicyStateView = z.output<typeof policyStateView>;
+
+export const policyChangeView = z.strictObject({
+  id: z.string(),
+  /** null: changed with the CLI. */
+  actorId: uuid.nullable(),
+  at: instant,
+  before: policyStateView,
+  after: policyStateView,
+});
+export type PolicyChangeView = z.output<typeof policyChangeView>;
+
+export const policyView = named(
+  'ApprovalPolicy',
+  z.strictObject({
+    clientId: uuid,
+    tiers: z.array(tierView),
+    pendingTtlSeconds: z.number().int(),
+    updatedAt: instant.meta({
+      description: 'The epoch (1970-01-01T00:00:00.000Z) for a policy never changed',
+    }),
+    updatedBy: uuid.nullable().meta({ description: 'null: the default, or a change made with the CLI' }),
+    /** Every change, newest first. */
+    history: z.array(policyChangeView).meta({ description: 'Every change, newest first' }),
+  }),
+);
+export type PolicyView = z.output<typeof policyView>;
 
 /** A progress event as SSE and the subscription deliver it (SPEC section 7). */
-export interface ProgressEventView {
-  id: string | null;
-  clientId: string;
-  processRequestId: string;
-  type: ProgressEventType;
-  status: ProcessRequestStatus | null;
-  percent?: number;
-  available?: Decimal;
-  code?: string;
-  /** With APPROVAL_RECORDED: the approvals so far and how many the request needs. */
-  approvals?: number;
-  requiredApprovals?: number;
-  at: Date;
-}
+export const progressEventView = named(
+  'ProgressEvent',
+  z
+    .strictObject({
+      id: eventId.nullable().meta({ description: 'null for EVIDENCE_UPLOADING (not stored)' }),
+      clientId: uuid,
+      processRequestId: uuid,
+      type: eventType,
+      status: status.nullable(),
+      percent: z.number().int().min(0).max(100).optional(),
+      available: money.optional(),
+      code: z.string().optional(),
+      /** With APPROVAL_RECORDED: the approvals so far and how many the request needs. */
+      approvals: z.number().int().optional(),
+      requiredApprovals: z.number().int().optional(),
+      at: instant,
+    })
+    .meta({ description: "The JSON of an SSE frame's `data:` line" }),
+);
+export type ProgressEventView = z.output<typeof progressEventView>;
 
-export interface PartnerView {
-  id: string;
-  name: string;
-  currency: string;
-  createdAt: Date;
-}
+export const partnerView = z.strictObject({ id: uuid, name: z.string(), currency, createdAt: instant });
+export type PartnerView = z.output<typeof partnerView>;
 
 /**
  * An operator as others see them (SPEC section 14): who filed, approved, rejected, cancelled or changed
  * something. Never their roles, scope or OTP settings: those are for the operator themselves (OperatorView).
  */
-export interface PersonView {
-  id: string;
-  name: string;
-  email: string;
-}
+export const personView = z.strictObject({ id: uuid, name: z.string(), email: z.string() });
+export type PersonView = z.output<typeof personView>;
 
 /** The operator acting through a call, as they see themselves. */
-export interface OperatorView {
-  id: string;
-  email: string;
-  name: string;
-  roles: string[];
-  partnerIds: string[] | null;
-  otpRequired: boolean;
-  active: boolean;
-}
+export const operatorView = z.strictObject({
+  id: uuid,
+  email: z.string(),
+  name: z.string(),
+  roles: z.array(z.string()),
+  partnerIds: z.array(uuid).nullable(),
+  otpRequired: z.boolean(),
+  active: z.boolean(),
+});
+export type OperatorView = z.output<typeof operatorView>;
+
+/** Every REST error (SPEC section 9); src/http/middleware.ts writes it. */
+export const errorView = named(
+  'Error',
+  z
+    .strictObject({
+      statusCode: z.number().int().meta({ description: 'The HTTP status, repeated' }),
+      code: restErrorCode,
+      message: z.string(),
+      requestId: z.string().meta({
+        description:
+          'The request id, also sent as the X-Request-Id header; the log lines of the request carry it',
+      }),
+      details: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .meta({
+          description:
+            'Validation errors: the field (`{"field":"requestedAmount"}`); stream limits: the limit; 401: which ' +
+            'credential (`token`: app, user or ticket; `header`) and why (`reason`: missing, malformed, expired, ' +
+            'not_yet_valid, bad_signature, wrong_issuer, wrong_audience, unknown_subject, or unknown for a ticket)',
+        }),
+      retryAfter: z
+        .number()
+        .int()
+        .optional()
+        .meta({ description: 'With OTP_LOCKED: seconds until trying again can succeed' }),
+    })
+    .meta({
+      examples: [
+        {
+          statusCode: 409,
+          code: 'PROCESS_REQUEST_NOT_PENDING',
+          message: 'The process request is not pending',
+          requestId: '7921115b-2c1f-4f0e-9d55-8f0b3b2f8a61',
+        },
+      ],
+    }),
+);
+
+/** A one-use progress stream ticket (SPEC section 20), for EventSource. */
+export const streamTicketView = named(
+  'StreamTicket',
+  z.strictObject({
+    ticket: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/)
+      .meta({ description: 'Pass it as ?ticket= to GET …/process-request/progress, once' }),
+    expiresAt: instant.meta({ description: 'Unused after this moment, it opens nothing' }),
+  }),
+);
+export type StreamTicketView = z.output<typeof streamTicketView>;
+
+export const healthView = named('Health', z.strictObject({ status: z.literal('ok') }));
+export const readinessView = named(
+  'Readiness',
+  z.strictObject({
+    status: z.enum(['ready', 'unavailable']),
+    database: z.enum(['up', 'down']),
+    storage: z.enum(['up', 'down']),
+  }),
+);
 
 /** `pending`: the NUMERIC sum of the partner's PENDING top-ups. */
 export function toBalanceView(

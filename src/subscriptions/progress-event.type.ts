@@ -6,9 +6,11 @@ import type { Decimal } from '../domain/money';
 import { DecimalScalar } from '../graphql/decimal.scalar';
 // Registers the two enums under their GraphQL names before this type uses them.
 import '../graphql/enums';
+import type { Shape } from '../graphql/shape';
+import type { ProgressEventView } from '../shapes/views';
 
 @ObjectType('ProgressEvent', { description: 'A change to a process request of the partner being watched' })
-export class ProgressEventObject {
+export class ProgressEventObject implements Shape<ProgressEventView, ProgressEventObject> {
   @Field(() => ID, {
     nullable: true,
     description: 'Stored event id (monotonic); null for EVIDENCE_UPLOADING, which is not stored',

@@ -58,8 +58,15 @@ export function attachSubscriptions(
           return true;
         } catch (error) {
           const domain = toDomainError(error);
-          if (domain.code === 'UNAUTHENTICATED') ctx.extra.socket.close(4401, 'Unauthorized');
-          else if (domain.status >= 500) ctx.extra.socket.close(1013, 'Try again later');
+          if (domain.code === 'UNAUTHENTICATED') {
+            // The close reason (at most 123 bytes) says which token and why, as a 401's details do.
+            const { token, reason } = (domain.details ?? {}) as { token?: string; reason?: string };
+            log.info(
+              { code: domain.code, reason: domain.message, details: domain.details },
+              'connection refused',
+            );
+            ctx.extra.socket.close(4401, token ? `Unauthorized: ${token} token ${reason}` : 'Unauthorized');
+          } else if (domain.status >= 500) ctx.extra.socket.close(1013, 'Try again later');
           return false;
         }
       },
@@ -164,6 +171,15 @@ export function attachSubscriptions(
     // PROGRESS_STALL_SECONDS.
     Math.min(KEEP_ALIVE_MAX_MS, services.config.progressStallSeconds * 500),
   );
+  // ws forwards every error of the HTTP server to this one, and graphql-ws prints it with a stack on the
+  // console: a port already taken would be a page of stack before the one line listen() reports. Before
+  // the server listens its errors are listen()'s; after, one is logged (and sockets are told) here.
+  wss.removeAllListeners('error');
+  wss.on('error', (error: Error) => {
+    if (!server.listening) return log.debug({ err: error }, 'HTTP server error before listening');
+    log.error({ err: error }, 'HTTP server error');
+    for (const socket of wss.clients) socket.close(1011, 'Internal server error');
+  });
 
   return {
     async close() {

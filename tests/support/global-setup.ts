@@ -6,8 +6,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
+import 'reflect-metadata';
+import { Client } from 'pg';
 import { PostgresCluster, temporaryDataDir } from '../../src/infra/postgres-cluster';
 import { freePort } from '../../src/infra/free-port';
+import { pgConnectionOptions } from '../../src/infra/database-url';
+import { migrate, openDatabase } from '../../src/db';
+import { createLogger } from '../../src/logger';
 
 const AZURITE_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
@@ -25,6 +30,8 @@ function portOpen(port: number): Promise<boolean> {
 
 interface TestRun {
   root: string;
+  /** The migrated database every test file's database is cloned from; dropped at teardown. */
+  template?: { adminUrl: string; name: string };
   pg?: PostgresCluster;
   azurite?: ChildProcess;
 }
@@ -58,6 +65,9 @@ export default async function globalSetup(): Promise<void> {
     process.env.DATABASE_URL = pg.url('postgres');
   }
 
+  run.template = await createTemplateDatabase(process.env.DATABASE_URL);
+  process.env.TEST_TEMPLATE_DATABASE = run.template.name;
+
   if (!process.env.AZURE_STORAGE_CONNECTION_STRING) {
     const port = await freePort();
     const cwd = path.join(root, 'azurite');
@@ -87,4 +97,29 @@ export default async function globalSetup(): Promise<void> {
     run.azurite = child;
     process.env.AZURE_STORAGE_CONNECTION_STRING = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${AZURITE_KEY};BlobEndpoint=http://127.0.0.1:${port}/devstoreaccount1;`;
   }
+}
+
+/**
+ * Migrates one database for the whole run; each test file's world clones it (`create database … template`),
+ * which takes a fraction of running every migration again per file.
+ */
+async function createTemplateDatabase(adminUrl: string): Promise<{ adminUrl: string; name: string }> {
+  const name = `test_template_${process.pid}_${Date.now().toString(36)}`;
+  const admin = new Client(pgConnectionOptions(adminUrl));
+  await admin.connect();
+  try {
+    await admin.query(`create database "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const orm = await openDatabase({ url: url.toString() }, createLogger('silent'));
+  try {
+    await migrate(orm);
+  } finally {
+    // A template must have no open connection when it is cloned.
+    await orm.close(true);
+  }
+  return { adminUrl, name };
 }

@@ -21,8 +21,10 @@ const validators = new Map<string, ValidateFunction>();
 /** An Ajv for JSON Schema 2020-12 holding the document, so `#/components/…` references resolve inside it. */
 export function documentAjv(): Ajv2020 {
   if (!ajv) {
-    ajv = new Ajv2020({ allErrors: true, strict: false });
+    // Money is a multipleOf 0.0001: compared with a tolerance, as 10000.1 / 0.0001 is not a whole double.
+    ajv = new Ajv2020({ allErrors: true, strict: false, multipleOfPrecision: 8 });
     addFormats(ajv);
+    ajv.addFormat('decimal', true);
     ajv.addSchema({ ...DOCUMENT, $id: DOCUMENT_ID });
   }
   return ajv;

@@ -21,16 +21,63 @@ export interface ServerProcess {
   kill(): Promise<void>;
   /** SIGTERM: the graceful shutdown. */
   stop(): Promise<void>;
+  /** SIGINT to the whole process group, as a terminal's Ctrl-C sends it (needs `{ group: true }`). */
+  interrupt(): Promise<void>;
+  /** Everything written to standard error so far. */
+  stderr(): string;
   /** Resolves with the first log line (already written or to come) that `match` accepts. */
   waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
 }
 
-/** Starts `src/main.ts` with `env` over the test's environment; resolves once it logs `listening`. */
-export async function startServer(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
+const serverEnv = (env: Record<string, string>) => ({
+  ...process.env,
+  PORT: '0',
+  METRICS_PORT: '0',
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'info',
+  ...env,
+});
+
+/** Runs `src/main.ts` with `env` until it exits by itself (a start that fails): its code and output. */
+export function runUntilExit(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['-r', REGISTER, 'src/main.ts'], {
+    cwd: ROOT,
+    env: serverEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`still running after ${timeoutMs} ms; stdout: ${stdout.slice(-2000)}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Starts `src/main.ts` with `env` over the test's environment; resolves once it logs `listening`. With
+ * `group`, the child leads a process group of its own, so `interrupt()` can play a terminal's Ctrl-C.
+ */
+export async function startServer(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  options: { group?: boolean } = {},
+): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['-r', REGISTER, 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: serverEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.group ?? false,
   });
   const logs: LogLine[] = [];
   const waiters = new Set<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();
@@ -87,6 +134,12 @@ export async function startServer(env: Record<string, string>, timeoutMs = 30_00
       exited,
       kill: () => signal('SIGKILL'),
       stop: () => signal('SIGTERM'),
+      async interrupt() {
+        if (!options.group) throw new Error('start the server with { group: true } to interrupt it');
+        if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGINT');
+        await exited;
+      },
+      stderr: () => stderr,
       waitForLog,
     };
   } catch (error) {

@@ -13,6 +13,9 @@ import { migrate } from '../../src/db';
 import type { Operator } from '../../src/entities/operator.entity';
 import { createOperator, createPartner } from '../../src/services/admin.service';
 import { createFields, newOperator, newPartner, parseInput, type NewOperator } from '../../src/shapes/inputs';
+import { ProgressEventType } from '../../src/entities/process-request-event.entity';
+import { ProcessRequestStatus } from '../../src/entities/process-request.entity';
+import { recordEvents } from '../../src/sql/progress';
 import { PDF } from './files';
 import { checked } from './openapi';
 
@@ -78,6 +81,12 @@ export interface World {
   ): Promise<string>;
   /** A create through the service the doors call (no HTTP), for building many rows quickly; returns the id. */
   createInProcess(partnerId: string, operator: Operator, amount?: string): Promise<string>;
+  /**
+   * `count` PENDING top-ups written in SQL as a create leaves them (row, CREATED event; the evidence columns
+   * describe a PDF that is not uploaded), for tests where volume matters and the upload path is not the
+   * subject. Required approvals and the deadline follow the partner's policy. Returns the ids, oldest first.
+   */
+  seedRequests(partnerId: string, operator: Operator, count: number, amount?: string): Promise<string[]>;
   /** PATCH `.../process-request/{id}/{action}`, with a JSON body if given; the caller asserts the status. */
   act(
     partnerId: string,
@@ -99,6 +108,25 @@ function isOperator(caller: Caller): caller is Operator {
   return typeof (caller as Operator).id === 'string' && Array.isArray((caller as Operator).roles);
 }
 
+/** Parameters: amount, partner, count, amount, creator. Rows as a create writes them (see seedRequests). */
+const SEED_REQUESTS = `
+  with policy as (
+    select b.id as balance_id, b.client_id, b.currency, coalesce(p.pending_ttl_seconds, 604800) as ttl,
+           coalesce((select (t->>'approvals')::smallint from jsonb_array_elements(p.tiers) t
+                      where (t->>'from')::numeric <= ?::numeric order by (t->>'from')::numeric desc limit 1), 1) as required
+      from client_balance b left join approval_policy p on p.client_id = b.client_id
+     where b.client_id = ?),
+  fresh as (
+    select gen_random_uuid() as id, n, clock_timestamp() as at from generate_series(1, ?) n)
+  insert into process_request (id, process_type_id, client_balance_id, client_id, requested_amount, currency, status,
+    created_by, required_approvals, created_at, updated_at, expires_at, evidence_url, evidence_file_name,
+    evidence_content_type, evidence_size, evidence_sha256, evidence_blob_name)
+  select f.id, 1, p.balance_id, p.client_id, ?::numeric, p.currency, 'PENDING', ?, p.required, f.at, f.at,
+         f.at + make_interval(secs => p.ttl), 'http://127.0.0.1/seeded/' || f.id, 'receipt.pdf', 'application/pdf',
+         1024, encode(sha256(f.id::text::bytea), 'hex'), p.client_id || '/' || f.id || '/evidence.pdf'
+    from fresh f cross join policy p order by f.n
+  returning id`;
+
 function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${database}`;
@@ -118,7 +146,9 @@ export async function createWorld(
   const container = `evidence-${suffix}`;
   const admin = new Client(pgConnectionOptions(adminUrl));
   await admin.connect();
-  await admin.query(`create database "${database}"`);
+  // Cloned from the run's migrated template (global-setup.ts); migrate() below then finds nothing to do.
+  const template = process.env.TEST_TEMPLATE_DATABASE;
+  await admin.query(`create database "${database}"${template ? ` template "${template}"` : ''}`);
   await admin.end();
 
   const databaseUrl = withDatabase(adminUrl, database);
@@ -213,6 +243,29 @@ export async function createWorld(
         return parseInput(createFields, { requestedAmount: amount });
       });
       return view.id;
+    },
+    async seedRequests(partnerId, operator, count, amount = '1.00') {
+      const em = app.orm.em.fork();
+      return em.transactional(async (tx) => {
+        const rows = await tx.execute<{ id: string }[]>(SEED_REQUESTS, [
+          amount,
+          partnerId,
+          count,
+          amount,
+          operator.id,
+        ]);
+        await recordEvents(
+          tx,
+          rows.map((row) => ({
+            processRequestId: row.id,
+            partnerId,
+            type: ProgressEventType.CREATED,
+            actorId: operator.id,
+            toStatus: ProcessRequestStatus.PENDING,
+          })),
+        );
+        return rows.map((row) => row.id);
+      });
     },
     async act(partnerId, id, action, caller, body) {
       const req = world.http

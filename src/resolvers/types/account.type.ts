@@ -1,9 +1,11 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 import type { Decimal } from '../../domain/money';
 import { DecimalScalar } from '../../graphql/decimal.scalar';
+import type { Shape } from '../../graphql/shape';
+import type { BalanceView, OperatorView, PartnerView, PersonView } from '../../shapes/views';
 
 @ObjectType('ClientBalance')
-export class ClientBalanceType {
+export class ClientBalanceType implements Shape<BalanceView, ClientBalanceType> {
   @Field(() => ID)
   id!: string;
 
@@ -27,7 +29,7 @@ export class ClientBalanceType {
 }
 
 @ObjectType('Partner')
-export class PartnerType {
+export class PartnerType implements Shape<PartnerView, PartnerType> {
   @Field(() => ID)
   id!: string;
 
@@ -45,7 +47,7 @@ export class PartnerType {
   description:
     'A person who acted on a request or policy, as others see them: never their roles, scope or OTP settings',
 })
-export class OperatorType {
+export class OperatorType implements Shape<PersonView, OperatorType> {
   @Field(() => ID)
   id!: string;
 
@@ -59,7 +61,7 @@ export class OperatorType {
 @ObjectType('CurrentOperator', {
   description: 'The operator acting through this call, with what only they may see: roles, scope, OTP',
 })
-export class CurrentOperatorType {
+export class CurrentOperatorType implements Shape<OperatorView, CurrentOperatorType> {
   @Field(() => ID)
   id!: string;
 

@@ -2,11 +2,14 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DecimalScalar } from '../../graphql/decimal.scalar';
 import { ProcessRequestType } from './process-request.type';
+import type { SameKeys, Shape } from '../../graphql/shape';
+import type { PolicyInput } from '../../shapes/inputs';
+import type { PolicyChangeView, PolicyStateView, PolicyView, TierView } from '../../shapes/views';
 
 @ObjectType({
   description: 'A request of amount >= from (up to the next tier) needs `approvals` distinct approvals',
 })
-export class ApprovalTierType {
+export class ApprovalTierType implements Shape<TierView, ApprovalTierType> {
   @Field(() => DecimalScalar, { description: "In the partner's currency; the first tier's is 0" })
   from!: string;
 
@@ -33,7 +36,7 @@ export class ApprovalPolicyInput {
 }
 
 @ObjectType('ApprovalPolicyState', { description: 'A policy as it was or became' })
-export class PolicyStateType {
+export class PolicyStateType implements Shape<PolicyStateView, PolicyStateType> {
   @Field(() => [ApprovalTierType])
   tiers!: ApprovalTierType[];
 
@@ -42,7 +45,7 @@ export class PolicyStateType {
 }
 
 @ObjectType('ApprovalPolicyChange', { description: 'Who changed the policy, when, from what to what' })
-export class PolicyChangeType {
+export class PolicyChangeType implements Shape<PolicyChangeView, PolicyChangeType> {
   @Field(() => ID)
   id!: string;
 
@@ -60,7 +63,7 @@ export class PolicyChangeType {
 }
 
 @ObjectType('ApprovalPolicy')
-export class ApprovalPolicyType {
+export class ApprovalPolicyType implements Shape<PolicyView, ApprovalPolicyType> {
   @Field(() => ID)
   clientId!: string;
 
@@ -99,3 +102,9 @@ export class DecisionResultType {
   @Field(() => ProcessRequestType, { nullable: true, description: 'The request after the decision' })
   request!: ProcessRequestType | null;
 }
+
+/** The input types carry exactly the fields of the policy declaration (src/shapes/inputs.ts). */
+export const POLICY_INPUT_IS_DECLARED: [
+  SameKeys<ApprovalPolicyInput, PolicyInput>,
+  SameKeys<ApprovalTierInput, PolicyInput['tiers'][number]>,
+] = [true, true];

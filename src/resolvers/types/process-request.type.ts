@@ -5,9 +5,18 @@ import type { Decimal } from '../../domain/money';
 import { DecimalScalar } from '../../graphql/decimal.scalar';
 
 import '../../graphql/enums';
+import type { Shape } from '../../graphql/shape';
+import type {
+  ApprovalView,
+  DownloadLinkView,
+  EvidenceView,
+  HistoryEntryView,
+  ProcessRequestPageView,
+  ProcessRequestView,
+} from '../../shapes/views';
 
 @ObjectType({ description: 'What the service recorded about the evidence file' })
-export class EvidenceInfo {
+export class EvidenceInfo implements Shape<EvidenceView, EvidenceInfo> {
   @Field(() => String, { description: 'Client file name, cleaned of paths and control characters' })
   fileName!: string;
 
@@ -22,7 +31,7 @@ export class EvidenceInfo {
 }
 
 @ObjectType({ description: 'One entry of a request history: who did what, when' })
-export class HistoryEntry {
+export class HistoryEntry implements Shape<HistoryEntryView, HistoryEntry> {
   @Field(() => ID)
   id!: string;
 
@@ -46,7 +55,7 @@ export class HistoryEntry {
 }
 
 @ObjectType('Approval', { description: 'One approval of a request' })
-export class ApprovalType {
+export class ApprovalType implements Shape<ApprovalView, ApprovalType> {
   @Field(() => ID)
   operatorId!: string;
 
@@ -55,7 +64,7 @@ export class ApprovalType {
 }
 
 @ObjectType('ProcessRequest', { description: 'A partner balance top-up request' })
-export class ProcessRequestType {
+export class ProcessRequestType implements Shape<ProcessRequestView, ProcessRequestType> {
   @Field(() => ID)
   id!: string;
 
@@ -136,7 +145,7 @@ export class ProcessRequestType {
 }
 
 @ObjectType()
-export class ProcessRequestPage {
+export class ProcessRequestPage implements Shape<ProcessRequestPageView, ProcessRequestPage> {
   @Field(() => [ProcessRequestType])
   items!: ProcessRequestType[];
 
@@ -154,7 +163,7 @@ export class ProcessRequestPage {
 }
 
 @ObjectType({ description: 'A read-only, expiring link to one evidence file' })
-export class EvidenceDownload {
+export class EvidenceDownload implements Shape<DownloadLinkView, EvidenceDownload> {
   @Field(() => String)
   url!: string;
 

@@ -1,9 +1,12 @@
 // The OpenAPI 3.1 document of the REST facade: built once per process from the schemas and paths beside
 // it, served at GET /openapi.json, rendered at GET /docs, and used by the tests to check every answer.
 import { ERRORS } from '../../domain/errors';
-import { documentationPaths, healthPaths, restPaths } from './paths';
+import { documentationPaths } from '../docs.paths';
+import { healthPaths } from '../health.paths';
+import { processRequestPaths } from '../process-request.paths';
+import { progressPaths } from '../progress.paths';
 import { id } from '../../shapes/inputs';
-import { fromInput, restErrorCodesByStatus, SCHEMAS } from './schemas';
+import { fromInput, restErrorCodesByStatus, viewSchemas } from './schemas';
 
 export interface DocumentOptions {
   /** Whether GET /docs (API_DOCS) is served, and so documented. */
@@ -63,21 +66,36 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       { name: 'Health' },
       { name: 'Documentation' },
     ],
-    paths: { ...restPaths(), ...healthPaths(), ...documentationPaths(options.docsPage) },
+    // Each routes file's path items, declared beside it (src/rest/*.paths.ts).
+    paths: {
+      ...processRequestPaths(),
+      ...progressPaths(),
+      ...healthPaths(),
+      ...documentationPaths(options.docsPage),
+    },
     components: {
       securitySchemes: {
+        // Both as apiKey headers, so a docs page asks for both values the same way: `Bearer ` typed, then the JWT.
         appToken: {
-          type: 'http',
-          scheme: 'bearer',
-          bearerFormat: 'JWT',
-          description: 'The calling application: `Authorization: Bearer <app token>`',
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description:
+            'The calling application: `Authorization: Bearer <app token>` (a JWT). Type the value whole, `Bearer ` included.',
         },
         userToken: {
           type: 'apiKey',
           in: 'header',
           name: 'x-user-token',
           description:
-            'The operator acting through the application: `x-user-token: Bearer <user token>` (a JWT)',
+            'The operator acting through the application: `x-user-token: Bearer <user token>` (a JWT). Type the value whole, `Bearer ` included.',
+        },
+        streamTicket: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'ticket',
+          description:
+            'Only GET …/process-request/progress: a one-use ticket from POST …/process-request/progress/ticket, for EventSource',
         },
       },
       parameters: {
@@ -99,7 +117,7 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       headers: {
         'Retry-After': { description: 'Seconds until trying again can succeed', schema: { type: 'integer' } },
       },
-      schemas: SCHEMAS,
+      schemas: viewSchemas(),
       responses: errorResponses(),
     },
   };
