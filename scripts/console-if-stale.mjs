@@ -1,7 +1,7 @@
 // Builds the checker console (vite build into dist/console) when it is missing or older than its sources.
 // `npm start` and the browser tests run it; `npm run build` always builds.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,23 +17,42 @@ function newest(dir) {
   return latest;
 }
 
-const sources = Math.max(
-  newest(path.join(root, 'console')),
-  statSync(path.join(root, 'package-lock.json')).mtimeMs,
-);
-if (!existsSync(built) || statSync(built).mtimeMs < sources) {
-  process.stderr.write('building the console (dist/console)\n');
-  execFileSync(
-    process.execPath,
-    [
-      path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'),
-      'build',
-      '--config',
-      'console/vite.config.mts',
-    ],
-    {
-      cwd: root,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
-  );
+const stale = () =>
+  !existsSync(built) ||
+  statSync(built).mtimeMs <
+    Math.max(newest(path.join(root, 'console')), statSync(path.join(root, 'package-lock.json')).mtimeMs);
+
+// One build at a time (parallel test files call this too): the others wait for it, then find it current.
+const lock = path.join(root, 'dist', '.console-build.lock');
+mkdirSync(path.dirname(lock), { recursive: true });
+const deadline = Date.now() + 180_000;
+for (;;) {
+  try {
+    closeSync(openSync(lock, 'wx'));
+    break;
+  } catch (error) {
+    if (error.code !== 'EEXIST') throw error;
+    // A lock older than the longest build was left by a build that died.
+    if (Date.now() - statSync(lock, { throwIfNoEntry: false })?.mtimeMs > 180_000)
+      rmSync(lock, { force: true });
+    if (Date.now() > deadline) throw new Error(`another console build still holds ${lock}`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  }
+}
+try {
+  if (stale()) {
+    process.stderr.write('building the console (dist/console)\n');
+    execFileSync(
+      process.execPath,
+      [
+        path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'),
+        'build',
+        '--config',
+        'console/vite.config.mts',
+      ],
+      { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+  }
+} finally {
+  rmSync(lock, { force: true });
 }

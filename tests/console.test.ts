@@ -137,10 +137,13 @@ suite('checker console in chromium', () => {
     await main.page.getByRole('button', { name: `Open ${ids.h.slice(0, 8)}` }).click();
     const image = main.page.getByRole('img', { name: 'Evidence: receipt.png' });
     await image.waitFor();
-    // Loaded from the blob storage under the page's CSP (a 1x1 PNG).
-    await main.page.waitForFunction(
-      `document.querySelector('img[alt="Evidence: receipt.png"]')?.naturalWidth === 1`,
-    );
+    // Loaded from the blob storage under the page's CSP (a 1x1 PNG). Polled from here: waitForFunction
+    // evaluates its text with eval() inside the page, which this page's CSP refuses.
+    const width = `document.querySelector('img[alt="Evidence: receipt.png"]')?.naturalWidth ?? 0`;
+    for (const until = Date.now() + 30_000; (await main.page.evaluate<number>(width)) !== 1;) {
+      if (Date.now() > until) throw new Error('the evidence image did not load');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     await shot(main.page, 'request');
     await main.page.getByRole('button', { name: 'Approve', exact: true }).click();
     await expectText(main.page.getByRole('status'), 'APPROVED');
