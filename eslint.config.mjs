@@ -24,6 +24,13 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
+  // Functions that read top to bottom: none in src longer than a screenful or two (docs/architecture.md).
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 120, skipBlankLines: true, skipComments: true }],
+    },
+  },
   // The layers of docs/architecture.md, enforced: doors → services → (runtime → sql → domain, shapes) → entities,
   // one way; the three doors never import each other (what they share lives in http/ and graphql/, and the
   // schema is composed above them in src/schema.ts). A module that imports a layer above it fails the lint.

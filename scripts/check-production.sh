@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The production recipe of the README, proven on a fresh clone of this repository's HEAD:
+# The production recipe of docs/operations.md, proven on a fresh clone of this repository's HEAD:
 #   npm ci && npm run build && npm prune --omit=dev
 # then, with NODE_ENV=production and real settings (a throwaway PostgreSQL, or CHECK_DATABASE_URL if given;
 # an Azurite with a non-development account; fresh secrets):

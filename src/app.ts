@@ -96,7 +96,7 @@ async function openStore(config: Config, options: AppOptions, observe: BlobObser
     await store.delegationKeys!.keyFor(new Date(Date.now() + config.sasTtlSeconds * 1000));
   } catch (error) {
     throw new StartupError(
-      `AZURE_STORAGE_ACCOUNT_URL: the Azure AD identity cannot use ${config.storageAccountUrl} (${(error as Error).message.split('\n')[0]}); see "Azure AD storage credentials" in the README`,
+      `AZURE_STORAGE_ACCOUNT_URL: the Azure AD identity cannot use ${config.storageAccountUrl} (${(error as Error).message.split('\n')[0]}); see "Azure AD storage credentials" in docs/operations.md`,
     );
   }
   return store;
@@ -132,112 +132,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const schema = await buildAppSchema();
     const apollo = createApollo(schema, services);
     await apollo.start();
-
-    const koa = new Koa({ proxy: false });
-    koa.silent = true;
-    koa.use(observeRequests(metrics.httpDuration));
-    koa.use(requestContext(log));
-    // Before the error handler, so refusals carry the CORS headers too (a browser app can read them).
-    koa.use(corsMiddleware(config.corsOrigins));
-    koa.use(errorHandler());
-    const health = healthRouter(services);
-    const rest = processRequestRouter(services, verifier, progressRoutes(services, verifier, progress));
-    const docs = docsRouter({ page: config.apiDocs });
-    // The checker console is a page and its own session call, not part of the REST API document.
-    const consoleRoutes = config.console.enabled ? [consoleRouter(services, verifier)] : [];
-    const allowed = allowedMethods([health, docs, rest, ...consoleRoutes], {
-      [GRAPHQL_PATH]: ['GET', 'POST'],
-    });
-    koa.use(methodGuard(allowed));
-    koa.use(health.routes());
-    koa.use(docs.routes());
-    for (const router of consoleRoutes) koa.use(router.routes());
-    koa.use(explorerMiddleware(config.graphqlExplorer));
-    koa.use(graphqlMiddleware(apollo, services, verifier));
-    koa.use(rest.routes());
-
-    // Koa composes its middleware here: every route is registered above.
-    // Node checks these deadlines every connectionsCheckingInterval: a quarter of the timeout, at most 30 s.
-    const requestTimeout = config.requestTimeoutSeconds * 1000;
-    const server = createServer(
-      { connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeout / 4)) },
-      koa.callback(),
-    );
-    server.headersTimeout = Math.min(30_000, requestTimeout);
-    server.requestTimeout = requestTimeout;
-    server.maxHeadersCount = 100;
+    const parts: Parts = { config, log, orm, services, apollo, progress, liveness, metrics, verifier };
+    const { koa, routers, allowed } = publicPort(parts);
+    const server = httpServer(config, koa);
     const subscriptions = attachSubscriptions(server, { schema, services, verifier, bus: progress });
     answerClientErrors(server, log, allowed);
-
-    const closeServer = () =>
-      new Promise<void>((resolve) => {
-        if (!server.listening) return resolve();
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-
-    let closed = false;
-    let metricsServer: MetricsServer | undefined;
-    return {
-      config,
-      log,
-      orm,
-      services,
-      apollo,
-      progress,
-      liveness,
-      server,
-      routers: [health, docs, rest],
-      metrics,
-      metricsAddress: () => metricsServer?.address ?? null,
-      graphqlContext: (input) => buildGraphQLContext(services, verifier, input),
-      async listen(port = config.port, host = config.host) {
-        const address = await new Promise<AddressInfo>((resolve, reject) => {
-          const onError = (e: Error) => reject(listenError(e, 'PORT', host, port));
-          server.once('error', onError);
-          server.listen(port, host, () => {
-            server.off('error', onError);
-            resolve(server.address() as AddressInfo);
-          });
-        });
-        if (config.metricsPort !== null) {
-          try {
-            metricsServer = await startMetricsServer(
-              metrics.registry,
-              config.metricsPort,
-              config.metricsHost,
-              log,
-            );
-          } catch (error) {
-            // Half a start is no start: the public port is given back too.
-            await closeServer();
-            throw error;
-          }
-        }
-        // Serving from now on: blobs left by creates that died (here or in any process) are reclaimed,
-        // and PENDING requests past their deadline expire.
-        services.reconciler.start();
-        services.expiry.start(config.expirySweepSeconds);
-        return address;
-      },
-      async close() {
-        if (closed) return;
-        closed = true;
-        await services.expiry.stop();
-        // Streams end first, so their clients see a clean end rather than a dropped connection.
-        await progress.stop();
-        await subscriptions.close();
-        await closeServer();
-        await metricsServer?.close();
-        metricsServer = undefined;
-        await apollo.stop();
-        await services.reconciler.stop();
-        // After every create has finished: until now other processes must not reclaim this one's uploads.
-        await liveness.stop();
-        await orm.close(true);
-        metrics.close();
-      },
-    };
+    return running({ ...parts, server, routers, subscriptions });
   } catch (error) {
     await progress.stop();
     await liveness.stop();
@@ -245,6 +145,137 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics.close();
     throw error;
   }
+}
+
+/** The parts of a started app, before it listens. */
+interface Parts {
+  config: Config;
+  log: Logger;
+  orm: MikroORM;
+  services: Services;
+  apollo: ApolloServer<GraphQLContext>;
+  progress: ProgressBus;
+  liveness: ProcessLiveness;
+  metrics: Metrics;
+  verifier: TokenVerifier;
+}
+
+/** The public port's middleware, in order, and its routers (the OpenAPI document lists exactly their routes). */
+function publicPort({ config, log, services, verifier, progress, apollo, metrics }: Parts) {
+  const koa = new Koa({ proxy: false });
+  koa.silent = true;
+  koa.use(observeRequests(metrics.httpDuration));
+  koa.use(requestContext(log));
+  // Before the error handler, so refusals carry the CORS headers too (a browser app can read them).
+  koa.use(corsMiddleware(config.corsOrigins));
+  koa.use(errorHandler());
+  const health = healthRouter(services);
+  const rest = processRequestRouter(services, verifier, progressRoutes(services, verifier, progress));
+  const docs = docsRouter({ page: config.apiDocs });
+  // The checker console is a page and its own session call, not part of the REST API document.
+  const consoleRoutes = config.console.enabled ? [consoleRouter(services, verifier)] : [];
+  const allowed = allowedMethods([health, docs, rest, ...consoleRoutes], {
+    [GRAPHQL_PATH]: ['GET', 'POST'],
+  });
+  koa.use(methodGuard(allowed));
+  koa.use(health.routes());
+  koa.use(docs.routes());
+  for (const router of consoleRoutes) koa.use(router.routes());
+  koa.use(explorerMiddleware(config.graphqlExplorer));
+  koa.use(graphqlMiddleware(apollo, services, verifier));
+  koa.use(rest.routes());
+  return { koa, routers: [health, docs, rest], allowed };
+}
+
+/** The HTTP server of the public port, with its deadlines. Every route must be registered on `koa` by now. */
+function httpServer(config: Config, koa: Koa): Server {
+  // Koa composes its middleware here (callback()).
+  // Node checks these deadlines every connectionsCheckingInterval: a quarter of the timeout, at most 30 s.
+  const requestTimeout = config.requestTimeoutSeconds * 1000;
+  const server = createServer(
+    { connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeout / 4)) },
+    koa.callback(),
+  );
+  server.headersTimeout = Math.min(30_000, requestTimeout);
+  server.requestTimeout = requestTimeout;
+  server.maxHeadersCount = 100;
+  return server;
+}
+
+/** The app as callers hold it: listen starts serving and the background work, close stops all in order. */
+function running(
+  parts: Parts & { server: Server; routers: Router[]; subscriptions: { close(): Promise<void> } },
+): App {
+  const { config, log, orm, services, apollo, progress, liveness, server, metrics, subscriptions } = parts;
+  const closeServer = () =>
+    new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+
+  let closed = false;
+  let metricsServer: MetricsServer | undefined;
+  return {
+    config,
+    log,
+    orm,
+    services,
+    apollo,
+    progress,
+    liveness,
+    server,
+    routers: parts.routers,
+    metrics,
+    metricsAddress: () => metricsServer?.address ?? null,
+    graphqlContext: (input) => buildGraphQLContext(services, parts.verifier, input),
+    async listen(port = config.port, host = config.host) {
+      const address = await new Promise<AddressInfo>((resolve, reject) => {
+        const onError = (e: Error) => reject(listenError(e, 'PORT', host, port));
+        server.once('error', onError);
+        server.listen(port, host, () => {
+          server.off('error', onError);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+      if (config.metricsPort !== null) {
+        try {
+          metricsServer = await startMetricsServer(
+            metrics.registry,
+            config.metricsPort,
+            config.metricsHost,
+            log,
+          );
+        } catch (error) {
+          // Half a start is no start: the public port is given back too.
+          await closeServer();
+          throw error;
+        }
+      }
+      // Serving from now on: blobs left by creates that died (here or in any process) are reclaimed,
+      // and PENDING requests past their deadline expire.
+      services.reconciler.start();
+      services.expiry.start(config.expirySweepSeconds);
+      return address;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await services.expiry.stop();
+      // Streams end first, so their clients see a clean end rather than a dropped connection.
+      await progress.stop();
+      await subscriptions.close();
+      await closeServer();
+      await metricsServer?.close();
+      metricsServer = undefined;
+      await apollo.stop();
+      await services.reconciler.stop();
+      // After every create has finished: until now other processes must not reclaim this one's uploads.
+      await liveness.stop();
+      await orm.close(true);
+      metrics.close();
+    },
+  };
 }
 
 /** A port that cannot be taken, as the one line that names the setting to change. */

@@ -1,9 +1,14 @@
-// Reads and validates the environment once; everything else receives a typed Config.
+// The configuration: one zod schema over the environment. Each variable is declared once in ENVIRONMENT,
+// with its default, how it is read and the line that names it when it is wrong; RULES hold what ties
+// several variables together (and what production refuses); toConfig turns the parsed variables into the
+// typed Config everything else receives. Adding a variable: declare it in ENVIRONMENT, give Config its
+// field and set it in toConfig, list it in .env.example and docs/configuration.md (tests check both).
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DatabaseUrlError, parseDatabaseUrl, type SslMode } from './infra/database-url';
-import { type ConsoleConfig, readConsoleConfig } from './console-config';
+import { z } from 'zod';
+import { DatabaseUrlError, parseDatabaseUrl } from './infra/database-url';
+import { type ConsoleConfig, DEV_CONSOLE_SESSION_SECRET } from './console-config';
 
 export const DEV_APP_TOKEN_SECRET = 'dev-app-token-secret-change-me-0123456789';
 export const DEV_USER_TOKEN_SECRET = 'dev-user-token-secret-change-me-0123456789';
@@ -96,246 +101,418 @@ export class ConfigError extends Error {
 
 const HOST_NAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const DAY = 24 * 3600;
+/** A user delegation key lives at most 7 days and must outlive every link it signs. */
+const MAX_SAS_TTL_WITH_AZURE_AD = 6 * DAY;
+
+// The kinds of value a variable holds. Every value arrives trimmed; a blank one counts as unset.
+
+/** A whole number from min to max, in decimal digits. */
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .refine((v) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max, {
+      error: (issue) => `must be an integer from ${min} to ${max}, got "${String(issue.input)}"`,
+    })
+    .transform(Number);
+
+/** true or false; unset stays undefined where the default depends on NODE_ENV. */
+const flag = () =>
+  z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true');
+
+/** One way of checking a token's signature (each kind of token takes exactly one of the three). */
+const tokenSecret = () => z.string().refine((v) => Buffer.byteLength(v) >= 32, 'must be at least 32 bytes');
+const tokenJwksUrl = () => z.string().refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL');
+const tokenPublicKey = () =>
+  z
+    .string()
+    .refine((v) => v.includes('BEGIN PUBLIC KEY'), 'must be a PEM public key (SPKI)')
+    .transform((v) => v.replace(/\\n/g, '\n'));
+
+const problem = (ctx: z.RefinementCtx, message: string) => ctx.addIssue({ code: 'custom', message });
+
+/** Every variable the service reads, once: its default, how it is read, and why a value is refused. */
+const ENVIRONMENT = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: integer(0, 65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  REQUEST_TIMEOUT_SECONDS: integer(1, 3600).default(300),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((list, ctx) => {
+      const origins: string[] = [];
+      for (const raw of list.split(',').map((v) => v.trim())) {
+        if (raw === '') continue;
+        const origin = parseOrigin(raw);
+        if (typeof origin === 'string') origins.push(origin);
+        else problem(ctx, `"${raw}" ${origin.problem}`);
+      }
+      return origins;
+    }),
+  API_DOCS: flag().optional(),
+
+  DATABASE_URL: z
+    .string()
+    .transform((url, ctx) => {
+      try {
+        return { url, sslMode: parseDatabaseUrl(url).sslMode };
+      } catch (e) {
+        if (!(e instanceof DatabaseUrlError)) throw e;
+        problem(ctx, e.message);
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  DATABASE_SSL_CA: z
+    .string()
+    .transform((file, ctx) => {
+      try {
+        const pem = readFileSync(file, 'utf8');
+        if (!pem.includes('-----BEGIN CERTIFICATE-----')) problem(ctx, `${file} holds no PEM certificate`);
+        return pem;
+      } catch (e) {
+        problem(ctx, `cannot read ${file} (${(e as NodeJS.ErrnoException).code})`);
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  DB_POOL_SIZE: integer(2, 200).default(10),
+
+  AZURE_STORAGE_CONNECTION_STRING: z
+    .string()
+    .refine((v) => /AccountKey=/i.test(v), 'must hold an AccountKey (download URLs are signed with it)')
+    .optional(),
+  AZURE_STORAGE_ACCOUNT_URL: z
+    .string()
+    .superRefine((v, ctx) => {
+      const why = accountUrlProblem(v);
+      if (why) problem(ctx, why);
+    })
+    .optional(),
+  EVIDENCE_CONTAINER: z
+    .string()
+    .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, {
+      error: 'must be a valid container name (3-63 lowercase letters, digits, hyphens)',
+    })
+    .default('evidence'),
+  // At most 6 days with AZURE_STORAGE_ACCOUNT_URL (RULES).
+  SAS_TTL_SECONDS: integer(10, 7 * DAY).default(300),
+  DATA_DIR: z
+    .string()
+    .default('./.data')
+    .transform((dir) => path.resolve(dir)),
+  // The embedded dependencies of a development start (0: any free port).
+  EMBEDDED_POSTGRES_PORT: integer(0, 65535).default(54329),
+  AZURITE_PORT: integer(0, 65535).default(10000),
+
+  APP_TOKEN_SECRET: tokenSecret().optional(),
+  APP_TOKEN_JWKS_URL: tokenJwksUrl().optional(),
+  APP_TOKEN_PUBLIC_KEY: tokenPublicKey().optional(),
+  USER_TOKEN_SECRET: tokenSecret().optional(),
+  USER_TOKEN_JWKS_URL: tokenJwksUrl().optional(),
+  USER_TOKEN_PUBLIC_KEY: tokenPublicKey().optional(),
+  TOKEN_ISSUER: z.string().optional(),
+  TOKEN_AUDIENCE: z.string().optional(),
+  USER_TOKEN_SUBJECT_CLAIM: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.:/-]{0,99}$/, {
+      error: 'must be a claim name such as sub, oid or email',
+    })
+    .default('sub'),
+
+  OTP_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => {
+      const decoded = Buffer.from(v, 'base64');
+      return decoded.length === 32 && decoded.toString('base64') === v;
+    }, 'must be exactly 32 bytes, base64-encoded')
+    .transform((v) => Buffer.from(v, 'base64'))
+    .default(() => Buffer.from(DEV_OTP_ENCRYPTION_KEY, 'base64')),
+
+  GRAPHQL_INTROSPECTION: flag().optional(),
+  GRAPHQL_EXPLORER: flag().optional(),
+  MAX_GRAPHQL_OPERATIONS_PER_OPERATOR: integer(1, 1000).default(4),
+
+  SSE_HEARTBEAT_SECONDS: integer(1, 3600).default(15),
+  MAX_PROGRESS_STREAMS: integer(1, 100000).default(1000),
+  MAX_PROGRESS_STREAMS_PER_OPERATOR: integer(1, 100000).default(50),
+  MAX_SUBSCRIPTIONS_PER_SOCKET: integer(1, 1000).default(20),
+  PROGRESS_STALL_SECONDS: integer(1, 3600).default(30),
+  OPERATOR_RECHECK_SECONDS: integer(1, 3600).default(30),
+
+  EXPIRY_SWEEP_SECONDS: integer(1, 3600).default(30),
+  EVIDENCE_RECONCILE_SECONDS: integer(1, 3600).default(30),
+  EVIDENCE_SWEEP_SECONDS: integer(1, 7 * DAY).default(3600),
+  EVIDENCE_ORPHAN_AGE_SECONDS: integer(0, 7 * DAY).default(600),
+
+  // 0: no metrics listener.
+  METRICS_PORT: integer(0, 65535).default(9464),
+  METRICS_HOST: z
+    .string()
+    .refine((v) => isIP(v) !== 0 || HOST_NAME.test(v), {
+      error: (issue) => `must be an IP address or a host name, got "${String(issue.input)}"`,
+    })
+    .default('127.0.0.1'),
+
+  // The checker console: on outside production unless CONSOLE=false; in production only with CONSOLE=true.
+  CONSOLE: flag().optional(),
+  CONSOLE_SESSION_SECRET: tokenSecret().optional(),
+  CONSOLE_OIDC_ISSUER: z
+    .string()
+    .regex(/^https?:\/\/[^\s?#]+$/, { error: 'must be the issuer URL (http(s)://…, no query)' })
+    .optional(),
+  CONSOLE_OIDC_CLIENT_ID: z.string().optional(),
+
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+});
+
+type Variables = z.output<typeof ENVIRONMENT>;
+type Name = keyof Variables;
+const NAMES = Object.keys(ENVIRONMENT.shape) as Name[];
+
+/**
+ * What ties several variables together. A rule names the variable its line is about and the others it
+ * reads; it is not judged while one of those already has a problem of its own (that value is a default).
+ */
+interface Rule {
+  about: Name;
+  uses: Name[];
+  problem(v: Variables): string | false | undefined;
+}
+
+/** The three variables of one kind of token: a secret, a JWKS URL or a public key, exactly one of them. */
+const APP_TOKEN = ['APP_TOKEN_SECRET', 'APP_TOKEN_JWKS_URL', 'APP_TOKEN_PUBLIC_KEY'] as const;
+const USER_TOKEN = ['USER_TOKEN_SECRET', 'USER_TOKEN_JWKS_URL', 'USER_TOKEN_PUBLIC_KEY'] as const;
+type TokenKind = typeof APP_TOKEN | typeof USER_TOKEN;
+const TOKEN_KINDS: TokenKind[] = [APP_TOKEN, USER_TOKEN];
+
+const production = (v: Variables) => v.NODE_ENV === 'production';
+const DEVELOPMENT_STORAGE = /devstoreaccount1|UseDevelopmentStorage/i;
+
+const RULES: Rule[] = [
+  {
+    about: 'DATABASE_SSL_CA',
+    uses: ['DATABASE_URL'],
+    problem: (v) =>
+      v.DATABASE_SSL_CA !== undefined &&
+      (v.DATABASE_URL === undefined
+        ? 'only used with a DATABASE_URL (sslmode=verify-ca or verify-full)'
+        : v.DATABASE_URL.sslMode !== 'verify-ca' &&
+          v.DATABASE_URL.sslMode !== 'verify-full' &&
+          `only used with sslmode=verify-ca or verify-full in DATABASE_URL (it has sslmode=${v.DATABASE_URL.sslMode})`),
+  },
+  {
+    about: 'AZURE_STORAGE_ACCOUNT_URL',
+    uses: ['AZURE_STORAGE_CONNECTION_STRING'],
+    problem: (v) =>
+      v.AZURE_STORAGE_ACCOUNT_URL !== undefined &&
+      v.AZURE_STORAGE_CONNECTION_STRING !== undefined &&
+      'set only one of AZURE_STORAGE_CONNECTION_STRING (account key) and AZURE_STORAGE_ACCOUNT_URL (Azure AD)',
+  },
+  {
+    about: 'SAS_TTL_SECONDS',
+    uses: ['AZURE_STORAGE_ACCOUNT_URL'],
+    problem: (v) =>
+      v.AZURE_STORAGE_ACCOUNT_URL !== undefined &&
+      v.SAS_TTL_SECONDS > MAX_SAS_TTL_WITH_AZURE_AD &&
+      `must be an integer from 10 to ${MAX_SAS_TTL_WITH_AZURE_AD}, got "${v.SAS_TTL_SECONDS}"`,
+  },
+  ...TOKEN_KINDS.map(([secret, jwks, pem]): Rule => ({
+    about: secret,
+    uses: [jwks, pem],
+    problem: (v) =>
+      [v[secret], v[jwks], v[pem]].filter((value) => value !== undefined).length > 1 &&
+      `set only one of ${secret}, ${jwks}, ${pem}`,
+  })),
+  {
+    about: 'USER_TOKEN_SECRET',
+    uses: [...APP_TOKEN, USER_TOKEN[1], USER_TOKEN[2]],
+    problem: (v) => {
+      const app = tokenKey(v, APP_TOKEN);
+      const user = tokenKey(v, USER_TOKEN);
+      return (
+        app.kind === 'secret' &&
+        user.kind === 'secret' &&
+        app.secret === user.secret &&
+        'must differ from APP_TOKEN_SECRET (a user token would pass as the application token)'
+      );
+    },
+  },
+  {
+    about: 'METRICS_PORT',
+    uses: ['PORT'],
+    problem: (v) =>
+      v.METRICS_PORT !== 0 &&
+      v.METRICS_PORT === v.PORT &&
+      `must differ from PORT (${v.PORT}); metrics are never served on the public port`,
+  },
+
+  // What production refuses: embedded dependencies and the development secrets.
+  {
+    about: 'DATABASE_URL',
+    uses: ['NODE_ENV'],
+    problem: (v) =>
+      production(v) && v.DATABASE_URL === undefined && 'required in production (no embedded PostgreSQL)',
+  },
+  {
+    about: 'AZURE_STORAGE_CONNECTION_STRING',
+    uses: ['NODE_ENV', 'AZURE_STORAGE_ACCOUNT_URL'],
+    problem: (v) =>
+      production(v) &&
+      (v.AZURE_STORAGE_CONNECTION_STRING === undefined
+        ? v.AZURE_STORAGE_ACCOUNT_URL === undefined &&
+          'required in production (no local Azurite), or AZURE_STORAGE_ACCOUNT_URL for Azure AD credentials'
+        : DEVELOPMENT_STORAGE.test(v.AZURE_STORAGE_CONNECTION_STRING) &&
+          'the development storage account is refused in production'),
+  },
+  {
+    about: 'AZURE_STORAGE_ACCOUNT_URL',
+    uses: ['NODE_ENV'],
+    problem: (v) =>
+      production(v) &&
+      v.AZURE_STORAGE_ACCOUNT_URL !== undefined &&
+      /devstoreaccount1/i.test(v.AZURE_STORAGE_ACCOUNT_URL) &&
+      'the development storage account is refused in production',
+  },
+  ...TOKEN_KINDS.map((kind): Rule => ({
+    about: kind[0],
+    uses: ['NODE_ENV', kind[1], kind[2]],
+    problem: (v) => {
+      const key = tokenKey(v, kind);
+      return (
+        production(v) &&
+        key.kind === 'secret' &&
+        key.isDevelopment &&
+        'the development secret is refused in production; set a secret, JWKS URL or public key'
+      );
+    },
+  })),
+  {
+    about: 'CONSOLE_SESSION_SECRET',
+    uses: ['NODE_ENV', 'CONSOLE'],
+    problem: (v) =>
+      production(v) &&
+      consoleEnabled(v) &&
+      consoleSecret(v) === DEV_CONSOLE_SESSION_SECRET &&
+      'the development secret is refused in production; set a secret',
+  },
+  {
+    about: 'CONSOLE_OIDC_CLIENT_ID',
+    uses: ['CONSOLE_OIDC_ISSUER'],
+    problem: (v) =>
+      (v.CONSOLE_OIDC_ISSUER === undefined) !== (v.CONSOLE_OIDC_CLIENT_ID === undefined) &&
+      'set both CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID, or neither',
+  },
+  {
+    about: 'OTP_ENCRYPTION_KEY',
+    uses: ['NODE_ENV'],
+    problem: (v) => production(v) && isDevelopmentOtpKey(v) && 'the development key is refused in production',
+  },
+];
 
 /** Builds a Config from an environment map; throws ConfigError listing every problem, one per line. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const problems: string[] = [];
-  const get = (name: string): string | undefined => {
-    const value = env[name];
-    return value === undefined || value.trim() === '' ? undefined : value.trim();
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = get(name);
-    if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      problems.push(`${name}: must be an integer from ${min} to ${max}, got "${raw}"`);
-      return fallback;
-    }
-    return Number(raw);
-  };
-
-  const nodeEnv = get('NODE_ENV') ?? 'development';
-  const production = nodeEnv === 'production';
-
-  const databaseUrl = get('DATABASE_URL');
-  let sslMode: SslMode | undefined;
-  if (databaseUrl !== undefined) {
-    try {
-      sslMode = parseDatabaseUrl(databaseUrl).sslMode;
-    } catch (e) {
-      if (!(e instanceof DatabaseUrlError)) throw e;
-      problems.push(`DATABASE_URL: ${e.message}`);
-    }
-  }
-  const databaseSslCaFile = get('DATABASE_SSL_CA');
-  let databaseSslCa: string | undefined;
-  if (databaseSslCaFile !== undefined) {
-    if (sslMode !== undefined && sslMode !== 'verify-ca' && sslMode !== 'verify-full') {
-      problems.push(
-        `DATABASE_SSL_CA: only used with sslmode=verify-ca or verify-full in DATABASE_URL (it has sslmode=${sslMode})`,
-      );
-    } else if (databaseUrl === undefined) {
-      problems.push('DATABASE_SSL_CA: only used with a DATABASE_URL (sslmode=verify-ca or verify-full)');
-    }
-    try {
-      databaseSslCa = readFileSync(databaseSslCaFile, 'utf8');
-      if (!databaseSslCa.includes('-----BEGIN CERTIFICATE-----'))
-        problems.push(`DATABASE_SSL_CA: ${databaseSslCaFile} holds no PEM certificate`);
-    } catch (e) {
-      problems.push(
-        `DATABASE_SSL_CA: cannot read ${databaseSslCaFile} (${(e as NodeJS.ErrnoException).code})`,
-      );
-    }
-  }
-  const storageConnectionString = get('AZURE_STORAGE_CONNECTION_STRING');
-  const storageAccountUrl = get('AZURE_STORAGE_ACCOUNT_URL');
-  if (storageAccountUrl !== undefined) {
-    const problem = accountUrlProblem(storageAccountUrl);
-    if (problem) problems.push(`AZURE_STORAGE_ACCOUNT_URL: ${problem}`);
-    if (storageConnectionString !== undefined)
-      problems.push(
-        'AZURE_STORAGE_ACCOUNT_URL: set only one of AZURE_STORAGE_CONNECTION_STRING (account key) and AZURE_STORAGE_ACCOUNT_URL (Azure AD)',
-      );
-  }
-  if (storageConnectionString !== undefined && !/AccountKey=/i.test(storageConnectionString)) {
-    problems.push(
-      'AZURE_STORAGE_CONNECTION_STRING: must hold an AccountKey (download URLs are signed with it)',
-    );
-  }
-  const evidenceContainer = get('EVIDENCE_CONTAINER') ?? 'evidence';
-  if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(evidenceContainer)) {
-    problems.push(
-      'EVIDENCE_CONTAINER: must be a valid container name (3-63 lowercase letters, digits, hyphens)',
-    );
-  }
-
-  const tokenKey = (kind: 'APP' | 'USER', devSecret: string): TokenKeyConfig => {
-    const secret = get(`${kind}_TOKEN_SECRET`);
-    const jwks = get(`${kind}_TOKEN_JWKS_URL`);
-    const pem = get(`${kind}_TOKEN_PUBLIC_KEY`);
-    const given = [secret, jwks, pem].filter((v) => v !== undefined).length;
-    if (given > 1) {
-      problems.push(
-        `${kind}_TOKEN_SECRET: set only one of ${kind}_TOKEN_SECRET, ${kind}_TOKEN_JWKS_URL, ${kind}_TOKEN_PUBLIC_KEY`,
-      );
-    }
-    if (jwks !== undefined) {
-      if (!/^https?:\/\//.test(jwks)) problems.push(`${kind}_TOKEN_JWKS_URL: must be an http(s) URL`);
-      return { kind: 'jwks', url: jwks };
-    }
-    if (pem !== undefined) {
-      if (!pem.includes('BEGIN PUBLIC KEY'))
-        problems.push(`${kind}_TOKEN_PUBLIC_KEY: must be a PEM public key (SPKI)`);
-      return { kind: 'pem', pem: pem.replace(/\\n/g, '\n') };
-    }
-    if (secret !== undefined) {
-      if (Buffer.byteLength(secret) < 32) problems.push(`${kind}_TOKEN_SECRET: must be at least 32 bytes`);
-      return { kind: 'secret', secret, isDevelopment: secret === devSecret };
-    }
-    return { kind: 'secret', secret: devSecret, isDevelopment: true };
-  };
-  const appToken = tokenKey('APP', DEV_APP_TOKEN_SECRET);
-  const userToken = tokenKey('USER', DEV_USER_TOKEN_SECRET);
-  if (appToken.kind === 'secret' && userToken.kind === 'secret' && appToken.secret === userToken.secret) {
-    problems.push(
-      'USER_TOKEN_SECRET: must differ from APP_TOKEN_SECRET (a user token would pass as the application token)',
-    );
-  }
-
-  const otpKeyRaw = get('OTP_ENCRYPTION_KEY');
-  let otpEncryptionKey = Buffer.from(DEV_OTP_ENCRYPTION_KEY, 'base64');
-  if (otpKeyRaw !== undefined) {
-    const decoded = Buffer.from(otpKeyRaw, 'base64');
-    if (decoded.length !== 32 || decoded.toString('base64') !== otpKeyRaw) {
-      problems.push('OTP_ENCRYPTION_KEY: must be exactly 32 bytes, base64-encoded');
-    } else {
-      otpEncryptionKey = decoded;
-    }
-  }
-  const otpEncryptionKeyIsDevelopment = otpEncryptionKey.equals(
-    Buffer.from(DEV_OTP_ENCRYPTION_KEY, 'base64'),
+  // Exactly the declared names are read.
+  const given = Object.fromEntries(
+    NAMES.map((name) => {
+      const value = env[name]?.trim();
+      return [name, value === '' ? undefined : value];
+    }),
   );
-
-  const logLevel = get('LOG_LEVEL') ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
-
-  const host = get('HOST') ?? '127.0.0.1';
-  const userTokenSubjectClaim = get('USER_TOKEN_SUBJECT_CLAIM') ?? 'sub';
-  if (!/^[A-Za-z_][A-Za-z0-9_.:/-]{0,99}$/.test(userTokenSubjectClaim)) {
-    problems.push('USER_TOKEN_SUBJECT_CLAIM: must be a claim name such as sub, oid or email');
-  }
-  const port = int('PORT', 3000, 0, 65535);
-  const metricsPort = int('METRICS_PORT', 9464, 0, 65535);
-  if (metricsPort !== 0 && metricsPort === port) {
-    problems.push(
-      `METRICS_PORT: must differ from PORT (${port}); metrics are never served on the public port`,
-    );
-  }
-  const metricsHost = get('METRICS_HOST') ?? '127.0.0.1';
-  if (isIP(metricsHost) === 0 && !HOST_NAME.test(metricsHost)) {
-    problems.push(`METRICS_HOST: must be an IP address or a host name, got "${metricsHost}"`);
-  }
-  const flag = (name: string, fallback: boolean): boolean => {
-    const raw = get(name);
-    if (raw === undefined) return fallback;
-    if (raw !== 'true' && raw !== 'false') problems.push(`${name}: must be true or false`);
-    return raw === 'true';
-  };
-  const introspection = flag('GRAPHQL_INTROSPECTION', !production);
-  const graphqlExplorer = flag('GRAPHQL_EXPLORER', !production);
-  const apiDocs = flag('API_DOCS', !production);
-
-  const corsOrigins: string[] = [];
-  for (const raw of (get('CORS_ORIGINS') ?? '').split(',').map((v) => v.trim())) {
-    if (raw === '') continue;
-    const origin = parseOrigin(raw);
-    if (typeof origin === 'string') corsOrigins.push(origin);
-    else problems.push(`CORS_ORIGINS: "${raw}" ${origin.problem}`);
-  }
-
-  if (production) {
-    if (databaseUrl === undefined)
-      problems.push('DATABASE_URL: required in production (no embedded PostgreSQL)');
-    if (storageConnectionString === undefined && storageAccountUrl === undefined) {
-      problems.push(
-        'AZURE_STORAGE_CONNECTION_STRING: required in production (no local Azurite), or AZURE_STORAGE_ACCOUNT_URL for Azure AD credentials',
-      );
-    } else if (
-      storageConnectionString !== undefined &&
-      /devstoreaccount1|UseDevelopmentStorage/i.test(storageConnectionString)
-    ) {
-      problems.push(
-        'AZURE_STORAGE_CONNECTION_STRING: the development storage account is refused in production',
-      );
-    } else if (storageAccountUrl !== undefined && /devstoreaccount1/i.test(storageAccountUrl)) {
-      problems.push('AZURE_STORAGE_ACCOUNT_URL: the development storage account is refused in production');
-    }
-    if (appToken.kind === 'secret' && appToken.isDevelopment) {
-      problems.push(
-        'APP_TOKEN_SECRET: the development secret is refused in production; set a secret, JWKS URL or public key',
-      );
-    }
-    if (userToken.kind === 'secret' && userToken.isDevelopment) {
-      problems.push(
-        'USER_TOKEN_SECRET: the development secret is refused in production; set a secret, JWKS URL or public key',
-      );
-    }
-    if (otpEncryptionKeyIsDevelopment)
-      problems.push('OTP_ENCRYPTION_KEY: the development key is refused in production');
-  }
-
-  const config: Config = {
-    env: nodeEnv,
-    production,
-    port,
-    host,
-    databaseUrl,
-    databaseSslCa,
-    storageConnectionString,
-    storageAccountUrl,
-    evidenceContainer,
-    dataDir: path.resolve(get('DATA_DIR') ?? './.data'),
-    appToken,
-    userToken,
-    tokenIssuer: get('TOKEN_ISSUER'),
-    tokenAudience: get('TOKEN_AUDIENCE'),
-    otpEncryptionKey,
-    otpEncryptionKeyIsDevelopment,
-    // A user delegation key lives at most 7 days and must outlive every link it signs.
-    sasTtlSeconds: int(
-      'SAS_TTL_SECONDS',
-      300,
-      10,
-      storageAccountUrl === undefined ? 7 * 24 * 3600 : 6 * 24 * 3600,
-    ),
-    logLevel,
-    introspection,
-    graphqlExplorer,
-    apiDocs,
-    requestTimeoutSeconds: int('REQUEST_TIMEOUT_SECONDS', 300, 1, 3600),
-    sseHeartbeatSeconds: int('SSE_HEARTBEAT_SECONDS', 15, 1, 3600),
-    maxProgressStreams: int('MAX_PROGRESS_STREAMS', 1000, 1, 100000),
-    maxProgressStreamsPerOperator: int('MAX_PROGRESS_STREAMS_PER_OPERATOR', 50, 1, 100000),
-    maxSubscriptionsPerSocket: int('MAX_SUBSCRIPTIONS_PER_SOCKET', 20, 1, 1000),
-    progressStallSeconds: int('PROGRESS_STALL_SECONDS', 30, 1, 3600),
-    operatorRecheckSeconds: int('OPERATOR_RECHECK_SECONDS', 30, 1, 3600),
-    dbPoolSize: int('DB_POOL_SIZE', 10, 2, 200),
-    maxGraphQLOperationsPerOperator: int('MAX_GRAPHQL_OPERATIONS_PER_OPERATOR', 4, 1, 1000),
-    expirySweepSeconds: int('EXPIRY_SWEEP_SECONDS', 30, 1, 3600),
-    userTokenSubjectClaim,
-    metricsPort: metricsPort === 0 ? null : metricsPort,
-    metricsHost,
-    embeddedPostgresPort: int('EMBEDDED_POSTGRES_PORT', 54329, 0, 65535),
-    azuritePort: int('AZURITE_PORT', 10000, 0, 65535),
-    evidenceReconcileSeconds: int('EVIDENCE_RECONCILE_SECONDS', 30, 1, 3600),
-    evidenceSweepSeconds: int('EVIDENCE_SWEEP_SECONDS', 3600, 1, 7 * 24 * 3600),
-    evidenceOrphanAgeSeconds: int('EVIDENCE_ORPHAN_AGE_SECONDS', 600, 0, 7 * 24 * 3600),
-    corsOrigins,
-    console: readConsoleConfig(get, production, problems),
-  };
+  const parsed = ENVIRONMENT.safeParse(given);
+  const issues = parsed.error?.issues ?? [];
+  // A variable with a problem counts as unset while the rules are judged, so every problem is reported at once.
+  const wrong = new Set(issues.map((issue) => issue.path[0] as Name));
+  const variables = parsed.success
+    ? parsed.data
+    : ENVIRONMENT.parse({ ...given, ...Object.fromEntries([...wrong].map((name) => [name, undefined])) });
+  const problems = [
+    ...issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`),
+    ...ruleProblems(variables, wrong),
+  ];
   if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  return toConfig(variables);
+}
+
+function ruleProblems(v: Variables, wrong: Set<Name>): string[] {
+  return RULES.filter((rule) => ![rule.about, ...rule.uses].some((name) => wrong.has(name))).flatMap(
+    (rule) => {
+      const found = rule.problem(v);
+      return found ? [`${rule.about}: ${found}`] : [];
+    },
+  );
+}
+
+/** The token key of one kind: a JWKS URL, else a public key, else a secret (the development one when unset). */
+function tokenKey(v: Variables, [secretName, jwksName, pemName]: TokenKind): TokenKeyConfig {
+  const jwks = v[jwksName];
+  const pem = v[pemName];
+  const devSecret = secretName === 'APP_TOKEN_SECRET' ? DEV_APP_TOKEN_SECRET : DEV_USER_TOKEN_SECRET;
+  const secret = v[secretName] ?? devSecret;
+  if (jwks !== undefined) return { kind: 'jwks', url: jwks };
+  if (pem !== undefined) return { kind: 'pem', pem };
+  return { kind: 'secret', secret, isDevelopment: secret === devSecret };
+}
+
+const consoleEnabled = (v: Variables) => v.CONSOLE ?? !production(v);
+const consoleSecret = (v: Variables) => v.CONSOLE_SESSION_SECRET ?? DEV_CONSOLE_SESSION_SECRET;
+
+const isDevelopmentOtpKey = (v: Variables) =>
+  v.OTP_ENCRYPTION_KEY.equals(Buffer.from(DEV_OTP_ENCRYPTION_KEY, 'base64'));
+
+function toConfig(v: Variables): Config {
+  const isProduction = production(v);
+  return {
+    env: v.NODE_ENV,
+    production: isProduction,
+    port: v.PORT,
+    host: v.HOST,
+    databaseUrl: v.DATABASE_URL?.url,
+    databaseSslCa: v.DATABASE_SSL_CA,
+    storageConnectionString: v.AZURE_STORAGE_CONNECTION_STRING,
+    storageAccountUrl: v.AZURE_STORAGE_ACCOUNT_URL,
+    evidenceContainer: v.EVIDENCE_CONTAINER,
+    dataDir: v.DATA_DIR,
+    appToken: tokenKey(v, APP_TOKEN),
+    userToken: tokenKey(v, USER_TOKEN),
+    tokenIssuer: v.TOKEN_ISSUER,
+    tokenAudience: v.TOKEN_AUDIENCE,
+    otpEncryptionKey: v.OTP_ENCRYPTION_KEY,
+    otpEncryptionKeyIsDevelopment: isDevelopmentOtpKey(v),
+    sasTtlSeconds: v.SAS_TTL_SECONDS,
+    logLevel: v.LOG_LEVEL,
+    introspection: v.GRAPHQL_INTROSPECTION ?? !isProduction,
+    graphqlExplorer: v.GRAPHQL_EXPLORER ?? !isProduction,
+    apiDocs: v.API_DOCS ?? !isProduction,
+    requestTimeoutSeconds: v.REQUEST_TIMEOUT_SECONDS,
+    sseHeartbeatSeconds: v.SSE_HEARTBEAT_SECONDS,
+    maxProgressStreams: v.MAX_PROGRESS_STREAMS,
+    maxProgressStreamsPerOperator: v.MAX_PROGRESS_STREAMS_PER_OPERATOR,
+    maxSubscriptionsPerSocket: v.MAX_SUBSCRIPTIONS_PER_SOCKET,
+    progressStallSeconds: v.PROGRESS_STALL_SECONDS,
+    operatorRecheckSeconds: v.OPERATOR_RECHECK_SECONDS,
+    dbPoolSize: v.DB_POOL_SIZE,
+    maxGraphQLOperationsPerOperator: v.MAX_GRAPHQL_OPERATIONS_PER_OPERATOR,
+    expirySweepSeconds: v.EXPIRY_SWEEP_SECONDS,
+    userTokenSubjectClaim: v.USER_TOKEN_SUBJECT_CLAIM,
+    metricsPort: v.METRICS_PORT === 0 ? null : v.METRICS_PORT,
+    metricsHost: v.METRICS_HOST,
+    embeddedPostgresPort: v.EMBEDDED_POSTGRES_PORT,
+    azuritePort: v.AZURITE_PORT,
+    evidenceReconcileSeconds: v.EVIDENCE_RECONCILE_SECONDS,
+    evidenceSweepSeconds: v.EVIDENCE_SWEEP_SECONDS,
+    evidenceOrphanAgeSeconds: v.EVIDENCE_ORPHAN_AGE_SECONDS,
+    corsOrigins: v.CORS_ORIGINS,
+    console: {
+      enabled: consoleEnabled(v),
+      sessionSecret: consoleSecret(v),
+      sessionSecretIsDevelopment: consoleSecret(v) === DEV_CONSOLE_SESSION_SECRET,
+      oidcIssuer: v.CONSOLE_OIDC_ISSUER,
+      oidcClientId: v.CONSOLE_OIDC_CLIENT_ID,
+    },
+  };
 }
 
 /** An origin exactly as a browser sends it (scheme://host[:port], no path), or why the value is not one. */

@@ -1,5 +1,5 @@
 // What a first development start prints: the demo world (created or reused) and the shell `export` lines
-// the README's examples run with. The README walkthrough test evaluates these same lines.
+// the examples of docs/walkthrough.md run with. The walkthrough test evaluates these same lines.
 import type { AddressInfo } from 'node:net';
 import type { App } from './app';
 import { mintToken } from './auth/dev-tokens';

@@ -1,5 +1,5 @@
 // Configuration of SPEC section 15: every variable loadConfig reads is documented (.env.example and the
-// README's table), and the production-path variables refuse bad values with one line naming them.
+// table of docs/configuration.md), and the production-path variables refuse bad values with one line naming them.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,10 +54,10 @@ const envExampleNames = () =>
     .map((line) => /^#?\s?([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
     .filter((name): name is string => name !== undefined);
 
-/** Names in the first column of the README's configuration table. */
+/** Names in the first column of the table of variables in docs/configuration.md. */
 function readmeTableNames(): string[] {
-  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('\n## Configuration'));
+  const readme = readFileSync(path.join(root, 'docs', 'configuration.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('\n## Variables'));
   const table = section.slice(0, section.indexOf('\n## ', 5));
   return table
     .split('\n')
@@ -80,7 +80,7 @@ test('.env.example lists every variable loadConfig reads, and nothing it does no
   expect(new Set(listed).size).toBe(listed.length); // each once
 });
 
-test("the README's configuration table lists every variable loadConfig reads", () => {
+test('the table of docs/configuration.md lists every variable loadConfig reads', () => {
   const documented = readmeTableNames();
   expect(everyNameRead().filter((name) => !documented.includes(name))).toEqual([]);
 });

@@ -175,6 +175,21 @@ describe('one clear line per mistake, naming the variable', () => {
     ]);
   });
 
+  test('a rule over several variables is not judged while one of them is wrong (no second line)', () => {
+    // METRICS_PORT falls back to its default (9464) while wrong: that is no clash with PORT.
+    expect(problems({ PORT: '9464', METRICS_PORT: 'x' })).toEqual([
+      'METRICS_PORT: must be an integer from 0 to 65535, got "x"',
+    ]);
+    expect(problems({ PORT: '9464', METRICS_PORT: '9464' })).toEqual([
+      'METRICS_PORT: must differ from PORT (9464); metrics are never served on the public port',
+    ]);
+    // A wrong variable and a rule about others are both reported.
+    expect(problems({ NODE_ENV: 'production', PORT: 'x' }).map((l) => l.split(':')[0])).toContain('PORT');
+    expect(problems({ NODE_ENV: 'production', PORT: 'x' }).map((l) => l.split(':')[0])).toContain(
+      'DATABASE_URL',
+    );
+  });
+
   test('the thrown error is a ConfigError whose message is those lines', () => {
     expect(() => loadConfig({ PORT: 'x' })).toThrow(ConfigError);
     expect(() => loadConfig({ PORT: 'x' })).toThrow(/^PORT: /);

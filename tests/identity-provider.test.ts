@@ -1,4 +1,4 @@
-// Operator tokens from an outside identity provider (README "Outside identity providers"): the provider
+// Operator tokens from an outside identity provider (docs/configuration.md, "Outside identity providers"): the provider
 // signs, the service finds the operator whose `subject` equals USER_TOKEN_SUBJECT_CLAIM's claim, and the
 // CLI (operator:create/update --subject, operator:update, operator:deactivate/activate) decides what that
 // operator may do on the next call. Real keys, a real JWKS endpoint, real HTTP; the CLI runs in-process.

@@ -1,33 +1,58 @@
-// The README's walkthrough, executed: every ```sh block of README.md, in order, in ONE bash session
-// (`set -e`), against the service started here the way `npm start` starts it (its own database and
-// container, the demo world, and the very `export` lines `npm start` prints, from the same code).
+// The walkthrough, executed: every ```sh block of docs/walkthrough.md and of the guides that continue it
+// (SCRIPT below, in the order of the README's guide list), in order, in ONE bash session (`set -e`),
+// against the service started here the way `npm start` starts it (its own database and container, the
+// demo world, and the very `export` lines `npm start` prints, from the same code).
 //
-// The README's convention, checked here too:
+// The guides' convention, checked here too, over README.md and every docs/*.md:
 //   ```sh       run, in order; a command that fails (a `want` check, `cmp`, `grep`, `json` of a missing
-//               field, …) fails this test, naming the block and its line
+//               field, …) fails this test, naming the file, the block and its line. Only the files of
+//               SCRIPT may hold one: a sh block anywhere else would say it runs and never be run
 //   ```console  shown, never run (installing, starting the service, production settings)
 //   ```bash / ```shell / ```zsh are refused, so every shell block says which of the two it is
 //   <!-- file: NAME --> before a fenced block: the block is saved as NAME in the session's current
 //               folder, at that point of the script (for example a Node client the next block runs)
 // `npm run --silent cli -- …` inside a block runs src/cli.ts (compiled on the fly by swc, as
-// tests/crash-recovery.test.ts runs the server) against the same database: the README's `npm run cli`
+// tests/crash-recovery.test.ts runs the server) against the same database: the guides' `npm run cli`
 // would only add a tsc build first.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { demoBanner, originOf } from '../src/demo-banner';
 import { createWorld, type World } from './support/world';
 
 const ROOT = path.resolve(__dirname, '..');
 const REGISTER = path.join(__dirname, 'support', 'swc-register.cjs');
-const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+/**
+ * The files whose sh blocks are the script, in the order they run: the walkthrough, then the guides
+ * that continue its shell session. A new guide with runnable examples is added here (and to the README's
+ * guide list, in the same order).
+ */
+const SCRIPT = [
+  'docs/walkthrough.md',
+  'docs/api.md',
+  'docs/configuration.md',
+  'docs/operations.md',
+  'docs/live-progress.md',
+  'docs/otp-and-idempotency.md',
+];
+/** Every markdown file a reader is pointed to: the README and the guides. */
+const GUIDES = [
+  'README.md',
+  ...readdirSync(path.join(ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => `docs/${name}`),
+];
+const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
 /** A block that makes no progress for this long fails the test. */
 const BLOCK_TIMEOUT_MS = 90_000;
 
 interface Block {
+  /** The markdown file holding it, relative to the repository. */
+  source: string;
   /** The fence's info string: sh, console, json, js, … ('' when none). */
   lang: string;
-  /** 1-based line of the opening fence in README.md. */
+  /** 1-based line of the opening fence in its file. */
   line: number;
   text: string;
   /** From a `<!-- file: NAME -->` marker right before the block. */
@@ -35,7 +60,7 @@ interface Block {
 }
 
 /** The fenced blocks of a markdown text, indented ones (inside list items) included. */
-export function fencedBlocks(markdown: string): Block[] {
+export function fencedBlocks(markdown: string, source: string): Block[] {
   const lines = markdown.split('\n');
   const blocks: Block[] = [];
   let open: (Block & { indent: number; body: string[] }) | undefined;
@@ -51,7 +76,7 @@ export function fencedBlocks(markdown: string): Block[] {
     }
     const fence = /^(\s*)```(\S*)\s*$/.exec(line);
     if (fence) {
-      open = { lang: fence[2], line: index + 1, text: '', indent: fence[1].length, body: [], file };
+      open = { source, lang: fence[2], line: index + 1, text: '', indent: fence[1].length, body: [], file };
       file = undefined;
       return;
     }
@@ -59,31 +84,44 @@ export function fencedBlocks(markdown: string): Block[] {
     if (marker) file = marker[1];
     else if (line.trim() !== '') file = undefined;
   });
-  if (open) throw new Error(`README.md: the block opened on line ${open.line} is never closed`);
+  if (open) throw new Error(`${source}: the block opened on line ${open.line} is never closed`);
   return blocks;
 }
 
-const blocks = fencedBlocks(README);
-const runnable = blocks.filter((block) => block.lang === 'sh' || block.file !== undefined);
+const blocks = GUIDES.flatMap((file) => fencedBlocks(read(file), file));
+const runnable = SCRIPT.flatMap((file) => fencedBlocks(read(file), file)).filter(
+  (block) => block.lang === 'sh' || block.file !== undefined,
+);
+const where = (block: Block) => `${block.source} line ${block.line}`;
 
 const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 
-test('every shell block of the README says whether it runs (sh) or is only shown (console)', () => {
+test('every shell block of the guides says whether it runs (sh) or is only shown (console)', () => {
   const ambiguous = blocks.filter((block) => ['bash', 'shell', 'zsh'].includes(block.lang));
-  expect(ambiguous.map((block) => `line ${block.line}: \`\`\`${block.lang}`)).toEqual([]);
-  expect(blocks.filter((block) => block.lang === 'sh').length).toBeGreaterThan(30);
+  expect(ambiguous.map((block) => `${where(block)}: \`\`\`${block.lang}`)).toEqual([]);
+  expect(runnable.filter((block) => block.lang === 'sh').length).toBeGreaterThan(30);
+  // A sh block outside the script would claim to run and never be run.
+  const stray = blocks.filter((block) => block.lang === 'sh' && !SCRIPT.includes(block.source));
+  expect(stray.map(where)).toEqual([]);
   // What must never run in a test is visibly excluded.
   const console = blocks.filter((block) => block.lang === 'console').map((block) => block.text);
   for (const command of ['npm ci && npm start', 'npm start | tee start.log', 'npm prune --omit=dev'])
     expect(console.some((text) => text.includes(command))).toBe(true);
   for (const block of blocks.filter((b) => b.lang === 'sh'))
     expect({
-      line: block.line,
+      at: where(block),
       starts: /(^|[;&|(]\s*)(\w+=\S*\s+)*npm (start|ci|test|prune)\b/m.test(block.text),
     }).toEqual({
-      line: block.line,
+      at: where(block),
       starts: false,
     });
+});
+
+test("the README lists the script's guides in the order they run", () => {
+  const readme = read('README.md');
+  const at = SCRIPT.map((file) => readme.indexOf(`](${file})`));
+  expect(at.filter((index) => index < 0)).toEqual([]);
+  expect(at).toEqual([...at].sort((a, b) => a - b));
 });
 
 test('every runnable example that calls the service checks what it got', () => {
@@ -93,7 +131,7 @@ test('every runnable example that calls the service checks what it got', () => {
       /\bcurl\b|\bnpm run\b|\bnode\b/.test(block.text) &&
       !/\bwant\b|\bjson\b|\bcmp\b|\bgrep\b/.test(block.text),
   );
-  expect(unchecked.map((block) => `line ${block.line}`)).toEqual([]);
+  expect(unchecked.map(where)).toEqual([]);
 });
 
 describe('against a started service', () => {
@@ -133,7 +171,7 @@ describe('against a started service', () => {
   });
 
   test(
-    'its sh blocks run in order in one shell and each does what the README says',
+    'their sh blocks run in order in one shell and each does what its guide says',
     async () => {
       // The session: bash -e, the `export` lines loaded as the README says (`eval "$(grep '^  export ' start.log)"`),
       // `npm run --silent cli` pointed at src/cli.ts, then every block in order between markers.
@@ -203,11 +241,11 @@ describe('against a started service', () => {
       const done = [...stdout.matchAll(/@@done (\d+)@@/g)].length;
       if (code !== 0 || !stdout.includes('@@finished@@')) {
         const failed = runnable[done];
-        const where = failed
-          ? `the block on README.md line ${failed.line} (${done + 1} of ${runnable.length})`
+        const failing = failed
+          ? `the block on ${where(failed)} (${done + 1} of ${runnable.length})`
           : 'the session set-up';
         throw new Error(
-          `${where} failed (bash exit ${code}):\n${failed?.text ?? ''}\n--- its output:\n${section(stdout, done)}` +
+          `${failing} failed (bash exit ${code}):\n${failed?.text ?? ''}\n--- its output:\n${section(stdout, done)}` +
             `\n--- its standard error:\n${section(stderr, done)}`,
         );
       }

@@ -1,4 +1,4 @@
-// LOG_LEVEL=debug shows the SQL the ORM runs (README "Logs"), with placeholders and never the values;
+// LOG_LEVEL=debug shows the SQL the ORM runs (docs/operations.md, "Logs"), with placeholders and never the values;
 // at info nothing of it is written.
 import { PDF } from './support/files';
 import { capture } from './support/logs';

@@ -1,5 +1,5 @@
 // The one catalogue of errors. Every door maps these to its own wire format with the same `code`; the
-// README's catalogue lists every one of them (a test keeps the two equal). `door: 'graphql'` marks the
+// catalogue of docs/api.md lists every one of them (a test keeps the two equal). `door: 'graphql'` marks the
 // codes only GraphQL answers with (over HTTP or graphql-ws); REST's OpenAPI document lists the others.
 import { classifyFailure, type Failure } from '../infra/failures';
 

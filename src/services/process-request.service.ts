@@ -7,12 +7,12 @@ import {
   BALANCE_REVERSAL_PROCESS_TYPE_ID,
 } from '../entities/process-type.entity';
 import type { EvidenceStore } from '../storage/evidence-store';
-import { requirePartner } from '../domain/access';
+import { requirePartner, type PartnerAccess } from '../domain/access';
 import type { ServiceContext } from '../domain/context';
 import { decide, type Outcome } from './decision';
 import { DomainError, toDomainError } from '../domain/errors';
 import { violatedConstraint } from '../infra/failures';
-import { EvidenceUpload, type IncomingEvidence } from './evidence.service';
+import { EvidenceUpload, type IncomingEvidence, type StagedEvidence } from './evidence.service';
 import { createRequestHash, IdempotencyService } from './idempotency.service';
 import {
   id as idInput,
@@ -65,6 +65,19 @@ export interface CreateOptions {
   idempotencyKey?: string;
 }
 
+/** A create under way: what `begin` set up, for the steps after it. */
+interface Attempt extends PartnerAccess {
+  id: string;
+  /** The answer already stored under the idempotency key, if any. */
+  answered: Awaited<ReturnType<IdempotencyService['findCompleted']>>;
+  progress: { report(bytes: number): void; sent(): Promise<void> };
+  upload: EvidenceUpload;
+}
+
+/** What `stage` leaves: the first answer to replay, or the fields and the staged file (and the key's claim). */
+type Staged =
+  { replay: ProcessRequestView } | { fields: CreateFields; evidence: StagedEvidence; claimId?: string };
+
 export class ProcessRequestService {
   constructor(
     private readonly store: EvidenceStore,
@@ -86,98 +99,130 @@ export class ProcessRequestService {
     receive: ReceiveCreate,
     options: CreateOptions = {},
   ): Promise<ProcessRequestView> {
+    const attempt = await this.begin(ctx, partnerId, options);
+    const staged = await this.stage(ctx, attempt, receive, options.idempotencyKey).catch((error: unknown) =>
+      this.abort(ctx, attempt, undefined, error),
+    );
+    if ('replay' in staged) return staged.replay;
+    return this.finish(ctx, attempt, staged).catch((error: unknown) =>
+      this.abort(ctx, attempt, staged.claimId, error),
+    );
+  }
+
+  /** A create's first step: the partner in scope, a new id, and the upload ready to stage the file. */
+  private async begin(ctx: ServiceContext, partnerId: string, options: CreateOptions): Promise<Attempt> {
     const { partner, balance } = await requirePartner(ctx, partnerId, 'create');
     const key = options.idempotencyKey;
     // A key already answered: the file is still read (to compare its hash) but nothing is uploaded.
     const answered = key ? await this.idempotency.findCompleted(ctx.em, ctx.operator.id, key) : undefined;
-    const processRequestId = randomUUID();
-    const progress = this.uploadProgress(ctx, partner.id, processRequestId, options.expectedBytes);
+    const id = randomUUID();
+    const progress = this.uploadProgress(ctx, partner.id, id, options.expectedBytes);
     const upload = new EvidenceUpload(
       this.store,
       this.intents,
-      processRequestId,
-      `${partner.id}/${processRequestId}`,
+      id,
+      `${partner.id}/${id}`,
       progress.report,
       !answered,
     );
-    let claimId: string | undefined;
-    try {
-      const fields = await receive((file) => upload.receive(file));
-      const evidence = upload.evidence;
-      assertCurrencyScale(fields.requestedAmount, balance.currency);
-      if (key) {
-        const hash = createRequestHash(partner.id, fields, evidence.sha256);
-        // The same request again: the first answer, with no OTP (no new action is taken) and no new blob.
-        const claim = await this.idempotency.claim(ctx.em, ctx.operator.id, key, hash, answered);
-        if (claim.kind === 'replay') {
-          ctx.log.info(
-            { processRequestId: claim.view.id, partnerId: partner.id },
-            'idempotent create replayed',
-          );
-          return claim.view;
-        }
-        claimId = claim.claimId;
-      }
-      // Checked before anything is stored: the staged blocks stay invisible unless the code is good.
-      await this.otp.verify(ctx, fields.otp);
-      const terms = await this.termsOf(ctx, partner.id, fields.requestedAmount);
+    return { id, partner, balance, answered, progress, upload };
+  }
 
-      await progress.sent();
-      await upload.announce(ctx.em);
-      const view = await ctx.em.transactional(async (em) => {
-        // First: if the blob cannot be committed (or its intent was reclaimed), no row is written either.
-        await upload.commit(em);
-        const pr = em.create(ProcessRequest, {
-          ...terms,
-          id: processRequestId,
-          processTypeId: BALANCE_INCREASE_PROCESS_TYPE_ID,
-          clientBalanceId: balance.id,
-          partnerId: partner.id,
-          requestedAmount: fields.requestedAmount,
-          currency: balance.currency,
-          observations: fields.observations,
-          evidenceUrl: this.store.url(evidence.blobName),
-          evidence: {
-            fileName: evidence.fileName,
-            contentType: evidence.contentType,
-            size: evidence.size,
-            sha256: evidence.sha256,
-            blobName: evidence.blobName,
-          },
-          status: ProcessRequestStatus.PENDING,
-          createdBy: ctx.operator.id,
-        });
-        await em.flush();
-        const created = toProcessRequestView(pr);
-        if (claimId) await this.idempotency.complete(em, claimId, 201, created);
-        await recordEvent(em, {
-          processRequestId,
-          partnerId: partner.id,
-          type: ProgressEventType.CREATED,
-          actorId: ctx.operator.id,
-          toStatus: ProcessRequestStatus.PENDING,
-        });
-        return created;
-      });
-      upload.done();
-      this.onTransition(ProgressEventType.CREATED);
-      ctx.log.info(
-        { processRequestId, partnerId: partner.id, amount: fields.requestedAmount, size: evidence.size },
-        'process request created',
-      );
-      return view;
-    } catch (error) {
-      await upload.abort(ctx.log);
-      if (claimId) {
-        const claim = claimId;
-        await this.idempotency
-          .release(ctx.em, claim)
-          .catch((e) => ctx.log.error({ err: e, claimId: claim }, 'idempotency claim not released'));
-      }
-      await progress.sent();
-      await this.recordFailure(ctx, partner.id, processRequestId, toDomainError(error).code);
-      throw error;
+  /**
+   * Receives the body (the file staged as it arrives), checks the amount against the currency and claims
+   * the idempotency key: either the first answer to replay, or what `finish` needs.
+   */
+  private async stage(
+    ctx: ServiceContext,
+    { partner, balance, answered, upload }: Attempt,
+    receive: ReceiveCreate,
+    key: string | undefined,
+  ): Promise<Staged> {
+    const fields = await receive((file) => upload.receive(file));
+    const evidence = upload.evidence;
+    assertCurrencyScale(fields.requestedAmount, balance.currency);
+    if (!key) return { fields, evidence };
+    const hash = createRequestHash(partner.id, fields, evidence.sha256);
+    // The same request again: the first answer, with no OTP (no new action is taken) and no new blob.
+    const claim = await this.idempotency.claim(ctx.em, ctx.operator.id, key, hash, answered);
+    if (claim.kind === 'replay') {
+      ctx.log.info({ processRequestId: claim.view.id, partnerId: partner.id }, 'idempotent create replayed');
+      return { replay: claim.view };
     }
+    return { fields, evidence, claimId: claim.claimId };
+  }
+
+  /** Checks the OTP, then commits the blob and writes the row, the key's answer and CREATED in one transaction. */
+  private async finish(
+    ctx: ServiceContext,
+    { id, partner, balance, progress, upload }: Attempt,
+    { fields, evidence, claimId }: Exclude<Staged, { replay: ProcessRequestView }>,
+  ): Promise<ProcessRequestView> {
+    // Checked before anything is stored: the staged blocks stay invisible unless the code is good.
+    await this.otp.verify(ctx, fields.otp);
+    const terms = await this.termsOf(ctx, partner.id, fields.requestedAmount);
+    await progress.sent();
+    await upload.announce(ctx.em);
+    const view = await ctx.em.transactional(async (em) => {
+      // First: if the blob cannot be committed (or its intent was reclaimed), no row is written either.
+      await upload.commit(em);
+      const pr = em.create(ProcessRequest, {
+        ...terms,
+        id,
+        processTypeId: BALANCE_INCREASE_PROCESS_TYPE_ID,
+        clientBalanceId: balance.id,
+        partnerId: partner.id,
+        requestedAmount: fields.requestedAmount,
+        currency: balance.currency,
+        observations: fields.observations,
+        evidenceUrl: this.store.url(evidence.blobName),
+        evidence: {
+          fileName: evidence.fileName,
+          contentType: evidence.contentType,
+          size: evidence.size,
+          sha256: evidence.sha256,
+          blobName: evidence.blobName,
+        },
+        status: ProcessRequestStatus.PENDING,
+        createdBy: ctx.operator.id,
+      });
+      await em.flush();
+      const created = toProcessRequestView(pr);
+      if (claimId) await this.idempotency.complete(em, claimId, 201, created);
+      await recordEvent(em, {
+        processRequestId: id,
+        partnerId: partner.id,
+        type: ProgressEventType.CREATED,
+        actorId: ctx.operator.id,
+        toStatus: ProcessRequestStatus.PENDING,
+      });
+      return created;
+    });
+    upload.done();
+    this.onTransition(ProgressEventType.CREATED);
+    ctx.log.info(
+      { processRequestId: id, partnerId: partner.id, amount: fields.requestedAmount, size: evidence.size },
+      'process request created',
+    );
+    return view;
+  }
+
+  /** A create that failed: the staged blob dropped, the key released, FAILED recorded; the error rethrown. */
+  private async abort(
+    ctx: ServiceContext,
+    { id, partner, progress, upload }: Attempt,
+    claimId: string | undefined,
+    error: unknown,
+  ): Promise<never> {
+    await upload.abort(ctx.log);
+    if (claimId) {
+      await this.idempotency
+        .release(ctx.em, claimId)
+        .catch((e) => ctx.log.error({ err: e, claimId }, 'idempotency claim not released'));
+    }
+    await progress.sent();
+    await this.recordFailure(ctx, partner.id, id, toDomainError(error).code);
+    throw error;
   }
 
   approve(

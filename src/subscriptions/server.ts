@@ -12,7 +12,8 @@ import {
   validate,
 } from 'graphql';
 import type { Server } from 'node:http';
-import { useServer } from 'graphql-ws/use/ws';
+import type { Context, SubscribePayload } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
 import WebSocket, { WebSocketServer } from 'ws';
 import { authenticate, credentialsOf } from '../auth/authenticate';
 import type { TokenVerifier } from '../auth/token-verifier';
@@ -24,6 +25,7 @@ import { buildGraphQLContext } from '../graphql/context';
 import { documentLimitsRule, parseWithinLimits, variablesLimitError } from '../graphql/document-limits';
 import { formatGraphQLError, toGraphQLError } from '../graphql/errors';
 import type { SubscriptionContext } from './context';
+import type { Logger } from '../logger';
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
 const TERMINATE_AFTER_MS = 1000;
@@ -36,12 +38,14 @@ export interface SubscriptionServerDeps {
   bus: ProgressBus;
 }
 
+/** A graphql-ws connection as the hooks below see it. */
+type Connection = Context<Record<string, unknown>, Extra>;
+
 export function attachSubscriptions(
   server: Server,
   deps: SubscriptionServerDeps,
 ): { close(): Promise<void> } {
-  const { schema, services, verifier, bus } = deps;
-  const maxPerSocket = services.config.maxSubscriptionsPerSocket;
+  const { schema, services } = deps;
   const log = services.log.child({ door: 'graphql-ws' });
   const format = formatGraphQLError(log, { hideSuggestions: !services.config.introspection });
   // The stream opened while a subscribe was checked, handed to graphql-ws's own subscribe step.
@@ -51,102 +55,12 @@ export function attachSubscriptions(
   const handle = useServer<Record<string, unknown>>(
     {
       schema,
-      // Bad tokens close the socket at once (4401, which clients do not retry); the operator is read again per subscribe.
-      onConnect: async (ctx) => {
-        try {
-          await authenticate(verifier, services.orm.em.fork(), credentialsOf(ctx.connectionParams));
-          return true;
-        } catch (error) {
-          const domain = toDomainError(error);
-          if (domain.code === 'UNAUTHENTICATED') {
-            // The close reason (at most 123 bytes) says which token and why, as a 401's details do.
-            const { token, reason } = (domain.details ?? {}) as { token?: string; reason?: string };
-            log.info(
-              { code: domain.code, reason: domain.message, details: domain.details },
-              'connection refused',
-            );
-            ctx.extra.socket.close(4401, token ? `Unauthorized: ${token} token ${reason}` : 'Unauthorized');
-          } else if (domain.status >= 500) ctx.extra.socket.close(1013, 'Try again later');
-          return false;
-        }
-      },
-      // Runs the whole check (limits, parse, validate, authenticate, scope, cap) so a refusal is an
-      // `error` message, never an event. The document limits are those of the HTTP door, in the same order.
+      onConnect: (ctx) => acceptConnection(deps, log, ctx),
       onSubscribe: async (ctx, _id, payload) => {
-        // graphql-ws registers the id before this hook runs, so subscriptions still being checked count too.
-        if (Object.keys(ctx.subscriptions).length > maxPerSocket)
-          return [
-            toGraphQLError(new DomainError('TOO_MANY_SUBSCRIPTIONS', undefined, { limit: maxPerSocket })),
-          ];
-        let document: DocumentNode;
-        try {
-          document = parseWithinLimits(payload.query);
-        } catch (error) {
-          return [toGraphQLError(toDomainError(error))];
-        }
-        const tooLarge = variablesLimitError(payload.variables);
-        if (tooLarge) return [toGraphQLError(tooLarge)];
-        const invalid = validate(schema, document, [...specifiedRules, documentLimitsRule]);
-        // A limit keeps its code (QUERY_TOO_DEEP, …); the others are plain validation failures.
-        if (invalid.length > 0)
-          return invalid.map((e) =>
-            e.originalError instanceof DomainError
-              ? e
-              : toGraphQLError(new DomainError('GRAPHQL_VALIDATION_FAILED', e.message)),
-          );
-        const operation = getOperationAST(document, payload.operationName);
-        // As the HTTP door says it: no operation of that name, or several and no name.
-        if (!operation)
-          return [
-            toGraphQLError(
-              new DomainError(
-                'OPERATION_RESOLUTION_FAILURE',
-                payload.operationName
-                  ? `Unknown operation named "${payload.operationName}"`
-                  : document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION)
-                    ? 'Must provide operation name if query contains multiple operations'
-                    : 'Must provide an operation',
-              ),
-            ),
-          ];
-        if (operation.operation !== 'subscription') {
-          return [
-            toGraphQLError(
-              new DomainError(
-                'VALIDATION_FAILED',
-                'Only subscriptions are served over WebSocket; use POST /graphql',
-              ),
-            ),
-          ];
-        }
-        let contextValue: SubscriptionContext;
-        try {
-          contextValue = {
-            ...(await buildGraphQLContext(services, verifier, {
-              credentials: credentialsOf(ctx.connectionParams),
-              log,
-            })),
-            progress: bus,
-          };
-        } catch (error) {
-          return [error as GraphQLError];
-        }
-        const args: ExecutionArgs = {
-          schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue,
-        };
-        const result = await subscribe(args);
-        // An error before any field ran (no path; the operation is known by now) is a variable of the
-        // wrong type or missing: the HTTP door's BAD_USER_INPUT. A resolver's refusal keeps its own code.
-        if (!(Symbol.asyncIterator in result))
-          return (result.errors ?? []).map((e) =>
-            e.path ? e : toGraphQLError(new DomainError('BAD_USER_INPUT', e.message)),
-          );
-        prepared.set(contextValue, result);
-        return args;
+        const checked = await checkSubscription(deps, log, ctx, payload);
+        if (!('stream' in checked)) return checked;
+        prepared.set(checked.args.contextValue as object, checked.stream);
+        return checked.args;
       },
       subscribe: (args) => {
         const stream = prepared.get(args.contextValue as object);
@@ -193,6 +107,124 @@ export function attachSubscriptions(
       }
     },
   };
+}
+
+/**
+ * connection_init: bad tokens close the socket at once (4401, which clients do not retry); the operator
+ * is read again per subscribe.
+ */
+async function acceptConnection(
+  { services, verifier }: SubscriptionServerDeps,
+  log: Logger,
+  ctx: Connection,
+) {
+  try {
+    await authenticate(verifier, services.orm.em.fork(), credentialsOf(ctx.connectionParams));
+    return true;
+  } catch (error) {
+    const domain = toDomainError(error);
+    if (domain.code === 'UNAUTHENTICATED') {
+      // The close reason (at most 123 bytes) says which token and why, as a 401's details do.
+      const { token, reason } = (domain.details ?? {}) as { token?: string; reason?: string };
+      log.info({ code: domain.code, reason: domain.message, details: domain.details }, 'connection refused');
+      ctx.extra.socket.close(4401, token ? `Unauthorized: ${token} token ${reason}` : 'Unauthorized');
+    } else if (domain.status >= 500) ctx.extra.socket.close(1013, 'Try again later');
+    return false;
+  }
+}
+
+/**
+ * subscribe: the whole check (cap, limits, parse, validate, authenticate, scope) so that a refusal is an
+ * `error` message, never an event; the stream it opened is handed on with the arguments. The document
+ * limits are those of the HTTP door, in the same order.
+ */
+async function checkSubscription(
+  { schema, services, verifier, bus }: SubscriptionServerDeps,
+  log: Logger,
+  ctx: Connection,
+  payload: SubscribePayload,
+): Promise<readonly GraphQLError[] | { args: ExecutionArgs; stream: AsyncIterable<unknown> }> {
+  const maxPerSocket = services.config.maxSubscriptionsPerSocket;
+  // graphql-ws registers the id before this hook runs, so subscriptions still being checked count too.
+  if (Object.keys(ctx.subscriptions).length > maxPerSocket)
+    return [toGraphQLError(new DomainError('TOO_MANY_SUBSCRIPTIONS', undefined, { limit: maxPerSocket }))];
+  const document = checkedDocument(schema, payload);
+  if (!('kind' in document)) return document;
+  let contextValue: SubscriptionContext;
+  try {
+    contextValue = {
+      ...(await buildGraphQLContext(services, verifier, {
+        credentials: credentialsOf(ctx.connectionParams),
+        log,
+      })),
+      progress: bus,
+    };
+  } catch (error) {
+    return [error as GraphQLError];
+  }
+  const args: ExecutionArgs = {
+    schema,
+    document,
+    operationName: payload.operationName,
+    variableValues: payload.variables,
+    contextValue,
+  };
+  const result = await subscribe(args);
+  // An error before any field ran (no path; the operation is known by now) is a variable of the
+  // wrong type or missing: the HTTP door's BAD_USER_INPUT. A resolver's refusal keeps its own code.
+  if (!(Symbol.asyncIterator in result))
+    return (result.errors ?? []).map((e) =>
+      e.path ? e : toGraphQLError(new DomainError('BAD_USER_INPUT', e.message)),
+    );
+  return { args, stream: result };
+}
+
+/** The subscription's document, parsed and validated within the limits, or why it is refused. */
+function checkedDocument(
+  schema: GraphQLSchema,
+  payload: SubscribePayload,
+): DocumentNode | readonly GraphQLError[] {
+  let document: DocumentNode;
+  try {
+    document = parseWithinLimits(payload.query);
+  } catch (error) {
+    return [toGraphQLError(toDomainError(error))];
+  }
+  const tooLarge = variablesLimitError(payload.variables);
+  if (tooLarge) return [toGraphQLError(tooLarge)];
+  const invalid = validate(schema, document, [...specifiedRules, documentLimitsRule]);
+  // A limit keeps its code (QUERY_TOO_DEEP, …); the others are plain validation failures.
+  if (invalid.length > 0)
+    return invalid.map((e) =>
+      e.originalError instanceof DomainError
+        ? e
+        : toGraphQLError(new DomainError('GRAPHQL_VALIDATION_FAILED', e.message)),
+    );
+  const operation = getOperationAST(document, payload.operationName);
+  // As the HTTP door says it: no operation of that name, or several and no name.
+  if (!operation)
+    return [
+      toGraphQLError(
+        new DomainError(
+          'OPERATION_RESOLUTION_FAILURE',
+          payload.operationName
+            ? `Unknown operation named "${payload.operationName}"`
+            : document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION)
+              ? 'Must provide operation name if query contains multiple operations'
+              : 'Must provide an operation',
+        ),
+      ),
+    ];
+  if (operation.operation !== 'subscription')
+    return [
+      toGraphQLError(
+        new DomainError(
+          'VALIDATION_FAILED',
+          'Only subscriptions are served over WebSocket; use POST /graphql',
+        ),
+      ),
+    ];
+  return document;
 }
 
 /** A write to a connection the peer has reset or closed. */

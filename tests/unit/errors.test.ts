@@ -1,12 +1,12 @@
-// The error catalogue: every code the service can return is listed in the README with its status, and
+// The error catalogue: every code the service can return is listed in docs/api.md with its status, and
 // what the drivers underneath mean by their errors is read in one place.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { classifyFailure } from '../../src/infra/failures';
 import { DomainError, ERRORS, toDomainError } from '../../src/domain/errors';
 
-test("the README's error table lists exactly the catalogue, with the same statuses", () => {
-  const readme = readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
+test("docs/api.md's error table lists exactly the catalogue, with the same statuses", () => {
+  const readme = readFileSync(path.resolve(__dirname, '../../docs/api.md'), 'utf8');
   const section = readme.slice(
     readme.indexOf('\n## Errors'),
     readme.indexOf('\n## ', readme.indexOf('\n## Errors') + 1),
