@@ -50,7 +50,8 @@ try {
         '--config',
         'console/vite.config.mts',
       ],
-      { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
+      // A production build whoever calls (jest sets NODE_ENV=test, which would bundle React's development build).
+      { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } },
     );
   }
 } finally {
