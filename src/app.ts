@@ -15,6 +15,7 @@ import { operatorsWithoutSubject } from './services/admin.service';
 import { EvidenceStore, type BlobObserver } from './storage/evidence-store';
 import { healthRouter } from './rest/health.routes';
 import { docsRouter } from './rest/docs.routes';
+import { consoleRouter } from './rest/console.routes';
 import { answerClientErrors } from './rest/client-error';
 import { errorHandler, requestContext } from './http/middleware';
 import { allowedMethods, methodGuard } from './rest/methods';
@@ -139,7 +140,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await progress.start();
     await liveness.start();
     const store = await openStore(config, options, metrics.observeBlob);
-    const verifier: TokenVerifier = await createTokenVerifier(config);
     const services = createServices(config, log, orm, store, liveness, {
       onTransition: metrics.onTransition,
       onWebhookAttempt: metrics.onWebhookAttempt,
@@ -147,6 +147,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // Every stored event any process announces wakes this process's webhook relay (a no-op once stopped).
     progress.onEvent(() => services.webhookRelay.wake());
     webhookPending.read = () => services.webhookRelay.pendingDeliveries;
+    const verifier: TokenVerifier = await createTokenVerifier(config, services.consoleSessions);
     const schema = await buildAppSchema();
     const apollo = createApollo(schema, services);
     await apollo.start();
@@ -211,12 +212,15 @@ function publicPort({ config, log, services, verifier, progress, apollo, metrics
   const statements = statementRouter(services, verifier);
   const webhooks = webhookRouter(services, verifier);
   const docs = docsRouter({ page: config.apiDocs });
-  const allowed = allowedMethods([health, docs, rest, statements, webhooks], {
+  // The checker console is a page and its own session call, not part of the REST API document.
+  const consoleRoutes = config.console.enabled ? [consoleRouter(services, verifier)] : [];
+  const allowed = allowedMethods([health, docs, rest, statements, webhooks, ...consoleRoutes], {
     [GRAPHQL_PATH]: ['GET', 'HEAD', 'POST'],
   });
   koa.use(methodGuard(allowed));
   koa.use(health.routes());
   koa.use(docs.routes());
+  for (const router of consoleRoutes) koa.use(router.routes());
   koa.use(explorerMiddleware(config.graphqlExplorer));
   koa.use(graphqlMiddleware(apollo, services, verifier, inFlight));
   koa.use(rest.routes());

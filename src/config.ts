@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DatabaseUrlError, parseDatabaseUrl } from './infra/database-url';
+import { type ConsoleConfig, DEV_CONSOLE_SESSION_SECRET } from './console-config';
 
 export const DEV_APP_TOKEN_SECRET = 'dev-app-token-secret-change-me-0123456789';
 export const DEV_USER_TOKEN_SECRET = 'dev-user-token-secret-change-me-0123456789';
@@ -98,6 +99,8 @@ export interface Config {
   corsOrigins: string[];
   /** Partner webhooks (SPEC section 16). */
   webhooks: WebhookConfig;
+  /** The checker console (SPEC section 17). */
+  console: ConsoleConfig;
 }
 
 export interface WebhookConfig {
@@ -308,6 +311,15 @@ const ENVIRONMENT = z.object({
     })
     .default('127.0.0.1'),
 
+  // The checker console: on outside production unless CONSOLE=false; in production only with CONSOLE=true.
+  CONSOLE: flag().optional(),
+  CONSOLE_SESSION_SECRET: tokenSecret().optional(),
+  CONSOLE_OIDC_ISSUER: z
+    .string()
+    .regex(/^https?:\/\/[^\s?#]+$/, { error: 'must be the issuer URL (http(s)://…, no query)' })
+    .optional(),
+  CONSOLE_OIDC_CLIENT_ID: z.string().optional(),
+
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
 });
 
@@ -433,6 +445,22 @@ const RULES: Rule[] = [
     },
   })),
   {
+    about: 'CONSOLE_SESSION_SECRET',
+    uses: ['NODE_ENV', 'CONSOLE'],
+    problem: (v) =>
+      production(v) &&
+      consoleEnabled(v) &&
+      consoleSecret(v) === DEV_CONSOLE_SESSION_SECRET &&
+      'the development secret is refused in production; set a secret',
+  },
+  {
+    about: 'CONSOLE_OIDC_CLIENT_ID',
+    uses: ['CONSOLE_OIDC_ISSUER'],
+    problem: (v) =>
+      (v.CONSOLE_OIDC_ISSUER === undefined) !== (v.CONSOLE_OIDC_CLIENT_ID === undefined) &&
+      'set both CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID, or neither',
+  },
+  {
     about: 'OTP_ENCRYPTION_KEY',
     uses: ['NODE_ENV'],
     problem: (v) => production(v) && isDevelopmentOtpKey(v) && 'the development key is refused in production',
@@ -482,6 +510,9 @@ function tokenKey(v: Variables, [secretName, jwksName, pemName]: TokenKind): Tok
   if (pem !== undefined) return { kind: 'pem', pem };
   return { kind: 'secret', secret, isDevelopment: secret === devSecret };
 }
+
+const consoleEnabled = (v: Variables) => v.CONSOLE ?? !production(v);
+const consoleSecret = (v: Variables) => v.CONSOLE_SESSION_SECRET ?? DEV_CONSOLE_SESSION_SECRET;
 
 const isDevelopmentOtpKey = (v: Variables) =>
   v.OTP_ENCRYPTION_KEY.equals(Buffer.from(DEV_OTP_ENCRYPTION_KEY, 'base64'));
@@ -539,6 +570,13 @@ function toConfig(v: Variables): Config {
       concurrency: v.WEBHOOK_CONCURRENCY,
       disableAfterSeconds: v.WEBHOOK_DISABLE_AFTER_SECONDS,
       allowPrivateNetworks: v.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? !isProduction,
+    },
+    console: {
+      enabled: consoleEnabled(v),
+      sessionSecret: consoleSecret(v),
+      sessionSecretIsDevelopment: consoleSecret(v) === DEV_CONSOLE_SESSION_SECRET,
+      oidcIssuer: v.CONSOLE_OIDC_ISSUER,
+      oidcClientId: v.CONSOLE_OIDC_CLIENT_ID,
     },
   };
 }

@@ -34,9 +34,12 @@ export async function demoBanner(app: App, origin: string): Promise<string> {
   ];
   if (metrics) exports.push(['METRICS', `${originOf(metrics)}/metrics`]);
   exports.push(['APP_TOKEN', await mintToken(app.config, 'app', 'demo-app', demoTtl(app))]);
+  // The console reads the token from the fragment, which the browser never sends to the server.
+  const consoleLinks: string[] = [];
   for (const [key, operator] of Object.entries(world.operators)) {
     const token = await mintToken(app.config, 'user', operator.subject, demoTtl(app));
     exports.push([`${key.toUpperCase()}_TOKEN`, token]);
+    consoleLinks.push(`  ${key.padEnd(8)} ${origin}/console#userToken=${token}`);
   }
   const lines = [
     '',
@@ -44,6 +47,9 @@ export async function demoBanner(app: App, origin: string): Promise<string> {
     `  GraphQL:   ${origin}/graphql`,
     `  REST base: ${base}`,
     ...(app.config.apiDocs ? [`  API docs:  ${origin}/docs`] : []),
+    ...(app.config.console.enabled
+      ? ['', '  Checker console, signed in as each demo operator (links valid 24 h):', ...consoleLinks]
+      : []),
     '',
     '  Paste these lines into your shell (tokens valid 24 h):',
     ...exports.map(([name, value]) => `  export ${name}=${value}`),

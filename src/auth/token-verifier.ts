@@ -12,6 +12,7 @@ import { createPublicKey, createSecretKey } from 'node:crypto';
 import type { Config, TokenKeyConfig } from '../config';
 import { normaliseSubject } from '../domain/subject';
 import { joseRefusal, tokenRefused } from './refusals';
+import { type ConsoleSessionService, isConsoleToken } from '../services/console-session.service';
 
 type Key = Uint8Array | KeyLike | JWTVerifyGetKey;
 
@@ -59,6 +60,9 @@ async function resolveKey(cfg: TokenKeyConfig): Promise<{ key: Key; algorithms: 
   }
 }
 
+/** Set on a verified console session token's payload: the operator subject it is bound to. */
+export const BOUND_TO = 'consoleBoundTo';
+
 /** The claim naming a token's kind: `app` or `user` (the development tokens carry it). */
 export const KIND_CLAIM = 'kind';
 type Kind = 'app' | 'user';
@@ -81,6 +85,7 @@ export async function createTokenVerifier(
     | 'userTokenSubjectClaim'
     | 'maxTokenLifetimeSeconds'
   >,
+  consoleSessions?: ConsoleSessionService,
 ): Promise<TokenVerifier> {
   const keys = {
     app: await resolveKey(config.appToken),
@@ -134,7 +139,15 @@ export async function createTokenVerifier(
     return payload;
   };
   return {
-    verifyApp: (token) => verifyAs(token, 'app'),
+    async verifyApp(token) {
+      // The console's session token (audience `console`) is verified with its own key and nothing else;
+      // authenticate() then requires the user token of the operator it is bound to.
+      if (consoleSessions && isConsoleToken(token)) {
+        const { boundTo, exp } = await consoleSessions.verify(token, CLOCK_TOLERANCE_SECONDS);
+        return { exp, [BOUND_TO]: boundTo };
+      }
+      return verifyAs(token, 'app');
+    },
     async verifyUser(token) {
       const payload = await verifyAs(token, 'user');
       const claim = payload[config.userTokenSubjectClaim];

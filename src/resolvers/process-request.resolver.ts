@@ -9,8 +9,8 @@ import {
   decisionInput,
   id as idInput,
   idempotencyKey as idempotencyKeyInput,
+  inboxQuery,
   listFilters,
-  pageQuery,
   parseInput,
 } from '../shapes/inputs';
 import type { Page } from '../services/process-request-query.service';
@@ -19,6 +19,7 @@ import type { GraphQLContext } from '../graphql/context';
 import { DecisionResultType } from './types/approval.type';
 import { CreateProcessRequestInput } from './create-process-request.input';
 import { fromUploadError } from '../graphql/errors';
+import { DecimalScalar } from '../graphql/decimal.scalar';
 import {
   EvidenceDownload,
   HistoryEntry,
@@ -32,7 +33,9 @@ const decision = (reason?: string, otp?: string) => parseInput(decisionInput, { 
 
 @Resolver(() => ProcessRequestType)
 export class ProcessRequestResolver {
-  @Query(() => ProcessRequestPage, { description: 'Newest first; page >= 1, 1 <= limit <= 100' })
+  @Query(() => ProcessRequestPage, {
+    description: 'Newest first unless oldestFirst; page >= 1, 1 <= limit <= 100',
+  })
   processRequests(
     @Arg('clientId', () => ID) clientId: string,
     @Ctx() ctx: GraphQLContext,
@@ -45,8 +48,28 @@ export class ProcessRequestResolver {
     to?: string,
     @Arg('processTypeId', () => Int, { nullable: true, description: '1 = top-up, 2 = reversal' })
     processTypeId?: number,
+    @Arg('decidableByMe', () => Boolean, {
+      nullable: true,
+      description:
+        'Only what this operator may approve now: not their own, PENDING, not approved by them, within their limit',
+    })
+    decidableByMe?: boolean,
+    @Arg('minAmount', () => DecimalScalar, { nullable: true, description: 'Inclusive' }) minAmount?: string,
+    @Arg('maxAmount', () => DecimalScalar, { nullable: true, description: 'Inclusive' }) maxAmount?: string,
+    @Arg('oldestFirst', () => Boolean, { nullable: true }) oldestFirst?: boolean,
   ): Promise<Page<ProcessRequestView>> {
-    const query = parseInput(pageQuery, { page, limit, status, from, to, processTypeId });
+    const query = parseInput(inboxQuery, {
+      page,
+      limit,
+      status,
+      from,
+      to,
+      processTypeId,
+      decidableByMe,
+      minAmount,
+      maxAmount,
+      oldestFirst,
+    });
     return ctx.services.queries.page(ctx, partnerOf(clientId), query);
   }
 

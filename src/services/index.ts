@@ -17,6 +17,7 @@ import type { TransitionListener } from '../sql/progress';
 import { UploadIntents } from '../runtime/upload-intents';
 import { WebhookRelay, type WebhookOutcome } from '../runtime/webhook-relay';
 import { WebhookService } from './webhook.service';
+import { ConsoleSessionService } from './console-session.service';
 
 export interface Services {
   config: Config;
@@ -38,6 +39,8 @@ export interface Services {
   webhooks: WebhookService;
   /** This process's webhook sender (started and stopped by the app). */
   webhookRelay: WebhookRelay;
+  /** The checker console's short-lived, operator-bound application tokens. */
+  consoleSessions: ConsoleSessionService;
 }
 
 /** What the services tell the rest of the app about (metrics); every hook is optional. */
@@ -89,6 +92,7 @@ export function createServices(
     queries,
     statements: new StatementService(queries),
     policies: new ApprovalPolicyService(),
+    consoleSessions: new ConsoleSessionService(config.console.sessionSecret, config.console.enabled),
     expiry: new ExpirySweeper(orm, log.child({ component: 'expiry' }), (events) =>
       events.forEach((e) => onTransition(e.type)),
     ),

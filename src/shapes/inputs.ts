@@ -231,6 +231,18 @@ export const policyHistoryQuery = z.object({
 export type PolicyHistoryQuery = z.output<typeof policyHistoryQuery>;
 
 /**
+ * A page as the checker console asks for it (GraphQL only): besides the list filters, only what this
+ * operator may approve now, an amount range (inclusive), and the oldest first.
+ */
+export const inboxQuery = pageQuery.extend({
+  decidableByMe: z.boolean().optional(),
+  minAmount: amount.optional(),
+  maxAmount: amount.optional(),
+  oldestFirst: z.boolean().optional(),
+});
+export type InboxQuery = z.output<typeof inboxQuery>;
+
+/**
  * What a request is made of when it is filed: the one declaration of a create's fields. A field added
  * here is read by both doors (the REST multipart form accepts exactly these fields and `otp`; GraphQL's
  * input type must match, src/resolvers/create-process-request.input.ts), is part of the idempotency
