@@ -11,16 +11,20 @@ import { openDatabase, sessionSettings } from './db';
 import { pgConnectionOptions } from './infra/database-url';
 import { createLogger, type Logger } from './logger';
 import { createServices, type Services } from './services';
+import { operatorsWithoutSubject } from './services/admin.service';
 import { EvidenceStore, type BlobObserver } from './storage/evidence-store';
 import { healthRouter } from './rest/health.routes';
 import { docsRouter } from './rest/docs.routes';
+import { consoleRouter } from './rest/console.routes';
 import { answerClientErrors } from './rest/client-error';
 import { errorHandler, requestContext } from './http/middleware';
 import { allowedMethods, methodGuard } from './rest/methods';
 import { corsMiddleware } from './rest/cors';
 import { processRequestRouter } from './rest/process-request.routes';
+import { statementRouter } from './rest/statement.routes';
 import { createApollo, graphqlMiddleware } from './resolvers/apollo';
 import { GRAPHQL_PATH } from './http/paths';
+import { InFlight } from './http/in-flight';
 import { explorerMiddleware } from './resolvers/explorer';
 import { buildGraphQLContext, type ContextInput, type GraphQLContext } from './graphql/context';
 import { buildAppSchema } from './schema';
@@ -32,6 +36,7 @@ import { ProcessLiveness } from './runtime/liveness';
 import { defaultStorageCredential } from './storage/credentials';
 import { ProgressBus } from './runtime/progress-bus';
 import { progressRoutes } from './rest/progress.routes';
+import { webhookRouter } from './rest/webhook.routes';
 import { attachSubscriptions } from './subscriptions/server';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { observeRequests } from './metrics/http-metrics';
@@ -128,15 +133,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     recheckMs: config.operatorRecheckSeconds * 1000,
   });
   const liveness = new ProcessLiveness(dedicated, log);
-  const metrics = createMetrics({ orm, progress });
+  // Set once the services exist: the relay counts pending deliveries, a scrape only reads the count.
+  const webhookPending = { read: () => 0 };
+  const metrics = createMetrics({ orm, progress, webhookPending: () => webhookPending.read() });
   try {
     await progress.start();
     await liveness.start();
     const store = await openStore(config, options, metrics.observeBlob);
-    const verifier: TokenVerifier = await createTokenVerifier(config);
     const services = createServices(config, log, orm, store, liveness, {
       onTransition: metrics.onTransition,
+      onWebhookAttempt: metrics.onWebhookAttempt,
     });
+    // Every stored event any process announces wakes this process's webhook relay (a no-op once stopped).
+    progress.onEvent(() => services.webhookRelay.wake());
+    webhookPending.read = () => services.webhookRelay.pendingDeliveries;
+    const verifier: TokenVerifier = await createTokenVerifier(config, services.consoleSessions);
     const schema = await buildAppSchema();
     const apollo = createApollo(schema, services);
     await apollo.start();
@@ -168,6 +179,18 @@ interface Parts {
   verifier: TokenVerifier;
 }
 
+/**
+ * With a subject claim other than `sub`, operators never given a subject of their own cannot sign in:
+ * one line says how many there are (operator:update --subject gives them one).
+ */
+async function sayOperatorsWithoutSubject(config: Config, orm: MikroORM, log: Logger): Promise<void> {
+  if (config.userTokenSubjectClaim === 'sub') return;
+  const count = await operatorsWithoutSubject(orm.em.fork());
+  const line = { claim: config.userTokenSubjectClaim, operatorsWithoutSubject: count };
+  if (count > 0) log.warn(line, 'operators with no subject of their own cannot sign in with this claim');
+  else log.info(line, 'every operator has a subject of its own (none with no subject)');
+}
+
 /** The public port's middleware, in order, and its routers (the OpenAPI document lists exactly their routes). */
 function publicPort({ config, log, services, verifier, progress, apollo, metrics }: Parts) {
   const koa = new Koa({ proxy: false });
@@ -178,16 +201,32 @@ function publicPort({ config, log, services, verifier, progress, apollo, metrics
   koa.use(corsMiddleware(config.corsOrigins));
   koa.use(errorHandler());
   const health = healthRouter(services);
-  const rest = processRequestRouter(services, verifier, progressRoutes(services, verifier, progress));
+  // One operator's calls in flight, GraphQL and REST together (MAX_GRAPHQL_OPERATIONS_PER_OPERATOR).
+  const inFlight = new InFlight(config.maxGraphQLOperationsPerOperator);
+  const rest = processRequestRouter(
+    services,
+    verifier,
+    inFlight,
+    progressRoutes(services, verifier, progress),
+  );
+  const statements = statementRouter(services, verifier);
+  const webhooks = webhookRouter(services, verifier);
   const docs = docsRouter({ page: config.apiDocs });
-  const allowed = allowedMethods([health, docs, rest], { [GRAPHQL_PATH]: ['GET', 'POST'] });
+  // The checker console is a page and its own session call, not part of the REST API document.
+  const consoleRoutes = config.console.enabled ? [consoleRouter(services, verifier)] : [];
+  const allowed = allowedMethods([health, docs, rest, statements, webhooks, ...consoleRoutes], {
+    [GRAPHQL_PATH]: ['GET', 'HEAD', 'POST'],
+  });
   koa.use(methodGuard(allowed));
   koa.use(health.routes());
   koa.use(docs.routes());
+  for (const router of consoleRoutes) koa.use(router.routes());
   koa.use(explorerMiddleware(config.graphqlExplorer));
-  koa.use(graphqlMiddleware(apollo, services, verifier));
+  koa.use(graphqlMiddleware(apollo, services, verifier, inFlight));
   koa.use(rest.routes());
-  return { koa, routers: [health, docs, rest], allowed };
+  koa.use(statements.routes());
+  koa.use(webhooks.routes());
+  return { koa, routers: [health, docs, rest, statements, webhooks], allowed };
 }
 
 /** The HTTP server of the public port, with its deadlines. Every route must be registered on `koa` by now. */
@@ -255,16 +294,19 @@ function running(
           throw error;
         }
       }
+      await sayOperatorsWithoutSubject(config, orm, log);
       // Serving from now on: blobs left by creates that died (here or in any process) are reclaimed,
       // and PENDING requests past their deadline expire.
       services.reconciler.start();
       services.expiry.start(config.expirySweepSeconds);
+      services.webhookRelay.start();
       return address;
     },
     async close() {
       if (closed) return;
       closed = true;
       await services.expiry.stop();
+      await services.webhookRelay.stop();
       // Streams end first, so their clients see a clean end rather than a dropped connection.
       await progress.stop();
       await subscriptions.close();

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DatabaseUrlError, parseDatabaseUrl } from './infra/database-url';
+import { type ConsoleConfig, DEV_CONSOLE_SESSION_SECRET } from './console-config';
 
 export const DEV_APP_TOKEN_SECRET = 'dev-app-token-secret-change-me-0123456789';
 export const DEV_USER_TOKEN_SECRET = 'dev-user-token-secret-change-me-0123456789';
@@ -76,6 +77,11 @@ export interface Config {
   /** The user token claim naming the operator (its `subject`). */
   userTokenSubjectClaim: string;
   /**
+   * Longest a token may live: one whose `exp` lies further than this from now, or from its `iat`, is
+   * refused; and a subject given up by one operator is not given to another for this long.
+   */
+  maxTokenLifetimeSeconds: number;
+  /**
    * Port of the Prometheus listener (GET /metrics), never the public one. null: no listener
    * (METRICS_PORT=0). Code that builds a Config may set 0 for any free port (tests, the benchmark).
    */
@@ -93,7 +99,29 @@ export interface Config {
   evidenceOrphanAgeSeconds: number;
   /** Origins (scheme://host[:port]) allowed to call /graphql and the REST facade from a browser. */
   corsOrigins: string[];
+  /** Partner webhooks (SPEC section 16). */
+  webhooks: WebhookConfig;
+  /** The checker console (SPEC section 17). */
+  console: ConsoleConfig;
 }
+
+export interface WebhookConfig {
+  /** Seconds a rotated-out secret keeps signing beside the new one. */
+  secretOverlapSeconds: number;
+  /** Seconds to wait before each retry (±20 % jitter); after the last, the delivery is FAILED. */
+  retrySchedule: number[];
+  /** A 2xx must arrive (headers and the read part of the body) within this many seconds. */
+  timeoutSeconds: number;
+  /** Most messages in flight to one endpoint, across every process. */
+  concurrency: number;
+  /** An endpoint whose every attempt failed for this long is disabled. */
+  disableAfterSeconds: number;
+  /** Loopback and private-range endpoints allowed (and http); false: https to public addresses only. */
+  allowPrivateNetworks: boolean;
+}
+
+/** SPEC section 16: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -227,6 +255,7 @@ const ENVIRONMENT = z.object({
       error: 'must be a claim name such as sub, oid or email',
     })
     .default('sub'),
+  MAX_TOKEN_LIFETIME_SECONDS: integer(60, 366 * 24 * 3600).default(86400),
 
   OTP_ENCRYPTION_KEY: z
     .string()
@@ -249,6 +278,29 @@ const ENVIRONMENT = z.object({
   OPERATOR_RECHECK_SECONDS: integer(1, 3600).default(30),
 
   EXPIRY_SWEEP_SECONDS: integer(1, 3600).default(30),
+
+  WEBHOOK_SECRET_OVERLAP_SECONDS: integer(0, 30 * DAY).default(86400),
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .refine(
+      (v) => {
+        const parts = v.split(',').map((p) => p.trim());
+        return (
+          parts.length <= 20 &&
+          parts.every((p) => /^\d{1,6}$/.test(p) && Number(p) >= 1 && Number(p) <= 7 * DAY)
+        );
+      },
+      {
+        error: (issue) =>
+          `must be a comma list of at most 20 delays in seconds (1 to 604800 each), got "${String(issue.input)}"`,
+      },
+    )
+    .transform((v) => v.split(',').map((p) => Number(p.trim())))
+    .optional(),
+  WEBHOOK_TIMEOUT_SECONDS: integer(1, 300).default(10),
+  WEBHOOK_CONCURRENCY: integer(1, 100).default(4),
+  WEBHOOK_DISABLE_AFTER_SECONDS: integer(1, 365 * DAY).default(5 * DAY),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: flag().optional(),
   EVIDENCE_RECONCILE_SECONDS: integer(1, 3600).default(30),
   EVIDENCE_SWEEP_SECONDS: integer(1, 7 * DAY).default(3600),
   EVIDENCE_ORPHAN_AGE_SECONDS: integer(0, 7 * DAY).default(600),
@@ -261,6 +313,15 @@ const ENVIRONMENT = z.object({
       error: (issue) => `must be an IP address or a host name, got "${String(issue.input)}"`,
     })
     .default('127.0.0.1'),
+
+  // The checker console: on outside production unless CONSOLE=false; in production only with CONSOLE=true.
+  CONSOLE: flag().optional(),
+  CONSOLE_SESSION_SECRET: tokenSecret().optional(),
+  CONSOLE_OIDC_ISSUER: z
+    .string()
+    .regex(/^https?:\/\/[^\s?#]+$/, { error: 'must be the issuer URL (http(s)://…, no query)' })
+    .optional(),
+  CONSOLE_OIDC_CLIENT_ID: z.string().optional(),
 
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
 });
@@ -387,6 +448,22 @@ const RULES: Rule[] = [
     },
   })),
   {
+    about: 'CONSOLE_SESSION_SECRET',
+    uses: ['NODE_ENV', 'CONSOLE'],
+    problem: (v) =>
+      production(v) &&
+      consoleEnabled(v) &&
+      consoleSecret(v) === DEV_CONSOLE_SESSION_SECRET &&
+      'the development secret is refused in production; set a secret',
+  },
+  {
+    about: 'CONSOLE_OIDC_CLIENT_ID',
+    uses: ['CONSOLE_OIDC_ISSUER'],
+    problem: (v) =>
+      (v.CONSOLE_OIDC_ISSUER === undefined) !== (v.CONSOLE_OIDC_CLIENT_ID === undefined) &&
+      'set both CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID, or neither',
+  },
+  {
     about: 'OTP_ENCRYPTION_KEY',
     uses: ['NODE_ENV'],
     problem: (v) => production(v) && isDevelopmentOtpKey(v) && 'the development key is refused in production',
@@ -437,6 +514,9 @@ function tokenKey(v: Variables, [secretName, jwksName, pemName]: TokenKind): Tok
   return { kind: 'secret', secret, isDevelopment: secret === devSecret };
 }
 
+const consoleEnabled = (v: Variables) => v.CONSOLE ?? !production(v);
+const consoleSecret = (v: Variables) => v.CONSOLE_SESSION_SECRET ?? DEV_CONSOLE_SESSION_SECRET;
+
 const isDevelopmentOtpKey = (v: Variables) =>
   v.OTP_ENCRYPTION_KEY.equals(Buffer.from(DEV_OTP_ENCRYPTION_KEY, 'base64'));
 
@@ -478,6 +558,7 @@ function toConfig(v: Variables): Config {
     maxGraphQLOperationsPerOperator: v.MAX_GRAPHQL_OPERATIONS_PER_OPERATOR,
     expirySweepSeconds: v.EXPIRY_SWEEP_SECONDS,
     userTokenSubjectClaim: v.USER_TOKEN_SUBJECT_CLAIM,
+    maxTokenLifetimeSeconds: v.MAX_TOKEN_LIFETIME_SECONDS,
     metricsPort: v.METRICS_PORT === 0 ? null : v.METRICS_PORT,
     metricsHost: v.METRICS_HOST,
     embeddedPostgresPort: v.EMBEDDED_POSTGRES_PORT,
@@ -486,6 +567,21 @@ function toConfig(v: Variables): Config {
     evidenceSweepSeconds: v.EVIDENCE_SWEEP_SECONDS,
     evidenceOrphanAgeSeconds: v.EVIDENCE_ORPHAN_AGE_SECONDS,
     corsOrigins: v.CORS_ORIGINS,
+    webhooks: {
+      secretOverlapSeconds: v.WEBHOOK_SECRET_OVERLAP_SECONDS,
+      retrySchedule: v.WEBHOOK_RETRY_SCHEDULE ?? DEFAULT_WEBHOOK_RETRY_SCHEDULE,
+      timeoutSeconds: v.WEBHOOK_TIMEOUT_SECONDS,
+      concurrency: v.WEBHOOK_CONCURRENCY,
+      disableAfterSeconds: v.WEBHOOK_DISABLE_AFTER_SECONDS,
+      allowPrivateNetworks: v.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? !isProduction,
+    },
+    console: {
+      enabled: consoleEnabled(v),
+      sessionSecret: consoleSecret(v),
+      sessionSecretIsDevelopment: consoleSecret(v) === DEV_CONSOLE_SESSION_SECRET,
+      oidcIssuer: v.CONSOLE_OIDC_ISSUER,
+      oidcClientId: v.CONSOLE_OIDC_CLIENT_ID,
+    },
   };
 }
 

@@ -6,6 +6,9 @@ import { mintToken } from './auth/dev-tokens';
 import { DEMO_PARTNER_ID, ensureDemoWorld } from './services/demo.service';
 
 const DEMO_TOKEN_TTL_SECONDS = 24 * 3600;
+/** A day, or less when MAX_TOKEN_LIFETIME_SECONDS allows less (a longer-lived token would be refused). */
+const demoTtl = (app: { config: { maxTokenLifetimeSeconds: number } }) =>
+  Math.min(DEMO_TOKEN_TTL_SECONDS, app.config.maxTokenLifetimeSeconds);
 
 /** `http://host:port` of a listening address; an IPv6 address goes in brackets. */
 export function originOf(address: Pick<AddressInfo, 'address' | 'port'>): string {
@@ -30,10 +33,13 @@ export async function demoBanner(app: App, origin: string): Promise<string> {
     ['PARTNER', DEMO_PARTNER_ID],
   ];
   if (metrics) exports.push(['METRICS', `${originOf(metrics)}/metrics`]);
-  exports.push(['APP_TOKEN', await mintToken(app.config, 'app', 'demo-app', DEMO_TOKEN_TTL_SECONDS)]);
+  exports.push(['APP_TOKEN', await mintToken(app.config, 'app', 'demo-app', demoTtl(app))]);
+  // The console reads the token from the fragment, which the browser never sends to the server.
+  const consoleLinks: string[] = [];
   for (const [key, operator] of Object.entries(world.operators)) {
-    const token = await mintToken(app.config, 'user', operator.subject, DEMO_TOKEN_TTL_SECONDS);
+    const token = await mintToken(app.config, 'user', operator.subject, demoTtl(app));
     exports.push([`${key.toUpperCase()}_TOKEN`, token]);
+    consoleLinks.push(`  ${key.padEnd(8)} ${origin}/console#userToken=${token}`);
   }
   const lines = [
     '',
@@ -41,6 +47,9 @@ export async function demoBanner(app: App, origin: string): Promise<string> {
     `  GraphQL:   ${origin}/graphql`,
     `  REST base: ${base}`,
     ...(app.config.apiDocs ? [`  API docs:  ${origin}/docs`] : []),
+    ...(app.config.console.enabled
+      ? ['', '  Checker console, signed in as each demo operator (links valid 24 h):', ...consoleLinks]
+      : []),
     '',
     '  Paste these lines into your shell (tokens valid 24 h):',
     ...exports.map(([name, value]) => `  export ${name}=${value}`),

@@ -11,7 +11,9 @@ import {
   ProcessRequestPeopleResolver,
 } from './resolvers/people.resolver';
 import { ProcessRequestResolver } from './resolvers/process-request.resolver';
+import { StatementResolver } from './resolvers/statement.resolver';
 import { ProgressResolver } from './subscriptions/progress.resolver';
+import { WebhookResolver } from './resolvers/webhook.resolver';
 
 /**
  * type-graphql refuses a schema with subscriptions unless a pubSub is given, even when every
@@ -38,6 +40,8 @@ export function buildAppSchema(): Promise<GraphQLSchema> {
       ApprovalPolicyPeopleResolver,
       PolicyChangePeopleResolver,
       ProgressResolver,
+      StatementResolver,
+      WebhookResolver,
     ],
     validate: false,
     pubSub: NO_PUBSUB,

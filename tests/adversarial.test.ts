@@ -25,8 +25,12 @@ import { createWorld, type World } from './support/world';
 let world: World;
 
 beforeAll(async () => {
+  // Storms of one checker's calls at once test the decision SQL, not the per-operator cap on calls in flight.
   // Policies are this suite's fixtures, set at once; four eyes on policy changes: tests/policy-changes.test.ts.
-  world = await createWorld({ POLICY_CHANGES_NEED_APPROVAL: 'false' });
+  world = await createWorld({
+    MAX_GRAPHQL_OPERATIONS_PER_OPERATOR: '100',
+    POLICY_CHANGES_NEED_APPROVAL: 'false',
+  });
 });
 afterAll(() => world?.close());
 

@@ -78,6 +78,7 @@ describe('the policy: read by every role, changed by ADMIN, every change recorde
         updatedBy: null,
         history: [],
         pendingChange: null,
+        historyTotal: 0,
       });
     }
     const gql = await gqlHttp(world, d.h.viewer, POLICY_QUERY, { clientId: d.partner.id });
@@ -141,9 +142,11 @@ describe('the policy: read by every role, changed by ADMIN, every change recorde
 
   test('changes at the same moment are recorded one after the other: each change’s before is the previous one’s after', async () => {
     const ttls = [101, 102, 103, 104, 105, 106, 107, 108];
+    // Two admins, four calls each: one operator may have four calls in flight.
+    const other = await world.operator(['ADMIN'], [d.partner.id]);
     const results = await Promise.all(
       ttls.map((pendingTtlSeconds, i) =>
-        putPolicy(world, d.partner.id, i % 2 ? d.h.admin : d.admin, {
+        putPolicy(world, d.partner.id, i % 2 ? d.admin : other, {
           tiers: DEFAULT_POLICY.tiers,
           pendingTtlSeconds,
         }),
@@ -359,7 +362,7 @@ describe('the policy: read by every role, changed by ADMIN, every change recorde
       before: { tiers: before.tiers, pendingTtlSeconds: before.pendingTtlSeconds },
       after: { tiers, pendingTtlSeconds: before.pendingTtlSeconds },
     });
-    expect(after.history).toHaveLength(before.history.length + 2);
+    expect(after.historyTotal).toBe(before.historyTotal + 2);
   });
 
   test.each([

@@ -57,7 +57,7 @@ describe('an allowed origin', () => {
         .set('Access-Control-Request-Headers', 'authorization,x-user-token,content-type,idempotency-key');
       expect(res.status).toBe(204);
       expect(res.headers['access-control-allow-origin']).toBe(ADMIN_APP);
-      expect(res.headers['access-control-allow-methods']).toBe('GET,HEAD,POST,PATCH');
+      expect(res.headers['access-control-allow-methods']).toBe('GET,HEAD,POST,PUT,PATCH');
       expect(res.headers['access-control-allow-headers'].split(',')).toEqual(CORS_ALLOWED_HEADERS);
       expect(res.headers['access-control-max-age']).toBe('600');
       for (const header of [

@@ -535,7 +535,7 @@ describe('operations in flight per operator', () => {
     expect(refused.body).toEqual({
       errors: [
         {
-          message: 'This operator already has 4 GraphQL operations running; retry shortly',
+          message: 'This operator already has as many calls running as allowed (4); retry shortly',
           extensions: {
             code: 'TOO_MANY_OPERATIONS',
             status: 429,

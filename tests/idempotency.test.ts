@@ -6,8 +6,8 @@ import { createWorld, type World } from './support/world';
 
 let world: World;
 beforeAll(async () => {
-  // Six parallel retries of one operator: more than the default operations in flight (4) it may have.
-  world = await createWorld({ MAX_GRAPHQL_OPERATIONS_PER_OPERATOR: '6' });
+  // Ten parallel retries of one operator (REST and GraphQL): more than the default calls in flight (4) it may have.
+  world = await createWorld({ MAX_GRAPHQL_OPERATIONS_PER_OPERATOR: '10' });
 });
 afterAll(() => world?.close());
 

@@ -31,8 +31,13 @@ let secondHttp: ReturnType<typeof supertest>;
 let secondUrl: string;
 
 beforeAll(async () => {
+  // Races of one operator's calls at once test the lifecycle, not the per-operator cap on calls in flight.
   // Policies are this suite's fixtures, set at once; four eyes on policy changes: tests/policy-changes.test.ts.
-  world = await createWorld({ EXPIRY_SWEEP_SECONDS: '1', POLICY_CHANGES_NEED_APPROVAL: 'false' });
+  world = await createWorld({
+    EXPIRY_SWEEP_SECONDS: '1',
+    MAX_GRAPHQL_OPERATIONS_PER_OPERATOR: '100',
+    POLICY_CHANGES_NEED_APPROVAL: 'false',
+  });
   // Same configuration, same database: a second server process, sweeping on its own timer.
   second = await createApp(world.app.config);
   const address = await second.listen(0, '127.0.0.1');

@@ -21,7 +21,8 @@ import { createWorld, type World } from './support/world';
 
 let world: World;
 beforeAll(async () => {
-  world = await createWorld();
+  // Races of one operator's calls at once test the OTP lockout, not the per-operator cap on calls in flight.
+  world = await createWorld({ MAX_GRAPHQL_OPERATIONS_PER_OPERATOR: '100' });
 });
 afterAll(() => world?.close());
 

@@ -32,6 +32,11 @@ test('the schema has the operations of SPEC sections 8 and 18', async () => {
       'policyChanges',
       'processRequest',
       'processRequests',
+      'statement',
+      // SPEC section 16
+      'events',
+      'webhookDeliveries',
+      'webhookEndpoints',
     ].sort(),
   );
   expect(Object.keys(schema.getMutationType()!.getFields())).toEqual(

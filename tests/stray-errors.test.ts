@@ -347,7 +347,7 @@ const METHODS = [...METHODS_NODE.filter((m) => m !== 'OPTIONS'), 'get', 'Post', 
 const PATHS: Array<[string, () => string, string[]]> = [
   ['/healthz', () => '/healthz', ['GET', 'HEAD']],
   ['/readyz', () => '/readyz?verbose=1', ['GET', 'HEAD']],
-  ['/graphql', () => '/graphql', ['GET', 'POST']],
+  ['/graphql', () => '/graphql', ['GET', 'HEAD', 'POST']],
   ['…/process-request', () => `${world.rest(partnerId)}/process-request`, ['GET', 'HEAD', 'POST']],
   ['…/process-requests', () => `${world.rest(partnerId)}/process-requests?page=1`, ['GET', 'HEAD']],
   ['…/balance', () => `${world.rest(partnerId)}/balance`, ['GET', 'HEAD']],

@@ -2,7 +2,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Operator } from '../entities/operator.entity';
 import { DomainError } from '../domain/errors';
-import { type TokenVerifier, validUntil } from './token-verifier';
+import { BOUND_TO, type TokenVerifier, validUntil } from './token-verifier';
 import { type TokenName, tokenRefused } from './refusals';
 
 export interface Credentials {
@@ -59,12 +59,18 @@ export async function authenticate(
   const appToken = bearer(credentials.authorization, 'app');
   const userToken = bearer(credentials['x-user-token'], 'user');
   const app = await verifier.verifyApp(appToken);
-  const { subject, exp } = await verifier.verifyUser(userToken);
+  const { subject, exp, claim } = await verifier.verifyUser(userToken);
+  // A console session token is good only with the user token of the operator it was opened for.
+  if (app[BOUND_TO] !== undefined && app[BOUND_TO] !== subject)
+    throw new DomainError('UNAUTHENTICATED', 'The console session belongs to another operator');
   // A plain statement mapped onto the entity (merged into this request's identity map, as findOne would):
-  // every call reads it, and the query builder and find pipeline were its cost.
-  const [row] = await em.execute<Array<Record<string, unknown>>>('select * from operator where subject = ?', [
-    subject,
-  ]);
+  // every call reads it, and the query builder and find pipeline were its cost. An operator never given a
+  // subject has its id as one, which only `sub` tokens of this service's own minting carry: any other claim
+  // (an outside provider's `email`, `oid`) could be made to hold an id every reader of a partner sees.
+  const [row] = await em.execute<Array<Record<string, unknown>>>(
+    `select * from operator where subject = ?${claim === 'sub' ? '' : ' and subject <> id::text'}`,
+    [subject],
+  );
   const operator = row ? em.map(Operator, row) : null;
   if (!operator)
     throw tokenRefused(

@@ -1,5 +1,6 @@
 // Verifies the two JWTs (application and operator) with jose. The service never issues tokens in production.
 import {
+  errors as joseErrors,
   createRemoteJWKSet,
   importSPKI,
   jwtVerify,
@@ -9,7 +10,9 @@ import {
 } from 'jose';
 import { createPublicKey, createSecretKey } from 'node:crypto';
 import type { Config, TokenKeyConfig } from '../config';
+import { normaliseSubject } from '../domain/subject';
 import { joseRefusal, tokenRefused } from './refusals';
+import { type ConsoleSessionService, isConsoleToken } from '../services/console-session.service';
 
 type Key = Uint8Array | KeyLike | JWTVerifyGetKey;
 
@@ -19,7 +22,7 @@ export interface TokenVerifier {
    * Verifies an operator's token and returns its subject (the configured claim, USER_TOKEN_SUBJECT_CLAIM)
    * and its `exp` (seconds since the epoch).
    */
-  verifyUser(token: string): Promise<{ subject: string; exp: number }>;
+  verifyUser(token: string): Promise<{ subject: string; exp: number; claim: string }>;
 }
 
 /** How far past `exp` a token is still accepted (clock skew between the issuer and this service). */
@@ -57,6 +60,9 @@ async function resolveKey(cfg: TokenKeyConfig): Promise<{ key: Key; algorithms: 
   }
 }
 
+/** Set on a verified console session token's payload: the operator subject it is bound to. */
+export const BOUND_TO = 'consoleBoundTo';
+
 /** The claim naming a token's kind: `app` or `user` (the development tokens carry it). */
 export const KIND_CLAIM = 'kind';
 type Kind = 'app' | 'user';
@@ -70,7 +76,16 @@ type Kind = 'app' | 'user';
  * token that names the other kind is refused either way.
  */
 export async function createTokenVerifier(
-  config: Pick<Config, 'appToken' | 'userToken' | 'tokenIssuer' | 'tokenAudience' | 'userTokenSubjectClaim'>,
+  config: Pick<
+    Config,
+    | 'appToken'
+    | 'userToken'
+    | 'tokenIssuer'
+    | 'tokenAudience'
+    | 'userTokenSubjectClaim'
+    | 'maxTokenLifetimeSeconds'
+  >,
+  consoleSessions?: ConsoleSessionService,
 ): Promise<TokenVerifier> {
   const keys = {
     app: await resolveKey(config.appToken),
@@ -84,6 +99,17 @@ export async function createTokenVerifier(
       requiredClaims: ['exp'],
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
     });
+    // A token that would outlive the longest lifetime (an `exp` of 1e300 never expires): refused, whether
+    // counted from now or from when it says it was issued.
+    const exp = payload.exp as number;
+    const longest = config.maxTokenLifetimeSeconds + CLOCK_TOLERANCE_SECONDS;
+    if (exp - Date.now() / 1000 > longest || (typeof payload.iat === 'number' && exp - payload.iat > longest))
+      throw new joseErrors.JWTClaimValidationFailed(
+        'lifetime over MAX_TOKEN_LIFETIME_SECONDS',
+        payload,
+        'exp',
+        'lies further than MAX_TOKEN_LIFETIME_SECONDS from now or from iat',
+      );
     return payload;
   };
   const verifyAs = async (token: string, kind: Kind): Promise<JWTPayload> => {
@@ -113,17 +139,33 @@ export async function createTokenVerifier(
     return payload;
   };
   return {
-    verifyApp: (token) => verifyAs(token, 'app'),
+    async verifyApp(token) {
+      // The console's session token (audience `console`) is verified with its own key and nothing else;
+      // authenticate() then requires the user token of the operator it is bound to.
+      if (consoleSessions && isConsoleToken(token)) {
+        const { boundTo, exp } = await consoleSessions.verify(token, CLOCK_TOLERANCE_SECONDS);
+        return { exp, [BOUND_TO]: boundTo };
+      }
+      return verifyAs(token, 'app');
+    },
     async verifyUser(token) {
       const payload = await verifyAs(token, 'user');
-      const subject = payload[config.userTokenSubjectClaim];
-      if (typeof subject !== 'string' || subject.length === 0 || subject.length > 255)
+      const claim = payload[config.userTokenSubjectClaim];
+      if (typeof claim !== 'string')
         throw tokenRefused(
           'user',
           'malformed',
           `has no usable '${config.userTokenSubjectClaim}' claim (USER_TOKEN_SUBJECT_CLAIM)`,
         );
-      return { subject, exp: payload.exp as number };
+      // Spelt as stored subjects are; one no subject can be (a NUL, a zero-width character) names nobody.
+      const checked = normaliseSubject(claim);
+      if (!checked.ok)
+        throw tokenRefused(
+          'user',
+          'malformed',
+          `has no usable '${config.userTokenSubjectClaim}' claim (it ${checked.problem})`,
+        );
+      return { subject: checked.subject, exp: payload.exp as number, claim: config.userTokenSubjectClaim };
     },
   };
 }

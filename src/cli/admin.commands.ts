@@ -122,10 +122,14 @@ export const ADMIN_COMMANDS: Record<string, CommandHandler> = {
       refuseDuplicateEvidence: switchFlag(flags, 'refuse-duplicate-evidence'),
     });
     await replacePolicy(em, partnerId, access.balance.currency, input, null, text(flags, 'reason').trim());
-    const { history: _history, ...policy } = await describePolicy(orm.em.fork(), partnerId);
+    const {
+      history: _history,
+      historyTotal: _total,
+      ...policy
+    } = await describePolicy(orm.em.fork(), partnerId);
     return { ...policy };
   },
-  async 'operator:update'(orm, flags) {
+  async 'operator:update'(orm, flags, config) {
     const changes = parseInput(operatorChanges, {
       roles: flags.roles === undefined ? undefined : text(flags, 'roles').split(','),
       partnerIds: partnerScope(flags),
@@ -138,7 +142,8 @@ export const ADMIN_COMMANDS: Record<string, CommandHandler> = {
       throw new UsageError(
         'give at least one of --roles, --partners/--all-partners, --subject, --approval-limit, --daily-approval-limit',
       );
-    return operatorOutput(await updateOperator(orm.em.fork(), text(flags, 'operator'), changes));
+    const reuse = { reuseAfterSeconds: config.maxTokenLifetimeSeconds };
+    return operatorOutput(await updateOperator(orm.em.fork(), text(flags, 'operator'), changes, reuse));
   },
   async 'operator:activate'(orm, flags) {
     const operator = await activateOperator(orm.em.fork(), text(flags, 'operator'));

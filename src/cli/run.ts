@@ -10,6 +10,7 @@ import { DomainError } from '../domain/errors';
 import { newOperator, newPartner, parseInput } from '../shapes/inputs';
 import { enrollOtp } from '../services/otp.service';
 import { ADMIN_COMMANDS, dailyLimitsFlag, parseApprovalLimits, partnerScope } from './admin.commands';
+import { WEBHOOK_COMMANDS } from './webhook.commands';
 import { type CommandHandler, type Flags, parseFlags, text, UsageError } from './flags';
 
 export { parseFlags, UsageError };
@@ -34,15 +35,22 @@ export const USAGE = `usage: npm run --silent cli -- COMMAND [flags]
              [--daily-credit-limit AMOUNT|none] [--max-balance AMOUNT|none]
              [--require-amount-confirmation true|false] [--require-evidence-viewed true|false]
              [--reject-reason-required true|false] [--refuse-duplicate-evidence true|false]
+  webhook:create --partner ID --url URL [--event-types TYPE,…] [--description TEXT]
+  webhook:list --partner ID
+  webhook:delete --endpoint ID
   token:app [--name APP_NAME] [--ttl SECONDS]   (production too, with APP_TOKEN_SECRET)
   token:user --operator ID_OR_EMAIL [--ttl SECONDS]
   migrate`;
 
-function ttl(flags: Flags): number {
-  if (flags.ttl === undefined) return 3600;
+/** --ttl: 1 s up to MAX_TOKEN_LIFETIME_SECONDS (a longer-lived token would be refused by the service). */
+function ttl(flags: Flags, config: Config): number {
+  const max = config.maxTokenLifetimeSeconds;
+  if (flags.ttl === undefined) return Math.min(3600, max);
   const value = Number(flags.ttl);
-  if (!Number.isInteger(value) || value < 1 || value > 366 * 24 * 3600)
-    throw new UsageError('--ttl must be a whole number of seconds');
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw new UsageError(
+      `--ttl must be a whole number of seconds, at most ${max} (MAX_TOKEN_LIFETIME_SECONDS)`,
+    );
   return value;
 }
 
@@ -73,7 +81,9 @@ export const COMMANDS: Record<string, CommandHandler> = {
         flags['approval-limit'] === undefined ? null : parseApprovalLimits(flags['approval-limit']),
       dailyApprovalLimits: dailyLimitsFlag(flags) ?? null,
     });
-    const operator = await createOperator(orm.em.fork(), input);
+    const operator = await createOperator(orm.em.fork(), input, {
+      reuseAfterSeconds: config.maxTokenLifetimeSeconds,
+    });
     return {
       id: operator.id,
       email: operator.email,
@@ -92,12 +102,13 @@ export const COMMANDS: Record<string, CommandHandler> = {
   },
   async 'token:user'(orm, flags, config) {
     const operator = await findOperator(orm.em.fork(), text(flags, 'operator'));
-    return { token: await mintToken(config, 'user', operator.subject, ttl(flags)) };
+    return { token: await mintToken(config, 'user', operator.subject, ttl(flags, config)) };
   },
   async migrate(orm) {
     return { applied: await migrate(orm) };
   },
   ...ADMIN_COMMANDS,
+  ...WEBHOOK_COMMANDS,
 };
 
 /** Runs one command against DATABASE_URL, or the embedded PostgreSQL of DATA_DIR (running or not). */
@@ -124,7 +135,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<Cl
       const name = flags.name ?? flags.subject;
       if (name !== undefined && (typeof name !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(name)))
         throw new UsageError('--name must be 1-255 printable characters without spaces');
-      return out({ token: await mintToken(config, 'app', name ?? 'cli', ttl(flags)) });
+      return out({ token: await mintToken(config, 'app', name ?? 'cli', ttl(flags, config)) });
     }
     const handler = COMMANDS[command];
     if (!handler) return err(`unknown command "${command}"\n${USAGE}`, 2);

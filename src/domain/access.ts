@@ -6,14 +6,15 @@ import { Partner } from '../entities/partner.entity';
 import type { ServiceContext } from './context';
 import { DomainError } from './errors';
 
-export type Permission = 'read' | 'create' | 'review' | 'cancel-own' | 'cancel-any' | 'manage-policy';
+export type Permission =
+  'read' | 'create' | 'review' | 'cancel-own' | 'cancel-any' | 'manage-policy' | 'manage-webhooks';
 
 /** Every role may read what its partners hold: a maker follows their requests, a checker reads what they review. */
 const GRANTS: Record<Role, Permission[]> = {
   [Role.VIEWER]: ['read'],
   [Role.MAKER]: ['read', 'create', 'cancel-own'],
   [Role.CHECKER]: ['read', 'review'],
-  [Role.ADMIN]: ['read', 'create', 'review', 'cancel-own', 'cancel-any', 'manage-policy'],
+  [Role.ADMIN]: ['read', 'create', 'review', 'cancel-own', 'cancel-any', 'manage-policy', 'manage-webhooks'],
 };
 
 export function can(operator: Operator, permission: Permission): boolean {

@@ -11,6 +11,10 @@ export const ERRORS = {
   UNEXPECTED_FILE: { status: 400, message: 'Only one file part named "evidence" is accepted' },
   MALFORMED_JSON: { status: 400, message: 'The body is not valid JSON' },
   MALFORMED_REQUEST: { status: 400, message: 'The HTTP request is malformed' },
+  WEBHOOK_URL_FORBIDDEN: {
+    status: 400,
+    message: 'The webhook URL must be https and resolve only to public addresses',
+  },
   GRAPHQL_PARSE_FAILED: { status: 400, message: 'The GraphQL document could not be parsed', door: 'graphql' },
   GRAPHQL_VALIDATION_FAILED: {
     status: 400,
@@ -111,8 +115,7 @@ export const ERRORS = {
   OTP_LOCKED: { status: 429, message: 'Too many wrong one-time passwords; try again later', retryAfter: 60 },
   TOO_MANY_OPERATIONS: {
     status: 429,
-    message: 'The operator has too many GraphQL operations in flight; retry shortly',
-    door: 'graphql',
+    message: 'The operator has too many calls in flight; retry shortly',
     retryAfter: 1,
   },
   TOO_MANY_OPERATOR_STREAMS: {

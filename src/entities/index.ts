@@ -6,6 +6,7 @@ import { IdempotencyKey } from './idempotency-key.entity';
 import { LedgerEntry } from './ledger-entry.entity';
 import { OperatorDailyTotal } from './operator-daily-total.entity';
 import { Operator } from './operator.entity';
+import { OperatorSubjectRelease } from './operator-subject-release.entity';
 import { OtpAttempt } from './otp-attempt.entity';
 import { Partner } from './partner.entity';
 import { ProcessRequestEvent } from './process-request-event.entity';
@@ -13,6 +14,9 @@ import { Evidence, ProcessRequest } from './process-request.entity';
 import { ProcessType } from './process-type.entity';
 import { StreamTicket } from './stream-ticket.entity';
 import { UploadIntent } from './upload-intent.entity';
+import { WebhookAttempt } from './webhook-attempt.entity';
+import { WebhookDelivery } from './webhook-delivery.entity';
+import { WebhookEndpoint } from './webhook-endpoint.entity';
 
 /**
  * Every entity class, handed to MikroORM explicitly (folder discovery breaks under jest). Together they
@@ -27,6 +31,7 @@ export const ENTITIES = [
   LedgerEntry,
   ProcessRequestEvent,
   Operator,
+  OperatorSubjectRelease,
   OperatorDailyTotal,
   OtpAttempt,
   IdempotencyKey,
@@ -35,4 +40,7 @@ export const ENTITIES = [
   ApprovalPolicy,
   ApprovalPolicyChange,
   StreamTicket,
+  WebhookEndpoint,
+  WebhookDelivery,
+  WebhookAttempt,
 ];

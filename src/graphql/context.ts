@@ -15,6 +15,11 @@ export interface GraphQLContext extends ServiceContext {
   loaders: Loaders;
   /** Content-Length of the HTTP request, for upload progress. */
   expectedBytes?: number;
+  /**
+   * Over HTTP: takes the further places a bulk decision of `ids` ids needs among its operator's calls in
+   * flight (429 TOO_MANY_OPERATIONS when they are taken), given back with the operation's own.
+   */
+  holdBulk?: (ids: number) => void;
 }
 
 export interface ContextInput {

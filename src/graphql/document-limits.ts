@@ -62,6 +62,12 @@ const LIST_LENGTH: Record<string, number> = {
   'ApprovalPolicyState.tiers': MAX_TIERS,
   // processRequests already multiplies everything under it by its `limit` (pageSize).
   'ProcessRequestPage.items': 1,
+  // Webhooks (SPEC section 16): the delivery log is paged by `limit`; the events feed's limit goes to 500,
+  // five times the page size the multiplier assumes; an attempt list is the schedule's length plus replays.
+  'WebhookDeliveryPage.items': 1,
+  'WebhookDelivery.attempts': 10,
+  'EventPage.items': 5,
+  'Query.webhookEndpoints': 20,
 };
 const OTHER_LIST_LENGTH = 100;
 
@@ -243,15 +249,13 @@ class Measure {
         : undefined;
     if (!node.selectionSet) return { depth: 0, fields: 1, cost: 0 };
     const inner = this.selections(node.selectionSet, def ? getNamedType(def.type) : undefined);
-    const length =
-      def && parent && isListType(getNullableType(def.type))
-        ? (LIST_LENGTH[`${parent.name}.${def.name}`] ?? OTHER_LIST_LENGTH)
-        : 1;
-    return {
-      depth: 1 + inner.depth,
-      fields: saturate(1 + inner.fields),
-      cost: saturate(length * (1 + pageSize(def, node) * inner.cost)),
-    };
+    const isList = def !== undefined && parent !== undefined && isListType(getNullableType(def.type));
+    const size = { depth: 1 + inner.depth, fields: saturate(1 + inner.fields) };
+    // A list with a `limit` (a policy's history) holds at most that many objects, each costing 1 and its own.
+    if (isList && def.args.some((arg) => arg.name === 'limit'))
+      return { ...size, cost: saturate(pageSize(def, node) * (1 + inner.cost)) };
+    const length = isList ? (LIST_LENGTH[`${parent.name}.${def.name}`] ?? OTHER_LIST_LENGTH) : 1;
+    return { ...size, cost: saturate(length * (1 + pageSize(def, node) * inner.cost)) };
   }
 
   private typeNamed(name: string | undefined): GraphQLNamedType | undefined {

@@ -9,6 +9,8 @@ import { BLOB_OPERATIONS, type BlobObserver } from '../storage/evidence-store';
 export interface MetricsSources {
   orm: MikroORM;
   progress: ProgressBus;
+  /** The webhook deliveries waiting, as the relay last counted them (a scrape never waits for the database). */
+  webhookPending?: () => number;
 }
 
 export interface Metrics {
@@ -17,6 +19,8 @@ export interface Metrics {
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   onTransition: TransitionListener;
   observeBlob: BlobObserver;
+  /** Told after every recorded webhook attempt. */
+  onWebhookAttempt: (outcome: 'succeeded' | 'retrying' | 'failed', seconds: number) => void;
   /** Drops every metric of this app (its registry only). */
   close(): void;
 }
@@ -45,7 +49,7 @@ function poolOf(orm: MikroORM): TarnPool | undefined {
   }
 }
 
-export function createMetrics({ orm, progress }: MetricsSources): Metrics {
+export function createMetrics({ orm, progress, webhookPending }: MetricsSources): Metrics {
   const registry = new Registry();
   const registers = [registry];
 
@@ -115,6 +119,28 @@ export function createMetrics({ orm, progress }: MetricsSources): Metrics {
   });
   for (const operation of BLOB_OPERATIONS) blobErrors.inc({ operation }, 0);
 
+  const webhookDeliveries = new Counter({
+    name: 'webhook_deliveries_total',
+    help: 'Webhook attempts this process made, by outcome (succeeded; retrying: failed, another attempt is scheduled; failed: no more attempts)',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  for (const outcome of ['succeeded', 'retrying', 'failed']) webhookDeliveries.inc({ outcome }, 0);
+  const webhookDuration = new Histogram({
+    name: 'webhook_delivery_duration_seconds',
+    help: 'Webhook attempts of this process, from sending to the answer (or the failure)',
+    buckets: HTTP_BUCKETS,
+    registers,
+  });
+  new Gauge({
+    name: 'webhook_pending_deliveries',
+    help: 'Webhook deliveries waiting to be sent or retried, in every process (counted by the relay each second)',
+    registers,
+    collect() {
+      this.set(webhookPending?.() ?? 0);
+    },
+  });
+
   // Node process metrics (CPU, memory, event loop lag, GC, handles), with the names Prometheus users expect.
   collectDefaultMetrics({ register: registry });
 
@@ -125,6 +151,10 @@ export function createMetrics({ orm, progress }: MetricsSources): Metrics {
     observeBlob: (operation, seconds, failed) => {
       blobDuration.observe({ operation }, seconds);
       if (failed) blobErrors.inc({ operation });
+    },
+    onWebhookAttempt: (outcome, seconds) => {
+      webhookDeliveries.inc({ outcome });
+      webhookDuration.observe(seconds);
     },
     close: () => registry.clear(),
   };

@@ -5,7 +5,9 @@ import { Migration20261129194339_upload_intents } from './Migration2026112919433
 import { Migration20261129195707_policies_lifecycle_subjects } from './Migration20261129195707_policies_lifecycle_subjects';
 import { Migration20261129211915_event_actor_nullable } from './Migration20261129211915_event_actor_nullable';
 import { Migration20261206010000_stream_tickets } from './Migration20261206010000_stream_tickets';
-import { Migration20261206020000_controls } from './Migration20261206020000_controls';
+import { Migration20261206013000_subject_releases } from './Migration20261206013000_subject_releases';
+import { Migration20261206020000_webhooks } from './Migration20261206020000_webhooks';
+import { Migration20261206030000_controls } from './Migration20261206030000_controls';
 
 /** Every migration in order, listed explicitly so they run the same from dist/ and under jest. */
 export const MIGRATIONS = [
@@ -22,5 +24,7 @@ export const MIGRATIONS = [
     class: Migration20261129211915_event_actor_nullable,
   },
   { name: 'Migration20261206010000_stream_tickets', class: Migration20261206010000_stream_tickets },
-  { name: 'Migration20261206020000_controls', class: Migration20261206020000_controls },
+  { name: 'Migration20261206013000_subject_releases', class: Migration20261206013000_subject_releases },
+  { name: 'Migration20261206020000_webhooks', class: Migration20261206020000_webhooks },
+  { name: 'Migration20261206030000_controls', class: Migration20261206030000_controls },
 ];

@@ -1,5 +1,5 @@
 import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
-import { id, parseInput } from '../shapes/inputs';
+import { balanceAt, id, parseInput } from '../shapes/inputs';
 import { toOperatorView, type BalanceView, type OperatorView, type PartnerView } from '../shapes/views';
 import type { GraphQLContext } from '../graphql/context';
 import { ClientBalanceType, CurrentOperatorType, PartnerType } from './types/account.type';
@@ -16,11 +16,23 @@ export class AccountResolver {
     return ctx.services.queries.partners(ctx);
   }
 
-  @Query(() => ClientBalanceType)
+  @Query(() => ClientBalanceType, {
+    description: 'The balance now, or with `at` as it stood at that instant (from the ledger)',
+  })
   partnerBalance(
     @Arg('clientId', () => ID) clientId: string,
     @Ctx() ctx: GraphQLContext,
+    @Arg('at', () => String, {
+      nullable: true,
+      description: 'An ISO 8601 date-time with its zone, or a date (its last instant, UTC)',
+    })
+    at?: string,
   ): Promise<BalanceView> {
-    return ctx.services.queries.balance(ctx, parseInput(id, clientId, 'clientId'));
+    const partnerId = parseInput(id, clientId, 'clientId');
+    if (at !== undefined && at !== null) {
+      const instant = parseInput(balanceAt, { at }).at as Date;
+      return ctx.services.statements.balanceAt(ctx, partnerId, instant);
+    }
+    return ctx.services.queries.balance(ctx, partnerId);
   }
 }

@@ -18,12 +18,10 @@ import { documentLimitsRule, PARSE_OPTIONS, variablesLimitError } from '../graph
 import { uploadOnceRule } from './upload-once';
 import { formatGraphQLError, fromUploadError, toGraphQLError } from '../graphql/errors';
 import { retryAfterPlugin } from '../graphql/retry-after.plugin';
-import { InFlight } from './in-flight';
+import type { InFlight } from '../http/in-flight';
 import { addRequestIdToErrorBody, requestIdPlugin } from './request-id.plugin';
 
 const MAX_JSON_BODY = 256 * 1024;
-/** Seconds a caller refused with TOO_MANY_OPERATIONS is told to wait (Retry-After). */
-const RETRY_AFTER_SECONDS = 1;
 
 /** Refuses variables over their size limit once the operation is known, before it runs. */
 function variablesLimitPlugin(): ApolloServerPlugin<GraphQLContext> {
@@ -97,8 +95,9 @@ export function graphqlMiddleware(
   apollo: ApolloServer<GraphQLContext>,
   services: Services,
   verifier: TokenVerifier,
+  /** The per-operator places this process shares between GraphQL and REST. */
+  inFlight: InFlight,
 ) {
-  const inFlight = new InFlight(services.config.maxGraphQLOperationsPerOperator);
   return async (ctx: Context, next: Next) => {
     // Other methods never get here (rest/methods.ts: 405 with Allow).
     if (ctx.path !== GRAPHQL_PATH) return next();
@@ -122,7 +121,8 @@ export function graphqlMiddleware(
     const response = await apollo
       .executeHTTPGraphQLRequest({
         httpGraphQLRequest: {
-          method: ctx.method,
+          // HEAD is answered as GET; Koa sends its status and headers without the body.
+          method: ctx.method === 'HEAD' ? 'GET' : ctx.method,
           headers,
           search: ctx.querystring ? `?${ctx.querystring}` : '',
           body,
@@ -134,18 +134,19 @@ export function graphqlMiddleware(
             log: ctx.state.log,
             expectedBytes: Number(ctx.get('content-length')) || undefined,
           });
-          release = inFlight.tryAcquire(context.operator.id);
-          if (!release)
-            throw toGraphQLError(
-              new DomainError(
-                'TOO_MANY_OPERATIONS',
-                `This operator already has ${inFlight.max} GraphQL operations running; retry shortly`,
-                { max: inFlight.max },
-                { retryAfterSeconds: RETRY_AFTER_SECONDS },
-              ),
-              context.requestId,
-              true,
-            );
+          try {
+            release = inFlight.acquire(context.operator.id);
+          } catch (refusal) {
+            throw toGraphQLError(refusal as DomainError, context.requestId, true);
+          }
+          const first = release;
+          const more: Array<() => void> = [];
+          release = () => [first, ...more].forEach((give) => give());
+          // The operation holds one place; a bulk decision takes one per 25 ids in all, as over REST.
+          context.holdBulk = (ids) => {
+            const extra = inFlight.weightOf(ids) - 1;
+            if (extra > 0) more.push(inFlight.acquire(context.operator.id, extra));
+          };
           return context;
         },
       })

@@ -1,7 +1,9 @@
 // The people behind requests and policies as `Operator` objects (SPEC section 14). Every field asks the
 // operation's `people` loader, so the creators, reviewers, approvers and actors of a whole page are read
 // in one statement, under the partner the request or policy was read under.
-import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
+import { FIRST_HISTORY_PAGE, policyHistory } from '../services/approval-policy.service';
+import { pageQuery, parseInput } from '../shapes/inputs';
 import type {
   ApprovalView,
   HistoryEntryView,
@@ -70,10 +72,23 @@ export class HistoryEntryPeopleResolver {
 
 @Resolver(() => ApprovalPolicyType)
 export class ApprovalPolicyPeopleResolver {
-  // Declared on ApprovalPolicyType; resolved here so each change knows the partner it was read under.
-  @FieldResolver()
-  history(@Root() policy: PolicyView): Array<Seen<PolicyChangeView>> {
-    return policy.history.map((change) => ({ ...change, partnerId: policy.clientId }));
+  // Resolved here so each change knows the partner it was read under. The first page came with the policy;
+  // another is read on asking (the partner was checked when the policy was read).
+  @FieldResolver(() => [PolicyChangeType], {
+    description: 'One page of the changes, newest first; page >= 1, 1 <= limit <= 100 (default 10)',
+  })
+  async history(
+    @Root() policy: PolicyView,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('page', () => Int, { nullable: true }) page?: number,
+    @Arg('limit', () => Int, { nullable: true }) limit?: number,
+  ): Promise<Array<Seen<PolicyChangeView>>> {
+    const query = parseInput(pageQuery.pick({ page: true, limit: true }), { page, limit });
+    const changes =
+      query.page === FIRST_HISTORY_PAGE.page && query.limit === FIRST_HISTORY_PAGE.limit
+        ? policy.history
+        : await policyHistory(ctx.em, policy.clientId, query);
+    return changes.map((change) => ({ ...change, partnerId: policy.clientId }));
   }
 }
 

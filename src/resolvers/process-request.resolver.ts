@@ -9,17 +9,17 @@ import {
   decisionInput,
   id as idInput,
   idempotencyKey as idempotencyKeyInput,
+  inboxQuery,
   listFilters,
-  pageQuery,
   parseInput,
 } from '../shapes/inputs';
 import type { Page } from '../services/process-request-query.service';
 import type { HistoryEntryView, ProcessRequestView } from '../shapes/views';
 import type { GraphQLContext } from '../graphql/context';
 import { ApprovalItemInput, DecisionResultType } from './types/approval.type';
-import { DecimalScalar } from '../graphql/decimal.scalar';
 import { CreateProcessRequestInput } from './create-process-request.input';
 import { fromUploadError } from '../graphql/errors';
+import { DecimalScalar } from '../graphql/decimal.scalar';
 import {
   EvidenceDownload,
   HistoryEntry,
@@ -34,7 +34,9 @@ const decision = (reason?: string, otp?: string, confirmAmount?: string) =>
 
 @Resolver(() => ProcessRequestType)
 export class ProcessRequestResolver {
-  @Query(() => ProcessRequestPage, { description: 'Newest first; page >= 1, 1 <= limit <= 100' })
+  @Query(() => ProcessRequestPage, {
+    description: 'Newest first unless oldestFirst; page >= 1, 1 <= limit <= 100',
+  })
   processRequests(
     @Arg('clientId', () => ID) clientId: string,
     @Ctx() ctx: GraphQLContext,
@@ -47,8 +49,28 @@ export class ProcessRequestResolver {
     to?: string,
     @Arg('processTypeId', () => Int, { nullable: true, description: '1 = top-up, 2 = reversal' })
     processTypeId?: number,
+    @Arg('decidableByMe', () => Boolean, {
+      nullable: true,
+      description:
+        'Only what this operator may approve now: not their own, PENDING, not approved by them, within their limit',
+    })
+    decidableByMe?: boolean,
+    @Arg('minAmount', () => DecimalScalar, { nullable: true, description: 'Inclusive' }) minAmount?: string,
+    @Arg('maxAmount', () => DecimalScalar, { nullable: true, description: 'Inclusive' }) maxAmount?: string,
+    @Arg('oldestFirst', () => Boolean, { nullable: true }) oldestFirst?: boolean,
   ): Promise<Page<ProcessRequestView>> {
-    const query = parseInput(pageQuery, { page, limit, status, from, to, processTypeId });
+    const query = parseInput(inboxQuery, {
+      page,
+      limit,
+      status,
+      from,
+      to,
+      processTypeId,
+      decidableByMe,
+      minAmount,
+      maxAmount,
+      oldestFirst,
+    });
     return ctx.services.queries.page(ctx, partnerOf(clientId), query);
   }
 
@@ -227,6 +249,8 @@ async function decideMany(
 ): Promise<DecisionResultType[]> {
   const partnerId = partnerOf(clientId);
   const input = parseInput(bulkDecisionInput, args);
+  // Counted by its size among the operator's calls in flight (src/http/in-flight.ts).
+  ctx.holdBulk?.((input.ids ?? input.items ?? []).length);
   const results = await ctx.services.processRequests.decideMany(ctx, partnerId, outcome, input);
   return results.map((r) => ({
     id: r.id,

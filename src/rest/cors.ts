@@ -15,6 +15,8 @@ export const CORS_ALLOWED_HEADERS = [
   'last-event-id',
   'x-request-id',
 ];
+/** Every method the facade and /graphql answer (PUT: the approval policy). */
+export const CORS_ALLOWED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH'];
 /** Response headers a browser app may read besides the simple ones. */
 export const CORS_EXPOSED_HEADERS = ['x-request-id', 'retry-after'];
 export const CORS_MAX_AGE_SECONDS = 600;
@@ -27,7 +29,7 @@ export function corsMiddleware(origins: readonly string[]): Middleware {
   const handler = cors({
     // A browser sends its origin exactly as serialised (scheme://host[:port]); CORS_ORIGINS is validated so.
     origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''),
-    allowMethods: ['GET', 'HEAD', 'POST', 'PATCH'],
+    allowMethods: CORS_ALLOWED_METHODS,
     allowHeaders: CORS_ALLOWED_HEADERS,
     exposeHeaders: CORS_EXPOSED_HEADERS,
     maxAge: CORS_MAX_AGE_SECONDS,

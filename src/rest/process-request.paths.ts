@@ -10,6 +10,7 @@ import {
   listFilters,
   MAX_PAGE,
   MAX_PAGE_LIMIT,
+  policyHistoryQuery,
   policyInput,
   reversalInput,
 } from '../shapes/inputs';
@@ -30,6 +31,7 @@ import {
   type PathItems,
 } from './openapi/operations';
 import { fromInput, type Schema } from './openapi/schemas';
+import { balanceAtParameter } from './statement.paths';
 import { ProcessRequestStatus } from '../entities/process-request.entity';
 
 const FILTER_DESCRIPTIONS: Record<keyof typeof listFilters.shape, string> = {
@@ -143,7 +145,8 @@ const balance = {
   operationId: 'getBalance',
   tags: ['Balance'],
   summary: "The partner's balance and what PENDING top-ups would add (any role)",
-  parameters: [partnerId],
+  description: 'With `at`, both as they stood at that instant, read from the ledger (and `at` is echoed).',
+  parameters: [partnerId, balanceAtParameter],
   responses: { '200': ok('The balance', schema('Balance')), ...errors(...AUTHENTICATED) },
 };
 
@@ -251,8 +254,22 @@ const bulk = (action: 'approve' | 'reject') => ({
 const policy = {
   operationId: 'getApprovalPolicy',
   tags: ['Approval policy'],
-  summary: "The partner's approval policy and its history (any role)",
-  parameters: [partnerId],
+  summary: "The partner's approval policy and one page of its history (any role)",
+  parameters: [
+    partnerId,
+    param(
+      'historyPage',
+      'query',
+      fromInput(policyHistoryQuery.shape.historyPage),
+      'Page of the history, from 1 (default 1)',
+    ),
+    param(
+      'historyLimit',
+      'query',
+      fromInput(policyHistoryQuery.shape.historyLimit),
+      'Changes per page, 1-100 (default 10)',
+    ),
+  ],
   responses: { '200': ok('The policy', schema('ApprovalPolicy')), ...errors(...AUTHENTICATED) },
 };
 

@@ -8,6 +8,7 @@ import type { ServiceContext } from '../domain/context';
 import type { Services } from '../services';
 import { ProcessRequestStatus } from '../entities/process-request.entity';
 import {
+  balanceAt,
   bulkDecisionInput,
   policyChangesQuery,
   policyInput,
@@ -18,10 +19,12 @@ import {
   listFilters,
   pageQuery,
   parseInput,
+  policyHistoryQuery,
 } from '../shapes/inputs';
 import type { ProcessRequestView } from '../shapes/views';
 import { DomainError } from '../domain/errors';
 import { readJsonObject, sendJson, stringify } from '../http/json';
+import type { InFlight } from '../http/in-flight';
 import { receiveMultipart } from './multipart';
 
 const ACTION_BODY_LIMIT = 16 * 1024;
@@ -56,7 +59,7 @@ const idOf = (ctx: Context): string => parseInput(id, ctx.params.id, 'id');
  * clients encode arrays and objects) names nothing here; refused, so a filter never silently falls away
  * and the list comes back unfiltered. Several values are the same name repeated: `status=A&status=B`.
  */
-function queryOf(ctx: Context): Context['query'] {
+export function queryOf(ctx: Context): Context['query'] {
   const bracketed = Object.keys(ctx.query).find((key) => key.includes('['));
   if (bracketed) {
     const field = bracketed.slice(0, bracketed.indexOf('['));
@@ -92,15 +95,33 @@ function jsonArrayStream(items: AsyncIterable<ProcessRequestView>, onError: (e: 
 export function processRequestRouter(
   services: Services,
   verifier: TokenVerifier,
+  /** The per-operator places this process shares between GraphQL and REST. */
+  inFlight: InFlight,
   extend?: (router: Router) => void,
 ): Router {
   const router = new Router({ prefix: REST_BASE });
-  const svc = (ctx: Context) => serviceContext(ctx, services, verifier);
+  /** Takes `weight` of the operator's places until the call is answered (429 when they are taken). */
+  const hold = (ctx: Context, operatorId: string, weight = 1) => {
+    const release = inFlight.acquire(operatorId, weight);
+    (ctx.state as { releases?: Array<() => void> }).releases?.push(release);
+  };
+  /** The service context of a call that takes one place. */
+  const svc = async (ctx: Context) => {
+    const sctx = await serviceContext(ctx, services, verifier);
+    hold(ctx, sctx.operator.id);
+    return sctx;
+  };
   const { processRequests, queries } = services;
-  // A partner's balances, requests and signed download links are nobody's to keep: no cache stores them.
   router.use(async (ctx, next) => {
+    // A partner's balances, requests and signed download links are nobody's to keep: no cache stores them.
     ctx.set('Cache-Control', 'no-store');
-    await next();
+    const releases: Array<() => void> = [];
+    (ctx.state as { releases?: Array<() => void> }).releases = releases;
+    try {
+      await next();
+    } finally {
+      releases.forEach((release) => release());
+    }
   });
 
   router.post('/process-request', async (ctx) => {
@@ -118,6 +139,13 @@ export function processRequestRouter(
 
   router.get('/balance', async (ctx) => {
     const sctx = await svc(ctx);
+    const query = queryOf(ctx);
+    if (query.at !== undefined) {
+      // The balance as it stood at an instant, from the ledger (SPEC section 19).
+      const { at } = parseInput(balanceAt, query);
+      sendJson(ctx, 200, await services.statements.balanceAt(sctx, partnerOf(ctx), at as Date));
+      return;
+    }
     sendJson(ctx, 200, await queries.balance(sctx, partnerOf(ctx)));
   });
 
@@ -171,9 +199,11 @@ export function processRequestRouter(
     ['reject', ProcessRequestStatus.REJECTED],
   ] as const) {
     router.post(`/process-requests/${action}`, async (ctx) => {
-      const sctx = await svc(ctx);
+      const sctx = await serviceContext(ctx, services, verifier);
       const partnerId = partnerOf(ctx);
       const input = parseInput(bulkDecisionInput, await readJsonObject(ctx, BULK_BODY_LIMIT));
+      // Counted by its size: a batch of 100 decisions weighs on the process as 100 calls would.
+      hold(ctx, sctx.operator.id, inFlight.weightOf((input.ids ?? input.items ?? []).length));
       const results = await processRequests.decideMany(sctx, partnerId, outcome, input);
       sendJson(ctx, 200, { results: results.map(({ id, statusCode, code }) => ({ id, statusCode, code })) });
     });
@@ -181,7 +211,9 @@ export function processRequestRouter(
 
   router.get('/approval-policy', async (ctx) => {
     const sctx = await svc(ctx);
-    sendJson(ctx, 200, await services.policies.get(sctx, partnerOf(ctx)));
+    const { historyPage, historyLimit } = parseInput(policyHistoryQuery, queryOf(ctx));
+    const page = { page: historyPage, limit: historyLimit };
+    sendJson(ctx, 200, await services.policies.get(sctx, partnerOf(ctx), page));
   });
 
   // With four eyes on the rules (SPEC section 18): 202 { change }, a pending change; else 200 the policy.
@@ -194,6 +226,17 @@ export function processRequestRouter(
     else sendJson(ctx, 200, result.policy);
   });
 
+  policyChangeRoutes(router, services, svc);
+
+  return router;
+}
+
+/** Four eyes on the policy (SPEC section 18): list the changes, apply or reject a pending one. */
+function policyChangeRoutes(
+  router: Router,
+  services: Services,
+  svc: (ctx: Context) => Promise<ServiceContext>,
+): void {
   router.get('/policy-changes', async (ctx) => {
     const sctx = await svc(ctx);
     const { status } = parseInput(policyChangesQuery, ctx.query);
@@ -213,6 +256,4 @@ export function processRequestRouter(
     const changeId = String(ctx.params.changeId);
     sendJson(ctx, 200, await services.policies.reject(sctx, partnerOf(ctx), changeId, input.reason));
   });
-
-  return router;
 }

@@ -4,7 +4,7 @@
 // processes that are gone (and its own leftovers): their blobs never got a row. Less often (at start and
 // every `sweepIntervalSeconds`), one process at a time lists the container and deletes evidence blobs with
 // neither a row nor an intent that are older than `orphanAgeSeconds` (left by versions without intents).
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../logger';
 import type { EvidenceStore } from '../storage/evidence-store';
 import type { ProcessLiveness } from './liveness';
@@ -17,6 +17,11 @@ export interface ReconcilerOptions {
   sweepIntervalSeconds: number;
   /** A blob with no row and no intent is deleted by the sweep only once it is this old. */
   orphanAgeSeconds: number;
+  /**
+   * Also left by processes that are gone: their creates' idempotency claims, still IN_PROGRESS. Called on
+   * every pass; returns how many were released.
+   */
+  releaseAbandonedClaims?: (em: EntityManager) => Promise<number>;
 }
 
 export interface IntentReport {
@@ -141,6 +146,13 @@ export class EvidenceReconciler {
       }
     } catch (error) {
       this.log.error({ err: error, at }, 'reconciling upload intents failed; retrying next pass');
+    }
+    try {
+      const released = (await this.options.releaseAbandonedClaims?.(this.orm.em.fork())) ?? 0;
+      if (released > 0)
+        this.log.info({ at, released }, 'released idempotency claims of processes that are gone');
+    } catch (error) {
+      this.log.error({ err: error, at }, 'releasing abandoned idempotency claims failed; retrying next pass');
     }
     if (Date.now() < this.nextSweepAt || this.stopped) return;
     try {

@@ -243,6 +243,14 @@ export class ProgressBus implements ReplaySource {
     return BigInt(row?.id ?? 0);
   }
 
+  private readonly eventListeners = new Set<(event: ProgressEvent) => void>();
+
+  /** Calls `listener` with every stored event any process announces (the webhook relay wakes on them). */
+  onEvent(listener: (event: ProgressEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
   private dispatch(notification: Notification): void {
     if (notification.channel === OPERATOR_CHANNEL && notification.payload) {
       void this.recheck([notification.payload]);
@@ -256,6 +264,7 @@ export class ProgressBus implements ReplaySource {
       this.log.warn('ignored a progress notification that is not JSON');
       return;
     }
+    if (message.id !== null) for (const listener of this.eventListeners) listener(message);
     const set = this.watchers.get(message.partnerId);
     if (!set) return;
     for (const sub of set) sub.push(message);

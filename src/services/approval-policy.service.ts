@@ -28,6 +28,14 @@ import { assertCurrencyScale, compareDecimals } from '../domain/money';
 import { type ImpactRow, POLICY_IMPACT } from '../sql/policy-impact';
 import { run } from '../sql/statement';
 import type { OtpService } from './otp.service';
+import { DEFAULT_PAGE_LIMIT } from '../shapes/inputs';
+
+/** Which page of the history to show. */
+export interface HistoryPage {
+  page: number;
+  limit: number;
+}
+export const FIRST_HISTORY_PAGE: HistoryPage = { page: 1, limit: DEFAULT_PAGE_LIMIT };
 
 /** The approvals a request of `amount` needs: the tier with the highest `from` not above it. */
 export function requiredApprovals(tiers: ApprovalTier[], amount: string): number {
@@ -211,25 +219,41 @@ export async function changeView(em: EntityManager, c: ApprovalPolicyChange): Pr
   };
 }
 
-export async function describePolicy(em: EntityManager, partnerId: string): Promise<PolicyView> {
+/** One page of a partner's applied policy changes, newest first. */
+export async function policyHistory(
+  em: EntityManager,
+  partnerId: string,
+  { page, limit }: HistoryPage,
+): Promise<PolicyChangeView[]> {
+  const changes = await em.find(
+    ApprovalPolicyChange,
+    { partnerId, status: PolicyChangeStatus.APPLIED },
+    { orderBy: { id: 'desc' }, limit, offset: (page - 1) * limit },
+  );
+  const views: PolicyChangeView[] = [];
+  for (const c of changes) views.push(await changeView(em, c));
+  return views;
+}
+
+export async function describePolicy(
+  em: EntityManager,
+  partnerId: string,
+  page: HistoryPage = FIRST_HISTORY_PAGE,
+): Promise<PolicyView> {
   await expireChanges(em, partnerId);
-  const [policy, changes, pending] = await Promise.all([
+  const [policy, history, historyTotal, pending] = await Promise.all([
     em.findOne(ApprovalPolicy, { partnerId }),
-    em.find(
-      ApprovalPolicyChange,
-      { partnerId, status: PolicyChangeStatus.APPLIED },
-      { orderBy: { id: 'desc' } },
-    ),
+    policyHistory(em, partnerId, page),
+    em.count(ApprovalPolicyChange, { partnerId, status: PolicyChangeStatus.APPLIED }),
     em.findOne(ApprovalPolicyChange, { partnerId, status: PolicyChangeStatus.PENDING }),
   ]);
-  const history: PolicyChangeView[] = [];
-  for (const c of changes) history.push(await changeView(em, c));
   return {
     clientId: partnerId,
     ...stateOfPolicy(policy),
     updatedAt: policy?.updatedAt ?? new Date(0),
     updatedBy: policy?.updatedBy ?? null,
     history,
+    historyTotal,
     pendingChange: pending ? await changeView(em, pending) : null,
   };
 }
@@ -242,9 +266,13 @@ export class ApprovalPolicyService {
   ) {}
 
   /** Any role that reads the partner reads its policy. */
-  async get(ctx: ServiceContext, partnerId: string): Promise<PolicyView> {
+  async get(
+    ctx: ServiceContext,
+    partnerId: string,
+    page: HistoryPage = FIRST_HISTORY_PAGE,
+  ): Promise<PolicyView> {
     const { partner } = await requirePartner(ctx, partnerId, 'read');
-    return describePolicy(ctx.em, partner.id);
+    return describePolicy(ctx.em, partner.id, page);
   }
 
   /**

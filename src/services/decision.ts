@@ -5,6 +5,7 @@
 // approval included, is one statement: the money moves in the same transaction as the status, once.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
+import type { Operator } from '../entities/operator.entity';
 import { ProcessRequest } from '../entities/process-request.entity';
 import { violatedConstraint } from '../infra/failures';
 import { ADVISORY_LOCKS } from '../infra/locks';
@@ -13,7 +14,14 @@ import type { ServiceContext } from '../domain/context';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { expire } from '../runtime/expiry';
 import { PROGRESS_CHANNEL, type ProgressEvent } from '../sql/progress';
-import { DECIDE, type DecisionParam, EXPIRED, type Outcome, REFUSAL } from '../sql/decision-sql';
+import {
+  APPROVAL_GUARD,
+  DECIDE,
+  type DecisionParam,
+  EXPIRED,
+  type Outcome,
+  REFUSAL,
+} from '../sql/decision-sql';
 import { pgDate } from '../sql/request-rows';
 import { run } from '../sql/statement';
 import type { ApprovalView } from '../shapes/views';
@@ -103,6 +111,23 @@ function paramsOf(ctx: ServiceContext, decision: Decision): Record<DecisionParam
     eventOrderLock: ADVISORY_LOCKS.EVENT_ORDER,
     channel: PROGRESS_CHANNEL,
   };
+}
+
+/**
+ * The approval guard of this operator as SQL over a process_request row, with `?` parameters: null where an
+ * approval would be allowed now. The console's "Pending my decision" filters with it, so the inbox and the
+ * decision agree.
+ */
+export function approvalGuard(operator: Operator, limit: string | null): { sql: string; params: unknown[] } {
+  const values: Partial<Record<DecisionParam, unknown>> = { operatorId: operator.id, limit };
+  const params: unknown[] = [];
+  const sql = APPROVAL_GUARD.text.replace(/\$(\d+)/g, (_, n: string) => {
+    const name = APPROVAL_GUARD.names[Number(n) - 1];
+    if (!(name in values)) throw new Error(`approval guard: no value for :${name}`);
+    params.push(values[name]);
+    return '?';
+  });
+  return { sql, params };
 }
 
 /** Why the guard refuses this request now: NOT_FOUND when it is not the partner's, null when it does not. */

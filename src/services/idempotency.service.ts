@@ -184,6 +184,20 @@ export class IdempotencyService {
     if (rows.length === 0) throw new DomainError('IDEMPOTENCY_IN_PROGRESS');
   }
 
+  /**
+   * Drops the IN_PROGRESS claims of processes that are gone (killed mid-create: their liveness lock went
+   * with their session). A retry would take such a claim over anyway; this keeps them from piling up
+   * unretried. A claim of a live process is never touched, nor one already COMPLETED.
+   */
+  async releaseAbandoned(em: EntityManager): Promise<number> {
+    const rows = await em.execute<{ id: string }[]>(
+      `delete from idempotency_key
+        where status = 'IN_PROGRESS' and owner is not null and not ${ownerAlive('owner')}
+        returning id`,
+    );
+    return rows.length;
+  }
+
   /** A failed create does not poison the key: the claim is dropped and a retry runs afresh. */
   async release(em: EntityManager, claimId: string): Promise<void> {
     await em.execute(`delete from idempotency_key where id = ? and status = 'IN_PROGRESS'`, [claimId]);

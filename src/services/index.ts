@@ -12,8 +12,12 @@ import type { ProcessLiveness } from '../runtime/liveness';
 import { ProcessRequestQueryService } from './process-request-query.service';
 import { OtpService } from './otp.service';
 import { ProcessRequestService } from './process-request.service';
+import { StatementService } from './statement.service';
 import type { TransitionListener } from '../sql/progress';
 import { UploadIntents } from '../runtime/upload-intents';
+import { WebhookRelay, type WebhookOutcome } from '../runtime/webhook-relay';
+import { WebhookService } from './webhook.service';
+import { ConsoleSessionService } from './console-session.service';
 
 export interface Services {
   config: Config;
@@ -25,15 +29,24 @@ export interface Services {
   processRequests: ProcessRequestService;
   queries: ProcessRequestQueryService;
   policies: ApprovalPolicyService;
+  /** Statements, point-in-time balances and CSV exports (SPEC section 19). */
+  statements: StatementService;
   /** This process's expiry sweep (started and stopped by the app). */
   expiry: ExpirySweeper;
   /** Deletes the blobs of creates that never committed; the app starts it once it serves. */
   reconciler: EvidenceReconciler;
+  /** Partner webhook endpoints, deliveries and the events feed. */
+  webhooks: WebhookService;
+  /** This process's webhook sender (started and stopped by the app). */
+  webhookRelay: WebhookRelay;
+  /** The checker console's short-lived, operator-bound application tokens. */
+  consoleSessions: ConsoleSessionService;
 }
 
 /** What the services tell the rest of the app about (metrics); every hook is optional. */
 export interface ServiceHooks {
   onTransition?: TransitionListener;
+  onWebhookAttempt?: (outcome: WebhookOutcome, seconds: number) => void;
 }
 
 export function createServices(
@@ -53,6 +66,16 @@ export function createServices(
     }
   };
   const intents = new UploadIntents(orm, store, liveness);
+  const queries = new ProcessRequestQueryService(store, config.sasTtlSeconds);
+  const webhookRelay = new WebhookRelay({
+    orm,
+    config: config.webhooks,
+    log: log.child({ component: 'webhooks' }),
+    openSecret: (sealed) => webhooks.openSecret(sealed),
+    onAttempt: hooks.onWebhookAttempt,
+  });
+  const webhooks = new WebhookService(config.webhooks, config.otpEncryptionKey, () => webhookRelay.wake());
+  const idempotency = new IdempotencyService(liveness);
   const otp = new OtpService(config.otpEncryptionKey);
   return {
     config,
@@ -60,15 +83,11 @@ export function createServices(
     orm,
     store,
     partners: new PartnerCache(),
-    processRequests: new ProcessRequestService(
-      store,
-      otp,
-      new IdempotencyService(liveness),
-      intents,
-      onTransition,
-    ),
-    queries: new ProcessRequestQueryService(store, config.sasTtlSeconds),
+    processRequests: new ProcessRequestService(store, otp, idempotency, intents, onTransition),
+    queries,
+    statements: new StatementService(queries),
     policies: new ApprovalPolicyService(otp, config.policyChangesNeedApproval),
+    consoleSessions: new ConsoleSessionService(config.console.sessionSecret, config.console.enabled),
     expiry: new ExpirySweeper(orm, log.child({ component: 'expiry' }), (events) =>
       events.forEach((e) => onTransition(e.type)),
     ),
@@ -76,6 +95,9 @@ export function createServices(
       intervalSeconds: config.evidenceReconcileSeconds,
       sweepIntervalSeconds: config.evidenceSweepSeconds,
       orphanAgeSeconds: config.evidenceOrphanAgeSeconds,
+      releaseAbandonedClaims: (em) => idempotency.releaseAbandoned(em),
     }),
+    webhooks,
+    webhookRelay,
   };
 }

@@ -9,7 +9,9 @@ import type { EvidenceStore, SignedUrl } from '../storage/evidence-store';
 import { can, refusal, requirePartner } from '../domain/access';
 import type { ServiceContext } from '../domain/context';
 import { DomainError } from '../domain/errors';
-import type { ListFilters, PageQuery } from '../shapes/inputs';
+import type { InboxQuery, ListFilters, PageQuery } from '../shapes/inputs';
+import { approvalGuard } from './decision';
+import type { Operator } from '../entities/operator.entity';
 import { EVENT_COLUMNS, eventOfRow, type EventRow, recordEvents } from '../sql/progress';
 import { ProgressEventType } from '../entities/process-request-event.entity';
 import { APPROVALS_OF, DUPLICATES_OF, pgDate, type RequestRow, viewOfRow } from '../sql/request-rows';
@@ -114,7 +116,7 @@ export async function requestsWithEvidence(
  * 0001-01-01T00:00+14:00 is in year 0 UTC), which toISOString writes as 0000-… or +010000-…, and
  * PostgreSQL refuses both; it reads 10000-… and 0001-… BC, so the bound keeps its exact meaning.
  */
-function pgTimestamp(d: Date): string {
+export function pgTimestamp(d: Date): string {
   const iso = d.toISOString();
   const year = d.getUTCFullYear();
   if (year >= 1 && year <= 9999) return iso;
@@ -123,9 +125,20 @@ function pgTimestamp(d: Date): string {
 }
 
 /** The list filters as SQL over process_request, with their parameters in order (page and stream alike). */
-function whereSql(partnerId: string, filters: ListFilters): { sql: string; params: unknown[] } {
+function whereSql(
+  partnerId: string,
+  filters: ListFilters & Partial<Pick<InboxQuery, 'minAmount' | 'maxAmount'>>,
+): { sql: string; params: unknown[] } {
   const parts = ['client_id = ?'];
   const params: unknown[] = [partnerId];
+  if (filters.minAmount) {
+    parts.push('requested_amount >= ?::numeric');
+    params.push(filters.minAmount);
+  }
+  if (filters.maxAmount) {
+    parts.push('requested_amount <= ?::numeric');
+    params.push(filters.maxAmount);
+  }
   if (filters.status) {
     parts.push(`status in (${filters.status.map(() => '?').join(', ')})`);
     params.push(...filters.status);
@@ -143,6 +156,17 @@ function whereSql(partnerId: string, filters: ListFilters): { sql: string; param
     params.push(pgTimestamp(filters.to));
   }
   return { sql: parts.join(' and '), params };
+}
+
+/**
+ * "Pending my decision": the requests this operator may approve now, by the decision's own guard (not
+ * their own, PENDING before its deadline, not approved by them yet, within their limit in the partner's
+ * currency); nothing for an operator who may not review. Partner scope is checked before.
+ */
+function decidableGuard(operator: Operator, currency: string): { sql: string; params: unknown[] } {
+  if (!can(operator, 'review')) return { sql: 'false', params: [] };
+  const guard = approvalGuard(operator, operator.approvalLimits?.[currency] ?? null);
+  return { sql: `(${guard.sql}) is null`, params: guard.params };
 }
 
 /** The history column of a request `r`: its events, oldest first, as EventRow JSON. */
@@ -194,15 +218,25 @@ export class ProcessRequestQueryService {
     return partners.filter((p) => byClient.has(p.id)).map((p) => toPartnerView(p, byClient.get(p.id)!));
   }
 
-  async page(ctx: ServiceContext, partnerId: string, query: PageQuery): Promise<Page<ProcessRequestView>> {
-    const { partner } = await requirePartner(ctx, partnerId, 'read');
+  async page(
+    ctx: ServiceContext,
+    partnerId: string,
+    query: PageQuery | InboxQuery,
+  ): Promise<Page<ProcessRequestView>> {
+    const { partner, balance } = await requirePartner(ctx, partnerId, 'read');
     const { page, limit } = query;
     // One statement: the page, its approvals, and the total (the row of nulls when the page is empty).
     const where = whereSql(partner.id, query);
+    if ('decidableByMe' in query && query.decidableByMe) {
+      const guard = decidableGuard(ctx.operator, balance.currency);
+      where.sql += ` and ${guard.sql}`;
+      where.params.push(...guard.params);
+    }
+    const order = 'oldestFirst' in query && query.oldestFirst ? 'asc' : 'desc';
     const rows = await ctx.em.execute<Array<RequestRow & { total: string }>>(
-      `with page as (select * from process_request where ${where.sql} order by created_at desc, id desc limit ? offset ?)
+      `with page as (select * from process_request where ${where.sql} order by created_at ${order}, id ${order} limit ? offset ?)
        select (select count(*) from process_request where ${where.sql}) as total, r.*, ${APPROVALS_OF('r')}, ${DUPLICATES_OF('r')}
-         from (select 1) as one left join page r on true order by r.created_at desc, r.id desc`,
+         from (select 1) as one left join page r on true order by r.created_at ${order}, r.id ${order}`,
       [...where.params, limit, (page - 1) * limit, ...where.params],
     );
     const total = Number(rows[0].total);
@@ -230,13 +264,15 @@ export class ProcessRequestQueryService {
     const { partner } = await requirePartner(ctx, partnerId, 'read');
     const where = whereSql(partner.id, filters);
     const em = ctx.em;
-    // Keyset on (created_at, id), the last row's own values sent back as the driver gave them.
+    // Keyset on (created_at, id), the last row's own values sent back as the driver gave them. A row
+    // comparison, which the (client_id, created_at desc, id desc) index answers as a range: the OR form it
+    // replaces was a filter, so every batch scanned the partner's rows from the newest again.
     const fetch = (after?: RequestRow) =>
       em.execute<RequestRow[]>(
         `select r.*, ${APPROVALS_OF('r')}, ${DUPLICATES_OF('r')} from process_request r where ${where.sql}
-           ${after ? 'and (r.created_at < ? or (r.created_at = ? and r.id < ?))' : ''}
+           ${after ? 'and (r.created_at, r.id) < (?::timestamptz, ?::uuid)' : ''}
            order by r.created_at desc, r.id desc limit ?`,
-        [...where.params, ...(after ? [after.created_at, after.created_at, after.id] : []), STREAM_BATCH],
+        [...where.params, ...(after ? [after.created_at, after.id] : []), STREAM_BATCH],
       );
     const first = await fetch();
     return {

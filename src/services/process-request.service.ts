@@ -37,6 +37,7 @@ import { insertReversal } from '../sql/reversal';
 import { duplicatesOf, requestsWithEvidence } from './process-request-query.service';
 import type { UploadIntents } from '../runtime/upload-intents';
 import { type ProcessRequestView, toProcessRequestView } from '../shapes/views';
+import { pgDate } from '../sql/request-rows';
 
 /**
  * Lets a door feed a create in its own transport order: it calls `stage` once with the evidence
@@ -276,7 +277,10 @@ export class ProcessRequestService {
     const items = input.items ?? (input.ids ?? []).map((id) => ({ id, confirmAmount: null }));
     for (const item of items) {
       const raw = typeof item === 'object' && item !== null ? (item as { id?: unknown }).id : item;
-      const label = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? String(raw));
+      const label =
+        typeof raw === 'string' || typeof raw === 'number'
+          ? String(raw)
+          : (JSON.stringify(raw) ?? String(raw));
       try {
         const { id, confirmAmount } = parseInput(bulkItem, item, 'items');
         const choice = { reason: input.reason, confirmAmount: confirmAmount ?? null };
@@ -290,8 +294,10 @@ export class ProcessRequestService {
         );
         results.push({ id: label, statusCode: 204, request: view });
       } catch (error) {
+        // An item that failed (even with a 5xx: its transaction was rolled back) is that item's result; the
+        // items already decided stay reported, and the rest are still judged.
         const refusal = toDomainError(error);
-        if (refusal.status >= 500) throw error;
+        if (refusal.status >= 500) ctx.log.error({ err: error, processRequestId: label }, 'bulk item failed');
         results.push({ id: label, statusCode: refusal.status, code: refusal.code, message: refusal.message });
       }
     }
@@ -415,10 +421,16 @@ export class ProcessRequestService {
     return toProcessRequestView(request, approvals, duplicates.get(request.id));
   }
 
-  /** What a new request is bound to by its partner's policy in force: the approvals it needs, its deadline. */
+  /**
+   * What a new request is bound to by its partner's policy in force: the approvals it needs, its deadline,
+   * both times taken from the database's clock.
+   */
   private async termsOf(ctx: ServiceContext, partnerId: string, amount: string) {
     const policy = await policyOf(ctx.em, partnerId);
-    const createdAt = new Date();
+    // The database's clock, as the expiry sweep reads it: a process whose clock runs behind or ahead must
+    // not file a request already expired, or one that outlives its deadline.
+    const [{ now }] = await ctx.em.execute<Array<{ now: string | Date }>>('select clock_timestamp() as now');
+    const createdAt = pgDate(now);
     return {
       refuseDuplicateEvidence: policy.refuseDuplicateEvidence,
       requiredApprovals: requiredApprovals(policy.tiers, amount),

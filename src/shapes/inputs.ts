@@ -10,6 +10,7 @@ import {
 } from '../entities/process-type.entity';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { compareDecimals, isCurrency } from '../domain/money';
+import { normaliseSubject } from '../domain/subject';
 
 export const MAX_OBSERVATIONS_LENGTH = 2000;
 export const MAX_REASON_LENGTH = 500;
@@ -40,7 +41,7 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, name?
 
 const absent = (v: unknown) => v === undefined || v === null || v === '';
 /** Treats null and '' like a missing value, as forms and JSON bodies send them. */
-const optional = <S extends z.ZodType>(schema: S) =>
+export const optional = <S extends z.ZodType>(schema: S) =>
   z.preprocess((v) => (absent(v) ? undefined : v), schema.optional());
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -94,7 +95,7 @@ export const amount = z
   .refine((s) => /[1-9]/.test(s), 'must be greater than zero');
 
 /** An integer from 1 to max, given as a number (GraphQL) or digits (a query string); absent → fallback. */
-const positiveInt = (max: number, fallback: number) =>
+export const positiveInt = (max: number, fallback: number) =>
   optional(
     z.union(
       [
@@ -176,7 +177,7 @@ function parseBound(s: string, end: 'from' | 'to'): Date | undefined {
  * `from` starts at the instant (or the day's start); `to` ends at the instant, or includes the whole
  * day of a date. An offset may carry the instant just outside those years; the query handles it.
  */
-const bound = (end: 'from' | 'to') =>
+export const bound = (end: 'from' | 'to') =>
   optional(
     z.string({ error: 'must be an ISO 8601 date or date-time' }).transform((s, ctx) => {
       const d = parseBound(s, end);
@@ -222,6 +223,25 @@ export const pageQuery = listFilters.extend({
   limit: positiveInt(MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT),
 });
 export type PageQuery = z.output<typeof pageQuery>;
+
+/** One page of a policy's history (newest first): `historyPage` ≥ 1, 1 ≤ `historyLimit` ≤ 100, 10 by default. */
+export const policyHistoryQuery = z.object({
+  historyPage: positiveInt(MAX_PAGE, 1),
+  historyLimit: positiveInt(MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT),
+});
+export type PolicyHistoryQuery = z.output<typeof policyHistoryQuery>;
+
+/**
+ * A page as the checker console asks for it (GraphQL only): besides the list filters, only what this
+ * operator may approve now, an amount range (inclusive), and the oldest first.
+ */
+export const inboxQuery = pageQuery.extend({
+  decidableByMe: z.boolean().optional(),
+  minAmount: amount.optional(),
+  maxAmount: amount.optional(),
+  oldestFirst: z.boolean().optional(),
+});
+export type InboxQuery = z.output<typeof inboxQuery>;
 
 /**
  * What a request is made of when it is filed: the one declaration of a create's fields. A field added
@@ -279,10 +299,24 @@ export const bulkItem = z.object(
 
 /**
  * A bulk decision: 1-100 ids, or (approve) 1-100 items `{ id, confirmAmount }` in place of ids (each judged
- * on its own, so one that is not a UUID is that item's 400), with the reason and OTP that cover them all.
+ * on its own, so a string that is not a UUID is that item's 400), with the reason and OTP that cover them all.
  */
 export const bulkDecisionInput = z
-  .object({ ids: bulkList('ids'), items: bulkList('items'), reason, otp })
+  .object({
+    // Every item is read before any is decided: one that is not even a string or a number (an object, a
+    // list nested thousands deep) makes the whole body 400, and nothing is decided.
+    ids: optional(
+      z
+        .array(z.union([z.string(), z.number()], { error: 'must be an id (a string)' }), {
+          error: `must be a list of 1-${MAX_BULK_IDS} ids`,
+        })
+        .min(1, `must be a list of 1-${MAX_BULK_IDS} ids`)
+        .max(MAX_BULK_IDS, `must be a list of 1-${MAX_BULK_IDS} ids`),
+    ),
+    items: bulkList('items'),
+    reason,
+    otp,
+  })
   .refine((v) => (v.ids === undefined) !== (v.items === undefined), {
     message: `must give either ids or items (a list of 1-${MAX_BULK_IDS})`,
     path: ['ids'],
@@ -401,11 +435,13 @@ const name = (max: number) =>
 const ROLES = Object.values(Role) as string[];
 
 /** A token subject: what an identity provider puts in `sub` (or the configured claim). */
-const subject = z
-  .string({ error: 'must be 1-255 printable characters' })
-  .trim()
-  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  .regex(/^[^\u0000-\u001f\u007f]{1,255}$/, 'must be 1-255 printable characters');
+const subject = z.string({ error: 'must be 1-255 printable characters' }).transform((raw, ctx) => {
+  // One spelling per subject (src/domain/subject.ts): NFC, e-mail-like in lower case, nothing invisible.
+  const checked = normaliseSubject(raw);
+  if (checked.ok) return checked.subject;
+  ctx.addIssue({ code: 'custom', message: checked.problem });
+  return z.NEVER;
+});
 
 /**
  * Approval limits per currency: {"USD": "50000"}; a currency that is absent has no limit; null: none at
@@ -464,3 +500,62 @@ export const operatorChanges = z.object({
   dailyApprovalLimits: approvalLimits.optional(),
 });
 export type OperatorChanges = z.output<typeof operatorChanges>;
+
+/** The longest statement period: a leap year. */
+export const MAX_STATEMENT_DAYS = 366;
+const DAY_MS = 24 * 3600 * 1000;
+
+/** A calendar day YYYY-MM-DD that exists (no 2026-02-30), as the instant its UTC day starts. */
+const day = z.string({ error: 'is required, as a date YYYY-MM-DD' }).transform((s, ctx) => {
+  const m = DATE.exec(s);
+  if (m && realDay(Number(m[1]), Number(m[2]), Number(m[3])))
+    return { text: s, start: parseBound(s, 'from')! };
+  ctx.addIssue({ code: 'custom', message: 'must be a real calendar date YYYY-MM-DD (UTC)' });
+  return z.NEVER;
+});
+
+export const STATEMENT_FORMATS = ['json', 'csv', 'camt053'] as const;
+export type StatementFormat = (typeof STATEMENT_FORMATS)[number];
+
+type Days = { from: { text: string; start: Date }; to: { text: string; start: Date } };
+
+/**
+ * A statement period (SPEC section 19): whole UTC days, `from` to `to` inclusive, at most 366 of them.
+ * `start` is the first instant of `from`, `end` the first instant after `to`.
+ */
+const period = <S extends z.ZodObject<{ from: typeof day; to: typeof day }>>(shape: S) =>
+  shape
+    .refine((p: Days) => p.from.start <= p.to.start, { message: 'must not be before from', path: ['to'] })
+    .refine((p: Days) => (p.to.start.getTime() - p.from.start.getTime()) / DAY_MS + 1 <= MAX_STATEMENT_DAYS, {
+      message: `must be at most ${MAX_STATEMENT_DAYS} days from "from" (both included)`,
+      path: ['to'],
+    })
+    .transform(({ from, to, ...rest }: Days & Record<string, unknown>) => ({
+      ...(rest as Omit<z.output<S>, 'from' | 'to'>),
+      from: from.text,
+      to: to.text,
+      start: from.start,
+      end: new Date(to.start.getTime() + DAY_MS),
+    }));
+
+export const statementPeriod = period(z.object({ from: day, to: day }));
+export type StatementPeriod = z.output<typeof statementPeriod>;
+
+/** The query of GET /statement: the period and, optionally, the format (else the Accept header decides). */
+export const statementQuery = period(
+  z.object({
+    from: day,
+    to: day,
+    format: optional(z.enum(STATEMENT_FORMATS, { error: `must be one of ${STATEMENT_FORMATS.join(', ')}` })),
+  }),
+);
+export type StatementQuery = z.output<typeof statementQuery>;
+
+/** `at` of a point-in-time balance: a date-time with its zone, or a date (its last instant, UTC). */
+export const balanceAt = z.object({
+  at: bound('to').refine((d) => d !== undefined, 'is required, as an ISO 8601 date-time'),
+});
+
+/** GET /events/export: the stored events created within [from, to] (both optional, as the list's bounds). */
+export const eventsExportQuery = z.object({ from: bound('from'), to: bound('to') });
+export type EventsExportQuery = z.output<typeof eventsExportQuery>;

@@ -66,8 +66,10 @@ export const balanceView = named(
     /** What approvals would add: the sum of PENDING top-ups (SPEC section 13). */
     pending: money.meta({ description: 'The sum of PENDING top-ups not past their deadline' }),
     currency,
-    updatedAt: instant,
+    updatedAt: instant.meta({ description: 'The last credit or debit (with `at`: the last one by then)' }),
     createdAt: instant,
+    /** Only for the balance at an instant (SPEC section 19). */
+    at: instant.optional().meta({ description: 'Only with ?at=: the instant the balance is given for' }),
   }),
 );
 export type BalanceView = z.output<typeof balanceView>;
@@ -310,8 +312,13 @@ export const policyView = named(
       description: 'The epoch (1970-01-01T00:00:00.000Z) for a policy never changed',
     }),
     updatedBy: uuid.nullable().meta({ description: 'null: the default, or a change made with the CLI' }),
-    /** Every change applied, newest first. */
-    history: z.array(policyChangeView).meta({ description: 'Every change applied, newest first' }),
+    /** One page of its changes, newest first (the newest 10 unless asked otherwise). */
+    history: z.array(policyChangeView).meta({
+      description:
+        'One page of the changes, newest first: the newest 10 unless historyPage / historyLimit ask otherwise',
+    }),
+    /** How many changes there are in all. */
+    historyTotal: z.number().int().min(0).meta({ description: 'How many changes there are in all' }),
     pendingChange: policyChangeView
       .nullable()
       .meta({ description: 'The change waiting for a second ADMIN (SPEC section 18), with its impact' }),
@@ -525,4 +532,75 @@ export function toOperatorView(o: Operator): OperatorView {
     otpRequired: o.otpRequired,
     active: o.active,
   };
+}
+
+/** A movement of money: as Money, but a debit is negative. */
+export const signedMoney = named(
+  'SignedMoney',
+  z.instanceof(Decimal).meta({
+    type: 'number',
+    format: 'decimal',
+    multipleOf: 0.0001,
+    description: 'As Money, with a sign: positive for a credit, negative for a debit (-100.00)',
+    examples: [-100.0],
+  }),
+);
+
+/** One ledger entry on a statement (SPEC section 19): a credit is positive, a debit (a reversal) negative. */
+export const statementEntryView = named(
+  'StatementEntry',
+  z.strictObject({
+    at: instant.meta({ description: 'When the entry was booked (UTC)' }),
+    amount: signedMoney,
+    balanceAfter: money.meta({ description: 'The running balance after this entry' }),
+    processRequestId: uuid,
+    processTypeId: z
+      .number()
+      .int()
+      .meta({ enum: [1, 2] }),
+    direction: z.enum(['CREDIT', 'DEBIT']),
+  }),
+);
+export type StatementEntryView = z.output<typeof statementEntryView>;
+
+const statementHeaderFields = {
+  clientId: uuid,
+  currency,
+  from: z.string().meta({ format: 'date', description: 'The first day (UTC)' }),
+  to: z.string().meta({ format: 'date', description: 'The last day (UTC), included' }),
+  openingBalance: money.meta({ description: 'The balance at the start of `from`' }),
+  closingBalance: money.meta({ description: 'The balance at the end of `to`' }),
+};
+/** A statement without its entries: opening + Σ entries = closing. */
+export type StatementHeaderView = z.output<z.ZodObject<typeof statementHeaderFields>>;
+
+export const statementView = named(
+  'Statement',
+  z
+    .strictObject({
+      ...statementHeaderFields,
+      entries: z.array(statementEntryView).meta({ description: 'Oldest first' }),
+    })
+    .meta({ description: 'openingBalance + the sum of the entries = closingBalance' }),
+);
+export type StatementView = z.output<typeof statementView>;
+
+/** The totals camt.053 summarises (TxsSummry): how many credits and debits, and their sums (unsigned). */
+export interface StatementTotalsView {
+  credits: { count: number; sum: Decimal };
+  debits: { count: number; sum: Decimal };
+}
+
+/** One stored history event as the events export writes it: who did what, when. */
+export interface EventExportView {
+  id: string;
+  at: Date;
+  processRequestId: string;
+  type: ProgressEventType;
+  actorId: string | null;
+  actorName: string | null;
+  actorEmail: string | null;
+  fromStatus: ProcessRequestStatus | null;
+  toStatus: ProcessRequestStatus | null;
+  reason: string | null;
 }

@@ -263,6 +263,9 @@ export const REFUSAL = Object.fromEntries(
   ]),
 ) as Record<Outcome, Rendered<DecisionParam>>;
 
+/** The approval guard alone, over a process_request row (the console's "Pending my decision" filter). */
+export const APPROVAL_GUARD = render('approval-guard', GUARDS[ProcessRequestStatus.APPROVED], PARAMS);
+
 /** decision.sql: every rendered statement, each under a header naming it and its parameters. */
 export function renderedDecisionSql(): string {
   const all = [...OUTCOMES.map((o) => REFUSAL[o]), ...OUTCOMES.map((o) => DECIDE[o])];

@@ -28,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The partner's balance and what PENDING top-ups would add (any role) */
+        /**
+         * The partner's balance and what PENDING top-ups would add (any role)
+         * @description With `at`, both as they stood at that instant, read from the ledger (and `at` is echoed).
+         */
         get: operations["getBalance"];
         put?: never;
         post?: never;
@@ -216,10 +219,67 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The partner's approval policy and its history (any role) */
+        /** The partner's approval policy and one page of its history (any role) */
         get: operations["getApprovalPolicy"];
         /** Replace the approval policy (ADMIN) */
         put: operations["setApprovalPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The statement of whole UTC days from..to: opening and closing balances, one entry per ledger entry (any role)
+         * @description At most 366 days, both ends included; a day that does not exist or `to` before `from` is 400. The format is `format=json|csv|camt053`, or without it the Accept header: `text/csv` gives CSV, `application/xml` camt.053, anything else JSON. CSV: a line of names and a line of values (the period and both balances), then the entries with their header line. camt.053.001.08: an ISO 20022 bank-to-customer statement (GrpHdr; one Stmt whose account is the partner id as 32 hex digits; Bal OPBD and CLBD; one booked Ntry per entry with the process request id, as 32 hex digits, as EndToEndId). All three are read from one snapshot of the ledger and streamed.
+         */
+        get: operations["getStatement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/process-requests/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every request matching the filters as CSV, newest first, streamed (any role)
+         * @description The list's filters. RFC 4180 with a header line; a text cell that begins with =, +, -, @, a tab or a carriage return is written with a leading ' so no spreadsheet runs it; amounts stay numbers.
+         */
+        get: operations["exportProcessRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/events/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The partner's history events (who, what, when) as CSV, oldest first, streamed (any role) */
+        get: operations["exportEvents"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -261,6 +321,158 @@ export interface paths {
          * @description Good for one connection to GET …/process-request/progress?ticket=… within 60 seconds, bound to this operator and partner. The stream it opens still ends when the operator loses access or the tokens that asked for it expire.
          */
         post: operations["createProgressTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The partner's webhook endpoints (never a secret)
+         * @description ADMIN only.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Register a webhook endpoint; the answer holds its secret, once
+         * @description ADMIN only. In production the URL must be https and resolve only to public addresses.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/webhook-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One webhook endpoint
+         * @description ADMIN only.
+         */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an endpoint with its delivery log
+         * @description ADMIN only.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an endpoint; re-enabling clears disabledReason
+         * @description ADMIN only. Deliveries held while it was disabled are sent once it is enabled again.
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/webhook-endpoints/{id}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new secret; the previous one keeps signing beside it for the overlap
+         * @description ADMIN only. WEBHOOK_SECRET_OVERLAP_SECONDS (default a day): both signatures are sent meanwhile.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/webhook-endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The delivery log, newest first, with every attempt
+         * @description ADMIN only.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/webhook-endpoints/{id}/deliveries/{deliveryId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again now, with the same webhook-id
+         * @description ADMIN only.
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/webhook-endpoints/{id}/recover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send again every FAILED delivery created since a time
+         * @description ADMIN only.
+         */
+        post: operations["recoverWebhookDeliveries"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The partner's stored events after a cursor, oldest first
+         * @description Each item is the webhook body plus `id`. Poll with `after` = the previous `next`: nothing is missed, since a partner's events are stored in id order.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -371,10 +583,18 @@ export interface components {
             /** @description The sum of PENDING top-ups not past their deadline */
             pending: components["schemas"]["Money"];
             currency: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The last credit or debit (with `at`: the last one by then)
+             */
             updatedAt: string;
             /** Format: date-time */
             createdAt: string;
+            /**
+             * Format: date-time
+             * @description Only with ?at=: the instant the balance is given for
+             */
+            at?: string;
         };
         Evidence: {
             /** @description The uploaded file name, without path or control characters */
@@ -535,7 +755,7 @@ export interface components {
                 /** @description The single call's status: 204 when decided */
                 statusCode: number;
                 /** @enum {string} */
-                code?: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
+                code?: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "WEBHOOK_URL_FORBIDDEN" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATIONS" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
             }[];
         };
         ApprovalPolicy: {
@@ -554,7 +774,7 @@ export interface components {
             updatedAt: string;
             /** @description null: the default, or a change made with the CLI */
             updatedBy: string | null;
-            /** @description Every change, newest first */
+            /** @description One page of the changes, newest first: the newest 10 unless historyPage / historyLimit ask otherwise */
             history: {
                 id: string;
                 actorId: string | null;
@@ -577,6 +797,8 @@ export interface components {
                     pendingTtlSeconds: number;
                 };
             }[];
+            /** @description How many changes there are in all */
+            historyTotal: number;
         };
         /** @description The JSON of an SSE frame's `data:` line */
         ProgressEvent: {
@@ -609,7 +831,7 @@ export interface components {
             /** @description The HTTP status, repeated */
             statusCode: number;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
+            code: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "WEBHOOK_URL_FORBIDDEN" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATIONS" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
             message: string;
             /** @description The request id, also sent as the X-Request-Id header; the log lines of the request carry it */
             requestId: string;
@@ -617,7 +839,7 @@ export interface components {
             details?: {
                 [key: string]: unknown;
             };
-            /** @description With OTP_LOCKED: seconds until trying again can succeed */
+            /** @description With every 429 and 503: seconds until trying again can succeed (also the Retry-After header) */
             retryAfter?: number;
         };
         StreamTicket: {
@@ -641,9 +863,148 @@ export interface components {
             /** @enum {string} */
             storage: "up" | "down";
         };
+        /**
+         * Format: decimal
+         * @description As Money, with a sign: positive for a credit, negative for a debit (-100.00)
+         * @example -100
+         */
+        SignedMoney: number;
+        StatementEntry: {
+            /**
+             * Format: date-time
+             * @description When the entry was booked (UTC)
+             */
+            at: string;
+            amount: components["schemas"]["SignedMoney"];
+            /** @description The running balance after this entry */
+            balanceAfter: components["schemas"]["Money"];
+            /** Format: uuid */
+            processRequestId: string;
+            /** @enum {integer} */
+            processTypeId: 1 | 2;
+            /** @enum {string} */
+            direction: "CREDIT" | "DEBIT";
+        };
+        /** @description openingBalance + the sum of the entries = closingBalance */
+        Statement: {
+            /** Format: uuid */
+            clientId: string;
+            currency: string;
+            /**
+             * Format: date
+             * @description The first day (UTC)
+             */
+            from: string;
+            /**
+             * Format: date
+             * @description The last day (UTC), included
+             */
+            to: string;
+            /** @description The balance at the start of `from` */
+            openingBalance: components["schemas"]["Money"];
+            /** @description The balance at the end of `to` */
+            closingBalance: components["schemas"]["Money"];
+            /** @description Oldest first */
+            entries: components["schemas"]["StatementEntry"][];
+        };
+        WebhookEndpoint: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            eventTypes: ("process_request.created" | "process_request.approval_recorded" | "process_request.approved" | "process_request.rejected" | "process_request.cancelled" | "process_request.expired" | "process_request.reversed")[] | null;
+            description: string | null;
+            /** @enum {string} */
+            status: "ENABLED" | "DISABLED";
+            disabledReason: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        WebhookEndpointCreated: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            eventTypes: ("process_request.created" | "process_request.approval_recorded" | "process_request.approved" | "process_request.rejected" | "process_request.cancelled" | "process_request.expired" | "process_request.reversed")[] | null;
+            description: string | null;
+            /** @enum {string} */
+            status: "ENABLED" | "DISABLED";
+            disabledReason: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** @description Shown this once */
+            secret: string;
+        };
+        WebhookEndpointList: {
+            items: components["schemas"]["WebhookEndpoint"][];
+        };
+        WebhookSecret: {
+            /** @description Shown this once */
+            secret: string;
+        };
+        WebhookDelivery: {
+            /**
+             * Format: uuid
+             * @description Also the webhook-id header of every attempt
+             */
+            id: string;
+            eventId: string;
+            /** @enum {string} */
+            eventType: "process_request.created" | "process_request.approval_recorded" | "process_request.approved" | "process_request.rejected" | "process_request.cancelled" | "process_request.expired" | "process_request.reversed";
+            /** @enum {string} */
+            status: "PENDING" | "SUCCEEDED" | "FAILED";
+            attempts: {
+                /** Format: date-time */
+                at: string;
+                statusCode: number | null;
+                durationMs: number;
+                error: string | null;
+            }[];
+            nextAttemptAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        WebhookDeliveryPage: {
+            items: components["schemas"]["WebhookDelivery"][];
+            page: number;
+            limit: number;
+            total: number;
+            totalPages: number;
+        };
+        Requeued: {
+            requeued: number;
+        };
+        EventItem: {
+            id: string;
+            /** @enum {string} */
+            type: "process_request.created" | "process_request.approval_recorded" | "process_request.approved" | "process_request.rejected" | "process_request.cancelled" | "process_request.expired" | "process_request.reversed";
+            /** Format: date-time */
+            timestamp: string;
+            data: {
+                eventId: string;
+                /** Format: uuid */
+                partnerId: string;
+                /** Format: uuid */
+                processRequestId: string;
+                processTypeId: number;
+                status: string;
+                requestedAmount: string;
+                currency: string;
+                approvals: number;
+                requiredApprovals: number;
+                actorId: string | null;
+            };
+        };
+        EventPage: {
+            items: components["schemas"]["EventItem"][];
+            /** @description Give it as `after` in the next call */
+            next: string;
+        };
     };
     responses: {
-        /** @description `VALIDATION_FAILED`: The request is not valid; `INVALID_ID`: The identifier is not a valid UUID; `MALFORMED_MULTIPART`: The multipart body is malformed; `EVIDENCE_REQUIRED`: Exactly one file part named "evidence" is required; `UNEXPECTED_FILE`: Only one file part named "evidence" is accepted; `MALFORMED_JSON`: The body is not valid JSON; `MALFORMED_REQUEST`: The HTTP request is malformed; `REASON_REQUIRED`: A reason is required */
+        /** @description `VALIDATION_FAILED`: The request is not valid; `INVALID_ID`: The identifier is not a valid UUID; `MALFORMED_MULTIPART`: The multipart body is malformed; `EVIDENCE_REQUIRED`: Exactly one file part named "evidence" is required; `UNEXPECTED_FILE`: Only one file part named "evidence" is accepted; `MALFORMED_JSON`: The body is not valid JSON; `MALFORMED_REQUEST`: The HTTP request is malformed; `WEBHOOK_URL_FORBIDDEN`: The webhook URL must be https and resolve only to public addresses; `REASON_REQUIRED`: A reason is required */
         Error400: {
             headers: {
                 [name: string]: unknown;
@@ -653,7 +1014,7 @@ export interface components {
                     /** @constant */
                     statusCode?: 400;
                     /** @enum {unknown} */
-                    code?: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REASON_REQUIRED";
+                    code?: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "WEBHOOK_URL_FORBIDDEN" | "REASON_REQUIRED";
                 };
             };
         };
@@ -769,7 +1130,7 @@ export interface components {
                 };
             };
         };
-        /** @description `OTP_LOCKED`: Too many wrong one-time passwords; try again later; `TOO_MANY_OPERATOR_STREAMS`: The operator already holds as many progress streams as allowed; close one first */
+        /** @description `OTP_LOCKED`: Too many wrong one-time passwords; try again later; `TOO_MANY_OPERATIONS`: The operator has too many calls in flight; retry shortly; `TOO_MANY_OPERATOR_STREAMS`: The operator already holds as many progress streams as allowed; close one first */
         Error429: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
@@ -780,7 +1141,7 @@ export interface components {
                     /** @constant */
                     statusCode?: 429;
                     /** @enum {unknown} */
-                    code?: "OTP_LOCKED" | "TOO_MANY_OPERATOR_STREAMS";
+                    code?: "OTP_LOCKED" | "TOO_MANY_OPERATIONS" | "TOO_MANY_OPERATOR_STREAMS";
                 };
             };
         };
@@ -815,6 +1176,7 @@ export interface components {
         /** @description `SERVICE_UNAVAILABLE`: A dependency is unavailable; try again shortly; `TOO_MANY_STREAMS`: Too many open progress streams; try again shortly */
         Error503: {
             headers: {
+                "Retry-After": components["headers"]["Retry-After"];
                 [name: string]: unknown;
             };
             content: {
@@ -876,6 +1238,7 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -929,7 +1292,10 @@ export interface operations {
     };
     getBalance: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The balance as it stood at this instant (an ISO 8601 date-time with its zone, or a date: its last instant, UTC), from the ledger */
+                at?: string;
+            };
             header?: never;
             path: {
                 /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
@@ -952,6 +1318,7 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -994,6 +1361,7 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -1025,6 +1393,7 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -1056,6 +1425,7 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -1148,6 +1518,7 @@ export interface operations {
             409: components["responses"]["Error409"];
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -1193,6 +1564,7 @@ export interface operations {
             409: components["responses"]["Error409"];
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -1267,7 +1639,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    ids: unknown[];
+                    ids: (string | number)[];
                     reason?: string;
                     /** @description The 6-digit TOTP code (SPEC section 6) */
                     otp?: string;
@@ -1332,7 +1704,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    ids: unknown[];
+                    ids: (string | number)[];
                     reason?: string;
                     /** @description The 6-digit TOTP code (SPEC section 6) */
                     otp?: string;
@@ -1370,13 +1742,19 @@ export interface operations {
             404: components["responses"]["Error404"];
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
     };
     getApprovalPolicy: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page of the history, from 1 (default 1) */
+                historyPage?: number | string;
+                /** @description Changes per page, 1-100 (default 10) */
+                historyLimit?: number | string;
+            };
             header?: never;
             path: {
                 /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
@@ -1399,6 +1777,7 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -1455,6 +1834,141 @@ export interface operations {
             404: components["responses"]["Error404"];
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    getStatement: {
+        parameters: {
+            query: {
+                /** @description The first day, YYYY-MM-DD (UTC) */
+                from: string;
+                /** @description The last day, YYYY-MM-DD (UTC), included */
+                to: string;
+                /** @description json (the default), csv or camt053 */
+                format?: "json" | "csv" | "camt053";
+            };
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statement */
+            200: {
+                headers: {
+                    /** @description attachment, with a file name (CSV and camt.053) */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Statement"];
+                    /**
+                     * @example clientId,currency,from,to,openingBalance,closingBalance
+                     *     7c9e6679-7425-40de-944b-e07fc1f90ae7,USD,2026-03-01,2026-03-31,1000.00,1150.00
+                     *     at,amount,balanceAfter,processRequestId,processTypeId,direction
+                     *     2026-03-02T10:00:00.000Z,250.00,1250.00,c2f4168d-d5c4-4a28-8b38-b2423dcf3c51,1,CREDIT
+                     *     2026-03-09T16:30:00.000Z,-100.00,1150.00,9b2e0d52-8a0e-4d55-9f0e-0d4d0e6b5a11,2,DEBIT
+                     */
+                    "text/csv": string;
+                    "application/xml": string;
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    exportProcessRequests: {
+        parameters: {
+            query?: {
+                /** @description As for GET /process-requests */
+                status?: string | string[];
+                /** @description As for GET /process-requests */
+                from?: string;
+                /** @description As for GET /process-requests */
+                to?: string;
+                /** @description As for GET /process-requests */
+                processTypeId?: number | string;
+            };
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The requests */
+            200: {
+                headers: {
+                    /** @description attachment, with a file name */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id,processTypeId,status,requestedAmount,currency,createdAt,...
+                     *     c2f4168d-d5c4-4a28-8b38-b2423dcf3c51,1,APPROVED,250.00,USD,2026-03-02T09:58:00.000Z,...
+                     */
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    exportEvents: {
+        parameters: {
+            query?: {
+                /** @description Events at or after: a date or a date-time */
+                from?: string;
+                /** @description Events at or before: a date (the whole day) or a date-time */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events */
+            200: {
+                headers: {
+                    /** @description attachment, with a file name */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id,at,processRequestId,type,actorId,actorName,actorEmail,fromStatus,toStatus,reason
+                     *     42,2026-03-02T10:00:00.000Z,c2f4168d-d5c4-4a28-8b38-b2423dcf3c51,APPROVED,9ae73380-c585-4003-8155-9889556c0f97,Ana Checker,ana@example.com,PENDING,APPROVED,Matches the bank statement
+                     */
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
             503: components["responses"]["Error503"];
         };
@@ -1520,6 +2034,375 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StreamTicket"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://partner.example/webhooks",
+                 *       "eventTypes": [
+                 *         "process_request.approved",
+                 *         "process_request.rejected"
+                 *       ],
+                 *       "description": "Ledger sync"
+                 *     }
+                 */
+                "application/json": {
+                    url: string;
+                    eventTypes?: ("process_request.created" | "process_request.approval_recorded" | "process_request.approved" | "process_request.rejected" | "process_request.cancelled" | "process_request.expired" | "process_request.reversed")[] | null;
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint and its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointCreated"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description A webhook endpoint of that partner (another partner's is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description A webhook endpoint of that partner (another partner's is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description A webhook endpoint of that partner (another partner's is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "ENABLED"
+                 *     }
+                 */
+                "application/json": {
+                    url?: string;
+                    eventTypes?: ("process_request.created" | "process_request.approval_recorded" | "process_request.approved" | "process_request.rejected" | "process_request.cancelled" | "process_request.expired" | "process_request.reversed")[] | null;
+                    description?: string;
+                    /** @enum {string} */
+                    status?: "ENABLED" | "DISABLED";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description A webhook endpoint of that partner (another partner's is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret, shown this once */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description PENDING, SUCCEEDED or FAILED */
+                status?: "PENDING" | "SUCCEEDED" | "FAILED";
+                /** @description Page number, from 1 (default 1) */
+                page?: number | string;
+                /** @description Items per page, 1-100 (default 10) */
+                limit?: number | string;
+            };
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description A webhook endpoint of that partner (another partner's is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description A webhook endpoint of that partner (another partner's is 404) */
+                id: string;
+                /** @description A delivery of that endpoint */
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Requeued"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    recoverWebhookDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description A webhook endpoint of that partner (another partner's is 404) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "since": "2026-03-01T00:00:00Z"
+                 *     }
+                 */
+                "application/json": {
+                    since?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description How many were queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Requeued"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description An event id (default 0: from the start) */
+                after?: string;
+                /** @description Items, 1-500 (default 100) */
+                limit?: number | string;
+                /** @description Comma list of process_request.created, process_request.approval_recorded, process_request.approved, process_request.rejected, process_request.cancelled, process_request.expired, process_request.reversed */
+                types?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
                 };
             };
             400: components["responses"]["Error400"];

@@ -23,6 +23,8 @@ const PAIRS: Array<[string, z.ZodObject, string[]]> = [
   ['ApprovalPolicyState', views.policyStateView, []],
   ['ApprovalTierType', views.tierView, []],
   ['ProgressEvent', views.progressEventView, []],
+  ['Statement', views.statementView, []],
+  ['StatementEntry', views.statementEntryView, []],
 ];
 
 const mayBeMissing = (schema: z.ZodType) => ['nullable', 'optional'].includes(schema._zod.def.type);

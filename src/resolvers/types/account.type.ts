@@ -26,6 +26,12 @@ export class ClientBalanceType implements Shape<BalanceView, ClientBalanceType> 
 
   @Field(() => Date)
   createdAt!: Date;
+
+  @Field(() => Date, {
+    nullable: true,
+    description: 'The instant asked for with partnerBalance(at); null: now',
+  })
+  at?: Date;
 }
 
 @ObjectType('Partner')

@@ -206,8 +206,11 @@ export class ApprovalPolicyType implements Shape<PolicyView, ApprovalPolicyType>
   @Field(() => ID, { nullable: true, description: 'Who last changed it; null for the default or the CLI' })
   updatedBy!: string | null;
 
-  @Field(() => [PolicyChangeType], { description: 'Every change applied, newest first' })
+  // `history(page, limit)` is resolved in people.resolver.ts (one page of the changes, newest first).
   history!: PolicyChangeType[];
+
+  @Field(() => Int, { description: 'How many changes the history holds in all' })
+  historyTotal!: number;
 
   @Field(() => PolicyChangeType, {
     nullable: true,

@@ -5,6 +5,8 @@ import { documentationPaths } from '../docs.paths';
 import { healthPaths } from '../health.paths';
 import { processRequestPaths } from '../process-request.paths';
 import { progressPaths } from '../progress.paths';
+import { statementPaths } from '../statement.paths';
+import { WEBHOOK_SCHEMAS, webhookPaths } from '../webhook.paths';
 import { id } from '../../shapes/inputs';
 import { fromInput, restErrorCodesByStatus, viewSchemas } from './schemas';
 
@@ -66,14 +68,18 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       { name: 'Decisions' },
       { name: 'Balance' },
       { name: 'Approval policy' },
+      { name: 'Statements and exports' },
       { name: 'Progress' },
+      { name: 'Webhooks' },
       { name: 'Health' },
       { name: 'Documentation' },
     ],
     // Each routes file's path items, declared beside it (src/rest/*.paths.ts).
     paths: {
       ...processRequestPaths(),
+      ...statementPaths(),
       ...progressPaths(),
+      ...webhookPaths(),
       ...healthPaths(),
       ...documentationPaths(options.docsPage),
     },
@@ -121,7 +127,7 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       headers: {
         'Retry-After': { description: 'Seconds until trying again can succeed', schema: { type: 'integer' } },
       },
-      schemas: viewSchemas(),
+      schemas: { ...viewSchemas(), ...WEBHOOK_SCHEMAS },
       responses: errorResponses(),
     },
   };

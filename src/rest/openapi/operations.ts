@@ -17,8 +17,11 @@ export const noContent = { description: 'Done; no body' };
 export const errors = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [String(s), { $ref: `#/components/responses/Error${s}` }]));
 
-/** What every call under the partner base can answer besides its own outcomes. */
-export const AUTHENTICATED = [400, 401, 403, 404, 500, 503];
+/**
+ * What every call under the partner base can answer besides its own outcomes (429: its operator already
+ * has as many calls in flight as allowed).
+ */
+export const AUTHENTICATED = [400, 401, 403, 404, 429, 500, 503];
 /** Calls that read a JSON body: too large, not JSON. */
 export const JSON_BODY = [413, 415];
 /** Calls that check an OTP: too many wrong codes. */

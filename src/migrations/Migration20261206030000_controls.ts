@@ -8,7 +8,7 @@ import { Migration } from '@mikro-orm/migrations';
  * operator_daily_total. `last_change` is the balance's last movement: a debit (≤ 0) is never refused by a
  * cap, so a policy lowered below today's figures refuses further credits only.
  */
-export class Migration20261206020000_controls extends Migration {
+export class Migration20261206030000_controls extends Migration {
   override async up(): Promise<void> {
     this.addSql(`alter table "approval_policy"
       add column "daily_credit_limit" numeric(19,4) null,

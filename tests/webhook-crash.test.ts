@@ -1,0 +1,125 @@
+// At least once across a crash (SPEC section 16): two real server processes share the database and
+// both send webhooks; one is killed with SIGKILL in the middle of a storm of creates and approvals. Every
+// event of the partner still reaches the receiver (verified with standardwebhooks), and the only
+// duplicates are messages the dead process had in flight (at most WEBHOOK_CONCURRENCY for the endpoint).
+import type { Operator } from '../src/entities/operator.entity';
+import { postCreate, waitUntil } from './support/crash-storm';
+import { PDF } from './support/files';
+import { startServer, type ServerProcess } from './support/server-process';
+import { startReceiver, type Receiver } from './support/webhook-receiver';
+import { createWorld, type Team, type World } from './support/world';
+
+jest.setTimeout(180_000);
+
+const CONCURRENCY = 4;
+let world: World;
+let receiver: Receiver;
+const servers: ServerProcess[] = [];
+
+beforeAll(async () => {
+  world = await createWorld();
+  // Only the two child processes send: the test's own app stays out of it.
+  await world.app.services.webhookRelay.stop();
+  receiver = await startReceiver();
+});
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.stop()));
+  await receiver?.close();
+  await world?.close();
+});
+
+const server = async () => {
+  const child = await startServer({
+    NODE_ENV: 'test',
+    DATABASE_URL: world.databaseUrl,
+    AZURE_STORAGE_CONNECTION_STRING: process.env.AZURE_STORAGE_CONNECTION_STRING!,
+    EVIDENCE_CONTAINER: world.container,
+    WEBHOOK_RETRY_SCHEDULE: '1,1,1,1,1,1,1,1',
+    WEBHOOK_TIMEOUT_SECONDS: '2',
+    WEBHOOK_CONCURRENCY: String(CONCURRENCY),
+  });
+  servers.push(child);
+  return child;
+};
+
+test('kill -9 of one of two sending processes mid-storm: every event arrives, duplicates bounded by what was in flight', async () => {
+  const [a, b] = await Promise.all([server(), server()]);
+  const team: Team = await world.team('Crash hooks');
+  const admin: Operator = await world.operator(['ADMIN'], [team.partner.id]);
+  const created = await world.http
+    .post(`${world.rest(team.partner.id)}/webhook-endpoints`)
+    .set(await world.headers(admin))
+    .send({ url: receiver.url });
+  expect(created.status).toBe(201);
+  receiver.secrets.push(created.body.secret as string);
+  // Slow enough answers that the killed process has messages in flight when it dies.
+  receiver.fallback = { status: 200, delayMs: 40 };
+
+  const makerHeaders = await world.headers(team.maker);
+  const checkerHeaders = await world.headers(team.checker);
+  let stop = false;
+  let seq = 0;
+  const worker = async (w: number) => {
+    while (!stop) {
+      // Half the calls go to each process until one is dead, then all to the survivor.
+      const target = killed || (w + seq) % 2 === 1 ? b : a;
+      const res = await postCreate(
+        target.url,
+        world,
+        makerHeaders,
+        `k-${w}-${seq++}`,
+        { partnerId: team.partner.id, amount: '2.00' },
+        PDF,
+      );
+      if (res.id && seq % 2 === 0) {
+        await fetch(`${target.url}${world.rest(team.partner.id)}/process-request/${res.id}/approve`, {
+          method: 'PATCH',
+          headers: checkerHeaders,
+        }).catch(() => undefined);
+      }
+    }
+  };
+  let killed = false;
+  const storm = Promise.all([0, 1, 2, 3].map(worker));
+  expect(await waitUntil(async () => receiver.received.length >= 20, 60_000)).toBe(true);
+  const inFlightAtKill = await world.sql<{ n: string }>(
+    "select count(*) as n from webhook_delivery where status = 'PENDING' and lease_until > now()",
+  );
+  killed = true;
+  await a.kill();
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  stop = true;
+  await storm;
+
+  const stored = await world.sql<{ id: string }>(
+    "select id::text as id from process_request_event where client_id = ? and type <> 'FAILED' order by id",
+    [team.partner.id],
+  );
+  const eventIds = () => new Set(receiver.received.map((m) => m.verified?.data.eventId as string));
+  const all = await waitUntil(async () => stored.every((e) => eventIds().has(e.id)), 90_000);
+  const missing = stored.filter((e) => !eventIds().has(e.id)).map((e) => e.id);
+  expect({ all, missing }).toEqual({ all: true, missing: [] });
+  expect(receiver.received.every((m) => m.verifiedBy.includes(0))).toBe(true);
+  // The dead process's claims expire (2 × timeout + 5 s) and the survivor sends them again: the log
+  // ends with every delivery SUCCEEDED.
+  const succeeded = async () =>
+    Number(
+      (
+        await world.sql<{ n: string }>(
+          "select count(*) as n from webhook_delivery d join webhook_endpoint w on w.id = d.endpoint_id where w.client_id = ? and d.status = 'SUCCEEDED'",
+          [team.partner.id],
+        )
+      )[0].n,
+    );
+  expect(await waitUntil(async () => (await succeeded()) === stored.length, 60_000)).toBe(true);
+  const ids = receiver.received.map((m) => m.id);
+  const duplicates = ids.length - new Set(ids).size;
+  const figures = {
+    events: stored.length,
+    received: ids.length,
+    duplicates,
+    inFlightAtKill: Number(inFlightAtKill[0].n),
+  };
+  console.log(`webhook crash: ${JSON.stringify(figures)}`);
+  expect(duplicates).toBeLessThanOrEqual(CONCURRENCY);
+});
