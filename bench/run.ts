@@ -21,7 +21,7 @@ import { startAzurite } from '../src/infra/embedded';
 import { pgConnectionOptions } from '../src/infra/database-url';
 import { PostgresCluster, temporaryDataDir } from '../src/infra/postgres-cluster';
 import { createLogger } from '../src/logger';
-import { createOperator, createPartner } from '../src/services/admin.service';
+import { createOperator, createPartner } from '../src/services/identity/admin.service';
 import { newOperator, newPartner, parseInput } from '../src/shapes/inputs';
 import { startBare } from './bare';
 import type { LoadJob, LoadSummary } from './load-worker';

@@ -22,7 +22,7 @@ import { pgConnectionOptions } from '../src/infra/database-url';
 import { PostgresCluster, temporaryDataDir } from '../src/infra/postgres-cluster';
 import { freePort } from '../src/infra/free-port';
 import { createLogger } from '../src/logger';
-import { createOperator, createPartner } from '../src/services/admin.service';
+import { createOperator, createPartner } from '../src/services/identity/admin.service';
 import { createFields, newOperator, newPartner, parseInput } from '../src/shapes/inputs';
 import { cloneRequests } from './seed';
 

@@ -11,7 +11,7 @@ import { openDatabase, sessionSettings } from './db';
 import { pgConnectionOptions } from './infra/database-url';
 import { createLogger, type Logger } from './logger';
 import { createServices, type Services } from './services';
-import { operatorsWithoutSubject } from './services/admin.service';
+import { operatorsWithoutSubject } from './services/identity/admin.service';
 import { EvidenceStore, type BlobObserver } from './storage/evidence-store';
 import { healthRouter } from './rest/health.routes';
 import { docsRouter } from './rest/docs.routes';

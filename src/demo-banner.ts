@@ -3,7 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import type { App } from './app';
 import { mintToken } from './auth/dev-tokens';
-import { DEMO_PARTNER_ID, ensureDemoWorld } from './services/demo.service';
+import { DEMO_PARTNER_ID, ensureDemoWorld } from './services/identity/demo.service';
 
 const DEMO_TOKEN_TTL_SECONDS = 24 * 3600;
 /** A day, or less when MAX_TOKEN_LIFETIME_SECONDS allows less (a longer-lived token would be refused). */

@@ -4,7 +4,7 @@
 // against GraphQL for the same request).
 import { randomUUID } from 'node:crypto';
 import type supertest from 'supertest';
-import { createPartner } from '../src/services/admin.service';
+import { createPartner } from '../src/services/identity/admin.service';
 import { expire } from '../src/runtime/expiry';
 import { newPartner, parseInput } from '../src/shapes/inputs';
 import { ProcessRequestDocument, ProcessRequestsDocument } from './generated/graphql';

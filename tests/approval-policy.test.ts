@@ -2,7 +2,7 @@
 // (REST and GraphQL), SSE and a graphql-ws subscription, with the CLI for what only the CLI does; the ledger
 // invariants over everything this file did, last.
 import { randomUUID } from 'node:crypto';
-import { deactivateOperator } from '../src/services/admin.service';
+import { deactivateOperator } from '../src/services/identity/admin.service';
 import {
   balanceOf,
   desk as makeDesk,

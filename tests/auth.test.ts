@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEV_APP_TOKEN_SECRET, DEV_USER_TOKEN_SECRET } from '../src/config';
-import { deactivateOperator } from '../src/services/admin.service';
+import { deactivateOperator } from '../src/services/identity/admin.service';
 import { PDF } from './support/files';
 import { createWorld, type World } from './support/world';
 

@@ -5,7 +5,7 @@ import supertest from 'supertest';
 import { mintToken } from '../src/auth/dev-tokens';
 import { ConfigError, loadConfig } from '../src/config';
 import { consoleCsp } from '../src/rest/console.routes';
-import { CONSOLE_AUDIENCE, CONSOLE_ISSUER } from '../src/services/console-session.service';
+import { CONSOLE_AUDIENCE, CONSOLE_ISSUER } from '../src/services/identity/console-session.service';
 import { PRODUCTION_ENV } from './support/production-env';
 import { gqlHttp } from './support/step-up';
 import { createWorld, type Team, type World } from './support/world';

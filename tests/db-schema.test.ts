@@ -10,7 +10,7 @@ import { compareSchemas, describeSchema, pendingSchemaChanges } from '../src/inf
 import { openThrowawayServer, type ThrowawayServer } from '../src/infra/throwaway-postgres';
 import { createLogger } from '../src/logger';
 import { MIGRATIONS } from '../src/migrations';
-import { createOperator, createPartner } from '../src/services/admin.service';
+import { createOperator, createPartner } from '../src/services/identity/admin.service';
 import { newOperator, newPartner, parseInput } from '../src/shapes/inputs';
 
 const log = createLogger('silent');

@@ -9,6 +9,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { GRAPHQL_LIMITS } from '../src/graphql/document-limits';
 import { pdfOfSize } from './support/files';
 import { openSocket, until, watchProgress } from './support/progress-ws';
+import { statementsOf } from './support/statements';
 import { createWorld, type Team, type World } from './support/world';
 
 /**
@@ -409,29 +410,18 @@ describe('the cost budget', () => {
 
 describe('history is read in one statement per page', () => {
   /** The SQL statements the app sends while `run` runs. */
-  async function statementsOf(run: () => Promise<unknown>): Promise<string[]> {
-    const knex = world.app.orm.em.getConnection().getKnex();
-    const seen: string[] = [];
-    const listener = (query: { sql: string }) => seen.push(query.sql);
-    knex.on('query', listener);
-    try {
-      await run();
-    } finally {
-      knex.off('query', listener);
-    }
-    return seen;
-  }
+  const statements = async (run: () => Promise<unknown>) => (await statementsOf(world, run)).sql;
 
   test('a page of 100 with history: one statement more than without, and the right events', async () => {
     const variables = { c: team.partner.id };
     let page: Answer | undefined;
-    const withHistory = await statementsOf(async () => {
+    const withHistory = await statements(async () => {
       page = await graphql(attacker, {
         query: `query($c: ID!) { processRequests(clientId: $c, limit: 100) { items { id status history { type actorId } } } }`,
         variables,
       });
     });
-    const without = await statementsOf(() =>
+    const without = await statements(() =>
       graphql(attacker, {
         query: `query($c: ID!) { processRequests(clientId: $c, limit: 100) { items { id status } } }`,
         variables,
@@ -456,7 +446,7 @@ describe('history is read in one statement per page', () => {
       { length: 5 },
       (_, i) => `a${i}: processRequests(clientId: $c, limit: 100) { items { history { id } } }`,
     ).join(' ')} }`;
-    const sql = await statementsOf(() => graphql(attacker, { query, variables: { c: team.partner.id } }));
+    const sql = await statements(() => graphql(attacker, { query, variables: { c: team.partner.id } }));
     expect(sql.filter((s) => s.includes('process_request_event'))).toHaveLength(1);
   });
 

@@ -22,6 +22,7 @@ import {
 } from './generated/graphql';
 import { PDF } from './support/files';
 import { upload } from './support/upload';
+import { statementsOf } from './support/statements';
 import { createWorld, type Team, type World } from './support/world';
 
 const REQUESTS = 100;
@@ -137,24 +138,11 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(() => world?.close());
 
-/** The SQL statements the app sends while `run` runs. */
-async function statementsOf<T>(run: () => Promise<T>): Promise<{ sql: string[]; result: T }> {
-  const knex = world.app.orm.em.getConnection().getKnex();
-  const sql: string[] = [];
-  const listener = (query: { sql: string }) => sql.push(query.sql);
-  knex.on('query', listener);
-  try {
-    return { sql, result: await run() };
-  } finally {
-    knex.off('query', listener);
-  }
-}
-
 const isPeopleStatement = (sql: string) => /from operator where id = any/.test(sql);
 
 describe('a page with its people costs a fixed number of statements', () => {
   async function page(limit: number) {
-    const { sql, result } = await statementsOf(() =>
+    const { sql, result } = await statementsOf(world, () =>
       world.gql(team.viewer, ProcessRequestPeopleDocument, { clientId: team.partner.id, limit }),
     );
     expect(result.errors).toBeUndefined();
@@ -184,7 +172,7 @@ describe('a page with its people costs a fixed number of statements', () => {
   });
 
   test('the objects cost one statement more than the bare ids did', async () => {
-    const bare = await statementsOf(() =>
+    const bare = await statementsOf(world, () =>
       world.http
         .post('/graphql')
         .set(headers)
@@ -195,7 +183,7 @@ describe('a page with its people costs a fixed number of statements', () => {
         }),
     );
     expect(bare.result.body.errors).toBeUndefined();
-    const full = await statementsOf(() =>
+    const full = await statementsOf(world, () =>
       world.gql(team.viewer, ProcessRequestPeopleDocument, { clientId: team.partner.id, limit: 100 }),
     );
     expect(bare.sql).toHaveLength(3);
@@ -203,7 +191,7 @@ describe('a page with its people costs a fixed number of statements', () => {
   });
 
   test('allProcessRequests reads its people in one statement too', async () => {
-    const { sql, result } = await statementsOf(() =>
+    const { sql, result } = await statementsOf(world, () =>
       world.gql(team.viewer, AllProcessRequestPeopleDocument, { clientId: team.partner.id }),
     );
     expect(result.errors).toBeUndefined();
@@ -320,7 +308,7 @@ describe('mutations answer with the people of the request they changed', () => {
 
   test('a bulk approval answers each request with its people, read in one statement', async () => {
     const ids = [(await create(team.maker, '1.00')).id, (await create(maker2, '1.00')).id];
-    const { sql, result } = await statementsOf(() =>
+    const { sql, result } = await statementsOf(world, () =>
       world.gql(team.checker, ApproveManyWithPeopleDocument, { clientId: team.partner.id, ids }),
     );
     expect(result.errors).toBeUndefined();
@@ -402,7 +390,7 @@ describe('what others may see of an operator', () => {
       code: 'PARTNER_FORBIDDEN',
     });
     // One refused partner refuses the whole batch: nothing is read.
-    const { sql, result } = await statementsOf(() =>
+    const { sql, result } = await statementsOf(world, () =>
       queries
         .peopleOf(ctxOf(team.viewer), [{ id: team.maker.id, partnerId: team.partner.id }, asked])
         .catch((e: { code: string }) => e.code),

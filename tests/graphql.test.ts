@@ -2,7 +2,7 @@
 // every query and mutation of SPEC section 8, with the same rules and error codes as REST.
 import { createHash, randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
-import { deactivateOperator } from '../src/services/admin.service';
+import { deactivateOperator } from '../src/services/identity/admin.service';
 import type { Operator } from '../src/entities/operator.entity';
 import {
   AllProcessRequestsDocument,

@@ -229,6 +229,8 @@ test('progress_streams counts open streams by door and drops back when they clos
 
 test('database pool: connections in use and acquires waiting are read at each scrape', async () => {
   const knex = world.app.orm.em.getConnection().getKnex();
+  // The webhook relay's background pass would be a second waiter for a connection: this file sends no webhook.
+  await world.app.services.webhookRelay.stop();
   const max = (await scrape(metricsUrl())).value('db_pool_connections_max');
   expect(max).toBe(10);
   const held = [];

@@ -6,7 +6,7 @@ import { SignJWT } from 'jose';
 import { createApp } from '../src/app';
 import { DEV_APP_TOKEN_SECRET, DEV_USER_TOKEN_SECRET } from '../src/config';
 import type { Operator } from '../src/entities/operator.entity';
-import { createOperator, updateOperator } from '../src/services/admin.service';
+import { createOperator, updateOperator } from '../src/services/identity/admin.service';
 import { newOperator, operatorChanges, parseInput } from '../src/shapes/inputs';
 import { capture } from './support/logs';
 import { createWorld, type TestPartner, type World } from './support/world';

@@ -5,7 +5,7 @@ import supertest from 'supertest';
 import { checked } from './support/openapi';
 import { createApp, type App } from '../src/app';
 import { runCli } from '../src/cli/run';
-import { decryptSecret } from '../src/services/secret-box';
+import { decryptSecret } from '../src/services/identity/secret-box';
 import { PDF } from './support/files';
 import {
   codeAt,

@@ -110,7 +110,11 @@ describe('with the default limits', () => {
 
   beforeAll(async () => {
     // Operators are re-read only on notification here (the timer is an hour), so a prompt close proves the notification.
-    world = await createWorld({ OPERATOR_RECHECK_SECONDS: '3600' });
+    // Tokens may live up to the longest MAX_TOKEN_LIFETIME_SECONDS allows (366 days), past the longest timer.
+    world = await createWorld({
+      OPERATOR_RECHECK_SECONDS: '3600',
+      MAX_TOKEN_LIFETIME_SECONDS: String(366 * 86_400),
+    });
     ({ partner, maker, viewer } = await world.team());
   });
   afterAll(() => world?.close());
@@ -419,24 +423,37 @@ describe('with the default limits', () => {
       expect(resubscribed.events.some((e) => e.processRequestId === before)).toBe(false);
     });
 
-    test.each([
-      ['40 days (past the longest timer, about 24.8 days)', 40 * 86_400],
-      ['beyond the calendar (no date for its exp)', 1e13],
-    ])('tokens valid for %s keep their stream open', async (_what, ttlSeconds) => {
+    test.each([['40 days (past the longest timer, about 24.8 days)', 40 * 86_400]])(
+      'tokens valid for %s keep their stream open',
+      async (_what, ttlSeconds) => {
+        const op = await world.operator(['VIEWER'], [partner.id]);
+        const config = world.app.config;
+        const headers = {
+          authorization: `Bearer ${await mintToken(config, 'app', 'long-lived', ttlSeconds)}`,
+          'x-user-token': `Bearer ${await mintToken(config, 'user', op.subject, ttlSeconds)}`,
+        };
+        const stream = await SseClient.open(progressUrl(world, partner.id), headers);
+        opened.push(stream);
+        expect(stream.status).toBe(200);
+        const id = await world.createRequest(partner.id, maker, '12.00');
+        await stream.waitForEvent({ type: 'CREATED', processRequestId: id });
+        await new Promise((r) => setTimeout(r, 300));
+        expect(stream.ended).toBe(false);
+        expect(world.app.progress.openStreamsFor(op.id)).toBe(1);
+      },
+    );
+
+    test('a token valid beyond the calendar (no date for its exp) opens no stream: past MAX_TOKEN_LIFETIME_SECONDS it is 401', async () => {
       const op = await world.operator(['VIEWER'], [partner.id]);
       const config = world.app.config;
       const headers = {
-        authorization: `Bearer ${await mintToken(config, 'app', 'long-lived', ttlSeconds)}`,
-        'x-user-token': `Bearer ${await mintToken(config, 'user', op.subject, ttlSeconds)}`,
+        authorization: `Bearer ${await mintToken(config, 'app', 'long-lived', 1e13)}`,
+        'x-user-token': `Bearer ${await mintToken(config, 'user', op.subject, 1e13)}`,
       };
       const stream = await SseClient.open(progressUrl(world, partner.id), headers);
       opened.push(stream);
-      expect(stream.status).toBe(200);
-      const id = await world.createRequest(partner.id, maker, '12.00');
-      await stream.waitForEvent({ type: 'CREATED', processRequestId: id });
-      await new Promise((r) => setTimeout(r, 300));
-      expect(stream.ended).toBe(false);
-      expect(world.app.progress.openStreamsFor(op.id)).toBe(1);
+      expect(stream.status).toBe(401);
+      expect(world.app.progress.openStreamsFor(op.id)).toBe(0);
     });
   });
 });

@@ -2,7 +2,7 @@
 // progress stream with a one-use ticket asked for with them. Driven with the `eventsource` package, a
 // WHATWG EventSource that, like a browser's, sends no headers of its own choosing.
 import { EventSource } from 'eventsource';
-import { deactivateOperator } from '../src/services/admin.service';
+import { deactivateOperator } from '../src/services/identity/admin.service';
 import { SseClient } from './support/sse';
 import { createWorld, type Team, type World } from './support/world';
 

@@ -12,7 +12,7 @@ import { createPublicKey, createSecretKey } from 'node:crypto';
 import type { Config, TokenKeyConfig } from '../config';
 import { normaliseSubject } from '../domain/subject';
 import { joseRefusal, tokenRefused } from './refusals';
-import { type ConsoleSessionService, isConsoleToken } from '../services/console-session.service';
+import { type ConsoleSessionService, isConsoleToken } from '../services/identity/console-session.service';
 
 type Key = Uint8Array | KeyLike | JWTVerifyGetKey;
 

@@ -1,6 +1,6 @@
 // CLI commands for approval policies and operators' later changes (SPEC sections 12 and 15).
 import { describePolicy, policyOf, replacePolicy } from '../services/approval-policy.service';
-import { activateOperator, findOperator, updateOperator } from '../services/admin.service';
+import { activateOperator, findOperator, updateOperator } from '../services/identity/admin.service';
 import { loadPartner } from '../domain/access';
 import { DomainError } from '../domain/errors';
 import { id, operatorChanges, parseInput, policyInput } from '../shapes/inputs';

@@ -5,10 +5,15 @@ import { ConfigError, loadConfig, type Config } from '../config';
 import { migrate, openDatabase } from '../db';
 import { startEmbeddedPostgres, type Running } from '../infra/embedded';
 import { createLogger } from '../logger';
-import { createOperator, createPartner, deactivateOperator, findOperator } from '../services/admin.service';
+import {
+  createOperator,
+  createPartner,
+  deactivateOperator,
+  findOperator,
+} from '../services/identity/admin.service';
 import { DomainError } from '../domain/errors';
 import { newOperator, newPartner, parseInput } from '../shapes/inputs';
-import { enrollOtp } from '../services/otp.service';
+import { enrollOtp } from '../services/identity/otp.service';
 import { ADMIN_COMMANDS, dailyLimitsFlag, parseApprovalLimits, partnerScope } from './admin.commands';
 import { WEBHOOK_COMMANDS } from './webhook.commands';
 import { type CommandHandler, type Flags, parseFlags, text, UsageError } from './flags';

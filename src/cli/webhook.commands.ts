@@ -3,7 +3,7 @@ import { loadPartner } from '../domain/access';
 import { DomainError } from '../domain/errors';
 import { id, parseInput } from '../shapes/inputs';
 import { webhookEndpointInput } from '../shapes/webhook-inputs';
-import { WebhookService } from '../services/webhook.service';
+import { WebhookService } from '../services/integration/webhook.service';
 import { type CommandHandler, text, UsageError } from './flags';
 
 export const WEBHOOK_COMMANDS: Record<string, CommandHandler> = {

@@ -3,7 +3,7 @@ import { Operator } from './operator.entity';
 import { referenceTo } from './references';
 
 /**
- * One OTP check of an operator (SPEC section 6), written and read by SQL in src/services/otp.service.ts.
+ * One OTP check of an operator (SPEC section 6), written and read by SQL in src/services/identity/otp.service.ts.
  * A used code is a success row with its time step in `counter`: the unique key refuses a replay of that
  * step in any process. Failures keep `counter` null (nulls never clash) and count towards the lockout.
  */

@@ -5,7 +5,7 @@ import { XMLBuilder } from 'fast-xml-parser';
 import { BALANCE_REVERSAL_PROCESS_TYPE_ID } from '../entities/process-type.entity';
 import { framed } from '../domain/iterables';
 import type { Decimal } from '../domain/money';
-import type { StatementStream } from '../services/statement.service';
+import type { StatementStream } from '../services/integration/statement.service';
 import type { EventExportView, ProcessRequestView, StatementEntryView } from '../shapes/views';
 import type { Cell } from './csv';
 import { stringify } from './json';

@@ -12,7 +12,7 @@ export const ADVISORY_LOCKS = {
   LIVENESS: 727274002,
   /** (class, hashtext(partner id)): a partner's events commit in id order (src/sql/progress.ts). */
   EVENT_ORDER: 727274003,
-  /** (class, hashtext(operator id)): one OTP check at a time per operator (src/services/otp.service.ts). */
+  /** (class, hashtext(operator id)): one OTP check at a time per operator (src/services/identity/otp.service.ts). */
   OTP: 727274004,
 } as const;
 

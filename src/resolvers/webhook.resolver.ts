@@ -8,7 +8,7 @@ import {
   webhookEndpointChanges,
   webhookEndpointInput,
 } from '../shapes/webhook-inputs';
-import type { CreatedEndpoint, EventsPage } from '../services/webhook.service';
+import type { CreatedEndpoint, EventsPage } from '../services/integration/webhook.service';
 import type { WebhookDeliveryPage, WebhookEndpointView } from '../shapes/webhook-views';
 import { WebhookDeliveryStatus } from '../entities/webhook-delivery.entity';
 import {

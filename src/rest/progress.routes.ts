@@ -10,7 +10,7 @@ import { DomainError } from '../domain/errors';
 import { lastEventId, parseInput } from '../shapes/inputs';
 import { stringify } from '../http/json';
 import { partnerOf, serviceContext } from './process-request.routes';
-import { issueStreamTicket } from '../services/stream-ticket.service';
+import { issueStreamTicket } from '../services/identity/stream-ticket.service';
 import { authenticateTicket } from '../auth/stream-ticket';
 import { tokenRefused } from '../auth/refusals';
 import type { ServiceContext } from '../domain/context';

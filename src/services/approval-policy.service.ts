@@ -27,7 +27,7 @@ import type { PolicyChangeView, PolicyImpactView, PolicyStateView, PolicyView } 
 import { assertCurrencyScale, compareDecimals } from '../domain/money';
 import { type ImpactRow, POLICY_IMPACT } from '../sql/policy-impact';
 import { run } from '../sql/statement';
-import type { OtpService } from './otp.service';
+import type { OtpService } from './identity/otp.service';
 import { DEFAULT_PAGE_LIMIT } from '../shapes/inputs';
 
 /** Which page of the history to show. */

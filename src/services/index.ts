@@ -10,14 +10,14 @@ import { EvidenceReconciler } from '../runtime/evidence-reconciler';
 import { IdempotencyService } from './idempotency.service';
 import type { ProcessLiveness } from '../runtime/liveness';
 import { ProcessRequestQueryService } from './process-request-query.service';
-import { OtpService } from './otp.service';
+import { OtpService } from './identity/otp.service';
 import { ProcessRequestService } from './process-request.service';
-import { StatementService } from './statement.service';
+import { StatementService } from './integration/statement.service';
 import type { TransitionListener } from '../sql/progress';
 import { UploadIntents } from '../runtime/upload-intents';
 import { WebhookRelay, type WebhookOutcome } from '../runtime/webhook-relay';
-import { WebhookService } from './webhook.service';
-import { ConsoleSessionService } from './console-session.service';
+import { WebhookService } from './integration/webhook.service';
+import { ConsoleSessionService } from './identity/console-session.service';
 
 export interface Services {
   config: Config;

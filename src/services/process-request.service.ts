@@ -24,7 +24,7 @@ import {
   type ReversalInput,
 } from '../shapes/inputs';
 import { assertCurrencyScale } from '../domain/money';
-import type { OtpService } from './otp.service';
+import type { OtpService } from './identity/otp.service';
 import {
   announce,
   recordEvent,

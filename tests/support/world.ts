@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config';
 import { pgConnectionOptions } from '../../src/infra/database-url';
 import { migrate } from '../../src/db';
 import type { Operator } from '../../src/entities/operator.entity';
-import { createOperator, createPartner } from '../../src/services/admin.service';
+import { createOperator, createPartner } from '../../src/services/identity/admin.service';
 import { createFields, newOperator, newPartner, parseInput, type NewOperator } from '../../src/shapes/inputs';
 import { ProgressEventType } from '../../src/entities/process-request-event.entity';
 import { ProcessRequestStatus } from '../../src/entities/process-request.entity';

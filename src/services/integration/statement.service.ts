@@ -1,14 +1,14 @@
 // Statements, point-in-time balances and the two CSV exports (SPEC section 19): what a partner's finance
 // team, an auditor or a compliance officer takes away. Every figure comes from the ledger, summed by SQL.
-import { BALANCE_INCREASE_PROCESS_TYPE_ID } from '../entities/process-type.entity';
-import type { ProgressEventType } from '../entities/process-request-event.entity';
-import type { ProcessRequestStatus } from '../entities/process-request.entity';
-import { requirePartner } from '../domain/access';
-import type { ServiceContext } from '../domain/context';
-import { DomainError } from '../domain/errors';
-import { framed } from '../domain/iterables';
-import { formatAmount } from '../domain/money';
-import type { EventsExportQuery, ListFilters, StatementPeriod } from '../shapes/inputs';
+import { BALANCE_INCREASE_PROCESS_TYPE_ID } from '../../entities/process-type.entity';
+import type { ProgressEventType } from '../../entities/process-request-event.entity';
+import type { ProcessRequestStatus } from '../../entities/process-request.entity';
+import { requirePartner } from '../../domain/access';
+import type { ServiceContext } from '../../domain/context';
+import { DomainError } from '../../domain/errors';
+import { framed } from '../../domain/iterables';
+import { formatAmount } from '../../domain/money';
+import type { EventsExportQuery, ListFilters, StatementPeriod } from '../../shapes/inputs';
 import type {
   BalanceView,
   EventExportView,
@@ -17,8 +17,8 @@ import type {
   StatementHeaderView,
   StatementTotalsView,
   StatementView,
-} from '../shapes/views';
-import { pgDate } from '../sql/request-rows';
+} from '../../shapes/views';
+import { pgDate } from '../../sql/request-rows';
 import {
   BALANCE_AT,
   type BalanceAtRow,
@@ -30,8 +30,8 @@ import {
   type StatementRow,
   type StatementTotalsRow,
   statementTotalsParams,
-} from '../sql/statement-sql';
-import { pgTimestamp, type ProcessRequestQueryService } from './process-request-query.service';
+} from '../../sql/statement-sql';
+import { pgTimestamp, type ProcessRequestQueryService } from '../process-request-query.service';
 
 const EVENTS_BATCH = 1000;
 

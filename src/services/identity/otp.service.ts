@@ -1,10 +1,10 @@
 // OTP elevation (SPEC section 6): TOTP enrolment, and the check with replay refusal and a lockout counted in the database.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import * as OTPAuth from 'otpauth';
-import type { Operator } from '../entities/operator.entity';
-import type { ServiceContext } from '../domain/context';
-import { DomainError } from '../domain/errors';
-import { ADVISORY_LOCKS } from '../infra/locks';
+import type { Operator } from '../../entities/operator.entity';
+import type { ServiceContext } from '../../domain/context';
+import { DomainError } from '../../domain/errors';
+import { ADVISORY_LOCKS } from '../../infra/locks';
 import { decryptSecret, encryptSecret } from './secret-box';
 
 export const OTP_ISSUER = 'Process Requests';

@@ -1,9 +1,9 @@
 // The demo world of a first development start: one partner and an operator per role.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Operator } from '../entities/operator.entity';
-import { Partner } from '../entities/partner.entity';
+import { Operator } from '../../entities/operator.entity';
+import { Partner } from '../../entities/partner.entity';
 import { createOperator, createPartner } from './admin.service';
-import { newOperator, newPartner, parseInput } from '../shapes/inputs';
+import { newOperator, newPartner, parseInput } from '../../shapes/inputs';
 
 export const DEMO_PARTNER_ID = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
 

@@ -2,31 +2,31 @@
 // are ADMIN's (manage-webhooks); the feed is any reader's. The relay (src/runtime/webhook-relay.ts) sends.
 import { lookup } from 'node:dns/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { WebhookConfig } from '../config';
-import { requirePartner } from '../domain/access';
-import type { ServiceContext } from '../domain/context';
-import { DomainError } from '../domain/errors';
-import { nonPublicReason } from '../domain/network-address';
-import { newWebhookSecret } from '../domain/webhook-signature';
-import { WebhookAttempt } from '../entities/webhook-attempt.entity';
-import { WebhookDelivery, WebhookDeliveryStatus } from '../entities/webhook-delivery.entity';
-import { WebhookEndpoint, WebhookEndpointStatus } from '../entities/webhook-endpoint.entity';
-import { refusalBeforeConnect } from '../runtime/webhook-sender';
-import { feedRows } from '../sql/webhook-sql';
+import type { WebhookConfig } from '../../config';
+import { requirePartner } from '../../domain/access';
+import type { ServiceContext } from '../../domain/context';
+import { DomainError } from '../../domain/errors';
+import { nonPublicReason } from '../../domain/network-address';
+import { newWebhookSecret } from '../../domain/webhook-signature';
+import { WebhookAttempt } from '../../entities/webhook-attempt.entity';
+import { WebhookDelivery, WebhookDeliveryStatus } from '../../entities/webhook-delivery.entity';
+import { WebhookEndpoint, WebhookEndpointStatus } from '../../entities/webhook-endpoint.entity';
+import { refusalBeforeConnect } from '../../runtime/webhook-sender';
+import { feedRows } from '../../sql/webhook-sql';
 import type {
   DeliveryQuery,
   EventsQuery,
   WebhookEndpointChanges,
   WebhookEndpointInput,
-} from '../shapes/webhook-inputs';
-import { feedItemOf, type FeedItem } from '../shapes/webhook-message';
+} from '../../shapes/webhook-inputs';
+import { feedItemOf, type FeedItem } from '../../shapes/webhook-message';
 import {
   toWebhookDeliveryView,
   toWebhookEndpointView,
   type WebhookDeliveryPage,
   type WebhookEndpointView,
-} from '../shapes/webhook-views';
-import { decryptSecret, encryptSecret } from './secret-box';
+} from '../../shapes/webhook-views';
+import { decryptSecret, encryptSecret } from '../identity/secret-box';
 
 export interface CreatedEndpoint {
   endpoint: WebhookEndpointView;

@@ -4,7 +4,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { decodeJwt, jwtVerify, SignJWT } from 'jose';
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { DomainError } from '../domain/errors';
+import { DomainError } from '../../domain/errors';
 
 export const CONSOLE_AUDIENCE = 'console';
 export const CONSOLE_ISSUER = 'process-requests-console';

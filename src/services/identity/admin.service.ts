@@ -1,16 +1,16 @@
 // Setting up partners and operators (CLI and the demo seed). Not reachable from the HTTP doors.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
-import { ApprovalPolicy } from '../entities/approval-policy.entity';
-import { ClientBalance } from '../entities/client-balance.entity';
+import { ApprovalPolicy } from '../../entities/approval-policy.entity';
+import { ClientBalance } from '../../entities/client-balance.entity';
 import type { z } from 'zod';
-import { Operator } from '../entities/operator.entity';
-import { Partner } from '../entities/partner.entity';
-import { OperatorSubjectRelease } from '../entities/operator-subject-release.entity';
-import { subjectSkeletonSql } from '../domain/subject';
-import { DomainError } from '../domain/errors';
-import { announceOperatorChange } from '../runtime/operator-change';
-import type { newOperator, newPartner, operatorChanges } from '../shapes/inputs';
+import { Operator } from '../../entities/operator.entity';
+import { Partner } from '../../entities/partner.entity';
+import { OperatorSubjectRelease } from '../../entities/operator-subject-release.entity';
+import { subjectSkeletonSql } from '../../domain/subject';
+import { DomainError } from '../../domain/errors';
+import { announceOperatorChange } from '../../runtime/operator-change';
+import type { newOperator, newPartner, operatorChanges } from '../../shapes/inputs';
 
 export interface SubjectOptions {
   /** How long a subject one operator gave up is refused to others: MAX_TOKEN_LIFETIME_SECONDS. */
