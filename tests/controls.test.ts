@@ -21,7 +21,8 @@ let world: World;
 
 beforeAll(async () => {
   // 20 approvals at once, each its own statement: the pool must not be what serializes them.
-  world = await createWorld({ DB_POOL_SIZE: '30' });
+  // Races of one checker's 20 calls at once: the per-operator cap on calls in flight is not the subject here.
+  world = await createWorld({ DB_POOL_SIZE: '30', MAX_GRAPHQL_OPERATIONS_PER_OPERATOR: '100' });
 }, 120_000);
 afterAll(() => world?.close());
 

@@ -181,8 +181,11 @@ describe('streaming', () => {
     const partner = await world.partner('Volume Co');
     const maker = await world.operator(['MAKER'], [partner.id]);
     const viewer = await world.operator(['VIEWER'], [partner.id]);
-    // Volume seeded in SQL, as a create leaves its rows (no observations).
+    // Volume seeded in SQL, as a create leaves its rows; each row made about 1.6 KB (32 MB in all), so a
+    // read-ahead bounded in bytes (socket buffers on both sides, one batch in hand) is a small part of it.
     await world.seedRequests(partner.id, maker, ROWS);
+    const FIRST = 'o'.repeat(1500);
+    await world.sql('update process_request set observations = ? where client_id = ?', [FIRST, partner.id]);
     const started = Date.now();
     const res = await fetch(`${world.baseUrl}${world.rest(partner.id)}/process-requests/export`, {
       headers: await world.headers(viewer),
@@ -205,7 +208,7 @@ describe('streaming', () => {
     const rows = records(Buffer.concat(chunks).toString('utf8'));
     expect(rows).toHaveLength(1 + ROWS);
     const observations = column(rows, 'observations');
-    const early = observations.filter((o) => o === '').length;
+    const early = observations.filter((o) => o === FIRST).length;
     const late = observations.filter((o) => o === 'changed later').length;
     expect(early + late).toBe(ROWS);
     // Read-ahead is bounded by bytes (socket buffers, one batch in hand), not by the row count.

@@ -116,16 +116,21 @@ function paramsOf(ctx: ServiceContext, decision: Decision): Record<DecisionParam
 /**
  * The approval guard of this operator as SQL over a process_request row, with `?` parameters: null where an
  * approval would be allowed now. The console's "Pending my decision" filters with it, so the inbox and the
- * decision agree.
+ * decision agree. The amount the checker will re-key is taken as the request's own (the inbox asks for it
+ * when they approve).
  */
 export function approvalGuard(operator: Operator, limit: string | null): { sql: string; params: unknown[] } {
   const values: Partial<Record<DecisionParam, unknown>> = { operatorId: operator.id, limit };
+  const expressions: Partial<Record<DecisionParam, string>> = {
+    confirmAmount: 'process_request.requested_amount',
+  };
   const params: unknown[] = [];
-  const sql = APPROVAL_GUARD.text.replace(/\$(\d+)/g, (_, n: string) => {
+  const sql = APPROVAL_GUARD.text.replace(/\$(\d+)(::\w+)?/g, (whole, n: string) => {
     const name = APPROVAL_GUARD.names[Number(n) - 1];
+    if (expressions[name]) return expressions[name];
     if (!(name in values)) throw new Error(`approval guard: no value for :${name}`);
     params.push(values[name]);
-    return '?';
+    return whole.replace(`$${n}`, '?');
   });
   return { sql, params };
 }

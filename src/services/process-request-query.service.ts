@@ -166,7 +166,11 @@ function whereSql(
 function decidableGuard(operator: Operator, currency: string): { sql: string; params: unknown[] } {
   if (!can(operator, 'review')) return { sql: 'false', params: [] };
   const guard = approvalGuard(operator, operator.approvalLimits?.[currency] ?? null);
-  return { sql: `(${guard.sql}) is null`, params: guard.params };
+  // Evidence not opened yet does not keep a request out of the inbox: opening it is the next step there.
+  return {
+    sql: `coalesce((${guard.sql}), 'DECIDABLE') in ('DECIDABLE', 'EVIDENCE_NOT_VIEWED')`,
+    params: guard.params,
+  };
 }
 
 /** The history column of a request `r`: its events, oldest first, as EventRow JSON. */

@@ -230,6 +230,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cms/rest/app/partners/{partnerId}/policy-changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The partner's policy changes, newest first, at most 100 (any role) */
+        get: operations["listPolicyChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/policy-changes/{changeId}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Apply a pending policy change (another ADMIN than its requester; OTP when enrolled) */
+        post: operations["approvePolicyChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cms/rest/app/partners/{partnerId}/policy-changes/{changeId}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a pending policy change, with a reason (another ADMIN than its requester) */
+        post: operations["rejectPolicyChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cms/rest/app/partners/{partnerId}/statement": {
         parameters: {
             query?: never;
@@ -639,7 +690,8 @@ export interface components {
          *       "approvals": [],
          *       "expiresAt": "2026-03-08T10:00:00.000Z",
          *       "reversalOf": null,
-         *       "reversedBy": null
+         *       "reversedBy": null,
+         *       "duplicateEvidence": []
          *     }
          */
         ProcessRequest: {
@@ -678,12 +730,14 @@ export interface components {
             /** Format: date-time */
             expiresAt: string;
             reversalOf: string | null;
+            /** @description Ids of the partner's other requests whose evidence has the same SHA-256 (a reused receipt) */
+            duplicateEvidence: string[];
             reversedBy: string | null;
         };
         HistoryEntry: {
             id: string;
             /** @enum {string} */
-            type: "EVIDENCE_UPLOADING" | "CREATED" | "APPROVED" | "REJECTED" | "CANCELLED" | "FAILED" | "APPROVAL_RECORDED" | "EXPIRED" | "REVERSED";
+            type: "EVIDENCE_UPLOADING" | "CREATED" | "APPROVED" | "REJECTED" | "CANCELLED" | "FAILED" | "APPROVAL_RECORDED" | "EXPIRED" | "REVERSED" | "EVIDENCE_VIEWED";
             /** @description null when the service itself acted (expiry) */
             actorId: string | null;
             fromStatus: ("PENDING" | "APPROVED" | "REJECTED" | "CANCELLED" | "EXPIRED" | "REVERSED") | null;
@@ -728,6 +782,8 @@ export interface components {
             /** Format: date-time */
             expiresAt: string;
             reversalOf: string | null;
+            /** @description Ids of the partner's other requests whose evidence has the same SHA-256 (a reused receipt) */
+            duplicateEvidence: string[];
             reversedBy: string | null;
             /** @description Its stored events, oldest first */
             history: components["schemas"]["HistoryEntry"][];
@@ -755,8 +811,71 @@ export interface components {
                 /** @description The single call's status: 204 when decided */
                 statusCode: number;
                 /** @enum {string} */
-                code?: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "WEBHOOK_URL_FORBIDDEN" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATIONS" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
+                code?: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "WEBHOOK_URL_FORBIDDEN" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "AMOUNT_CONFIRMATION_REQUIRED" | "DAILY_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "AMOUNT_CONFIRMATION_MISMATCH" | "EVIDENCE_NOT_VIEWED" | "DAILY_CREDIT_LIMIT_EXCEEDED" | "BALANCE_CEILING_EXCEEDED" | "CHANGE_PENDING" | "CHANGE_NOT_PENDING" | "DUPLICATE_EVIDENCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATIONS" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
             }[];
+        };
+        PolicyChange: {
+            id: string;
+            /** Format: uuid */
+            clientId: string;
+            actorId: string | null;
+            /** @description null: changed with the CLI */
+            requestedBy: string | null;
+            /** Format: date-time */
+            at: string;
+            /** Format: date-time */
+            createdAt: string;
+            before: {
+                tiers: {
+                    /** @example 0 */
+                    from: string;
+                    approvals: number;
+                }[];
+                pendingTtlSeconds: number;
+                /** @description Total credited to the partner per UTC day; null: none */
+                dailyCreditLimit: string | null;
+                /** @description The highest balance a credit may leave; null: none */
+                maxBalance: string | null;
+                requireAmountConfirmation: boolean;
+                requireEvidenceViewed: boolean;
+                rejectReasonRequired: boolean;
+                refuseDuplicateEvidence: boolean;
+            };
+            after: {
+                tiers: {
+                    /** @example 0 */
+                    from: string;
+                    approvals: number;
+                }[];
+                pendingTtlSeconds: number;
+                /** @description Total credited to the partner per UTC day; null: none */
+                dailyCreditLimit: string | null;
+                /** @description The highest balance a credit may leave; null: none */
+                maxBalance: string | null;
+                requireAmountConfirmation: boolean;
+                requireEvidenceViewed: boolean;
+                rejectReasonRequired: boolean;
+                refuseDuplicateEvidence: boolean;
+            };
+            /** @enum {string} */
+            status: "PENDING" | "APPLIED" | "REJECTED" | "EXPIRED";
+            /** @description The second ADMIN; null while pending, expired, or for the CLI */
+            decidedBy: string | null;
+            reason: string | null;
+            decidedAt: string | null;
+            /** @description A pending change's deadline (7 days) */
+            expiresAt: string | null;
+            /** @description On a PENDING change: what it would have done */
+            impact: {
+                /** Format: date-time */
+                since: string;
+                requests: number;
+                moreApprovals: number;
+                fewerApprovals: number;
+                approvals: number;
+                refusedByDailyCreditLimit: number;
+                refusedByMaxBalance: number;
+            } | null;
         };
         ApprovalPolicy: {
             /** Format: uuid */
@@ -767,6 +886,14 @@ export interface components {
                 approvals: number;
             }[];
             pendingTtlSeconds: number;
+            /** @description Total credited to the partner per UTC day; null: none */
+            dailyCreditLimit: string | null;
+            /** @description The highest balance a credit may leave; null: none */
+            maxBalance: string | null;
+            requireAmountConfirmation: boolean;
+            requireEvidenceViewed: boolean;
+            rejectReasonRequired: boolean;
+            refuseDuplicateEvidence: boolean;
             /**
              * Format: date-time
              * @description The epoch (1970-01-01T00:00:00.000Z) for a policy never changed
@@ -775,30 +902,11 @@ export interface components {
             /** @description null: the default, or a change made with the CLI */
             updatedBy: string | null;
             /** @description One page of the changes, newest first: the newest 10 unless historyPage / historyLimit ask otherwise */
-            history: {
-                id: string;
-                actorId: string | null;
-                /** Format: date-time */
-                at: string;
-                before: {
-                    tiers: {
-                        /** @example 0 */
-                        from: string;
-                        approvals: number;
-                    }[];
-                    pendingTtlSeconds: number;
-                };
-                after: {
-                    tiers: {
-                        /** @example 0 */
-                        from: string;
-                        approvals: number;
-                    }[];
-                    pendingTtlSeconds: number;
-                };
-            }[];
+            history: components["schemas"]["PolicyChange"][];
             /** @description How many changes there are in all */
             historyTotal: number;
+            /** @description The change waiting for a second ADMIN (SPEC section 18), with its impact */
+            pendingChange: components["schemas"]["PolicyChange"] | null;
         };
         /** @description The JSON of an SSE frame's `data:` line */
         ProgressEvent: {
@@ -809,7 +917,7 @@ export interface components {
             /** Format: uuid */
             processRequestId: string;
             /** @enum {string} */
-            type: "EVIDENCE_UPLOADING" | "CREATED" | "APPROVED" | "REJECTED" | "CANCELLED" | "FAILED" | "APPROVAL_RECORDED" | "EXPIRED" | "REVERSED";
+            type: "EVIDENCE_UPLOADING" | "CREATED" | "APPROVED" | "REJECTED" | "CANCELLED" | "FAILED" | "APPROVAL_RECORDED" | "EXPIRED" | "REVERSED" | "EVIDENCE_VIEWED";
             status: ("PENDING" | "APPROVED" | "REJECTED" | "CANCELLED" | "EXPIRED" | "REVERSED") | null;
             percent?: number;
             available?: components["schemas"]["Money"];
@@ -831,7 +939,7 @@ export interface components {
             /** @description The HTTP status, repeated */
             statusCode: number;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "WEBHOOK_URL_FORBIDDEN" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATIONS" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
+            code: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "WEBHOOK_URL_FORBIDDEN" | "UNAUTHENTICATED" | "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "REASON_REQUIRED" | "APPROVAL_LIMIT_EXCEEDED" | "AMOUNT_CONFIRMATION_REQUIRED" | "DAILY_LIMIT_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "AMOUNT_CONFIRMATION_MISMATCH" | "EVIDENCE_NOT_VIEWED" | "DAILY_CREDIT_LIMIT_EXCEEDED" | "BALANCE_CEILING_EXCEEDED" | "CHANGE_PENDING" | "CHANGE_NOT_PENDING" | "DUPLICATE_EVIDENCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED" | "EVIDENCE_TOO_LARGE" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_EVIDENCE_TYPE" | "UNSUPPORTED_MEDIA_TYPE" | "OTP_LOCKED" | "TOO_MANY_OPERATIONS" | "TOO_MANY_OPERATOR_STREAMS" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TOO_MANY_STREAMS";
             message: string;
             /** @description The request id, also sent as the X-Request-Id header; the log lines of the request carry it */
             requestId: string;
@@ -1004,7 +1112,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description `VALIDATION_FAILED`: The request is not valid; `INVALID_ID`: The identifier is not a valid UUID; `MALFORMED_MULTIPART`: The multipart body is malformed; `EVIDENCE_REQUIRED`: Exactly one file part named "evidence" is required; `UNEXPECTED_FILE`: Only one file part named "evidence" is accepted; `MALFORMED_JSON`: The body is not valid JSON; `MALFORMED_REQUEST`: The HTTP request is malformed; `WEBHOOK_URL_FORBIDDEN`: The webhook URL must be https and resolve only to public addresses; `REASON_REQUIRED`: A reason is required */
+        /** @description `VALIDATION_FAILED`: The request is not valid; `INVALID_ID`: The identifier is not a valid UUID; `MALFORMED_MULTIPART`: The multipart body is malformed; `EVIDENCE_REQUIRED`: Exactly one file part named "evidence" is required; `UNEXPECTED_FILE`: Only one file part named "evidence" is accepted; `MALFORMED_JSON`: The body is not valid JSON; `MALFORMED_REQUEST`: The HTTP request is malformed; `WEBHOOK_URL_FORBIDDEN`: The webhook URL must be https and resolve only to public addresses; `REASON_REQUIRED`: A reason is required; `AMOUNT_CONFIRMATION_REQUIRED`: The partner's policy requires confirmAmount, the request's amount re-keyed */
         Error400: {
             headers: {
                 [name: string]: unknown;
@@ -1014,7 +1122,7 @@ export interface components {
                     /** @constant */
                     statusCode?: 400;
                     /** @enum {unknown} */
-                    code?: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "WEBHOOK_URL_FORBIDDEN" | "REASON_REQUIRED";
+                    code?: "VALIDATION_FAILED" | "INVALID_ID" | "MALFORMED_MULTIPART" | "EVIDENCE_REQUIRED" | "UNEXPECTED_FILE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "WEBHOOK_URL_FORBIDDEN" | "REASON_REQUIRED" | "AMOUNT_CONFIRMATION_REQUIRED";
                 };
             };
         };
@@ -1032,7 +1140,7 @@ export interface components {
                 };
             };
         };
-        /** @description `FORBIDDEN`: The operator lacks the permission for this action; `OPERATOR_INACTIVE`: The operator is inactive; `PARTNER_FORBIDDEN`: The partner is outside the operator scope; `SELF_REVIEW_FORBIDDEN`: The creator of a request cannot review it; `OTP_REQUIRED`: A one-time password is required for this operator; `OTP_INVALID`: The one-time password is not valid; `APPROVAL_LIMIT_EXCEEDED`: The amount is above the operator's approval limit */
+        /** @description `FORBIDDEN`: The operator lacks the permission for this action; `OPERATOR_INACTIVE`: The operator is inactive; `PARTNER_FORBIDDEN`: The partner is outside the operator scope; `SELF_REVIEW_FORBIDDEN`: The creator of a request cannot review it; `OTP_REQUIRED`: A one-time password is required for this operator; `OTP_INVALID`: The one-time password is not valid; `APPROVAL_LIMIT_EXCEEDED`: The amount is above the operator's approval limit; `DAILY_LIMIT_EXCEEDED`: The approval would take the operator's approved total of the UTC day above their daily limit */
         Error403: {
             headers: {
                 [name: string]: unknown;
@@ -1042,7 +1150,7 @@ export interface components {
                     /** @constant */
                     statusCode?: 403;
                     /** @enum {unknown} */
-                    code?: "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "APPROVAL_LIMIT_EXCEEDED";
+                    code?: "FORBIDDEN" | "OPERATOR_INACTIVE" | "PARTNER_FORBIDDEN" | "SELF_REVIEW_FORBIDDEN" | "OTP_REQUIRED" | "OTP_INVALID" | "APPROVAL_LIMIT_EXCEEDED" | "DAILY_LIMIT_EXCEEDED";
                 };
             };
         };
@@ -1088,7 +1196,7 @@ export interface components {
                 };
             };
         };
-        /** @description `PROCESS_REQUEST_NOT_PENDING`: The process request is not pending; `ALREADY_APPROVED_BY_OPERATOR`: The operator has already approved this request; `PROCESS_REQUEST_NOT_APPROVED`: Only an approved top-up can be reversed; `REVERSAL_EXISTS`: The request already has a pending or approved reversal; `INSUFFICIENT_BALANCE`: The balance is lower than the amount to debit; `IDEMPOTENCY_KEY_REUSED`: The idempotency key was used with a different request; `IDEMPOTENCY_IN_PROGRESS`: A request with this idempotency key is still in progress; `BALANCE_LIMIT_EXCEEDED`: The balance would exceed the largest amount it can hold */
+        /** @description `PROCESS_REQUEST_NOT_PENDING`: The process request is not pending; `ALREADY_APPROVED_BY_OPERATOR`: The operator has already approved this request; `PROCESS_REQUEST_NOT_APPROVED`: Only an approved top-up can be reversed; `REVERSAL_EXISTS`: The request already has a pending or approved reversal; `INSUFFICIENT_BALANCE`: The balance is lower than the amount to debit; `AMOUNT_CONFIRMATION_MISMATCH`: confirmAmount differs from the request's amount; `EVIDENCE_NOT_VIEWED`: The approver has not opened the evidence (no download link was issued to them); `DAILY_CREDIT_LIMIT_EXCEEDED`: The credit would take the partner's credited total of the UTC day above the policy's dailyCreditLimit; `BALANCE_CEILING_EXCEEDED`: The credit would take the balance above the policy's maxBalance; `CHANGE_PENDING`: The partner already has a pending policy change; `CHANGE_NOT_PENDING`: The policy change is no longer pending (applied, rejected or expired); `DUPLICATE_EVIDENCE`: The evidence is the same file as another of the partner's requests (the policy refuses duplicates); `IDEMPOTENCY_KEY_REUSED`: The idempotency key was used with a different request; `IDEMPOTENCY_IN_PROGRESS`: A request with this idempotency key is still in progress; `BALANCE_LIMIT_EXCEEDED`: The balance would exceed the largest amount it can hold */
         Error409: {
             headers: {
                 [name: string]: unknown;
@@ -1098,7 +1206,7 @@ export interface components {
                     /** @constant */
                     statusCode?: 409;
                     /** @enum {unknown} */
-                    code?: "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED";
+                    code?: "PROCESS_REQUEST_NOT_PENDING" | "ALREADY_APPROVED_BY_OPERATOR" | "PROCESS_REQUEST_NOT_APPROVED" | "REVERSAL_EXISTS" | "INSUFFICIENT_BALANCE" | "AMOUNT_CONFIRMATION_MISMATCH" | "EVIDENCE_NOT_VIEWED" | "DAILY_CREDIT_LIMIT_EXCEEDED" | "BALANCE_CEILING_EXCEEDED" | "CHANGE_PENDING" | "CHANGE_NOT_PENDING" | "DUPLICATE_EVIDENCE" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_LIMIT_EXCEEDED";
                 };
             };
         };
@@ -1454,6 +1562,7 @@ export interface operations {
                     reason?: string;
                     /** @description The 6-digit TOTP code (SPEC section 6) */
                     otp?: string;
+                    confirmAmount?: string;
                 };
             };
         };
@@ -1500,6 +1609,7 @@ export interface operations {
                     reason?: string;
                     /** @description The 6-digit TOTP code (SPEC section 6) */
                     otp?: string;
+                    confirmAmount?: string;
                 };
             };
         };
@@ -1546,6 +1656,7 @@ export interface operations {
                     reason?: string;
                     /** @description The 6-digit TOTP code (SPEC section 6) */
                     otp?: string;
+                    confirmAmount?: string;
                 };
             };
         };
@@ -1639,7 +1750,8 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    ids: (string | number)[];
+                    ids?: (string | number)[];
+                    items?: unknown[];
                     reason?: string;
                     /** @description The 6-digit TOTP code (SPEC section 6) */
                     otp?: string;
@@ -1704,7 +1816,8 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    ids: (string | number)[];
+                    ids?: (string | number)[];
+                    items?: unknown[];
                     reason?: string;
                     /** @description The 6-digit TOTP code (SPEC section 6) */
                     otp?: string;
@@ -1815,11 +1928,112 @@ export interface operations {
                         approvals: number;
                     }[];
                     pendingTtlSeconds: number;
+                    dailyCreditLimit?: null | string;
+                    maxBalance?: null | string;
+                    requireAmountConfirmation?: boolean;
+                    requireEvidenceViewed?: boolean;
+                    rejectReasonRequired?: boolean;
+                    refuseDuplicateEvidence?: boolean;
                 };
             };
         };
         responses: {
-            /** @description The new policy */
+            /** @description Applied at once (POLICY_CHANGES_NEED_APPROVAL=false): the new policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalPolicy"];
+                };
+            };
+            /** @description Four eyes on the rules (the default): a pending change another ADMIN applies or rejects */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        change: components["schemas"]["PolicyChange"];
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    listPolicyChanges: {
+        parameters: {
+            query?: {
+                /** @description Only this status */
+                status?: "PENDING" | "APPLIED" | "REJECTED" | "EXPIRED";
+            };
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The changes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        changes: components["schemas"]["PolicyChange"][];
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    approvePolicyChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description The policy change */
+                changeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "otp": "123456"
+                 *     }
+                 */
+                "application/json": {
+                    reason?: string;
+                    /** @description The 6-digit TOTP code (SPEC section 6) */
+                    otp?: string;
+                    confirmAmount?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The policy now in force */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1832,6 +2046,56 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    rejectPolicyChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The partner (`clientId` in bodies); another partner than the operator's is 403 */
+                partnerId: components["parameters"]["partnerId"];
+                /** @description The policy change */
+                changeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "The ceiling would block payroll"
+                 *     }
+                 */
+                "application/json": {
+                    reason?: string;
+                    /** @description The 6-digit TOTP code (SPEC section 6) */
+                    otp?: string;
+                    confirmAmount?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The change, REJECTED */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyChange"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
             429: components["responses"]["Error429"];
