@@ -172,33 +172,10 @@ export class PolicyChangeType implements Shape<PolicyChangeView, PolicyChangeTyp
 }
 
 @ObjectType('ApprovalPolicy')
-export class ApprovalPolicyType implements Shape<PolicyView, ApprovalPolicyType> {
+// The policy in force is a policy state (its tiers and controls, declared once above) with who changed it when.
+export class ApprovalPolicyType extends PolicyStateType implements Shape<PolicyView, ApprovalPolicyType> {
   @Field(() => ID)
   clientId!: string;
-
-  @Field(() => [ApprovalTierType])
-  tiers!: ApprovalTierType[];
-
-  @Field(() => Int)
-  pendingTtlSeconds!: number;
-
-  @Field(() => DecimalScalar, { nullable: true, description: 'Total credited per UTC day; null: none' })
-  dailyCreditLimit!: string | null;
-
-  @Field(() => DecimalScalar, { nullable: true, description: 'The highest balance a credit may leave' })
-  maxBalance!: string | null;
-
-  @Field(() => Boolean)
-  requireAmountConfirmation!: boolean;
-
-  @Field(() => Boolean)
-  requireEvidenceViewed!: boolean;
-
-  @Field(() => Boolean)
-  rejectReasonRequired!: boolean;
-
-  @Field(() => Boolean)
-  refuseDuplicateEvidence!: boolean;
 
   @Field(() => Date)
   updatedAt!: Date;
