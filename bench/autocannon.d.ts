@@ -30,7 +30,12 @@ declare module 'autocannon' {
       method?: string;
       headers?: Record<string, string>;
       body?: string | Buffer;
-      requests?: Array<RawRequest & { setupRequest?: (request: RawRequest, context: object) => RawRequest }>;
+      requests?: Array<
+        RawRequest & {
+          setupRequest?: (request: RawRequest, context: object) => RawRequest;
+          onResponse?: (status: number, body: string, context: object) => void;
+        }
+      >;
     }
 
     export interface Result {

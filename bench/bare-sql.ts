@@ -2,7 +2,7 @@
 // statements the service sends for them (src/services/hot-sql.ts), written out with pg's $n placeholders.
 
 export const OPERATOR =
-  'select id, roles, partner_ids, active, approval_limits from operator where subject = $1';
+  'select id, roles, partner_ids, active, approval_limits, daily_approval_limits from operator where subject = $1';
 
 export const PARTNER = 'select id, currency from client_balance where client_id = $1';
 
@@ -12,11 +12,14 @@ export const BALANCE = `select b.id, b.client_id, b.available, b.currency, b.upd
   from client_balance b where b.client_id = $1`;
 
 const APPROVALS = `case when r.approval_count > 0 then (select json_agg(json_build_object('operatorId', a.operator_id, 'at', a.created_at)
-    order by a.created_at, a.id) from approval a where a.process_request_id = r.id) end as approvals`;
+    order by a.created_at, a.id) from approval a where a.process_request_id = r.id) end as approvals,
+  case when r.evidence_sha256 is not null then (select json_agg(o.id order by o.created_at, o.id)
+    from process_request o where o.client_id = r.client_id and o.evidence_sha256 = r.evidence_sha256
+      and o.id <> r.id) end as duplicate_evidence`;
 
 export const PAGE = `with page as (
     select * from process_request where client_id = $1 order by created_at desc, id desc limit $2 offset $3)
-  select (select count(*) from process_request where client_id = $1) as total, r.*, ${APPROVALS}
+  select (select coalesce(sum(n), 0) from process_request_count where client_id = $1) as total, r.*, ${APPROVALS}
     from (select 1) as one left join page r on true order by r.created_at desc, r.id desc`;
 
 export const DETAILS = `select r.*, ${APPROVALS},

@@ -8,6 +8,17 @@ import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Pool } from 'pg';
 import * as SQL from './bare-sql';
+import { ProcessRequestStatus } from '../src/entities/process-request.entity';
+import { ADVISORY_LOCKS } from '../src/infra/locks';
+import { DECIDE } from '../src/sql/decision-sql';
+import { bind, toPositional } from '../src/sql/statement';
+import {
+  STATEMENT_ENTRIES,
+  STATEMENT_TOTALS,
+  statementTotalsParams,
+  type StatementRow,
+  type StatementTotalsRow,
+} from '../src/sql/statement-sql';
 
 export interface BareOptions {
   databaseUrl: string;
@@ -24,6 +35,7 @@ interface OperatorRow {
   partner_ids: string[] | null;
   active: boolean;
   approval_limits: Record<string, string> | null;
+  daily_approval_limits: Record<string, string> | null;
 }
 
 const GRANTS: Record<string, string[]> = {
@@ -51,6 +63,11 @@ function verified(header: string | undefined, secret: string): Record<string, un
   return claims;
 }
 
+/** The service's two statement texts, in pg's $n form. */
+const STATEMENT_SQL = { totals: toPositional(STATEMENT_TOTALS), entries: toPositional(STATEMENT_ENTRIES) };
+const DAY = /^\d{4}-\d\d-\d\d$/;
+const DAY_MS = 86_400_000;
+
 const scale = (currency: string) => (currency === 'JPY' ? 0 : 2);
 /** NUMERIC text scaled to the currency: the same digits the service writes. */
 function money(text: string, currency: string): string {
@@ -75,8 +92,63 @@ function requestJson(r: Record<string, any>): string {
     `"reviewedBy":${str(r.reviewed_by)},"reviewedAt":${iso(r.reviewed_at)},"reviewReason":${str(r.review_reason)},` +
     `"cancelledBy":${str(r.cancelled_by)},"cancelledAt":${iso(r.cancelled_at)},"requiredApprovals":${r.required_approvals},` +
     `"approvals":[${approvals.map((a) => `{"operatorId":"${a.operatorId}","at":${iso(new Date(a.at))}}`).join(',')}],` +
-    `"expiresAt":${iso(r.expires_at)},"reversalOf":${str(r.reversal_of)},"reversedBy":${str(r.reversed_by)}}`
+    `"expiresAt":${iso(r.expires_at)},"reversalOf":${str(r.reversal_of)},"reversedBy":${str(r.reversed_by)},` +
+    `"duplicateEvidence":${JSON.stringify(r.duplicate_evidence ?? [])}}`
   );
+}
+
+/**
+ * The statement of a period as the service reads it (src/sql/statement-sql.ts): its totals, then its
+ * entries from a cursor in batches of 1,000, in one REPEATABLE READ snapshot, written batch by batch.
+ */
+async function statement(
+  pool: Pool,
+  res: ServerResponse,
+  partnerId: string,
+  balanceId: string,
+  currency: string,
+  url: URL,
+) {
+  const [from, to] = [url.searchParams.get('from') ?? '', url.searchParams.get('to') ?? ''];
+  const start = new Date(`${from}T00:00:00Z`);
+  const end = new Date(new Date(`${to}T00:00:00Z`).getTime() + DAY_MS);
+  const days = (end.getTime() - start.getTime()) / DAY_MS;
+  if (!DAY.test(from) || !DAY.test(to) || !(days >= 1 && days <= 366)) throw new Refused(400);
+  const client = await pool.connect();
+  try {
+    await client.query('begin isolation level repeatable read read only');
+    const totals = (
+      await client.query<StatementTotalsRow>(
+        STATEMENT_SQL.totals,
+        statementTotalsParams(balanceId, start, end),
+      )
+    ).rows[0];
+    const params = [totals.opening, balanceId, start, end];
+    await client.query(`declare statement_rows no scroll cursor for ${STATEMENT_SQL.entries}`, params);
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    res.write(
+      `{"clientId":"${partnerId}","currency":"${currency}","from":"${from}","to":"${to}",` +
+        `"openingBalance":${money(totals.opening, currency)},"closingBalance":${money(totals.closing, currency)},"entries":[`,
+    );
+    const entry = (r: StatementRow) =>
+      `{"at":"${r.at}","amount":${money(r.amount, currency)},"balanceAfter":${money(r.running, currency)},` +
+      `"processRequestId":"${r.process_request_id}","processTypeId":${r.process_type_id},` +
+      `"direction":"${r.amount.startsWith('-') ? 'DEBIT' : 'CREDIT'}"}`;
+    let batch: StatementRow[];
+    let written = 0;
+    do {
+      batch = (await client.query<StatementRow>('fetch 1000 from statement_rows')).rows;
+      if (batch.length > 0) res.write((written > 0 ? ',' : '') + batch.map(entry).join(','));
+      written += batch.length;
+    } while (batch.length === 1000);
+    await client.query('commit');
+    res.end(']}');
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 export async function startBare(options: BareOptions): Promise<{ port: number; close(): Promise<void> }> {
@@ -188,6 +260,10 @@ export async function startBare(options: BareOptions): Promise<{ port: number; c
       await operatorFor(req, partnerId, 'read');
       return send(200, await page(partnerId, url));
     }
+    if (req.method === 'GET' && rest === '/statement') {
+      const { partner } = await operatorFor(req, partnerId, 'read');
+      return statement(pool, res, partnerId, partner.balanceId, partner.currency, url);
+    }
     if (req.method === 'POST' && rest === '/process-request') {
       const { operator, partner } = await operatorFor(req, partnerId, 'create');
       return send(201, await create(req, partnerId, operator.id, partner.currency));
@@ -203,17 +279,29 @@ export async function startBare(options: BareOptions): Promise<{ port: number; c
     if (one && req.method === 'PATCH' && one[2]) {
       for await (const chunk of req) void chunk;
       const { operator, partner } = await operatorFor(req, partnerId, 'review');
-      const limit = operator.approval_limits?.[partner.currency] ?? null;
-      const { rows } = await pool.query(SQL.APPROVE, [
-        one[1],
+      // The service's own decision statement (src/sql/decision.sql), as it renders and binds it: the same
+      // writes, caps and daily totals; what the bare server leaves out is everything around it.
+      const approve = DECIDE[ProcessRequestStatus.APPROVED];
+      const values = bind(approve, {
+        id: one[1],
         partnerId,
-        operator.id,
-        limit,
-        randomUUID(),
-        randomUUID(),
-      ]);
+        operatorId: operator.id,
+        reason: null,
+        limit: operator.approval_limits?.[partner.currency] ?? null,
+        confirmAmount: null,
+        dailyLimit: operator.daily_approval_limits?.[partner.currency] ?? null,
+        currency: partner.currency,
+        canCancelAny: false,
+        canCancelOwn: false,
+        approvalId: randomUUID(),
+        ledgerId: randomUUID(),
+        eventOrderLock: ADVISORY_LOCKS.EVENT_ORDER,
+        // Read for this call (operatorFor): no kept row's version to check.
+        operatorVersion: null,
+      });
+      const { rows } = await pool.query({ name: approve.name, text: approve.text, values });
       if (!rows[0]) return send(404);
-      return send(rows[0].decided ? 204 : 409);
+      return send(rows[0].decision_refusal === null ? 204 : 409);
     }
     return send(404);
   }

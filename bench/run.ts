@@ -24,11 +24,15 @@ import { createLogger } from '../src/logger';
 import { createOperator, createPartner } from '../src/services/identity/admin.service';
 import { newOperator, newPartner, parseInput } from '../src/shapes/inputs';
 import { startBare } from './bare';
+import { countCreateTrips, describeTrips, type CreateTrips } from './create-trips';
 import type { LoadJob, LoadSummary } from './load-worker';
-import { availableOf, cloneRequests, countRequests, explain } from './seed';
-import type { SseJob } from './sse-worker';
+import { availableOf, bookLedger, cloneRequests, countRequests, explain } from './seed';
+import { measureWatchers, watchersLine, type WatchersResult } from './watchers';
 import { PAGE } from './bare-sql';
+import { bareTransactions, layersTable, sampleWaits, type ApproveLayers, type Variant } from './approve';
+import { ms, pageTime } from './growth';
 import { freePort } from '../src/infra/free-port';
+import { cpuLines, profiled, withCpu } from './profile';
 
 const num = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -42,13 +46,25 @@ const CONNECTIONS = num('BENCH_CONNECTIONS', 10);
 const LIST_ROWS = num('BENCH_LIST_ROWS', 25600);
 const APPROVALS = num('BENCH_APPROVALS', 2000);
 const MANY_PARTNERS = num('BENCH_PARTNERS', 20);
+/** Checkers approving in turn (one by default: every approval then also queues on that checker's daily total). */
+const CHECKERS = num('BENCH_CHECKERS', 1);
 const STREAM_ROWS = num('BENCH_STREAM_ROWS', 10000);
-const WATCHERS = num('BENCH_WATCHERS', 2000);
+const WATCHERS = num('BENCH_WATCHERS', 10000);
 const UPLOADS = num('BENCH_UPLOADS', 20);
+/** Hours between the ledger entries booked for the statement page (2: a month holds 12 a day). */
+const LEDGER_HOURS = num('BENCH_LEDGER_HOURS', 2);
 const GROWTH_ROWS = (process.env.BENCH_GROWTH_ROWS ?? '10000,100000')
   .split(',')
   .filter((s) => s.trim() !== '')
   .map(Number);
+/** `BENCH_ONLY=create,reads,statement,graphql,approve,watchers,subscriptions,uploads,stream,growth` runs only those parts (all by default). */
+const ONLY = new Set(
+  (process.env.BENCH_ONLY ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+const only = (part: string): boolean => ONLY.size === 0 || ONLY.has(part);
 const EVIDENCE_BYTES = 100 * 1024;
 const BOUNDARY = '----process-requests-bench-7d1f0c';
 
@@ -131,8 +147,8 @@ const MB = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
 interface Pair {
   scenario: string;
-  service: LoadSummary;
-  bare?: LoadSummary;
+  service: LoadSummary & { cpuPerRequest?: number };
+  bare?: LoadSummary & { cpuPerRequest?: number };
   /** The goal for the ratio, when the issue sets one. */
   goal?: number;
 }
@@ -174,31 +190,6 @@ function ratioTable(pairs: Pair[]): string {
       `${s.non2xx + s.errors} / ${b ? b.non2xx + b.errors : '–'}`,
     ]),
   );
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-/** Opens `watchers` SSE streams in a worker, then calls `trigger`; the latencies from trigger to arrival. */
-async function measureWatchers(job: SseJob, awaited: string, trigger: () => Promise<void>) {
-  const worker = new Worker(path.join(__dirname, 'sse-worker.js'), { workerData: job });
-  const next = () =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
-  const opened = (await next()) as { open: number; failed: number };
-  const result = next();
-  worker.postMessage({ await: awaited });
-  const sentAt = performance.timeOrigin + performance.now();
-  await trigger();
-  const { arrivals } = (await result) as { arrivals: number[] };
-  await worker.terminate();
-  const latencies = arrivals.map((t) => t - sentAt);
-  return { opened, received: arrivals.length, latencies };
 }
 
 /** `count` creates of one `body` at once, sampling this process's RSS while they run. */
@@ -307,7 +298,7 @@ async function main(): Promise<void> {
     await migrate(orm).finally(() => orm.close(true));
 
     // Development token secrets always: the benchmark mints its own tokens. Stream and GraphQL limits are
-    // raised so that one bench operator may hold what many operators would (2,000 watchers, 10 connections).
+    // raised so that one bench operator may hold what many operators would (10,000 watchers, 10 connections).
     const config = {
       ...loadConfig({ DB_POOL_SIZE: process.env.DB_POOL_SIZE, LOG_LEVEL: process.env.BENCH_LOG_LEVEL }),
       databaseUrl,
@@ -362,6 +353,11 @@ async function main(): Promise<void> {
     });
     const makerHeaders = await as(maker);
     const checkerHeaders = await as(checker);
+    const checkers = [checker];
+    for (let i = 1; i < CHECKERS; i++) checkers.push(await operator(`checker${i + 1}`, ['CHECKER']));
+    const checkerHeadersAll = await Promise.all(checkers.map((c) => as(c)));
+    const approverHeaders = (n: number) =>
+      Array.from({ length: n }, (_, i) => checkerHeadersAll[i % CHECKERS]);
     const viewerHeaders = await as(viewer);
     const rest = (partner: string) => `/cms/rest/app/partners/${partner}`;
     const base = rest(partnerId);
@@ -381,8 +377,20 @@ async function main(): Promise<void> {
       duration = DURATION,
     ) => {
       say(`${scenario} …`);
-      const service = await run(origin, job, duration);
-      const bareRun = await run(bareOrigin, job, duration);
+      // BENCH_MARKS=1: when each server's run began and ended (µs of the monotonic clock, as --cpu-prof's).
+      const mark = (what: string) =>
+        process.env.BENCH_MARKS && say(`mark ${what} ${process.hrtime.bigint() / 1000n} ${scenario}`);
+      // BENCH_CPU_PROFILE=<dir>: the service's main thread profiled while it is loaded (bench/profile.ts).
+      const slug = scenario.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
+      mark('service');
+      const service = await profiled(process.env.BENCH_CPU_PROFILE, slug, () =>
+        withCpu(() => run(origin, job, duration)),
+      );
+      mark('bare');
+      const bareRun = await profiled(process.env.BENCH_CPU_PROFILE, `${slug}-bare`, () =>
+        withCpu(() => run(bareOrigin, job, duration)),
+      );
+      mark('end');
       const row = { scenario, service, bare: bareRun, goal };
       pairs.push(row);
       return row;
@@ -409,47 +417,109 @@ async function main(): Promise<void> {
     }
 
     // Create with a 100 KiB PDF.
-    await pair('POST create (100 KiB PDF)', {
-      path: `${base}/process-request`,
-      method: 'POST',
-      headers: multipartHeaders,
-      body: multipartBody(pdf(EVIDENCE_BYTES), '100.00'),
-    });
+    const createBody = multipartBody(pdf(EVIDENCE_BYTES), '100.00');
+    let trips: CreateTrips | undefined;
+    if (only('create')) {
+      await pair(
+        'POST create (100 KiB PDF)',
+        {
+          path: `${base}/process-request`,
+          method: 'POST',
+          headers: multipartHeaders,
+          body: createBody,
+        },
+        0.6,
+      );
+      trips = await countCreateTrips(app, async () => {
+        const res = await fetch(`${origin}${base}/process-request`, {
+          method: 'POST',
+          headers: multipartHeaders,
+          body: createBody,
+        });
+        if (res.status !== 201) throw new Error(`create answered ${res.status}`);
+      });
+    }
 
     // List volume: the partner's history as APPROVED copies of one real request, plus what create made.
     const sample = await createOne(partnerId);
     const have = await countRequests(databaseUrl, partnerId);
-    await cloneRequests(databaseUrl, sample, LIST_ROWS - have, { status: 'APPROVED' });
+    if (only('reads') || only('graphql') || only('statement'))
+      await cloneRequests(databaseUrl, sample, LIST_ROWS - have, { status: 'APPROVED' });
     const listRows = await countRequests(databaseUrl, partnerId);
     const rowsLabel = `${listRows.toLocaleString('en-US')} rows`;
 
-    await pair(
-      `GET balance (${rowsLabel})`,
-      { path: `${base}/balance`, method: 'GET', headers: viewerHeaders },
-      0.6,
-    );
-    await pair(
-      `GET list page=1 limit=10 (${rowsLabel})`,
-      { path: `${base}/process-requests?page=1&limit=10`, method: 'GET', headers: viewerHeaders },
-      0.6,
-    );
-    await pair(`GET one request with history`, {
-      path: `${base}/process-request/${sample}`,
-      method: 'GET',
-      headers: viewerHeaders,
-    });
+    if (only('reads')) await readPairs();
+    async function readPairs() {
+      await pair(
+        `GET balance (${rowsLabel})`,
+        { path: `${base}/balance`, method: 'GET', headers: viewerHeaders },
+        0.8,
+      );
+      await pair(
+        `GET list page=1 limit=10 (${rowsLabel})`,
+        { path: `${base}/process-requests?page=1&limit=10`, method: 'GET', headers: viewerHeaders },
+        0.8,
+      );
+      await pair(
+        `GET one request with history`,
+        {
+          path: `${base}/process-request/${sample}`,
+          method: 'GET',
+          headers: viewerHeaders,
+        },
+        0.8,
+      );
+    }
+
+    // The statement page: last month's statement of the partner (SPEC section 19), its history booked in
+    // the ledger LEDGER_HOURS apart before this month; both servers must send the very same bytes.
+    const statementCheck = only('statement') ? await statementPair() : undefined;
+    async function statementPair(): Promise<string> {
+      const now = new Date();
+      const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+      const day = (d: Date) => d.toISOString().slice(0, 10);
+      const from = day(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)));
+      const to = day(new Date(monthStart.getTime() - 86_400_000));
+      const booked = await bookLedger(databaseUrl, partnerId, monthStart, LEDGER_HOURS);
+      const job = { path: `${base}/statement?from=${from}&to=${to}`, method: 'GET', headers: viewerHeaders };
+      const [service, bareAnswer] = await Promise.all(
+        [origin, bareOrigin].map(async (target) => {
+          const res = await fetch(`${target}${job.path}`, { headers: viewerHeaders });
+          if (res.status !== 200) throw new Error(`statement from ${target} answered ${res.status}`);
+          return res.text();
+        }),
+      );
+      if (service !== bareAnswer) {
+        let at = 0;
+        while (service[at] === bareAnswer[at]) at++;
+        throw new Error(
+          `statement: the bare reference's answer differs from the service's at character ${at}`,
+        );
+      }
+      const entries = (JSON.parse(service) as { entries: unknown[] }).entries.length;
+      if (entries === 0) throw new Error('statement: no entries in the period');
+      for (const target of [origin, bareOrigin]) await run(target, job, 2);
+      await pair(`GET statement ${from.slice(0, 7)} (${entries} entries)`, job, 0.8);
+      return `statement check: service and bare answered the same ${service.length} bytes, ${entries} entries of ${booked} booked`;
+    }
+
     const gqlList = JSON.stringify({
       query: `query($c: ID!) { processRequests(clientId: $c, page: 1, limit: 10) { total totalPages items {
         id processTypeId clientId requestedAmount currency status createdBy createdAt updatedAt requiredApprovals expiresAt
         approvals { operatorId at } } } }`,
       variables: { c: partnerId },
     });
-    await pair('GraphQL processRequests (limit 10)', {
-      path: '/graphql',
-      method: 'POST',
-      headers: { ...viewerHeaders, 'content-type': 'application/json' },
-      body: Buffer.from(gqlList),
-    });
+    if (only('graphql'))
+      await pair(
+        'GraphQL processRequests (limit 10)',
+        {
+          path: '/graphql',
+          method: 'POST',
+          headers: { ...viewerHeaders, 'content-type': 'application/json' },
+          body: Buffer.from(gqlList),
+        },
+        0.8,
+      );
 
     // Approvals: pending copies, each approved once; the service and the bare reference get their own.
     const approve = async (
@@ -460,38 +530,63 @@ async function main(): Promise<void> {
       const seeds = new Map<string, string>();
       for (const p of new Set(targets)) seeds.set(p, await createOne(p));
       const perPartner = APPROVALS / new Set(targets).size;
-      const ids = async () => {
+      const pending = async () => {
         const lists = await Promise.all(
           [...seeds].map(([p, seed]) =>
             cloneRequests(databaseUrl, seed, perPartner, {
               partnerId: p,
               status: 'PENDING',
               returning: true,
-            }).then((list) => list.map((id) => `${rest(p)}/process-request/${id}/approve`)),
+            }).then((list) => list.map((id) => ({ id, partnerId: p }))),
           ),
         );
         // Round robin over the partners.
         return lists[0].flatMap((_, i) => lists.map((l) => l[i]).filter(Boolean));
       };
+      const ids = async () =>
+        (await pending()).map((t) => `${rest(t.partnerId)}/process-request/${t.id}/approve`);
       const before = await Promise.all([...seeds.keys()].map((p) => availableOf(databaseUrl, p)));
       say(`${scenario} …`);
-      const servicePaths = await ids();
-      const service = await load({
-        url: `${origin}${servicePaths[0]}`,
-        method: 'PATCH',
-        headers: checkerHeaders,
-        connections: CONNECTIONS,
-        duration: DURATION,
-        paths: servicePaths,
-      });
-      const barePaths = await ids();
-      const bareRun = await load({
-        url: `${bareOrigin}${barePaths[0]}`,
-        method: 'PATCH',
-        headers: checkerHeaders,
-        connections: CONNECTIONS,
-        duration: DURATION,
-        paths: barePaths,
+      // Each server's approvals, with its main thread's CPU per call (and its profile, BENCH_CPU_PROFILE).
+      const slug = scenario.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
+      const approvals = async (base: string, name: string) => {
+        const paths = await ids();
+        const job = {
+          url: `${base}${paths[0]}`,
+          method: 'PATCH',
+          headers: checkerHeaders,
+          connections: CONNECTIONS,
+          duration: DURATION,
+          paths,
+          pathHeaders: approverHeaders(paths.length),
+        };
+        return sampleWaits(
+          databaseUrl,
+          profiled(process.env.BENCH_CPU_PROFILE, name, () => withCpu(() => load(job))),
+        );
+      };
+      const { result: service, waits } = await approvals(origin, slug);
+      const { result: bareRun, waits: bareWaits } = await approvals(bareOrigin, `${slug}-bare`);
+      const tx = (variant: Variant) => bareTransactions(databaseUrl, checkers, todo, CONNECTIONS, variant);
+      let todo = await pending();
+      const txNotify = await tx('notify');
+      todo = await pending();
+      const { result: plain, waits: txWaits } = await sampleWaits(databaseUrl, tx('plain'));
+      todo = await pending();
+      const txBalanceFirst = await tx('balanceFirst');
+      todo = await pending();
+      const txTallied = await tx('tallied');
+      layers.push({
+        scenario,
+        service,
+        bareRun,
+        txNotify,
+        tx: plain,
+        txBalanceFirst,
+        txTallied,
+        waits,
+        bareWaits,
+        txWaits,
       });
       const after = await Promise.all([...seeds.keys()].map((p) => availableOf(databaseUrl, p)));
       const credited = after.reduce((sum, a, i) => sum + Number(a) - Number(before[i]), 0);
@@ -499,54 +594,81 @@ async function main(): Promise<void> {
       pairs.push(row);
       return {
         row,
-        check: `${scenario}: service ${service.statusCodes['204'] ?? 0} × 204, bare ${bareRun.statusCodes['204'] ?? 0} × 204; credited ${credited.toFixed(2)} (expected ${(2 * APPROVALS * 10).toFixed(2)})`,
+        check: `${scenario}: service ${service.statusCodes['204'] ?? 0} × 204, bare ${bareRun.statusCodes['204'] ?? 0} × 204, transactions ${[txNotify, plain, txBalanceFirst, txTallied].map((t) => t.statusCodes['204']).join(' + ')}; credited ${credited.toFixed(2)} (expected ${(6 * APPROVALS * 10).toFixed(2)})`,
       };
     };
-    const hot = await approve(`PATCH approve (${APPROVALS}, one partner)`, [partnerId], 0.5);
-    const spread = await approve(`PATCH approve (${APPROVALS}, ${MANY_PARTNERS} partners)`, many);
+    const layers: ApproveLayers[] = [];
+    const hot = only('approve')
+      ? await approve(`PATCH approve (${APPROVALS}, one partner)`, [partnerId], 0.8)
+      : undefined;
+    const spread = only('approve')
+      ? await approve(`PATCH approve (${APPROVALS}, ${MANY_PARTNERS} partners)`, many, 0.8)
+      : undefined;
 
-    // 2,000 SSE watchers of one partner, one approval: the time until each has the APPROVED frame.
-    const watched = await createOne(streamPartner);
-    say(`${WATCHERS} SSE watchers …`);
-    const sse = await measureWatchers(
-      {
-        url: `${origin}${rest(streamPartner)}/process-request/progress`,
+    // WATCHERS SSE streams, then WATCHERS subscriptions, of one partner: one approval each, the time
+    // until every watcher has it, and the memory each holds (bench/watchers.ts).
+    const streamsOf = (door: 'sse' | 'graphql-ws') => () => app!.progress.openStreamsOf(door);
+    const watcherRuns: WatchersResult[] = [];
+    for (const kind of (['sse', 'ws'] as const).filter((k) =>
+      only(k === 'sse' ? 'watchers' : 'subscriptions'),
+    )) {
+      const watched = await createOne(streamPartner);
+      say(`${WATCHERS} ${kind === 'sse' ? 'SSE watchers' : 'subscriptions'} …`);
+      const watcherRun = await measureWatchers({
+        kind,
+        url:
+          kind === 'sse'
+            ? `${origin}${rest(streamPartner)}/process-request/progress`
+            : `${origin.replace('http', 'ws')}/graphql`,
         headers: viewerHeaders,
+        partnerId: streamPartner,
         watchers: WATCHERS,
-        timeout: 20,
-      },
-      watched,
-      async () => {
-        const res = await fetch(`${origin}${rest(streamPartner)}/process-request/${watched}/approve`, {
-          method: 'PATCH',
-          headers: checkerHeaders,
-        });
-        if (res.status !== 204) throw new Error(`approve for the watchers answered ${res.status}`);
-      },
-    );
+        awaited: watched,
+        openStreams: streamsOf(kind === 'sse' ? 'sse' : 'graphql-ws'),
+        trigger: async () => {
+          const res = await fetch(`${origin}${rest(streamPartner)}/process-request/${watched}/approve`, {
+            method: 'PATCH',
+            headers: checkerHeaders,
+          });
+          if (res.status !== 204) throw new Error(`approve for the watchers answered ${res.status}`);
+        },
+      });
+      watcherRuns.push(watcherRun);
+      say(watchersLine(watcherRun));
+    }
 
     // 20 concurrent creates of 10 MiB: the growth of this process's RSS while they run.
-    say(`${UPLOADS} × 10 MiB uploads …`);
-    const bigBody = multipartBody(pdf(10 * 1024 * 1024), '10.00');
-    const uploads = await measureUploads(
-      `${origin}${rest(streamPartner)}/process-request`,
-      multipartHeaders,
-      bigBody,
-      UPLOADS,
-    );
+    const bigBody = multipartBody(pdf(only('uploads') ? 10 * 1024 * 1024 : 1024), '10.00');
+    if (only('uploads')) say(`${UPLOADS} × 10 MiB uploads …`);
+    const uploads = !only('uploads')
+      ? undefined
+      : await measureUploads(
+          `${origin}${rest(streamPartner)}/process-request`,
+          multipartHeaders,
+          bigBody,
+          UPLOADS,
+        );
 
     // The non-paginated list, streamed from a cursor.
     const seed = await createOne(streamPartner);
-    await cloneRequests(databaseUrl, seed, STREAM_ROWS - (await countRequests(databaseUrl, streamPartner)), {
-      status: 'APPROVED',
-    });
-    say(`streaming ${STREAM_ROWS} rows …`);
-    const stream = await measureStream(`${origin}${rest(streamPartner)}/process-request`, viewerHeaders);
+    if (only('stream'))
+      await cloneRequests(
+        databaseUrl,
+        seed,
+        STREAM_ROWS - (await countRequests(databaseUrl, streamPartner)),
+        {
+          status: 'APPROVED',
+        },
+      );
+    if (only('stream')) say(`streaming ${STREAM_ROWS} rows …`);
+    const stream = !only('stream')
+      ? undefined
+      : await measureStream(`${origin}${rest(streamPartner)}/process-request`, viewerHeaders);
 
     // Growth: one partner's list (and balance) at each size.
     const growth: string[][] = [];
     const growthSeed = await createOne(growthPartner);
-    for (const size of GROWTH_ROWS) {
+    for (const size of only('growth') ? GROWTH_ROWS : []) {
       const now = await countRequests(databaseUrl, growthPartner);
       say(`growth: ${size} rows (seeding ${size - now}) …`);
       await cloneRequests(databaseUrl, growthSeed, size - now, { status: 'APPROVED' });
@@ -555,10 +677,17 @@ async function main(): Promise<void> {
       const s = await run(origin, job, 3);
       const b = await run(bareOrigin, job, 3);
       const bal = await run(origin, { ...job, path: `${rest(growthPartner)}/balance` }, 3);
+      const [one, bareOne] = [
+        await pageTime(origin + path, viewerHeaders),
+        await pageTime(bareOrigin + path, viewerHeaders),
+      ];
       const plan = await explain(databaseUrl, PAGE, [growthPartner, 10, 0]);
-      const countLine = plan.split('\n').find((l) => /Index Only Scan|Seq Scan|Bitmap/.test(l)) ?? '';
+      const countLine =
+        plan.split('\n').find((l) => /process_request_count|Index Only Scan|Seq Scan|Bitmap/.test(l)) ?? '';
       growth.push([
         size.toLocaleString('en-US'),
+        ms(one),
+        ms(bareOne),
         `${s.perSecond.toFixed(0)} / ${s.p50} / ${s.p99}`,
         `${b.perSecond.toFixed(0)} / ${b.p99}`,
         `${(s.perSecond / b.perSecond).toFixed(2)}x`,
@@ -567,33 +696,46 @@ async function main(): Promise<void> {
       ]);
     }
 
-    const sseLine =
-      `${sse.opened.open} streams open (${sse.opened.failed} refused); ${sse.received} received the approval; ` +
-      `latency p50 ${percentile(sse.latencies, 50).toFixed(0)} ms, p99 ${percentile(sse.latencies, 99).toFixed(0)} ms, ` +
-      `max ${Math.max(...sse.latencies).toFixed(0)} ms (goal: all within 500 ms)`;
     const output = [
       '',
       `Process requests benchmark — ${new Date().toISOString()}`,
       `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${MB(os.totalmem())} RAM, Node ${process.version}; ` +
-        `${CONNECTIONS} connections, ${DURATION} s per timed scenario; DB pool ${config.dbPoolSize}; log level ${log.level}; ` +
+        `${CONNECTIONS} connections, ${CHECKERS} checker(s), ${DURATION} s per timed scenario; DB pool ${config.dbPoolSize}; log level ${log.level}; ` +
         `load average at start ${loadAtStart}`,
       '',
       ratioTable(pairs),
       '',
-      `approve, one hot partner vs ${MANY_PARTNERS} partners: service ${hot.row.service.perSecond.toFixed(0)} vs ${spread.row.service.perSecond.toFixed(0)} req/s, ` +
-        `bare ${hot.row.bare!.perSecond.toFixed(0)} vs ${spread.row.bare!.perSecond.toFixed(0)} req/s`,
-      `approval check: ${hot.check}`,
-      `approval check: ${spread.check}`,
-      `SSE: ${sseLine}`,
-      `uploads: ${uploads.created} of ${UPLOADS} × 10 MiB created in ${(uploads.ms / 1000).toFixed(1)} s; RSS ${MB(uploads.before)} before, ` +
-        `peak ${MB(uploads.peak)} (+${MB(uploads.peak - uploads.before)}; goal: within +100 MiB)`,
-      `streamed list: ${stream.items} of ${STREAM_ROWS} rows, ${MB(stream.bytes)} of JSON in ${(stream.ms / 1000).toFixed(2)} s (HTTP ${stream.status}); ` +
-        `heap used +${MB(stream.peakHeap - stream.before.heapUsed)} at peak`,
+      cpuLines(pairs),
       '',
-      'growth of one partner (GET list page=1 limit=10; req/s / p50 / p99 ms, 3 s each):',
+      hot && spread
+        ? `approve, one hot partner vs ${MANY_PARTNERS} partners: service ${hot.row.service.perSecond.toFixed(0)} vs ${spread.row.service.perSecond.toFixed(0)} req/s, ` +
+          `bare ${hot.row.bare!.perSecond.toFixed(0)} vs ${spread.row.bare!.perSecond.toFixed(0)} req/s\n` +
+          `approval check: ${hot.check}\napproval check: ${spread.check}`
+        : '',
+      statementCheck ?? '',
+      layers.length > 0 ? layersTable(layers) : '',
+      ...watcherRuns.map(watchersLine),
+      trips ? describeTrips(trips) : '',
+      uploads &&
+        `uploads: ${uploads.created} of ${UPLOADS} × 10 MiB created in ${(uploads.ms / 1000).toFixed(1)} s; RSS ${MB(uploads.before)} before, ` +
+          `peak ${MB(uploads.peak)} (+${MB(uploads.peak - uploads.before)}; goal: within +100 MiB)`,
+      stream &&
+        `streamed list: ${stream.items} of ${STREAM_ROWS} rows, ${MB(stream.bytes)} of JSON in ${(stream.ms / 1000).toFixed(2)} s (HTTP ${stream.status}); ` +
+          `heap used +${MB(stream.peakHeap - stream.before.heapUsed)} at peak`,
+      '',
+      'growth of one partner (GET list page=1 limit=10; one page: calls one at a time; req/s / p50 / p99 ms: 3 s each):',
       '',
       markdownTable(
-        ['rows', 'service', 'bare req/s / p99', 'ratio', 'balance req/s / p99', 'count plan'],
+        [
+          'rows',
+          'one page p50 / p90 ms',
+          'bare',
+          'service',
+          'bare req/s / p99',
+          'ratio',
+          'balance req/s / p99',
+          'count plan',
+        ],
         growth,
       ),
       '',

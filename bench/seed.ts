@@ -30,7 +30,9 @@ export function cloneRequests(
          created_by, created_at, updated_at, expires_at, required_approvals)
        select gen_random_uuid(), process_type_id, coalesce(b.id, s.client_balance_id), coalesce(b.client_id, s.client_id),
          requested_amount, s.currency, observations, evidence_url, evidence_file_name, evidence_content_type, evidence_size,
-         evidence_sha256, evidence_blob_name, coalesce($3::process_request_status, status), created_by,
+         -- Each copy stands for a file of its own: copies sharing one SHA-256 would all be duplicates of each other.
+         encode(sha256(convert_to(evidence_sha256 || g::text, 'UTF8')), 'hex'), evidence_blob_name,
+         coalesce($3::process_request_status, status), created_by,
          s.created_at - g * interval '1 millisecond', s.updated_at - g * interval '1 millisecond', expires_at, required_approvals
        from process_request s left join client_balance b on b.client_id = $4::uuid, generate_series(1, $2::int) g
        where s.id = $1 ${options.returning ? 'returning id' : ''}`,
@@ -39,6 +41,39 @@ export function cloneRequests(
     // A table in steady state: statistics current and the visibility map set (index-only counts).
     await client.query('vacuum analyze process_request');
     return rows.map((r) => r.id);
+  });
+}
+
+/**
+ * Books the ledger entry of each APPROVED request of `partnerId` that has none (the copies above have
+ * none), `hoursApart` hours apart going back from `before` (newest request first), with the running
+ * balance as balance_after, and sets the available balance to the ledger's sum: the history a statement
+ * reads. The entries' times are not their requests' (those are all of the last seconds): a statement
+ * period then holds a known number of them. Returns how many were booked.
+ */
+export function bookLedger(
+  databaseUrl: string,
+  partnerId: string,
+  before: Date,
+  hoursApart: number,
+): Promise<number> {
+  return withClient(databaseUrl, async (client) => {
+    const { rowCount } = await client.query(
+      `insert into ledger_entry (id, client_balance_id, process_request_id, amount, balance_after, created_at)
+       select gen_random_uuid(), client_balance_id, id, requested_amount,
+         sum(requested_amount) over (order by k desc), $2::timestamptz - k * $3::int * interval '1 hour'
+       from (select r.*, row_number() over (order by created_at desc, id desc) as k from process_request r
+         where client_id = $1 and status = 'APPROVED'
+           and not exists (select 1 from ledger_entry l where l.process_request_id = r.id)) r`,
+      [partnerId, before, hoursApart],
+    );
+    await client.query(
+      `update client_balance b set available = (select coalesce(sum(amount), 0) from ledger_entry where client_balance_id = b.id)
+        where client_id = $1`,
+      [partnerId],
+    );
+    await client.query('vacuum analyze ledger_entry');
+    return rowCount ?? 0;
   });
 }
 

@@ -83,6 +83,8 @@ async function main(): Promise<void> {
       storageConnectionString: azurite.url,
       evidenceContainer: `bench-${randomBytes(4).toString('hex')}`,
       metricsPort: null,
+      // One bench checker makes every call: its cap on calls in flight is the load's connections.
+      maxGraphQLOperationsPerOperator: CONNECTIONS,
     };
     const app = await createApp(config, { logger: log });
     cleanup.unshift(() => app.close());
@@ -167,16 +169,26 @@ async function main(): Promise<void> {
       status: 'PENDING',
       returning: true,
     });
+    const relaySteps = app.services.webhookRelay.steps;
+    for (const key of Object.keys(relaySteps)) delete relaySteps[key];
+    const cpuBefore = process.cpuUsage();
+    const eluBefore = performance.eventLoopUtilization();
     const hooked = await approveAll(ids);
     const expected = ids.length * ENDPOINTS;
     const deadline = Date.now() + 120_000;
     while (arrivals.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const last = Math.max(...arrivals.map((a) => a.at));
+    // This process (app, relay and receivers) during phase 2: its CPU and how busy its event loop was.
+    const cpu = process.cpuUsage(cpuBefore);
+    const elu = performance.eventLoopUtilization(eluBefore);
+    const phaseSeconds = (last - hooked.started) / 1000;
     const latencies = arrivals
       .filter((a) => hooked.answered.has(a.requestId))
       .map((a) => a.at - hooked.answered.get(a.requestId)!)
       .sort((x, y) => x - y);
     const deliveryRate = arrivals.length / ((last - hooked.started) / 1000);
+    // The backlog when the load stops: from the last approval's answer to the last message's arrival.
+    const loadEnded = Math.max(...hooked.answered.values());
     const figures = {
       approvals: APPROVALS,
       connections: CONNECTIONS,
@@ -188,9 +200,22 @@ async function main(): Promise<void> {
       deliveriesPerSecond: Number(deliveryRate.toFixed(1)),
       deliveriesPerDecisionRate: Number((deliveryRate / hooked.rate).toFixed(2)),
       deliveriesPerBareDecisionRate: Number((deliveryRate / bare.rate).toFixed(2)),
+      approvalSeconds: Number(((loadEnded - hooked.started) / 1000).toFixed(1)),
+      backlogDrainedSecondsAfterLoad: Number((Math.max(0, last - loadEnded) / 1000).toFixed(1)),
       latencyMsP50: Number(percentile(latencies, 50).toFixed(1)),
       latencyMsP99: Number(percentile(latencies, 99).toFixed(1)),
       latencyMsMax: Number(latencies[latencies.length - 1].toFixed(1)),
+      processCpuPercent: Number(((100 * (cpu.user + cpu.system)) / 1e6 / phaseSeconds).toFixed(0)),
+      eventLoopUtilization: Number(elu.utilization.toFixed(2)),
+      // Phase 2's relay steps in this process: how many, mean ms each, rows per step where it moves rows.
+      relaySteps: Object.fromEntries(
+        Object.entries(relaySteps).map(([name, s]) => [
+          name,
+          s.ms > 0
+            ? { count: s.count, meanMs: Number((s.ms / s.count).toFixed(1)) }
+            : { count: s.count, rowsEach: Number((s.rows / s.count).toFixed(1)) },
+        ]),
+      ),
     };
 
     // Phase 3: the latency when the sender is not behind: approvals one at a time, PACED_MS apart.

@@ -35,6 +35,7 @@ import { StartupError } from './infra/startup-error';
 import { ProcessLiveness } from './runtime/liveness';
 import { defaultStorageCredential } from './storage/credentials';
 import { ProgressBus } from './runtime/progress-bus';
+import { forgetOnChange, OperatorCache } from './runtime/operator-cache';
 import { progressRoutes } from './rest/progress.routes';
 import { webhookRouter } from './rest/webhook.routes';
 import { attachSubscriptions } from './subscriptions/server';
@@ -124,7 +125,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ...pgConnectionOptions(config.databaseUrl, config.databaseSslCa),
     ...sessionSettings(limits),
   };
+  // Kept fresh by the progress bus's LISTEN connection and by this ORM's own changes to operators.
+  const operators = new OperatorCache();
+  orm.em.getEventManager().registerSubscriber(forgetOnChange(operators));
   const progress = new ProgressBus({
+    operators,
     connection: dedicated,
     orm,
     log,
@@ -140,12 +145,22 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await progress.start();
     await liveness.start();
     const store = await openStore(config, options, metrics.observeBlob);
-    const services = createServices(config, log, orm, store, liveness, {
-      onTransition: metrics.onTransition,
-      onWebhookAttempt: metrics.onWebhookAttempt,
-    });
+    const services = createServices(
+      config,
+      log,
+      orm,
+      store,
+      liveness,
+      {
+        onTransition: metrics.onTransition,
+        onRecorded: (events) => progress.stored(events),
+        onWebhookAttempt: metrics.onWebhookAttempt,
+        operators,
+      },
+      dedicated,
+    );
     // Every stored event any process announces wakes this process's webhook relay (a no-op once stopped).
-    progress.onEvent(() => services.webhookRelay.wake());
+    progress.onStored(() => services.webhookRelay.eventsStored());
     webhookPending.read = () => services.webhookRelay.pendingDeliveries;
     const verifier: TokenVerifier = await createTokenVerifier(config, services.consoleSessions);
     const schema = await buildAppSchema();
@@ -218,11 +233,12 @@ function publicPort({ config, log, services, verifier, progress, apollo, metrics
     [GRAPHQL_PATH]: ['GET', 'HEAD', 'POST'],
   });
   koa.use(methodGuard(allowed));
+  // GraphQL's path first: no router below serves it, and each would match the path against its routes.
+  koa.use(explorerMiddleware(config.graphqlExplorer));
+  koa.use(graphqlMiddleware(apollo, services, verifier, inFlight));
   koa.use(health.routes());
   koa.use(docs.routes());
   for (const router of consoleRoutes) koa.use(router.routes());
-  koa.use(explorerMiddleware(config.graphqlExplorer));
-  koa.use(graphqlMiddleware(apollo, services, verifier, inFlight));
   koa.use(rest.routes());
   koa.use(statements.routes());
   koa.use(webhooks.routes());

@@ -28,6 +28,10 @@ const NO_PUBSUB = {
   },
 };
 
+/**
+ * No global middlewares and no auth checker: rules live in the services. The hot object types rely on it
+ * (`simpleResolvers`, src/resolvers/types/process-request.type.ts); adding either here means removing that.
+ */
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [

@@ -162,6 +162,33 @@ suite('checker console in chromium', () => {
     expect(await statusOf(ids.f)).toBe('REJECTED');
   });
 
+  test("the decision buttons stay where they are while the evidence's preview arrives", async () => {
+    ids.m = await world.createRequest(partner.id, maker, '40.00');
+    const page = main.page;
+    // The preview's address is held back until the buttons have been measured once.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(`${world.baseUrl}/graphql`, async (route) => {
+      if (route.request().postDataJSON()?.operationName === 'Evidence') await held;
+      await route.fallback();
+    });
+    try {
+      await page.getByRole('button', { name: 'Back to the inbox' }).click();
+      await page.getByRole('button', { name: `Open ${ids.m.slice(0, 8)}` }).click();
+      const approve = page.getByRole('button', { name: 'Approve', exact: true });
+      await page.getByText('Loading the receipt…').waitFor();
+      const before = await approve.boundingBox();
+      release();
+      await page.getByRole('link', { name: 'Open receipt.pdf' }).waitFor();
+      await page.locator('object[type="application/pdf"]').waitFor({ state: 'attached' });
+      expect(before).not.toBeNull();
+      expect(await approve.boundingBox()).toEqual(before);
+    } finally {
+      release();
+      await page.unroute(`${world.baseUrl}/graphql`);
+    }
+  });
+
   test('an operator enrolled in OTP is asked for the code, and approves with it', async () => {
     const other = await watchedPage(browser);
     watched.push(other);

@@ -1,7 +1,7 @@
 // GraphQL in-process (Apollo executeOperation with the real context), typed documents from codegen:
 // every query and mutation of SPEC section 8, with the same rules and error codes as REST.
 import { createHash, randomUUID } from 'node:crypto';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, print } from 'graphql';
 import { deactivateOperator } from '../src/services/identity/admin.service';
 import type { Operator } from '../src/entities/operator.entity';
 import {
@@ -19,6 +19,7 @@ import {
 } from './generated/graphql';
 import { JPEG, PDF, png, WEBP } from './support/files';
 import { upload } from './support/upload';
+import { statementsOf } from './support/statements';
 import { createWorld, type World } from './support/world';
 
 let world: World;
@@ -800,5 +801,71 @@ describe('request id', () => {
     // A successful operation has no errors to mark.
     const ok = await world.gql(maker, PartnerBalanceDocument, { clientId: partner.id });
     expect(ok.errors).toBeUndefined();
+  });
+});
+
+describe('duplicateEvidence is read when asked for', () => {
+  const readsDuplicates = (sql: string) => sql.includes('evidence_sha256 =');
+
+  test('the same answers as REST, one statement for a whole page; a query that does not ask pays nothing for it', async () => {
+    const { partner, maker } = await setup();
+    const viewer = await world.operator(['VIEWER'], [partner.id]);
+    const receipt = Buffer.from(`%PDF-1.4 receipt ${randomUUID()}\n%%EOF`);
+    const first = await create(maker, partner.id, '10', receipt);
+    const second = await create(maker, partner.id, '20', receipt);
+    const other = await create(maker, partner.id, '30', Buffer.from(`%PDF-1.4 other ${randomUUID()}\n%%EOF`));
+    // A mutation's answer too.
+    expect([first.duplicateEvidence, second.duplicateEvidence]).toEqual([[], [first.id]]);
+
+    const page = await statementsOf(world, () =>
+      world.gql(viewer, ProcessRequestsDocument, { clientId: partner.id }),
+    );
+    expect(page.result.errors).toBeUndefined();
+    expect(
+      Object.fromEntries(page.result.data!.processRequests.items.map((i) => [i.id, i.duplicateEvidence])),
+    ).toEqual({ [first.id]: [second.id], [second.id]: [first.id], [other.id]: [] });
+    expect(page.sql.filter(readsDuplicates)).toHaveLength(1);
+    const rest = await world.http
+      .get(`${world.rest(partner.id)}/process-requests`)
+      .set(await world.headers(viewer));
+    expect(
+      Object.fromEntries(
+        rest.body.items.map((i: { id: string; duplicateEvidence: string[] }) => [i.id, i.duplicateEvidence]),
+      ),
+    ).toEqual(
+      Object.fromEntries(page.result.data!.processRequests.items.map((i) => [i.id, i.duplicateEvidence])),
+    );
+
+    const one = await world.gql(viewer, ProcessRequestDocument, { clientId: partner.id, id: first.id });
+    expect(one.data?.processRequest.duplicateEvidence).toEqual([second.id]);
+
+    // Not asked for: no statement reads them (the list, the stream).
+    const headers = await world.headers(viewer);
+    for (const document of [ProcessRequestsDocument, AllProcessRequestsDocument]) {
+      const query = print(document).replace(/^\s*duplicateEvidence$/m, '');
+      const { sql, result } = await statementsOf(world, () =>
+        world.http
+          .post('/graphql')
+          .set(headers)
+          .send({ query, variables: { clientId: partner.id } }),
+      );
+      expect(result.body.errors).toBeUndefined();
+      expect(sql.filter(readsDuplicates)).toEqual([]);
+    }
+  });
+
+  test("under the partner it was read with: another partner's reader is refused", async () => {
+    const { partner, maker } = await setup();
+    const elsewhere = await setup();
+    const made = await create(maker, partner.id);
+    const ctx = await world.app.graphqlContext({ credentials: await world.headers(elsewhere.maker) });
+    await expect(ctx.loaders.duplicates.load({ id: made.id, partnerId: partner.id })).rejects.toMatchObject({
+      code: 'PARTNER_FORBIDDEN',
+    });
+    // Named with a partner it does not belong to: nothing of it.
+    const own = await world.app.graphqlContext({ credentials: await world.headers(elsewhere.maker) });
+    await expect(
+      own.loaders.duplicates.load({ id: made.id, partnerId: elsewhere.partner.id }),
+    ).resolves.toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
 // pending balance, and reversals with their races; the ledger invariants over all of it, last.
 import supertest from 'supertest';
 import { checked } from './support/openapi';
-import { createApp, type App } from '../src/app';
+import type { App } from '../src/app';
 import { expire } from '../src/runtime/expiry';
 import {
   balanceOf,
@@ -39,13 +39,10 @@ beforeAll(async () => {
     POLICY_CHANGES_NEED_APPROVAL: 'false',
   });
   // Same configuration, same database: a second server process, sweeping on its own timer.
-  second = await createApp(world.app.config);
-  const address = await second.listen(0, '127.0.0.1');
-  secondUrl = `http://127.0.0.1:${address.port}`;
+  ({ app: second, url: secondUrl } = await world.secondProcess());
   secondHttp = checked(supertest(secondUrl));
 });
 afterAll(async () => {
-  await second?.close();
   await world?.close();
 });
 
@@ -899,6 +896,12 @@ test('the invariants can fail: each rule names the row that breaks it (broken by
     [expired.id, expired.client_id],
     `delete from process_request_event where id = (select max(id) from process_request_event where process_request_id = ? and client_id = ?)`,
     'wrongEvents',
+  );
+  await broken(
+    'update process_request_count set n = n + 1 where client_id = ? and status = ?',
+    [expired.client_id, 'EXPIRED'],
+    'update process_request_count set n = n - 1 where client_id = ? and status = ?',
+    'countsNotRows',
   );
   expect(await ledgerViolations(world)).toEqual(NO_VIOLATIONS);
 });

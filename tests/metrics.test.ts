@@ -121,9 +121,10 @@ test('a REST create and approve move the transitions counter and the approve rou
   expect(
     delta('http_request_duration_seconds_bucket', { route: APPROVE_ROUTE, status: '204', le: '+Inf' }),
   ).toBe(1);
-  // The small receipt is one block, one commit, and the download URL one signature.
-  expect(delta('blob_operation_duration_seconds_count', { operation: 'stage_block' })).toBe(1);
-  expect(delta('blob_operation_duration_seconds_count', { operation: 'commit' })).toBe(1);
+  // The small receipt is one write (no block staged, nothing to commit), and the download URL one signature.
+  expect(delta('blob_operation_duration_seconds_count', { operation: 'upload' })).toBe(1);
+  expect(delta('blob_operation_duration_seconds_count', { operation: 'stage_block' })).toBe(0);
+  expect(delta('blob_operation_duration_seconds_count', { operation: 'commit' })).toBe(0);
   expect(delta('blob_operation_duration_seconds_count', { operation: 'sign' })).toBe(1);
 
   // No id anywhere: not the request's, not the partner's, not any other.
@@ -338,11 +339,11 @@ test('blob storage errors are counted by operation', async () => {
   const after = await scrape(metricsUrl());
   const errors = (operation: string, s: typeof before) =>
     s.value('blob_operation_errors_total', { operation });
-  expect(errors('stage_block', after) - errors('stage_block', before)).toBe(1);
+  expect(errors('upload', after) - errors('upload', before)).toBe(1);
   expect(errors('commit', after) - errors('commit', before)).toBe(0);
   // A failed operation is still an operation: it is in the duration histogram's count too.
   expect(
-    after.value('blob_operation_duration_seconds_count', { operation: 'stage_block' }) -
-      before.value('blob_operation_duration_seconds_count', { operation: 'stage_block' }),
+    after.value('blob_operation_duration_seconds_count', { operation: 'upload' }) -
+      before.value('blob_operation_duration_seconds_count', { operation: 'upload' }),
   ).toBe(1);
 });

@@ -3,7 +3,6 @@
 import * as OTPAuth from 'otpauth';
 import supertest from 'supertest';
 import { checked } from './support/openapi';
-import { createApp, type App } from '../src/app';
 import { runCli } from '../src/cli/run';
 import { decryptSecret } from '../src/services/identity/secret-box';
 import { PDF } from './support/files';
@@ -332,12 +331,8 @@ describe('lockout', () => {
 });
 
 describe('across processes', () => {
-  let second: App;
-  afterAll(() => second?.close());
-
   test('a code used on one server process is refused on another', async () => {
-    second = await createApp(world.app.config);
-    const address = await second.listen(0, '127.0.0.1');
+    const second = await world.secondProcess();
     const { partner, makerHeaders } = await setup();
     const checker = await enrollWithCli(world, 'CHECKER', [partner.id]);
     const [a, b] = await Promise.all([
@@ -346,7 +341,7 @@ describe('across processes', () => {
     ]);
     const otp = await codeAt(checker.otpSecret);
     expect((await approveRest(partner.id, a, checker.headers, otp)).status).toBe(204);
-    const res = await checked(supertest(`http://127.0.0.1:${address.port}`))
+    const res = await checked(supertest(second.url))
       .patch(`${world.rest(partner.id)}/process-request/${b}/approve`)
       .set(checker.headers)
       .set('content-type', 'application/json')

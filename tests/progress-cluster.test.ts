@@ -1,6 +1,6 @@
 // Two server processes' worth of app on one database: what one does, the other's watchers see (LISTEN/NOTIFY).
 import { performance } from 'node:perf_hooks';
-import { createApp, type App } from '../src/app';
+import type { App } from '../src/app';
 import type { Operator } from '../src/entities/operator.entity';
 import { until, watchProgress } from './support/progress-ws';
 import { SseClient } from './support/sse';
@@ -17,13 +17,10 @@ let viewer: Operator;
 beforeAll(async () => {
   world = await createWorld();
   // The same configuration (same database, same blob container) as the first app: a second server process.
-  second = await createApp(world.app.config);
-  const address = await second.listen(0, '127.0.0.1');
-  secondUrl = `http://127.0.0.1:${address.port}`;
+  ({ app: second, url: secondUrl } = await world.secondProcess());
   ({ partner, maker, checker, viewer } = await world.team());
 });
 afterAll(async () => {
-  await second?.close();
   await world?.close();
 });
 

@@ -291,3 +291,44 @@ test('queries are not served over WebSocket, and a subscription over HTTP is ref
     errors: [{ extensions: { code: 'VALIDATION_FAILED', status: 400 } }],
   });
 });
+
+test('watchers of one event share its execution only when they sent the same document: each gets its own selection', async () => {
+  const narrow = /* GraphQL */ `
+    subscription Narrow($clientId: ID!) {
+      processRequestProgress(clientId: $clientId) {
+        type
+        processRequestId
+      }
+    }
+  `;
+  const aliased = /* GraphQL */ `
+    subscription Aliased($clientId: ID!) {
+      processRequestProgress(clientId: $clientId) {
+        kind: type
+        processRequestId
+        available
+      }
+    }
+  `;
+  const headers = await world.headers(viewer);
+  const watchers = [
+    watchProgress(world.baseUrl, headers, partner.id),
+    watchProgress(world.baseUrl, headers, partner.id),
+    watchProgress(world.baseUrl, headers, partner.id, narrow),
+    watchProgress(world.baseUrl, headers, partner.id, aliased),
+  ];
+  await until(() => world.app.progress.openStreams === 4);
+  const id = await world.createRequest(partner.id, maker, '2.00');
+  const [full1, full2, short, renamed] = await Promise.all([
+    watchers[0].waitFor({ type: 'CREATED', processRequestId: id }),
+    watchers[1].waitFor({ type: 'CREATED', processRequestId: id }),
+    watchers[2].waitFor({ type: 'CREATED', processRequestId: id }),
+    watchers[3].waitFor({ kind: 'CREATED', processRequestId: id }),
+  ]);
+  expect(full1).toEqual(full2);
+  expect(full1).toMatchObject({ clientId: partner.id, status: 'PENDING' });
+  expect(short).toEqual({ type: 'CREATED', processRequestId: id });
+  expect(renamed).toEqual({ kind: 'CREATED', processRequestId: id, available: null });
+  await Promise.all(watchers.map((w) => w.dispose()));
+  await until(() => world.app.progress.openStreams === 0);
+});

@@ -11,17 +11,19 @@
 //   ```bash / ```shell / ```zsh are refused, so every shell block says which of the two it is
 //   <!-- file: NAME --> before a fenced block: the block is saved as NAME in the session's current
 //               folder, at that point of the script (for example a Node client the next block runs)
-// `npm run --silent cli -- …` inside a block runs src/cli.ts (compiled on the fly by swc, as
-// tests/crash-recovery.test.ts runs the server) against the same database: the guides' `npm run cli`
-// would only add a tsc build first.
+// `npm run --silent cli -- …` inside a block runs the command against the same database with the block's
+// arguments and environment, through `runCli` (what src/cli.ts runs) in this test's process
+// (tests/support/cli-server.ts): its output and exit code are the command's, without loading the whole
+// service in a fresh process for each of the guides' commands. The process around it (src/cli.ts: dotenv,
+// flushing, the exit code) is what scripts/check-production.sh runs as `npm run cli:prod`.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { demoBanner, originOf } from '../src/demo-banner';
+import { CLI_CLIENT, startCliServer, type CliServer } from './support/cli-server';
 import { createWorld, type World } from './support/world';
 
 const ROOT = path.resolve(__dirname, '..');
-const REGISTER = path.join(__dirname, 'support', 'swc-register.cjs');
 /**
  * The files whose sh blocks are the script, in the order they run: the walkthrough, then the guides
  * that continue its shell session. A new guide with runnable examples is added here (and to the README's
@@ -136,15 +138,18 @@ test('every runnable example that calls the service checks what it got', () => {
 
 describe('against a started service', () => {
   let world: World;
+  let cli: CliServer;
   let banner: string;
   const work = path.join(ROOT, '.cache', `readme-walkthrough-${process.pid}`);
   beforeAll(async () => {
     rmSync(work, { recursive: true, force: true });
     mkdirSync(path.join(work, 'session'), { recursive: true });
     world = await createWorld();
+    cli = await startCliServer();
     banner = await demoBanner(world.app, world.baseUrl);
   });
   afterAll(async () => {
+    await cli?.close();
     await world?.close();
     rmSync(work, { recursive: true, force: true });
   });
@@ -174,7 +179,7 @@ describe('against a started service', () => {
     'their sh blocks run in order in one shell and each does what its guide says',
     async () => {
       // The session: bash -e, the `export` lines loaded as the README says (`eval "$(grep '^  export ' start.log)"`),
-      // `npm run --silent cli` pointed at src/cli.ts, then every block in order between markers.
+      // `npm run --silent cli` pointed at the CLI server above, then every block in order between markers.
       const session = path.join(work, 'session');
       writeFileSync(path.join(session, 'start.log'), banner);
       const script = [
@@ -183,7 +188,7 @@ describe('against a started service', () => {
         `npm() {`,
         `  if [ "$1 $2 $3" = "run --silent cli" ]; then`,
         `    shift 3; if [ "\${1:-}" = "--" ]; then shift; fi`,
-        `    node -r ${quote(REGISTER)} ${quote(path.join(ROOT, 'src', 'cli.ts'))} "$@"`,
+        `    node ${quote(CLI_CLIENT)} "$@"`,
         `  else echo "the walkthrough test runs no other npm command: npm $*" >&2; return 1; fi`,
         `}`,
         `eval "$(grep '^  export ' start.log)"`,
@@ -212,6 +217,7 @@ describe('against a started service', () => {
           NODE_ENV: 'development',
           // What `npm start`'s embedded PostgreSQL is for the README's CLI: the service's own database.
           DATABASE_URL: world.databaseUrl,
+          CLI_SERVER_URL: cli.url,
         },
       });
       let stdout = '';
@@ -250,6 +256,8 @@ describe('against a started service', () => {
         );
       }
       expect(done).toBe(runnable.length);
+      // The guides' CLI commands did run (through the server above).
+      expect(cli.commands()).toBeGreaterThan(20);
     },
     10 * 60_000,
   );

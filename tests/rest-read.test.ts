@@ -215,16 +215,16 @@ describe('GET /process-request (every request, streamed)', () => {
   test('returns all of more than 500 requests (crossing the keyset batch), newest first, no duplicates', async () => {
     const a = await actors();
     const TOTAL = 510;
-    // In parallel batches: many rows share a millisecond, so the id tie-break of the keyset is exercised too.
-    for (let done = 0; done < TOTAL;) {
-      const n = Math.min(60, TOTAL - done);
-      await Promise.all(
-        Array.from({ length: n }, (_, i) =>
-          world.createInProcess(a.partner.id, a.maker, `${done + i + 1}.00`),
-        ),
-      );
-      done += n;
-    }
+    // Written in SQL (the upload path is not the subject here), amounts 1.00 … 510.00 in creation order,
+    // ten rows to each millisecond, so the id tie-break of the keyset is exercised on every step.
+    const seeded = await world.seedRequests(a.partner.id, a.maker, TOTAL);
+    await world.sql(
+      `update process_request r
+          set requested_amount = s.n, created_at = timestamptz '2026-01-01T00:00:00Z' + ((s.n - 1) / 10) * interval '1 millisecond'
+         from unnest(?::uuid[]) with ordinality as s(id, n)
+        where r.id = s.id`,
+      [`{${seeded.join(',')}}`],
+    );
     const res = await world.http.get(`${world.rest(a.partner.id)}/process-request`).set(a.h.viewer);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);

@@ -4,7 +4,7 @@
 import type { Operator } from '../src/entities/operator.entity';
 import { waitUntil } from './support/crash-storm';
 import { scrape } from './support/metrics';
-import { startReceiver, type Receiver } from './support/webhook-receiver';
+import { registerEndpoint, startReceiver, type Receiver } from './support/webhook-receiver';
 import { createWorld, type Team, type World } from './support/world';
 
 jest.setTimeout(60_000);
@@ -34,15 +34,8 @@ async function receiver(): Promise<Receiver> {
   return r;
 }
 
-async function register(r: Receiver, extra: Record<string, unknown> = {}, partnerId = team.partner.id) {
-  const res = await world.http
-    .post(`${world.rest(partnerId)}/webhook-endpoints`)
-    .set(await world.headers(admin))
-    .send({ url: r.url, ...extra });
-  expect({ status: res.status, body: res.body }).toMatchObject({ status: 201 });
-  r.secrets.push(res.body.secret as string);
-  return res.body as { id: string; secret: string };
-}
+const register = (r: Receiver, extra: Record<string, unknown> = {}, partnerId = team.partner.id) =>
+  registerEndpoint(world, partnerId, admin, r, extra);
 
 async function deliveries(endpointId: string, query = '') {
   const res = await world.http

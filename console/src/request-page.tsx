@@ -102,20 +102,27 @@ export function RequestPage({ shell, id }: { shell: Shell; id: string }) {
       {ev && (
         <section aria-labelledby="evidence-title" className="evidence">
           <h2 id="evidence-title">Evidence</h2>
-          {evidenceUrl && ev.contentType.startsWith('image/') && (
-            <img src={evidenceUrl} alt={`Evidence: ${ev.fileName}`} />
-          )}
-          {evidenceUrl && ev.contentType === 'application/pdf' && (
-            <object data={evidenceUrl} type="application/pdf" aria-label={`Evidence: ${ev.fileName}`} />
-          )}
-          {evidenceUrl && (
-            <p>
+          {/* The preview's box has its size before the file's address arrives: nothing below it (the
+              decision buttons) moves under a pointer on its way to them. */}
+          <div className="preview">
+            {!evidenceUrl && <p className="hint">Loading the receipt…</p>}
+            {evidenceUrl && ev.contentType.startsWith('image/') && (
+              <img src={evidenceUrl} alt={`Evidence: ${ev.fileName}`} />
+            )}
+            {evidenceUrl && ev.contentType === 'application/pdf' && (
+              <object data={evidenceUrl} type="application/pdf" aria-label={`Evidence: ${ev.fileName}`} />
+            )}
+          </div>
+          <p>
+            {evidenceUrl ? (
               <a href={evidenceUrl} target="_blank" rel="noopener noreferrer">
                 Open {ev.fileName}
-              </a>{' '}
-              ({Math.ceil(ev.size / 1024)} KiB)
-            </p>
-          )}
+              </a>
+            ) : (
+              ev.fileName
+            )}{' '}
+            ({Math.ceil(ev.size / 1024)} KiB)
+          </p>
         </section>
       )}
       {(mayDecide || mayCancel || mayReverse) && (

@@ -4,6 +4,8 @@ import { Operator } from '../entities/operator.entity';
 import { DomainError } from '../domain/errors';
 import { BOUND_TO, type TokenVerifier, validUntil } from './token-verifier';
 import { type TokenName, tokenRefused } from './refusals';
+import type { OperatorCache } from '../runtime/operator-cache';
+import type { KeptOperator } from '../domain/context';
 
 export interface Credentials {
   authorization?: unknown;
@@ -44,17 +46,21 @@ export interface Authenticated {
   operator: Operator;
   /** When the earlier of the two tokens stops verifying: a progress stream opened with them ends then. */
   validUntil: Date;
+  /** Set when the operator is the row this process kept (a read must then check its version: storedRead). */
+  kept?: KeptOperator;
 }
 
 /**
  * Verifies both tokens, then reads the operator whose `subject` the user token names from the database:
  * roles, scope and the active flag are always the stored ones. 401 for any token problem,
- * 403 OPERATOR_INACTIVE for a deactivated operator.
+ * 403 OPERATOR_INACTIVE for a deactivated operator. Given `operators` (a read whose statement checks the
+ * operator row's version, see storedRead), the row this process kept may serve instead.
  */
 export async function authenticate(
   verifier: TokenVerifier,
   em: EntityManager,
   credentials: Credentials,
+  operators?: OperatorCache,
 ): Promise<Authenticated> {
   const appToken = bearer(credentials.authorization, 'app');
   const userToken = bearer(credentials['x-user-token'], 'user');
@@ -63,21 +69,82 @@ export async function authenticate(
   // A console session token is good only with the user token of the operator it was opened for.
   if (app[BOUND_TO] !== undefined && app[BOUND_TO] !== subject)
     throw new DomainError('UNAUTHENTICATED', 'The console session belongs to another operator');
-  // A plain statement mapped onto the entity (merged into this request's identity map, as findOne would):
-  // every call reads it, and the query builder and find pipeline were its cost. An operator never given a
-  // subject has its id as one, which only `sub` tokens of this service's own minting carry: any other claim
-  // (an outside provider's `email`, `oid`) could be made to hold an id every reader of a partner sees.
-  const [row] = await em.execute<Array<Record<string, unknown>>>(
-    `select * from operator where subject = ?${claim === 'sub' ? '' : ' and subject <> id::text'}`,
-    [subject],
-  );
-  const operator = row ? em.map(Operator, row) : null;
-  if (!operator)
+  const lookup = { key: `${claim === 'sub' ? 'sub' : 'other'}:${subject}`, subject, bySub: claim === 'sub' };
+  const found = operators?.get(lookup.key);
+  const row = found ?? (await operatorRow(em, lookup, operators));
+  const authenticated: Authenticated = {
+    operator: found ? keptOperatorOf(em, found) : operatorOf(em, row),
+    validUntil: validUntil(Math.min(app.exp as number, exp)),
+  };
+  if (found && operators) {
+    // Read once however many reads of the call ask (a GraphQL operation's root fields run side by side).
+    let reloaded: Promise<Operator> | undefined;
+    authenticated.kept = {
+      version: String(found[ROW_VERSION]),
+      reload: () =>
+        (reloaded ??= (async () => {
+          operators.forget(String(found.id));
+          em.clear();
+          return operatorOf(em, await operatorRow(em, lookup, operators));
+        })()),
+    };
+  }
+  return authenticated;
+}
+
+/** The column carrying the row's version (xmin) beside the operator's own. */
+const ROW_VERSION = 'row_version';
+
+/** The row as this request's entity (merged into its identity map, as findOne would; a copy of the row). */
+function operatorOf(em: EntityManager, row: Record<string, unknown> | undefined): Operator {
+  if (!row)
     throw tokenRefused(
       'user',
       'unknown_subject',
       "names no known operator (its subject claim matches no operator's subject)",
     );
+  const { [ROW_VERSION]: _version, ...columns } = row;
+  const operator = em.map(Operator, structuredClone(columns));
   if (!operator.active) throw new DomainError('OPERATOR_INACTIVE');
-  return { operator, validUntil: validUntil(Math.min(app.exp as number, exp)) };
+  return operator;
+}
+
+/** Each kept row's fields as the entity has them, mapped once (the ORM's map and merge were most of a hot call's own work). */
+const keptFields = new WeakMap<Record<string, unknown>, Record<string, unknown>>();
+
+/**
+ * A kept row as this call's own Operator: the fields of the entity mapped once per kept row, copied, not
+ * merged into the call's EntityManager (the reads that may use a kept row take the operator's fields, never
+ * the identity map; a reload puts the stored row there). Each call gets its own copy, arrays and limits
+ * included, so nothing one call does to its operator reaches another. The fields are defined as the copy's
+ * own: assigned, each would run the change-tracking setter the ORM puts on the prototype, and the first
+ * would make the entity's helper, for an object no EntityManager manages.
+ */
+function keptOperatorOf(em: EntityManager, row: Record<string, unknown>): Operator {
+  let fields = keptFields.get(row);
+  if (!fields) keptFields.set(row, (fields = { ...operatorOf(em.fork(), row) }));
+  const copy = Object.create(Operator.prototype) as Operator;
+  for (const [key, value] of Object.entries(structuredClone(fields)))
+    Object.defineProperty(copy, key, { value, writable: true, enumerable: true, configurable: true });
+  return copy;
+}
+
+/**
+ * The operator row a subject names, with its version. A plain statement: every call without a kept row
+ * reads it, and the query builder and find pipeline were its cost. An operator never given a subject has
+ * its id as one, which only `sub` tokens of this service's own minting carry: any other claim (an outside
+ * provider's `email`, `oid`) could be made to hold an id every reader of a partner sees.
+ */
+async function operatorRow(
+  em: EntityManager,
+  { key, subject, bySub }: { key: string; subject: string; bySub: boolean },
+  operators?: OperatorCache,
+): Promise<Record<string, unknown> | undefined> {
+  const since = operators?.mark();
+  const [row] = await em.execute<Array<Record<string, unknown>>>(
+    `select *, xmin::text as ${ROW_VERSION} from operator where subject = ?${bySub ? '' : ' and subject <> id::text'}`,
+    [subject],
+  );
+  if (row && operators && since !== undefined) operators.remember(key, row, since);
+  return row;
 }

@@ -13,6 +13,7 @@ import type { Config, TokenKeyConfig } from '../config';
 import { normaliseSubject } from '../domain/subject';
 import { joseRefusal, tokenRefused } from './refusals';
 import { type ConsoleSessionService, isConsoleToken } from '../services/identity/console-session.service';
+import { VerifiedTokens } from './verified-tokens';
 
 type Key = Uint8Array | KeyLike | JWTVerifyGetKey;
 
@@ -33,15 +34,27 @@ export const validUntil = (exp: number): Date => new Date((exp + CLOCK_TOLERANCE
 
 const ASYMMETRIC = ['RS256', 'ES256'];
 
-async function resolveKey(cfg: TokenKeyConfig): Promise<{ key: Key; algorithms: string[] }> {
+interface ResolvedKey {
+  key: Key;
+  algorithms: string[];
+  /** A secret or a PEM key: it cannot change while the process runs (a JWKS can rotate its keys). */
+  fixed: boolean;
+}
+
+async function resolveKey(cfg: TokenKeyConfig): Promise<ResolvedKey> {
   switch (cfg.kind) {
     case 'secret':
       // A key object made once: given bytes, jose would make one on every verification.
-      return { key: createSecretKey(Buffer.from(cfg.secret, 'utf8')), algorithms: ['HS256'] };
+      return {
+        key: createSecretKey(Buffer.from(cfg.secret, 'utf8')),
+        algorithms: ['HS256'],
+        fixed: true,
+      };
     case 'jwks':
       return {
         key: createRemoteJWKSet(new URL(cfg.url), { timeoutDuration: 5000, cooldownDuration: 30000 }),
         algorithms: ASYMMETRIC,
+        fixed: false,
       };
     case 'pem': {
       // The key itself says which algorithm it serves: RSA → RS256, P-256 → ES256. (importSPKI does not
@@ -55,7 +68,11 @@ async function resolveKey(cfg: TokenKeyConfig): Promise<{ key: Key; algorithms: 
             ? 'ES256'
             : undefined;
       if (!alg) throw new Error('token public key is neither an RSA nor a P-256 key');
-      return { key: await importSPKI(cfg.pem, alg), algorithms: [alg] };
+      return {
+        key: await importSPKI(cfg.pem, alg),
+        algorithms: [alg],
+        fixed: true,
+      };
     }
   }
 }
@@ -91,7 +108,14 @@ export async function createTokenVerifier(
     app: await resolveKey(config.appToken),
     user: await resolveKey(config.userToken),
   };
-  const check = async (token: string, { key, algorithms }: { key: Key; algorithms: string[] }) => {
+  // With both keys fixed, a token's verdict as either kind can change only when its exp passes: a token
+  // accepted once is accepted again from what was kept until then (VerifiedTokens checks exp again).
+  const fixed = keys.app.fixed && keys.user.fixed;
+  const accepted: Record<Kind, VerifiedTokens | undefined> = {
+    app: fixed ? new VerifiedTokens(CLOCK_TOLERANCE_SECONDS) : undefined,
+    user: fixed ? new VerifiedTokens(CLOCK_TOLERANCE_SECONDS) : undefined,
+  };
+  const check = async (token: string, { key, algorithms }: ResolvedKey) => {
     const { payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1] & JWTVerifyGetKey, {
       algorithms,
       issuer: config.tokenIssuer,
@@ -113,6 +137,8 @@ export async function createTokenVerifier(
     return payload;
   };
   const verifyAs = async (token: string, kind: Kind): Promise<JWTPayload> => {
+    const known = accepted[kind]?.get(token);
+    if (known) return known;
     let payload: JWTPayload;
     try {
       payload = await check(token, keys[kind]);
@@ -136,10 +162,13 @@ export async function createTokenVerifier(
         'wrong_audience',
         `says no '${KIND_CLAIM}' claim and the ${other} token's key also verifies it`,
       );
-    return payload;
+    return accepted[kind]?.set(token, payload) ?? payload;
   };
   return {
     async verifyApp(token) {
+      // Only verifyApp fills accepted.app, and only with tokens that are not the console's (a fact of the text).
+      const known = accepted.app?.get(token);
+      if (known) return known;
       // The console's session token (audience `console`) is verified with its own key and nothing else;
       // authenticate() then requires the user token of the operator it is bound to.
       if (consoleSessions && isConsoleToken(token)) {

@@ -100,3 +100,76 @@ export async function loadPartner(
   ]);
   return partner && balance ? { partner, balance } : null;
 }
+
+/** The column a hot read adds to its statement: the acting operator row's version, read with the data. */
+export const OPERATOR_VERSION_SQL = (operatorParam: string) =>
+  `(select xmin::text from operator where id = ${operatorParam}) as operator_version`;
+
+/**
+ * Runs a read whose statement also reports the acting operator row's current version (OPERATOR_VERSION_SQL),
+ * so that an operator kept by this process is as good as one read for the call: if the row changed since it
+ * was kept (a change not heard yet), or the kept row refused the call, the read runs again with the stored
+ * row. A read with a row read for this call runs once.
+ *
+ * The stored row replaces the kept one in `ctx` itself, so whatever else the call judges with that context
+ * afterwards (another root field of a GraphQL operation, the fields its loaders resolve) is judged with the
+ * stored row too. A row that matched the version was the stored one when this read's statement ran, after
+ * the call began: never older than the row a call reading it afresh would have used throughout.
+ */
+export async function storedRead<T>(
+  ctx: ServiceContext,
+  read: (ctx: ServiceContext) => Promise<{ value: T; operatorVersion: string | null }>,
+): Promise<T> {
+  const kept = ctx.kept;
+  if (!kept) return (await read(ctx)).value;
+  try {
+    const { value, operatorVersion } = await read(ctx);
+    if (operatorVersion === kept.version) return value;
+  } catch (error) {
+    // A refusal or a 404 may come from a row that changed; anything else is the read's own failure.
+    if (!(error instanceof DomainError) || error.status >= 500) throw error;
+  }
+  // The same stored row for every read of the call that finds the kept one changed (reload reads it once).
+  await useStoredOperator(ctx);
+  return (await read(ctx)).value;
+}
+
+/** A write judged with a kept operator row found that row changed (its statement wrote nothing). */
+export class KeptOperatorChanged extends Error {
+  constructor() {
+    super('The operator row changed since it was kept');
+  }
+}
+
+/**
+ * A write that may be judged with the operator row this process kept (`ctx.kept`): its statement writes only
+ * while the row's version is still the kept one, and throws KeptOperatorChanged otherwise, having written
+ * nothing. A refusal judged with a kept row, or a kept row found changed, is judged again with the stored
+ * row, as a call that read it would have been. Without a kept row the write runs once, as it is.
+ */
+export async function keptWrite<T>(
+  ctx: ServiceContext,
+  write: (ctx: ServiceContext) => Promise<T>,
+): Promise<T> {
+  const kept = ctx.kept;
+  if (!kept) return write(ctx);
+  try {
+    return await write(ctx);
+  } catch (error) {
+    const refused = error instanceof DomainError && error.status < 500;
+    if (!refused && !(error instanceof KeptOperatorChanged)) throw error;
+  }
+  await useStoredOperator(ctx);
+  return write(ctx);
+}
+
+/**
+ * From here on the call acts with the stored operator row instead of the kept one (read again; 401/403
+ * as authentication would answer). For a call that cannot simply run again (a create has read its body).
+ */
+export async function useStoredOperator(ctx: ServiceContext): Promise<void> {
+  const kept = ctx.kept;
+  if (!kept) return;
+  ctx.operator = await kept.reload();
+  ctx.kept = undefined;
+}

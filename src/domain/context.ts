@@ -12,4 +12,17 @@ export interface ServiceContext {
   partners?: PartnerCache;
   /** When the call's credentials stop verifying; a progress stream opened with them ends then. */
   validUntil?: Date;
+  /** Set when `operator` is a row this process kept rather than one read for this call (see storedRead). */
+  kept?: KeptOperator;
+}
+
+/** An operator row served from the process's cache: the version it had, and how to read the stored one. */
+export interface KeptOperator {
+  /** The row's version (its xmin) when it was read: any change to the row changes it. */
+  version: string;
+  /**
+   * Reads the stored row again (forgetting the kept one): 401/403 as authentication would answer. Read once
+   * per call: asked again, it answers the same.
+   */
+  reload(): Promise<Operator>;
 }

@@ -55,16 +55,24 @@ export function assertCurrencyScale(amount: string, currency: string, field = 'r
 
 /** Formats a NUMERIC value from the database ("10000.0000") to the currency's digits ("10000.00"). */
 export function formatAmount(value: string, currency: string): Decimal {
-  const digits = currencyDigits(currency);
-  const negative = value.startsWith('-');
-  const [integer, fraction = ''] = (negative ? value.slice(1) : value).split('.');
-  const kept = fraction.padEnd(digits, '0').slice(0, digits);
-  if (/[1-9]/.test(fraction.slice(digits))) {
-    // Never round silently; the column only ever holds amounts valid for the currency.
-    throw new Error(`amount ${value} has more precision than ${currency} allows`);
-  }
-  return new Decimal(`${negative ? '-' : ''}${integer}${digits > 0 ? `.${kept}` : ''}`);
+  return new Decimal(amountText(value, currency));
 }
+
+/** formatAmount's text, for writers that put it straight into their output (a statement: two per entry). */
+export function amountText(value: string, currency: string): string {
+  const digits = currencyDigits(currency);
+  const dot = value.indexOf('.');
+  if (dot < 0) return digits > 0 ? `${value}.${ZEROS.slice(0, digits)}` : value;
+  const fraction = value.length - dot - 1;
+  if (fraction <= digits) return value + ZEROS.slice(0, digits - fraction);
+  for (let i = dot + 1 + digits; i < value.length; i++) {
+    // Never round silently; the column only ever holds amounts valid for the currency.
+    if (value[i] !== '0') throw new Error(`amount ${value} has more precision than ${currency} allows`);
+  }
+  return value.slice(0, digits > 0 ? dot + 1 + digits : dot);
+}
+
+const ZEROS = '0000';
 
 /**
  * Compares two plain non-negative decimal strings exactly ("10.5" vs "10.50" are equal): -1, 0 or 1.

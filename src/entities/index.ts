@@ -9,6 +9,7 @@ import { Operator } from './operator.entity';
 import { OperatorSubjectRelease } from './operator-subject-release.entity';
 import { OtpAttempt } from './otp-attempt.entity';
 import { Partner } from './partner.entity';
+import { ProcessRequestCount } from './process-request-count.entity';
 import { ProcessRequestEvent } from './process-request-event.entity';
 import { Evidence, ProcessRequest } from './process-request.entity';
 import { ProcessType } from './process-type.entity';
@@ -27,6 +28,7 @@ export const ENTITIES = [
   ClientBalance,
   ProcessType,
   ProcessRequest,
+  ProcessRequestCount,
   Evidence,
   LedgerEntry,
   ProcessRequestEvent,

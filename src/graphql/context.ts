@@ -27,6 +27,11 @@ export interface ContextInput {
   requestId?: string;
   log?: Logger;
   expectedBytes?: number;
+  /**
+   * The operation is a query of storedReads only (HotOperations): it may be served the operator row this
+   * process keeps, whose version each of those reads checks in its own statement.
+   */
+  hot?: boolean;
 }
 
 /** Authenticates (401/403 before any resolver runs) and forks the EntityManager for this operation. */
@@ -40,21 +45,28 @@ export async function buildGraphQLContext(
   const log = input.log && input.requestId ? input.log : (input.log ?? services.log).child({ requestId });
   const em = services.orm.em.fork();
   try {
-    const { operator, validUntil } = await authenticate(verifier, em, input.credentials);
-    const serviceContext: ServiceContext = {
+    const { operator, validUntil, kept } = await authenticate(
+      verifier,
+      em,
+      input.credentials,
+      input.hot ? services.operators : undefined,
+    );
+    const context = {
       em,
       operator,
       log: log.child({ operatorId: operator.id }),
       partners: services.partners,
       validUntil,
-    };
-    return {
-      ...serviceContext,
+      kept,
       services,
       requestId,
-      loaders: createLoaders(services, serviceContext),
       expectedBytes: input.expectedBytes,
-    };
+    } as GraphQLContext;
+    // Loaders judge with the object the resolvers receive: when a read replaces a kept operator row with
+    // the stored one (storedRead), the fields resolved after it are judged with the stored row too. This is
+    // that object for graphql-ws; Apollo runs each operation on a copy and binds them to it (loaders.plugin).
+    context.loaders = createLoaders(services, context);
+    return context;
   } catch (error) {
     const domain = toDomainError(error);
     if (domain.status >= 500) log.error({ err: error }, 'GraphQL context failed');

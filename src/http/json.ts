@@ -27,6 +27,27 @@ export function sendJson(ctx: Context, status: number, body: unknown): void {
   ctx.body = stringify(body);
 }
 
+/** koa-body's JSON parser for each limit, made once: making one checks its options (with zod) every time. */
+const jsonParsers = new Map<number, ReturnType<typeof koaBody>>();
+function jsonParser(limitBytes: number): ReturnType<typeof koaBody> {
+  let parser = jsonParsers.get(limitBytes);
+  if (!parser) {
+    parser = koaBody({
+      json: true,
+      jsonLimit: limitBytes,
+      jsonStrict: false,
+      multipart: false,
+      urlencoded: false,
+      text: false,
+      parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH],
+      patchNode: false,
+      patchKoa: true,
+    });
+    jsonParsers.set(limitBytes, parser);
+  }
+  return parser;
+}
+
 /**
  * Reads an optional JSON object body with koa-body: 415 for a body that is not JSON, 400 for JSON that
  * is not an object; koa-body's own refusals (too large, not JSON) are translated with every other HTTP
@@ -38,18 +59,7 @@ export async function readJsonObject(ctx: Context, limitBytes: number): Promise<
   if (!hasBody) return {};
   if (!ctx.is('application/json'))
     throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'The body must be application/json');
-  const parse = koaBody({
-    json: true,
-    jsonLimit: limitBytes,
-    jsonStrict: false,
-    multipart: false,
-    urlencoded: false,
-    text: false,
-    parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH],
-    patchNode: false,
-    patchKoa: true,
-  });
-  await parse(ctx as never, async () => {});
+  await jsonParser(limitBytes)(ctx as never, async () => {});
   const parsed: unknown = ctx.request.body;
   if (parsed === undefined || parsed === '') return {};
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {

@@ -5,25 +5,61 @@ import { XMLBuilder } from 'fast-xml-parser';
 import { BALANCE_REVERSAL_PROCESS_TYPE_ID } from '../entities/process-type.entity';
 import { framed } from '../domain/iterables';
 import type { Decimal } from '../domain/money';
-import type { StatementStream } from '../services/integration/statement.service';
+import { Readable } from 'node:stream';
+import type { StatementEntryText, StatementStream } from '../services/integration/statement.service';
 import type { EventExportView, ProcessRequestView, StatementEntryView } from '../shapes/views';
 import type { Cell } from './csv';
 import { stringify } from './json';
 
-/** The JSON statement of SPEC section 19, written entry by entry. */
-export function statementJson(statement: StatementStream): AsyncIterable<string> {
+/** One entry of the JSON statement: the bytes `stringify` writes for its view, without building the view. */
+export const entryJson = (e: StatementEntryText): string =>
+  `{"at":"${e.at}","amount":${e.amount},"balanceAfter":${e.balanceAfter},` +
+  `"processRequestId":"${e.processRequestId}","processTypeId":${e.processTypeId},"direction":"${e.direction}"}`;
+
+/**
+ * The JSON statement of SPEC section 19 as a stream of one chunk per batch of entries (the head goes with
+ * the first), so a month is a write or two, read only as fast as the client takes it. Destroying the
+ * stream closes the statement at once, even while a batch is being fetched.
+ */
+export function statementJson(statement: StatementStream): Readable {
   const head = stringify(statement.header);
-  let first = true;
-  return framed(
-    statement.entries,
-    (entry) => {
-      const text = (first ? '' : ',') + stringify(entry);
-      first = false;
-      return text;
+  const batches = statement.batches[Symbol.asyncIterator]();
+  let prefix = `${head.slice(0, -1)},"entries":[`;
+  let reading = false;
+  const pump = async () => {
+    try {
+      for (;;) {
+        const step = await batches.next();
+        if (stream.destroyed) return;
+        if (step.done) {
+          stream.push(`${prefix === ',' ? '' : prefix}]}`);
+          stream.push(null);
+          return;
+        }
+        if (step.value.length === 0) continue;
+        const text = prefix + step.value.map(entryJson).join(',');
+        prefix = ',';
+        if (!stream.push(text)) break;
+      }
+      reading = false;
+    } catch (error) {
+      stream.destroy(error as Error);
+    }
+  };
+  const stream = new Readable({
+    read() {
+      if (reading) return;
+      reading = true;
+      void pump();
     },
-    [`${head.slice(0, -1)},"entries":[`],
-    [']}'],
-  );
+    destroy(error, callback) {
+      statement.close().then(
+        () => callback(error),
+        (e: Error) => callback(error ?? e),
+      );
+    },
+  });
+  return stream;
 }
 
 export const STATEMENT_CSV_SUMMARY = [

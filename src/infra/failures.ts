@@ -29,8 +29,12 @@ const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '55P03', '57
 /**
  * pg's own words for a connection that is gone (it gives them no code): the server closed it under a
  * query ("Connection terminated unexpectedly"), or a query was given a client already broken or ended.
+ * Knex's "Transaction query already complete" is the same event seen from inside a transaction: its BEGIN
+ * failed on a connection that died, knex marked the transaction finished and still ran the callback, whose
+ * first statement then fails with these words (nothing of the transaction was written).
  */
-const DEAD_CONNECTION = /Connection terminated|is not queryable|connection error|Client was closed/i;
+const DEAD_CONNECTION =
+  /Connection terminated|is not queryable|connection error|Client was closed|Transaction query already complete/i;
 
 interface DriverError {
   code?: unknown;

@@ -10,7 +10,10 @@ export const ADVISORY_LOCKS = {
   MIGRATIONS: 727274001,
   /** (class, owner id): a server process is alive while its session holds this (src/runtime/liveness.ts). */
   LIVENESS: 727274002,
-  /** (class, hashtext(partner id)): a partner's events commit in id order (src/sql/progress.ts). */
+  /**
+   * (class, hashtext(partner id)): a partner's events commit in id order (src/sql/progress.ts); also taken
+   * by the triggers keeping process_request_count (Migration20261206050000_request_counts) before a count row.
+   */
   EVENT_ORDER: 727274003,
   /** (class, hashtext(operator id)): one OTP check at a time per operator (src/services/identity/otp.service.ts). */
   OTP: 727274004,

@@ -8,6 +8,8 @@ import { Migration20261206010000_stream_tickets } from './Migration2026120601000
 import { Migration20261206013000_subject_releases } from './Migration20261206013000_subject_releases';
 import { Migration20261206020000_webhooks } from './Migration20261206020000_webhooks';
 import { Migration20261206030000_controls } from './Migration20261206030000_controls';
+import { Migration20261206040000_operator_change_notify } from './Migration20261206040000_operator_change_notify';
+import { Migration20261206050000_request_counts } from './Migration20261206050000_request_counts';
 
 /** Every migration in order, listed explicitly so they run the same from dist/ and under jest. */
 export const MIGRATIONS = [
@@ -27,4 +29,9 @@ export const MIGRATIONS = [
   { name: 'Migration20261206013000_subject_releases', class: Migration20261206013000_subject_releases },
   { name: 'Migration20261206020000_webhooks', class: Migration20261206020000_webhooks },
   { name: 'Migration20261206030000_controls', class: Migration20261206030000_controls },
+  {
+    name: 'Migration20261206040000_operator_change_notify',
+    class: Migration20261206040000_operator_change_notify,
+  },
+  { name: 'Migration20261206050000_request_counts', class: Migration20261206050000_request_counts },
 ];

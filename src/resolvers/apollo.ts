@@ -1,7 +1,11 @@
 // Apollo Server mounted on Koa by hand (HeaderMap + executeHTTPGraphQLRequest), with multipart uploads.
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { processRequest } from 'graphql-upload-minimal';
 import type { Context, Next } from 'koa';
 import { Readable } from 'node:stream';
@@ -14,6 +18,8 @@ import { readJsonObject, sendJson } from '../http/json';
 import { noteFailure } from '../http/middleware';
 import { credentialsOf } from '../auth/authenticate';
 import { buildGraphQLContext, type GraphQLContext } from '../graphql/context';
+import { HotOperations } from '../graphql/hot-operation';
+import { loadersPlugin } from '../graphql/loaders.plugin';
 import { documentLimitsRule, PARSE_OPTIONS, variablesLimitError } from '../graphql/document-limits';
 import { uploadOnceRule } from './upload-once';
 import { formatGraphQLError, fromUploadError, toGraphQLError } from '../graphql/errors';
@@ -51,7 +57,15 @@ export function createApollo(schema: GraphQLSchema, services: Services): ApolloS
     // explorer, when on, is ours (explorer.ts), from the service's own assets.
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
+      // Apollo's cache-control plugin, installed unless disabled, wraps every field's resolver to gather
+      // cache hints. The schema gives none, so every answer was uncacheable and it set no header: the
+      // same answer without the per-field work.
+      ApolloServerPluginCacheControlDisabled(),
+      // Installed unless disabled, it traces only a federated subgraph's operations (this schema is none),
+      // yet still starts on every request to find that out.
+      ApolloServerPluginInlineTraceDisabled(),
       requestIdPlugin(),
+      loadersPlugin(),
       variablesLimitPlugin(),
       retryAfterPlugin(),
     ],
@@ -70,25 +84,40 @@ function hasPreflightHeader(ctx: Context): boolean {
   return Boolean(ctx.get('apollo-require-preflight') || ctx.get('x-apollo-operation-name'));
 }
 
-/** The operation's body: multipart (uploads), JSON, or none (GET, or a type Apollo refuses itself). */
-async function readBody(ctx: Context): Promise<unknown> {
-  if (ctx.method !== 'POST') return undefined;
+/** The operation's body: multipart (an upload), JSON, or none (GET, or a type Apollo refuses itself). */
+async function readBody(ctx: Context): Promise<{ body?: unknown; upload: boolean }> {
+  if (ctx.method !== 'POST') return { upload: false };
   if (ctx.is('multipart/form-data')) {
     // Without the header Apollo refuses the request anyway: don't read a body that will be refused.
-    if (!hasPreflightHeader(ctx)) return undefined;
+    if (!hasPreflightHeader(ctx)) return { upload: true };
     try {
-      return await processRequest(ctx.req, ctx.res, {
+      const body = await processRequest(ctx.req, ctx.res, {
         maxFileSize: MAX_EVIDENCE_BYTES + 1,
         maxFiles: 1,
         maxFieldSize: MAX_JSON_BODY,
       });
+      return { body, upload: true };
     } catch (e) {
       throw fromUploadError(e) ?? new DomainError('MALFORMED_MULTIPART', (e as Error).message);
     }
   }
   if (ctx.is('application/json', 'application/graphql-response+json'))
-    return readJsonObject(ctx, MAX_JSON_BODY);
-  return undefined;
+    return { body: await readJsonObject(ctx, MAX_JSON_BODY), upload: false };
+  return { upload: false };
+}
+
+/**
+ * The operation's text and name as Apollo will read them: a JSON body's, or a GET's query string. A
+ * multipart body is an upload, a mutation: none.
+ */
+function operationText(
+  ctx: Context,
+  body: unknown,
+  upload: boolean,
+): { query?: unknown; operationName?: unknown } {
+  if (ctx.method === 'GET' || ctx.method === 'HEAD') return ctx.query;
+  if (upload || body === null || typeof body !== 'object') return {};
+  return body as { query?: unknown; operationName?: unknown };
 }
 
 export function graphqlMiddleware(
@@ -98,12 +127,14 @@ export function graphqlMiddleware(
   /** The per-operator places this process shares between GraphQL and REST. */
   inFlight: InFlight,
 ) {
+  const hotOperations = new HotOperations();
   return async (ctx: Context, next: Next) => {
     // Other methods never get here (rest/methods.ts: 405 with Allow).
     if (ctx.path !== GRAPHQL_PATH) return next();
     let body: unknown;
+    let upload: boolean;
     try {
-      body = await readBody(ctx);
+      ({ body, upload } = await readBody(ctx));
     } catch (e) {
       // A body that cannot be read is refused in the shape of every other GraphQL answer.
       const error = noteFailure(ctx, e);
@@ -116,6 +147,7 @@ export function graphqlMiddleware(
     for (const [key, value] of Object.entries(ctx.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
+    const text = operationText(ctx, body, upload);
     // The operator's place among its operations in flight, taken once it is authenticated.
     let release: (() => void) | undefined;
     const response = await apollo
@@ -133,6 +165,7 @@ export function graphqlMiddleware(
             requestId: ctx.state.requestId,
             log: ctx.state.log,
             expectedBytes: Number(ctx.get('content-length')) || undefined,
+            hot: hotOperations.isHot(text.query, text.operationName),
           });
           try {
             release = inFlight.acquire(context.operator.id);

@@ -11,7 +11,10 @@ const byOrder = (a: string, b: string) => ORDER.indexOf(a) - ORDER.indexOf(b);
 export type AllowedMethods = (path: string) => string[] | undefined;
 
 export function allowedMethods(routers: Router[], fixed: Record<string, string[]> = {}): AllowedMethods {
-  return (path) => {
+  // A fixed path's answer is the same for every call once the routes are registered (before the first
+  // request): worked out on its first call, not matched against every route again on each (/graphql).
+  const known = new Map<string, string[] | undefined>();
+  const allowed: AllowedMethods = (path) => {
     const methods = new Set(fixed[path] ?? []);
     for (const router of routers) {
       for (const layer of router.match(path, 'GET').path) for (const m of layer.methods) methods.add(m);
@@ -19,6 +22,11 @@ export function allowedMethods(routers: Router[], fixed: Record<string, string[]
     if (methods.size === 0) return undefined;
     methods.add('OPTIONS');
     return [...methods].sort(byOrder);
+  };
+  return (path) => {
+    if (!Object.hasOwn(fixed, path)) return allowed(path);
+    if (!known.has(path)) known.set(path, allowed(path));
+    return known.get(path);
   };
 }
 

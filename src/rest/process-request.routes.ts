@@ -33,20 +33,32 @@ const BULK_BODY_LIMIT = 64 * 1024;
 
 export const REST_BASE = '/cms/rest/app/partners/:partnerId';
 
-/** Authenticates the two headers and builds the service context for this request. */
+/**
+ * Authenticates the two headers and builds the service context for this request. `hot`: a call whose
+ * service checks the operator row's version in its own statement (a read through storedRead, a decision
+ * through keptWrite, a create in FILING) may be served the row this process keeps; every other call reads
+ * the row afresh.
+ */
 export async function serviceContext(
   ctx: Context,
   services: Services,
   verifier: TokenVerifier,
+  hot = false,
 ): Promise<ServiceContext> {
   const em = services.orm.em.fork();
-  const { operator, validUntil } = await authenticate(verifier, em, credentialsOf(ctx.headers));
+  const { operator, validUntil, kept } = await authenticate(
+    verifier,
+    em,
+    credentialsOf(ctx.headers),
+    hot ? services.operators : undefined,
+  );
   return {
     em,
     operator,
     log: ctx.state.log.child({ operatorId: operator.id }),
     partners: services.partners,
     validUntil,
+    kept,
   };
 }
 
@@ -105,9 +117,9 @@ export function processRequestRouter(
     const release = inFlight.acquire(operatorId, weight);
     (ctx.state as { releases?: Array<() => void> }).releases?.push(release);
   };
-  /** The service context of a call that takes one place. */
-  const svc = async (ctx: Context) => {
-    const sctx = await serviceContext(ctx, services, verifier);
+  /** The service context of a call that takes one place (`hot`: see serviceContext). */
+  const svc = async (ctx: Context, hot = false) => {
+    const sctx = await serviceContext(ctx, services, verifier, hot);
     hold(ctx, sctx.operator.id);
     return sctx;
   };
@@ -125,7 +137,8 @@ export function processRequestRouter(
   });
 
   router.post('/process-request', async (ctx) => {
-    const sctx = await svc(ctx);
+    // May be judged with the kept operator row: FILING checks its version before anything is stored.
+    const sctx = await svc(ctx, true);
     const created = await processRequests.create(sctx, partnerOf(ctx), receiveMultipart(ctx.req), {
       expectedBytes: Number(ctx.get('content-length')) || undefined,
       idempotencyKey: parseInput(
@@ -138,8 +151,8 @@ export function processRequestRouter(
   });
 
   router.get('/balance', async (ctx) => {
-    const sctx = await svc(ctx);
     const query = queryOf(ctx);
+    const sctx = await svc(ctx, query.at === undefined);
     if (query.at !== undefined) {
       // The balance as it stood at an instant, from the ledger (SPEC section 19).
       const { at } = parseInput(balanceAt, query);
@@ -150,7 +163,7 @@ export function processRequestRouter(
   });
 
   router.get('/process-requests', async (ctx) => {
-    const sctx = await svc(ctx);
+    const sctx = await svc(ctx, true);
     sendJson(ctx, 200, await queries.page(sctx, partnerOf(ctx), parseInput(pageQuery, queryOf(ctx))));
   });
 
@@ -166,7 +179,7 @@ export function processRequestRouter(
   extend?.(router);
 
   router.get('/process-request/:id', async (ctx) => {
-    const sctx = await svc(ctx);
+    const sctx = await svc(ctx, true);
     sendJson(ctx, 200, await queries.details(sctx, partnerOf(ctx), idOf(ctx)));
   });
 
@@ -176,12 +189,18 @@ export function processRequestRouter(
     sendJson(ctx, 200, { url: link.url, expiresAt: link.expiresAt });
   });
 
+  const OUTCOMES = {
+    approve: ProcessRequestStatus.APPROVED,
+    reject: ProcessRequestStatus.REJECTED,
+    cancel: ProcessRequestStatus.CANCELLED,
+  } as const;
   for (const action of ['approve', 'reject', 'cancel'] as const) {
     router.patch(`/process-request/:id/${action}`, async (ctx) => {
-      const sctx = await svc(ctx);
+      // May be judged with the kept operator row: the decision's statement checks its version (keptWrite).
+      const sctx = await svc(ctx, true);
       const [partnerId, processRequestId] = [partnerOf(ctx), idOf(ctx)];
       const input = parseInput(decisionInput, await readJsonObject(ctx, ACTION_BODY_LIMIT));
-      await processRequests[action](sctx, partnerId, processRequestId, input);
+      await processRequests.settle(sctx, partnerId, processRequestId, OUTCOMES[action], input);
       ctx.status = 204;
     });
   }

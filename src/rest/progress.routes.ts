@@ -6,6 +6,7 @@ import type { TokenVerifier } from '../auth/token-verifier';
 import type { Services } from '../services';
 import type { ProgressBus } from '../runtime/progress-bus';
 import type { ProgressSubscription } from '../runtime/progress-subscription';
+import type { ProgressEventView } from '../shapes/views';
 import { DomainError } from '../domain/errors';
 import { lastEventId, parseInput } from '../shapes/inputs';
 import { stringify } from '../http/json';
@@ -17,6 +18,7 @@ import type { ServiceContext } from '../domain/context';
 
 /** Registers the stream route; passed as `extend` so it sits before `/process-request/:id`. */
 export function progressRoutes(services: Services, verifier: TokenVerifier, bus: ProgressBus) {
+  const heartbeat = new Heartbeat(services.config.sseHeartbeatSeconds * 1000);
   return (router: Router) => {
     router.post('/process-request/progress/ticket', async (ctx) => {
       const sctx = await serviceContext(ctx, services, verifier);
@@ -35,12 +37,7 @@ export function progressRoutes(services: Services, verifier: TokenVerifier, bus:
         { partnerId: sub.partnerId, lastEventId: resumeAfter?.toString() },
         'progress stream opened',
       );
-      await stream(
-        ctx,
-        sub,
-        services.config.sseHeartbeatSeconds * 1000,
-        services.config.progressStallSeconds * 1000,
-      );
+      await stream(ctx, sub, heartbeat, services.config.progressStallSeconds * 1000);
     });
   };
 }
@@ -66,6 +63,44 @@ async function streamContext(
   };
 }
 
+/**
+ * One timer for every stream's `: ping` instead of one per stream: each tick writes a ping to every
+ * open stream (skipping one whose socket is backed up: it would only add to the pile). The timer runs
+ * only while a stream is open and never holds the process open.
+ */
+class Heartbeat {
+  private readonly streams = new Set<ServerResponse>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly everyMs: number) {}
+
+  add(res: ServerResponse): void {
+    this.streams.add(res);
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      for (const stream of this.streams)
+        if (!stream.destroyed && !stream.writableEnded && !stream.writableNeedDrain)
+          stream.write(': ping\n\n');
+    }, this.everyMs);
+    this.timer.unref();
+  }
+
+  delete(res: ServerResponse): void {
+    this.streams.delete(res);
+    if (this.streams.size > 0 || !this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** The `data:` JSON of an event, written once per event however many streams carry it (views are shared). */
+const dataLines = new WeakMap<ProgressEventView, string>();
+function dataOf(event: ProgressEventView): string {
+  let data = dataLines.get(event);
+  if (data === undefined) dataLines.set(event, (data = stringify(event)));
+  return data;
+}
+
 function queryValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
@@ -81,7 +116,7 @@ function queryValue(value: string | string[] | undefined): string | undefined {
 async function stream(
   ctx: Context,
   sub: ProgressSubscription,
-  heartbeatMs: number,
+  heartbeat: Heartbeat,
   stallMs: number,
 ): Promise<void> {
   const { req, res } = ctx;
@@ -104,16 +139,13 @@ async function stream(
     sub.close();
   };
   res.once('close', onClose);
-  // A ping is skipped while the socket is backed up: it would only add to the pile.
-  const ping = setInterval(() => {
-    if (!gone && !res.writableNeedDrain) res.write(': ping\n\n');
-  }, heartbeatMs);
+  heartbeat.add(res);
   try {
     for await (const event of sub) {
       // A stored event's frame carries its own id; an unstored one (EVIDENCE_UPLOADING) the last stored
       // id delivered before it. Resuming from any frame's id thus neither skips nor repeats a stored event.
       const id = event.id ?? sub.resumeId;
-      const frame = `${id === null ? '' : `id: ${id}\n`}data: ${stringify(event)}\n\n`;
+      const frame = `${id === null ? '' : `id: ${id}\n`}data: ${dataOf(event)}\n\n`;
       if (!res.write(frame) && !(await drained(res, sub, stallMs))) {
         ctx.state.log.info({ stallMs }, 'progress stream closed: the client stopped reading');
         res.destroy();
@@ -131,7 +163,7 @@ async function stream(
       res.destroy();
     }
   } finally {
-    clearInterval(ping);
+    heartbeat.delete(res);
     res.off('close', onClose);
     sub.close();
   }

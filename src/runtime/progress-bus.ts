@@ -1,5 +1,12 @@
 // The progress bus of one server process: a dedicated LISTEN connection, fanned out in memory to the
 // process's watchers (SSE streams and subscriptions), with replay of stored events for resuming.
+//
+// Stored events are not carried by the NOTIFY: it is a hint ("partner P has events up to id N"), sent after
+// the storing transaction committed (src/runtime/progress-notifier.ts; in the storing process the hint is
+// taken at once). On a hint the bus reads the partner's stored events after the last one it fanned out, in
+// id order; a partner's events commit in id order (the event-order lock), so that read never skips one. A
+// hint that never came (a process that crashed between its commit and its NOTIFY) is made up for by a
+// timed catch-up of every watched partner. Not-stored events (EVIDENCE_UPLOADING) still travel whole.
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { ClientConfig, Notification } from 'pg';
 import { DedicatedConnection } from '../infra/dedicated-connection';
@@ -9,6 +16,7 @@ import { refusal, requirePartner } from '../domain/access';
 import type { ServiceContext } from '../domain/context';
 import { DomainError } from '../domain/errors';
 import { OPERATOR_CHANNEL } from './operator-change';
+import { EVERY_OPERATOR, type OperatorCache } from './operator-cache';
 import {
   EVENT_COLUMNS,
   eventOfRow,
@@ -17,6 +25,10 @@ import {
   type ProgressEvent,
 } from '../sql/progress';
 import { ProgressSubscription, type ReplaySource } from './progress-subscription';
+import { ProgressNotifier, type StoredHint } from './progress-notifier';
+
+/** Stored events read per catch-up query. */
+const CATCH_UP_PAGE = 500;
 
 export interface ProgressBusOptions {
   /** Built from DATABASE_URL by src/infra/database-url.ts, like the pool's (same host, same TLS). */
@@ -31,6 +43,10 @@ export interface ProgressBusOptions {
   recheckMs: number;
   maxBufferedPerWatcher?: number;
   replayPageSize?: number;
+  /** Operator rows this process keeps: used only while this LISTEN connection is up, forgotten on change. */
+  operators?: OperatorCache;
+  /** How often every watched partner is read for events no hint announced (default 1000 ms). */
+  catchUpMs?: number;
 }
 
 /** The doors a progress stream is served through (the `door` label of the progress_streams gauge). */
@@ -47,6 +63,13 @@ export class ProgressBus implements ReplaySource {
   private readonly openByDoor = new Map<ProgressDoor, number>();
   private stopped = false;
   private readonly log: Logger;
+  /** Sends this process's hints to the others, after each commit. */
+  readonly notifier: ProgressNotifier;
+  /** Per watched partner: the highest stored event id fanned out (catch-ups read after it). */
+  private readonly cursors = new Map<string, bigint>();
+  /** Partners being read now; true: read again when done (a hint came meanwhile). */
+  private readonly catching = new Map<string, boolean>();
+  private catchUpTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: ProgressBusOptions) {
     this.log = options.log.child({ component: 'progress-bus' });
@@ -59,27 +82,41 @@ export class ProgressBus implements ReplaySource {
         await client.query(`LISTEN ${PROGRESS_CHANNEL}; LISTEN ${OPERATOR_CHANNEL}`);
       },
       onNotification: (n) => this.dispatch(n),
+      // Changes made while nobody listened are not heard: the cache is not used until LISTEN is back.
+      onLost: () => options.operators?.deaf(),
       // NOTIFYs sent while nobody listened are gone; the stored events among them are read back, and
       // every operator holding a stream is read again in case a change was announced meanwhile.
       onRestored: () => {
+        options.operators?.listen();
         for (const set of this.watchers.values()) for (const sub of set) sub.resync();
+        for (const partnerId of this.watchers.keys()) this.catchUp(partnerId);
         void this.recheck();
       },
     });
+    this.notifier = new ProgressNotifier(options.connection, this.log);
   }
 
   /** Listens before the app serves anyone; a database that is down at start fails the start. */
   async start(): Promise<void> {
     await this.listener.open();
+    this.options.operators?.listen();
+    await this.notifier.start();
     this.recheckTimer = setInterval(() => void this.recheck(), this.options.recheckMs);
     this.recheckTimer.unref();
+    this.catchUpTimer = setInterval(() => {
+      for (const partnerId of this.watchers.keys()) this.catchUp(partnerId);
+    }, this.options.catchUpMs ?? 1000);
+    this.catchUpTimer.unref();
   }
 
   /** Ends every stream cleanly (their clients see the end) and the LISTEN connection. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.options.operators?.deaf();
     clearInterval(this.recheckTimer);
+    clearInterval(this.catchUpTimer);
     for (const set of [...this.watchers.values()]) for (const sub of [...set]) sub.close();
+    await this.notifier.stop();
     await this.listener.close();
   }
 
@@ -159,7 +196,10 @@ export class ProgressBus implements ReplaySource {
         this.open--;
         this.openByDoor.set(door, this.openStreamsOf(door) - 1);
         watchers.delete(sub);
-        if (watchers.size === 0 && this.watchers.get(partnerId) === watchers) this.watchers.delete(partnerId);
+        if (watchers.size === 0 && this.watchers.get(partnerId) === watchers) {
+          this.watchers.delete(partnerId);
+          this.cursors.delete(partnerId);
+        }
         mine.delete(sub);
         if (mine.size === 0 && this.byOperator.get(operatorId) === mine) this.byOperator.delete(operatorId);
       },
@@ -172,6 +212,10 @@ export class ProgressBus implements ReplaySource {
       const latest = await this.latestId(partnerId);
       if (after !== undefined && after < latest) sub.startAfter(after, true);
       else sub.startAfter(latest, false);
+      // The partner's first stream: the bus fans out from here (a hint that came meanwhile is read now).
+      if (!this.cursors.has(partnerId) && this.watchers.get(partnerId) === watchers)
+        this.cursors.set(partnerId, latest);
+      this.catchUp(partnerId);
     } catch (error) {
       sub.close();
       throw error;
@@ -243,28 +287,115 @@ export class ProgressBus implements ReplaySource {
     return BigInt(row?.id ?? 0);
   }
 
-  private readonly eventListeners = new Set<(event: ProgressEvent) => void>();
+  private readonly storedListeners = new Set<(partnerId: string) => void>();
 
-  /** Calls `listener` with every stored event any process announces (the webhook relay wakes on them). */
-  onEvent(listener: (event: ProgressEvent) => void): () => void {
-    this.eventListeners.add(listener);
-    return () => this.eventListeners.delete(listener);
+  /** Calls `listener` with the partner of every stored event any process announces (the webhook relay wakes on them). */
+  onStored(listener: (partnerId: string) => void): () => void {
+    this.storedListeners.add(listener);
+    return () => this.storedListeners.delete(listener);
+  }
+
+  /**
+   * Events this process stored, told once their transaction committed: this process's watchers get them
+   * at once (read in id order, see catchUp), the other processes on the hint the notifier sends next.
+   */
+  stored(events: readonly ProgressEvent[]): void {
+    const latest = new Map<string, bigint>();
+    for (const event of events) {
+      if (event.id === null) continue;
+      const id = BigInt(event.id);
+      const known = latest.get(event.partnerId);
+      if (known === undefined || id > known) latest.set(event.partnerId, id);
+    }
+    for (const [partnerId, id] of latest) {
+      this.notifier.stored(partnerId, id);
+      this.hinted(partnerId, id);
+    }
+  }
+
+  /** A partner has stored events up to `id`: the webhook relay wakes, and the partner's watchers are served. */
+  private hinted(partnerId: string, id: bigint): void {
+    for (const listener of this.storedListeners) listener(partnerId);
+    const cursor = this.cursors.get(partnerId);
+    if (cursor === undefined || cursor < id) this.catchUp(partnerId);
+  }
+
+  /**
+   * Reads the partner's stored events after the last one fanned out, in id order, and fans them out. One
+   * read per partner at a time; a hint during a read asks for one more. Nothing to do without watchers.
+   */
+  private catchUp(partnerId: string): void {
+    if (this.stopped || !this.watchers.has(partnerId)) return;
+    if (this.catching.has(partnerId)) {
+      this.catching.set(partnerId, true);
+      return;
+    }
+    this.catching.set(partnerId, false);
+    void this.readNew(partnerId)
+      .catch((error: unknown) =>
+        this.log.warn(
+          { err: error, partnerId },
+          'progress catch-up failed; the next hint or timer tries again',
+        ),
+      )
+      .finally(() => {
+        const again = this.catching.get(partnerId);
+        this.catching.delete(partnerId);
+        if (again) this.catchUp(partnerId);
+      });
+  }
+
+  private async readNew(partnerId: string): Promise<void> {
+    for (;;) {
+      const after = this.cursors.get(partnerId);
+      if (after === undefined) return; // its first stream sets the cursor, then reads
+      const events = await this.read(partnerId, after, CATCH_UP_PAGE);
+      const set = this.watchers.get(partnerId);
+      if (!set || this.cursors.get(partnerId) !== after) return; // no watcher left, or reset meanwhile
+      for (const event of events) {
+        this.cursors.set(partnerId, BigInt(event.id as string));
+        for (const sub of set) sub.push(event);
+      }
+      if (events.length < CATCH_UP_PAGE) return;
+    }
+  }
+
+  /** Stored events after `afterId`: on the notifier's session when it is up (never waits for the pool), else the pool. */
+  private async read(partnerId: string, afterId: bigint, limit: number): Promise<ProgressEvent[]> {
+    const client = this.notifier.client;
+    if (!client) return this.replay(partnerId, afterId, limit);
+    const { rows } = await client.query<EventRow>(
+      `select ${EVENT_COLUMNS} from process_request_event where client_id = $1 and id > $2 order by id limit $3`,
+      [partnerId, afterId.toString(), limit],
+    );
+    return rows.map(eventOfRow);
   }
 
   private dispatch(notification: Notification): void {
     if (notification.channel === OPERATOR_CHANNEL && notification.payload) {
-      void this.recheck([notification.payload]);
+      this.options.operators?.forget(notification.payload);
+      void this.recheck(notification.payload === EVERY_OPERATOR ? undefined : [notification.payload]);
       return;
     }
     if (notification.channel !== PROGRESS_CHANNEL || !notification.payload) return;
-    let message: ProgressEvent;
+    let message: ProgressEvent | StoredHint;
     try {
-      message = JSON.parse(notification.payload) as ProgressEvent;
+      message = JSON.parse(notification.payload) as ProgressEvent | StoredHint;
     } catch {
       this.log.warn('ignored a progress notification that is not JSON');
       return;
     }
-    if (message.id !== null) for (const listener of this.eventListeners) listener(message);
+    if ('stored' in message) {
+      for (const [partnerId, id] of Object.entries(message.stored ?? {})) {
+        if (/^\d+$/.test(id)) this.hinted(partnerId, BigInt(id));
+      }
+      return;
+    }
+    // A stored event announced whole is a hint like any other; only events that are not stored travel whole.
+    if (message.id !== null) {
+      if (/^\d+$/.test(String(message.id))) this.hinted(message.partnerId, BigInt(message.id));
+      return;
+    }
     const set = this.watchers.get(message.partnerId);
     if (!set) return;
     for (const sub of set) sub.push(message);

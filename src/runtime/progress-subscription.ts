@@ -21,6 +21,21 @@ export interface SubscriptionOptions {
   onClose: () => void;
 }
 
+/**
+ * The view of a live event, built once per event and currency: the bus hands the same event object to
+ * every watcher of the partner, so 10,000 watchers share one view (and the doors one serialisation of
+ * it) instead of building 10,000. Views are frozen: nothing may change what another watcher is given.
+ */
+const sharedViews = new WeakMap<ProgressEvent, { currency: string; view: ProgressEventView }>();
+
+export function viewOf(event: ProgressEvent, currency: string): ProgressEventView {
+  const known = sharedViews.get(event);
+  if (known?.currency === currency) return known.view;
+  const view = Object.freeze(toProgressEventView(event, currency));
+  sharedViews.set(event, { currency, view });
+  return view;
+}
+
 /** Replayed ids remembered to drop their live copy; older ones cannot still be in flight. */
 const MAX_REMEMBERED_REPLAYS = 1000;
 
@@ -151,14 +166,16 @@ export class ProgressSubscription implements AsyncIterableIterator<ProgressEvent
   }
 
   /**
-   * Live stored events: the one already replayed is dropped (no duplicate). One with a lower id than
-   * the read cursor that was not replayed committed late (ids are taken before commit) and is delivered.
+   * Live stored events: the one already replayed is dropped (no duplicate), and so is any at or below the
+   * read cursor: a partner's events commit in id order (the event-order lock), so whatever had an id below
+   * one that was read had committed by then and was read too (or came before this stream started).
    */
   private accept(message: ProgressEvent): boolean {
     if (message.id === null) return true;
     if (this.replayed.delete(message.id)) return false;
     const id = BigInt(message.id);
-    if (this.readCursor === null || id > this.readCursor) this.readCursor = id;
+    if (this.readCursor !== null && id <= this.readCursor) return false;
+    this.readCursor = id;
     return true;
   }
 
@@ -177,7 +194,7 @@ export class ProgressSubscription implements AsyncIterableIterator<ProgressEvent
   }
 
   private toView(event: ProgressEvent): ProgressEventView {
-    return toProgressEventView(event, this.options.currency);
+    return viewOf(event, this.options.currency);
   }
 
   private finish(error?: Error): void {

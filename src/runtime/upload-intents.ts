@@ -1,10 +1,11 @@
 // Upload intents: how an evidence blob committed by a create that never committed its row is found again.
 //
-// A create records an intent (blob name, request id, owner) and commits it on its own BEFORE it commits the
-// blob; its transaction deletes the intent as its first write and commits it with the row. So whatever
-// moment a process dies at, a committed blob has a row, or an intent, or both until the rollback of a
-// failed create is cleaned up. An intent whose owner is gone (src/runtime/liveness.ts) names a blob that
-// will never get a row: `reclaim` deletes that blob, then the intent.
+// A create records an intent (blob name, request id, owner) and commits it on its own BEFORE it writes the
+// blob (one Put Blob, or the commit of its staged blocks); its transaction deletes the intent as its first
+// write and commits it with the row. So whatever moment a process dies at, a committed blob has a row, or
+// an intent, or both until the rollback of a failed create is cleaned up. An intent whose owner is gone
+// (src/runtime/liveness.ts) names a blob that will never get a row: `reclaim` deletes that blob, then the
+// intent.
 //
 // Reclaiming locks the intent row (skip locked) and a create's transaction deletes it first: while a create
 // is between its blob commit and its commit, no reclaim can take its intent, and a create whose intent was
@@ -13,6 +14,8 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { EvidenceStore } from '../storage/evidence-store';
 import { DomainError } from '../domain/errors';
 import { ownerAlive, type Owner } from './liveness';
+import { HeldTransaction } from '../sql/held-transaction';
+import { SETTLE } from '../sql/create-sql';
 
 export interface IntentRow {
   blob_name: string;
@@ -33,36 +36,35 @@ export class UploadIntents {
     private readonly owner: Owner,
   ) {}
 
-  /** Records the intent, committed on its own (no transaction around it): call it before the blob commit. */
-  async record(em: EntityManager, blobName: string, processRequestId: string): Promise<void> {
-    this.inFlight.add(blobName);
-    try {
-      await em.execute(
-        'insert into upload_intent (blob_name, process_request_id, owner) values (?, ?, ?)',
-        [blobName, processRequestId, this.owner.ownerId],
-        'run',
-      );
-    } catch (error) {
-      this.inFlight.delete(blobName);
-      throw error;
-    }
+  /** This process's owner id, which a create's intent is recorded with. */
+  get ownerId(): number {
+    return this.owner.ownerId;
   }
 
   /**
-   * Inside the create's transaction, before the blob commit: deletes the intent, locking it until the
-   * transaction ends. Refuses (503) when the intent is gone: it was reclaimed, and its blob with it.
+   * A create of this process is about to record the intent of `blobName` (the create's first statement,
+   * src/sql/create-sql.ts, committed on its own before the blob is written): this process never reclaims it
+   * while that create runs.
    */
-  async settle(em: EntityManager, blobName: string): Promise<void> {
-    const rows = await em.execute<{ blob_name: string }[]>(
-      'delete from upload_intent where blob_name = ? returning blob_name',
-      [blobName],
+  expect(blobName: string): void {
+    this.inFlight.add(blobName);
+  }
+
+  /**
+   * Opens the create's transaction, before the blob commit, by deleting the intent (BEGIN and the delete in
+   * one round trip), which locks it until the transaction ends. Refuses (503), with nothing left open, when
+   * the intent is gone: it was reclaimed, and its blob with it.
+   */
+  async settle(em: EntityManager, blobName: string): Promise<HeldTransaction> {
+    const { tx, rows } = await HeldTransaction.open<{ blob_name: string }, 'blobName'>(em, SETTLE, {
+      blobName,
+    });
+    if (rows.length > 0) return tx;
+    await tx.rollback();
+    throw new DomainError(
+      'SERVICE_UNAVAILABLE',
+      'The upload was interrupted (this server lost its database session); send the request again',
     );
-    if (rows.length === 0) {
-      throw new DomainError(
-        'SERVICE_UNAVAILABLE',
-        'The upload was interrupted (this server lost its database session); send the request again',
-      );
-    }
   }
 
   /** The create is over, committed or not: its intent (if any is left) is reclaimable from now on. */

@@ -44,6 +44,24 @@ export function requiredApprovals(tiers: ApprovalTier[], amount: string): number
   return required;
 }
 
+/**
+ * What a request filed at `now` (the database's clock) is bound to by its partner's policy in force: the
+ * approvals it needs and its deadline. `policy` as stored; its columns null when none is (the default policy).
+ */
+export function filingTerms(
+  policy: { tiers: ApprovalTier[] | null; pendingTtlSeconds: number | null },
+  amount: string,
+  now: Date,
+) {
+  const ttl = policy.pendingTtlSeconds ?? DEFAULT_PENDING_TTL_SECONDS;
+  return {
+    requiredApprovals: requiredApprovals(policy.tiers ?? DEFAULT_TIERS, amount),
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: new Date(now.getTime() + ttl * 1000),
+  };
+}
+
 /** Every field of a policy state (a change recorded before section 18 lacks the controls: their defaults). */
 function fullState(state: PolicyState): PolicyStateView {
   return {

@@ -6,19 +6,20 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import type { Operator } from '../entities/operator.entity';
-import { ProcessRequest } from '../entities/process-request.entity';
+import { ProcessRequest, type ProcessRequestStatus } from '../entities/process-request.entity';
 import { violatedConstraint } from '../infra/failures';
 import { ADVISORY_LOCKS } from '../infra/locks';
-import { can } from '../domain/access';
+import { can, KeptOperatorChanged } from '../domain/access';
 import type { ServiceContext } from '../domain/context';
 import { DomainError, type ErrorCode } from '../domain/errors';
 import { expire } from '../runtime/expiry';
-import { PROGRESS_CHANNEL, type ProgressEvent } from '../sql/progress';
+import type { ProgressEvent } from '../sql/progress';
 import {
   APPROVAL_GUARD,
   DECIDE,
   type DecisionParam,
   EXPIRED,
+  OPERATOR_CHANGED,
   type Outcome,
   REFUSAL,
 } from '../sql/decision-sql';
@@ -28,7 +29,7 @@ import type { ApprovalView } from '../shapes/views';
 
 export type { Outcome };
 
-type Refusal = ErrorCode | typeof EXPIRED;
+type Refusal = ErrorCode | typeof EXPIRED | typeof OPERATOR_CHANGED;
 
 const REFUSAL_MESSAGES: Partial<Record<ErrorCode, string>> = {
   FORBIDDEN: 'Only the creator (MAKER) or an ADMIN can cancel a request',
@@ -77,7 +78,11 @@ export interface Decision {
 }
 
 export interface Decided {
-  request: ProcessRequest;
+  /**
+   * The decided row as stored (process_request's columns). A door that answers the request makes it an
+   * entity (`requestOf`); one that answers 204 does not pay for the mapping.
+   */
+  row: Record<string, unknown> & { id: string; status: ProcessRequestStatus };
   /** The request's approvals, oldest first. */
   approvals: ApprovalView[];
   /** The events the decision recorded (a reversal's final approval records two). */
@@ -87,7 +92,6 @@ export interface Decided {
 /** One row of a decision statement: the guard's verdict, what it recorded, and the decided row (d.*). */
 interface DecisionRow extends Record<string, unknown> {
   decision_refusal: Refusal | null;
-  decision_notified: string;
   decision_events: ProgressEvent[] | null;
   decision_approvals: Array<{ operatorId: string; at: string }> | null;
   id: string | null;
@@ -109,7 +113,7 @@ function paramsOf(ctx: ServiceContext, decision: Decision): Record<DecisionParam
     approvalId: randomUUID(),
     ledgerId: randomUUID(),
     eventOrderLock: ADVISORY_LOCKS.EVENT_ORDER,
-    channel: PROGRESS_CHANNEL,
+    operatorVersion: ctx.kept?.version ?? null,
   };
 }
 
@@ -120,7 +124,11 @@ function paramsOf(ctx: ServiceContext, decision: Decision): Record<DecisionParam
  * when they approve).
  */
 export function approvalGuard(operator: Operator, limit: string | null): { sql: string; params: unknown[] } {
-  const values: Partial<Record<DecisionParam, unknown>> = { operatorId: operator.id, limit };
+  const values: Partial<Record<DecisionParam, unknown>> = {
+    operatorId: operator.id,
+    limit,
+    operatorVersion: null,
+  };
   const expressions: Partial<Record<DecisionParam, string>> = {
     confirmAmount: 'process_request.requested_amount',
   };
@@ -147,6 +155,7 @@ async function refusalOf(
 
 /** Turns a refusal into its error; a request past its deadline is expired first (SPEC section 13). */
 async function refuse(ctx: ServiceContext, decision: Decision, refusal: Refusal): Promise<never> {
+  if (refusal === OPERATOR_CHANGED) throw new KeptOperatorChanged();
   if (refusal === EXPIRED) {
     decision.recorded(await expire(ctx.em, { partnerId: decision.partnerId, id: decision.id }));
     throw new DomainError('PROCESS_REQUEST_NOT_PENDING', 'The process request expired before it was decided');
@@ -175,15 +184,19 @@ async function attempt(
     decision_refusal: refusal,
     decision_events: events,
     decision_approvals: approvals,
-    decision_notified: _notified,
     ...request
   } = row;
   if (request.id === null) return refusal ?? undefined;
   return {
-    request: em.map(ProcessRequest, request),
+    row: request as Decided['row'],
     approvals: (approvals ?? []).map((a) => ({ operatorId: a.operatorId, at: pgDate(a.at) })),
     events: events ?? [],
   };
+}
+
+/** The decided request as an entity of the call's EntityManager. */
+export function requestOf(em: EntityManager, decided: Decided): ProcessRequest {
+  return em.map(ProcessRequest, decided.row);
 }
 
 /**

@@ -6,10 +6,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EvidenceStore } from '../storage/evidence-store';
 import { DomainError } from '../domain/errors';
 import type { UploadIntents } from '../runtime/upload-intents';
+import type { HeldTransaction } from '../sql/held-transaction';
 
 export const MAX_EVIDENCE_BYTES = 10 * 1024 * 1024;
 /** Block size for staged uploads: at most 11 blocks per file, one block of memory per upload. */
-const BLOCK_BYTES = 1024 * 1024;
+export const BLOCK_BYTES = 1024 * 1024;
 const SNIFF_BYTES = 12;
 
 interface EvidenceType {
@@ -77,7 +78,10 @@ export interface IncomingEvidence {
 
 export interface StagedEvidence {
   blobName: string;
+  /** The blocks staged while the file arrived; none when it fitted in one block. */
   blockIds: string[];
+  /** A file that fitted in one block, as read: written in one call on commit (nothing staged before). */
+  chunks: Buffer[];
   fileName: string;
   contentType: string;
   size: number;
@@ -86,8 +90,9 @@ export interface StagedEvidence {
 
 /**
  * Reads the file once, in order: sniffs the type from the first bytes (415 otherwise), counts
- * bytes (413 past 10 MiB, without reading further), hashes, and stages 1 MiB blocks. Nothing is
- * visible in the container until `commit`. `onBytes` reports progress.
+ * bytes (413 past 10 MiB, without reading further), hashes, and stages 1 MiB blocks once the file
+ * is larger than one; a smaller file is kept as read, for one write on commit. Nothing is visible in
+ * the container until `commit`. `onBytes` reports progress.
  */
 export async function stageEvidence(
   store: EvidenceStore,
@@ -123,7 +128,7 @@ export async function stageEvidence(
       pending.push(chunk);
       pendingBytes += chunk.length;
       if (!type && pendingBytes >= SNIFF_BYTES) {
-        type = sniffEvidenceType(Buffer.concat(pending, pendingBytes));
+        type = sniffEvidenceType(Buffer.concat(pending, SNIFF_BYTES));
         if (!type) throw new DomainError('UNSUPPORTED_EVIDENCE_TYPE');
         blobName = `${blobPrefix}/evidence.${type.ext}`;
       }
@@ -143,10 +148,13 @@ export async function stageEvidence(
       );
     blobName = `${blobPrefix}/evidence.${type.ext}`;
   }
-  await flush();
+  // One block or less: kept for a single write (Put Blob) when the create commits.
+  const single = blockIds.length === 0;
+  if (!single) await flush();
   return {
     blobName,
     blockIds,
+    chunks: single && uploadBlocks ? pending : [],
     fileName: cleanFileName(incoming.fileName, `evidence.${type.ext}`),
     contentType: type.contentType,
     size,
@@ -187,20 +195,37 @@ export class EvidenceUpload {
     return this.staged;
   }
 
-  /** Records the upload intent, committed at once: call it outside the create's transaction, before `commit`. */
-  async announce(em: EntityManager): Promise<void> {
-    await this.intents.record(em, this.evidence.blobName, this.processRequestId);
+  /**
+   * Records the upload intent with `record` (one statement, committed at once: outside the create's
+   * transaction, before `commit`), which gets the intent's columns; answers what `record` read with it.
+   */
+  async announce<T>(
+    record: (intent: { blobName: string; id: string; owner: number }) => Promise<T>,
+  ): Promise<T> {
+    const blobName = this.evidence.blobName;
+    this.intents.expect(blobName);
+    // From here on a failure may have left the intent behind: abort reclaims it.
     this.announced = true;
+    return record({ blobName, id: this.processRequestId, owner: this.intents.ownerId });
   }
 
   /**
-   * First thing in the create's transaction: settles the intent (which locks it until the transaction
-   * ends) and makes the staged blocks the blob. If either fails, no row is written.
+   * Opens the create's transaction by settling the intent (which locks it until the transaction ends) and
+   * writes the blob (in one call, or by committing its staged blocks); answers the open transaction, in which
+   * the row is written. If either fails, the transaction is rolled back and no row is written.
    */
-  async commit(em: EntityManager): Promise<void> {
+  async commit(em: EntityManager): Promise<HeldTransaction> {
     const evidence = this.evidence;
-    await this.intents.settle(em, evidence.blobName);
-    await this.store.commit(evidence.blobName, evidence.blockIds, evidence);
+    const tx = await this.intents.settle(em, evidence.blobName);
+    try {
+      if (evidence.blockIds.length === 0)
+        await this.store.upload(evidence.blobName, evidence.chunks, evidence);
+      else await this.store.commit(evidence.blobName, evidence.blockIds, evidence);
+    } catch (error) {
+      await tx.rollback();
+      throw error;
+    }
+    return tx;
   }
 
   /** The create committed: nothing is left to clean up. */

@@ -49,8 +49,11 @@ export function createRequestHash(partnerId: string, request: CreateRequest, sha
     .digest('hex');
 }
 
-/** The stored response keeps Decimal and Date so a replay is shaped exactly like the first answer, by any door. */
-function encodeView(view: ProcessRequestView): string {
+/**
+ * The response stored with a key (the create's statement writes it, src/sql/create-sql.ts): it keeps Decimal
+ * and Date so a replay is shaped exactly like the first answer, by any door.
+ */
+export function encodeView(view: ProcessRequestView): string {
   return JSON.stringify(view, function (this: Record<string, unknown>, key, value: unknown) {
     const original = this[key];
     if (original instanceof Decimal) return { $decimal: original.value };
@@ -166,22 +169,6 @@ export class IdempotencyService {
       if (Date.now() >= deadline) throw new DomainError('IDEMPOTENCY_IN_PROGRESS');
       await sleep(POLL_MS);
     }
-  }
-
-  /** Stores the response, in the create's own transaction: the key completes exactly when the request exists. */
-  async complete(
-    em: EntityManager,
-    claimId: string,
-    status: number,
-    view: ProcessRequestView,
-  ): Promise<void> {
-    const rows = await em.execute<{ id: string }[]>(
-      `update idempotency_key set status = 'COMPLETED', response_status = ?, response_body = ?, process_request_id = ?, updated_at = now()
-        where id = ? and status = 'IN_PROGRESS' returning id`,
-      [status, encodeView(view), view.id, claimId],
-    );
-    // Taken over by another attempt (this one looked stale or gone): let that one win rather than create twice.
-    if (rows.length === 0) throw new DomainError('IDEMPOTENCY_IN_PROGRESS');
   }
 
   /**

@@ -6,15 +6,23 @@ import { ClientBalance } from '../entities/client-balance.entity';
 import { Partner } from '../entities/partner.entity';
 import { ProcessRequest } from '../entities/process-request.entity';
 import type { EvidenceStore, SignedUrl } from '../storage/evidence-store';
-import { can, refusal, requirePartner } from '../domain/access';
+import { can, OPERATOR_VERSION_SQL, refusal, requirePartner, storedRead } from '../domain/access';
 import type { ServiceContext } from '../domain/context';
 import { DomainError } from '../domain/errors';
 import type { InboxQuery, ListFilters, PageQuery } from '../shapes/inputs';
 import { approvalGuard } from './decision';
 import type { Operator } from '../entities/operator.entity';
-import { EVENT_COLUMNS, eventOfRow, type EventRow, recordEvents } from '../sql/progress';
+import {
+  EVENT_COLUMNS,
+  eventOfRow,
+  type EventRow,
+  type RecordedListener,
+  recordEvents,
+} from '../sql/progress';
 import { ProgressEventType } from '../entities/process-request-event.entity';
+import { runSql } from '../sql/statement';
 import { APPROVALS_OF, DUPLICATES_OF, pgDate, type RequestRow, viewOfRow } from '../sql/request-rows';
+import { countedTotal } from '../sql/request-counts';
 import {
   type ApprovalView,
   type BalanceView,
@@ -51,6 +59,18 @@ interface BalanceRow {
   created_at: string;
   pending: string;
 }
+
+/**
+ * What a read computes beyond the row. A door that reads a field only when it is asked for (GraphQL, through
+ * `duplicatesOf`) leaves it out here.
+ */
+export interface ReadOptions {
+  /** `duplicateEvidence`, one subquery per request; when false the views carry an empty list. Default true. */
+  duplicates?: boolean;
+}
+
+const duplicatesColumn = ({ duplicates = true }: ReadOptions) =>
+  duplicates ? `, ${DUPLICATES_OF('r')}` : '';
 
 export interface Page<T> {
   items: T[];
@@ -98,19 +118,6 @@ export async function duplicatesOf(
   return found;
 }
 
-/** The partner's requests whose evidence has this SHA-256, oldest first. */
-export async function requestsWithEvidence(
-  em: EntityManager,
-  partnerId: string,
-  sha256: string,
-): Promise<string[]> {
-  const rows = await em.execute<Array<{ id: string }>>(
-    `select id from process_request where client_id = ? and evidence_sha256 = ? order by created_at, id`,
-    [partnerId, sha256],
-  );
-  return rows.map((r) => r.id);
-}
-
 /**
  * An instant as PostgreSQL reads it. A bound's offset can carry it out of the years 1–9999 (a `from` of
  * 0001-01-01T00:00+14:00 is in year 0 UTC), which toISOString writes as 0000-… or +010000-…, and
@@ -124,11 +131,14 @@ export function pgTimestamp(d: Date): string {
   return year > 9999 ? `${year}${rest}` : `${String(1 - year).padStart(4, '0')}${rest} BC`;
 }
 
-/** The list filters as SQL over process_request, with their parameters in order (page and stream alike). */
+/**
+ * The list filters as SQL over process_request, with their parameters in order (page and stream alike).
+ * `counted`: only partner and status filter the rows, so process_request_count holds the total.
+ */
 function whereSql(
   partnerId: string,
   filters: ListFilters & Partial<Pick<InboxQuery, 'minAmount' | 'maxAmount'>>,
-): { sql: string; params: unknown[] } {
+): { sql: string; params: unknown[]; counted: boolean } {
   const parts = ['client_id = ?'];
   const params: unknown[] = [partnerId];
   if (filters.minAmount) {
@@ -155,7 +165,8 @@ function whereSql(
     parts.push('created_at <= ?');
     params.push(pgTimestamp(filters.to));
   }
-  return { sql: parts.join(' and '), params };
+  // Any filter but these two adds a part: a new one falls back to counting rows without being named here.
+  return { sql: parts.join(' and '), params, counted: parts.length === (filters.status ? 2 : 1) };
 }
 
 /**
@@ -184,30 +195,34 @@ export class ProcessRequestQueryService {
   constructor(
     private readonly store: EvidenceStore,
     private readonly sasTtlSeconds: number,
+    private readonly recorded: RecordedListener = () => undefined,
   ) {}
 
   /** `available` and `pending`: the sum of the PENDING top-ups still before their deadline. */
   async balance(ctx: ServiceContext, partnerId: string): Promise<BalanceView> {
-    // One statement: the balance proves the partner exists (requirePartner's NOT_FOUND) and brings the sum.
-    const refused = refusal(ctx.operator, partnerId, 'read');
-    if (refused) throw refused;
-    const [row] = await ctx.em.execute<BalanceRow[]>(
-      `select b.id, b.client_id, b.available, b.currency, b.updated_at, b.created_at,
-          (select coalesce(sum(requested_amount), 0)::text from process_request
-            where client_id = b.client_id and status = 'PENDING' and process_type_id = ? and expires_at > now()) as pending
-        from client_balance b where b.client_id = ?`,
-      [BALANCE_INCREASE_PROCESS_TYPE_ID, partnerId],
-    );
-    if (!row) throw new DomainError('NOT_FOUND', 'Partner not found');
-    const balance = {
-      id: row.id,
-      partnerId: row.client_id,
-      available: row.available,
-      currency: row.currency,
-      updatedAt: pgDate(row.updated_at),
-      createdAt: pgDate(row.created_at),
-    };
-    return toBalanceView(balance, row.pending);
+    return storedRead(ctx, async ({ em, operator }) => {
+      // One statement: the balance proves the partner exists (requirePartner's NOT_FOUND) and brings the sum.
+      const refused = refusal(operator, partnerId, 'read');
+      if (refused) throw refused;
+      const [row] = await runSql<BalanceRow & { operator_version: string | null }>(
+        em,
+        `select ${OPERATOR_VERSION_SQL('?::uuid')}, b.id, b.client_id, b.available, b.currency, b.updated_at, b.created_at,
+            (select coalesce(sum(requested_amount), 0)::text from process_request
+              where client_id = b.client_id and status = 'PENDING' and process_type_id = ?::int and expires_at > now()) as pending
+          from (select 1) as one left join client_balance b on b.client_id = ?::uuid`,
+        [operator.id, BALANCE_INCREASE_PROCESS_TYPE_ID, partnerId],
+      );
+      if (row.id === null) throw new DomainError('NOT_FOUND', 'Partner not found');
+      const balance = {
+        id: row.id,
+        partnerId: row.client_id,
+        available: row.available,
+        currency: row.currency,
+        updatedAt: pgDate(row.updated_at),
+        createdAt: pgDate(row.created_at),
+      };
+      return { value: toBalanceView(balance, row.pending), operatorVersion: row.operator_version };
+    });
   }
 
   /** The partners the operator may act on, by name. */
@@ -226,31 +241,43 @@ export class ProcessRequestQueryService {
     ctx: ServiceContext,
     partnerId: string,
     query: PageQuery | InboxQuery,
+    options: ReadOptions = {},
   ): Promise<Page<ProcessRequestView>> {
-    const { partner, balance } = await requirePartner(ctx, partnerId, 'read');
-    const { page, limit } = query;
-    // One statement: the page, its approvals, and the total (the row of nulls when the page is empty).
-    const where = whereSql(partner.id, query);
-    if ('decidableByMe' in query && query.decidableByMe) {
-      const guard = decidableGuard(ctx.operator, balance.currency);
-      where.sql += ` and ${guard.sql}`;
-      where.params.push(...guard.params);
-    }
-    const order = 'oldestFirst' in query && query.oldestFirst ? 'asc' : 'desc';
-    const rows = await ctx.em.execute<Array<RequestRow & { total: string }>>(
-      `with page as (select * from process_request where ${where.sql} order by created_at ${order}, id ${order} limit ? offset ?)
-       select (select count(*) from process_request where ${where.sql}) as total, r.*, ${APPROVALS_OF('r')}, ${DUPLICATES_OF('r')}
-         from (select 1) as one left join page r on true order by r.created_at ${order}, r.id ${order}`,
-      [...where.params, limit, (page - 1) * limit, ...where.params],
-    );
-    const total = Number(rows[0].total);
-    return {
-      items: rows.filter((r) => r.id !== null).map(viewOfRow),
-      page,
-      limit,
-      total,
-      totalPages: Math.ceil(total / limit),
-    };
+    return storedRead(ctx, async (ctx) => {
+      const { partner, balance } = await requirePartner(ctx, partnerId, 'read');
+      const { page, limit } = query;
+      // One statement: the page, its approvals, and the total (the row of nulls when the page is empty).
+      const where = whereSql(partner.id, query);
+      if ('decidableByMe' in query && query.decidableByMe) {
+        const guard = decidableGuard(ctx.operator, balance.currency);
+        where.sql += ` and ${guard.sql}`;
+        where.params.push(...guard.params);
+        where.counted = false;
+      }
+      // The total is exact either way: the kept counts when partner and status are the only filters (flat
+      // however many rows the partner has), else the rows counted.
+      const total = where.counted
+        ? countedTotal(partner.id, query.status)
+        : { sql: `(select count(*) from process_request where ${where.sql})`, params: where.params };
+      const order = 'oldestFirst' in query && query.oldestFirst ? 'asc' : 'desc';
+      const rows = await runSql<RequestRow & { total: string; operator_version: string | null }>(
+        ctx.em,
+        `with page as (select * from process_request where ${where.sql} order by created_at ${order}, id ${order} limit ? offset ?)
+         select ${total.sql} as total, ${OPERATOR_VERSION_SQL('?::uuid')},
+                r.*, ${APPROVALS_OF('r')}${duplicatesColumn(options)}
+           from (select 1) as one left join page r on true order by r.created_at ${order}, r.id ${order}`,
+        [...where.params, limit, (page - 1) * limit, ...total.params, ctx.operator.id],
+      );
+      const count = Number(rows[0].total);
+      const value = {
+        items: rows.filter((r) => r.id !== null).map(viewOfRow),
+        page,
+        limit,
+        total: count,
+        totalPages: Math.ceil(count / limit),
+      };
+      return { value, operatorVersion: rows[0].operator_version };
+    });
   }
 
   /**
@@ -264,6 +291,7 @@ export class ProcessRequestQueryService {
     ctx: ServiceContext,
     partnerId: string,
     filters: ListFilters,
+    options: ReadOptions = {},
   ): Promise<AsyncIterable<ProcessRequestView>> {
     const { partner } = await requirePartner(ctx, partnerId, 'read');
     const where = whereSql(partner.id, filters);
@@ -273,7 +301,7 @@ export class ProcessRequestQueryService {
     // replaces was a filter, so every batch scanned the partner's rows from the newest again.
     const fetch = (after?: RequestRow) =>
       em.execute<RequestRow[]>(
-        `select r.*, ${APPROVALS_OF('r')}, ${DUPLICATES_OF('r')} from process_request r where ${where.sql}
+        `select r.*, ${APPROVALS_OF('r')}${duplicatesColumn(options)} from process_request r where ${where.sql}
            ${after ? 'and (r.created_at, r.id) < (?::timestamptz, ?::uuid)' : ''}
            order by r.created_at desc, r.id desc limit ?`,
         [...where.params, ...(after ? [after.created_at, after.id] : []), STREAM_BATCH],
@@ -290,14 +318,24 @@ export class ProcessRequestQueryService {
     };
   }
 
-  async get(ctx: ServiceContext, partnerId: string, id: string): Promise<ProcessRequestView> {
-    const { partner } = await requirePartner(ctx, partnerId, 'read');
-    const [row] = await ctx.em.execute<RequestRow[]>(
-      `select r.*, ${APPROVALS_OF('r')}, ${DUPLICATES_OF('r')} from process_request r where r.id = ? and r.client_id = ?`,
-      [id, partner.id],
-    );
-    if (!row) throw new DomainError('NOT_FOUND', 'Process request not found');
-    return viewOfRow(row);
+  async get(
+    ctx: ServiceContext,
+    partnerId: string,
+    id: string,
+    options: ReadOptions = {},
+  ): Promise<ProcessRequestView> {
+    return storedRead(ctx, async (ctx) => {
+      const { partner } = await requirePartner(ctx, partnerId, 'read');
+      // One statement: the request and its approvals (the row of nulls when there is none).
+      const [row] = await runSql<RequestRow & { operator_version: string | null }>(
+        ctx.em,
+        `select ${OPERATOR_VERSION_SQL('?::uuid')}, r.*, ${APPROVALS_OF('r')}${duplicatesColumn(options)}
+           from (select 1) as one left join process_request r on r.id = ?::uuid and r.client_id = ?::uuid`,
+        [ctx.operator.id, id, partner.id],
+      );
+      if (row.id === null) throw new DomainError('NOT_FOUND', 'Process request not found');
+      return { value: viewOfRow(row), operatorVersion: row.operator_version };
+    });
   }
 
   /** One request with its audit trail (who did what, when), oldest event first. */
@@ -306,14 +344,21 @@ export class ProcessRequestQueryService {
     partnerId: string,
     id: string,
   ): Promise<ProcessRequestView & { history: HistoryEntryView[] }> {
-    const { partner } = await requirePartner(ctx, partnerId, 'read');
-    // One statement: the request, its approvals and its events.
-    const [row] = await ctx.em.execute<Array<RequestRow & { history: EventRow[] | null }>>(
-      `select r.*, ${APPROVALS_OF('r')}, ${DUPLICATES_OF('r')}, ${HISTORY_OF('r')} from process_request r where r.id = ? and r.client_id = ?`,
-      [id, partner.id],
-    );
-    if (!row) throw new DomainError('NOT_FOUND', 'Process request not found');
-    return { ...viewOfRow(row), history: (row.history ?? []).map((e) => toHistoryEntryView(eventOfRow(e))) };
+    return storedRead(ctx, async (ctx) => {
+      const { partner } = await requirePartner(ctx, partnerId, 'read');
+      // One statement: the request, its approvals and its events (the row of nulls when there is none).
+      const [row] = await runSql<
+        RequestRow & { history: EventRow[] | null; operator_version: string | null }
+      >(
+        ctx.em,
+        `select ${OPERATOR_VERSION_SQL('?::uuid')}, r.*, ${APPROVALS_OF('r')}, ${DUPLICATES_OF('r')}, ${HISTORY_OF('r')}
+           from (select 1) as one left join process_request r on r.id = ?::uuid and r.client_id = ?::uuid`,
+        [ctx.operator.id, id, partner.id],
+      );
+      if (row.id === null) throw new DomainError('NOT_FOUND', 'Process request not found');
+      const history = (row.history ?? []).map((e) => toHistoryEntryView(eventOfRow(e)));
+      return { value: { ...viewOfRow(row), history }, operatorVersion: row.operator_version };
+    });
   }
 
   async evidenceDownloadUrl(ctx: ServiceContext, partnerId: string, id: string): Promise<SignedUrl> {
@@ -326,7 +371,7 @@ export class ProcessRequestQueryService {
       this.sasTtlSeconds,
     );
     // Who opened the evidence, and when (SPEC section 18): recorded once the link exists, before it is given.
-    await ctx.em.fork().transactional((em) =>
+    const viewed = await ctx.em.fork().transactional((em) =>
       recordEvents(em, [
         {
           processRequestId: pr.id,
@@ -336,6 +381,7 @@ export class ProcessRequestQueryService {
         },
       ]),
     );
+    this.recorded(viewed);
     return link;
   }
 
@@ -367,6 +413,27 @@ export class ProcessRequestQueryService {
       byRequest.set(event.processRequestId, list);
     }
     return requests.map((r) => byRequest.get(r.id) ?? []);
+  }
+
+  /**
+   * For many requests, each named with its partner (which the operator must be allowed to read), the
+   * partner's other requests whose evidence has the same SHA-256, oldest first, in the order asked: one
+   * statement (a page's, for GraphQL, when `duplicateEvidence` is asked for).
+   */
+  async duplicatesOf(ctx: ServiceContext, requests: readonly RequestRef[]): Promise<string[][]> {
+    for (const partnerId of new Set(requests.map((r) => r.partnerId))) {
+      const refused = refusal(ctx.operator, partnerId, 'read');
+      if (refused) throw refused;
+    }
+    if (requests.length === 0) return [];
+    const rows = await ctx.em.execute<Array<Pick<RequestRow, 'id' | 'client_id' | 'duplicate_evidence'>>>(
+      `select r.id, r.client_id, ${DUPLICATES_OF('r')} from process_request r
+        join unnest(?::uuid[], ?::uuid[]) as asked(request_id, partner_id)
+          on r.id = asked.request_id and r.client_id = asked.partner_id`,
+      [`{${requests.map((r) => r.id).join(',')}}`, `{${requests.map((r) => r.partnerId).join(',')}}`],
+    );
+    const found = new Map(rows.map((row) => [`${row.id}/${row.client_id}`, row.duplicate_evidence ?? []]));
+    return requests.map((r) => found.get(`${r.id}/${r.partnerId}`) ?? []);
   }
 
   /**

@@ -7,13 +7,13 @@ import {
   BALANCE_REVERSAL_PROCESS_TYPE_ID,
 } from '../entities/process-type.entity';
 import type { EvidenceStore } from '../storage/evidence-store';
-import { requirePartner, type PartnerAccess } from '../domain/access';
+import { keptWrite, refusal, requirePartner, useStoredOperator, type PartnerAccess } from '../domain/access';
 import type { ServiceContext } from '../domain/context';
-import { decide, type Outcome } from './decision';
+import { decide, type Decided, type Outcome, requestOf } from './decision';
 import { DomainError, toDomainError } from '../domain/errors';
 import { violatedConstraint } from '../infra/failures';
 import { EvidenceUpload, type IncomingEvidence, type StagedEvidence } from './evidence.service';
-import { createRequestHash, IdempotencyService } from './idempotency.service';
+import { createRequestHash, encodeView, IdempotencyService } from './idempotency.service';
 import {
   bulkItem,
   id as idInput,
@@ -25,19 +25,25 @@ import {
 } from '../shapes/inputs';
 import { assertCurrencyScale } from '../domain/money';
 import type { OtpService } from './identity/otp.service';
-import {
-  announce,
-  recordEvent,
-  recordEvents,
-  type ProgressEvent,
-  type TransitionListener,
-} from '../sql/progress';
-import { policyOf, requiredApprovals } from './approval-policy.service';
+import { eventOfRow, recordEvent, recordEvents, type RecordedListener } from '../sql/progress';
+import { filingTerms, policyOf } from './approval-policy.service';
 import { insertReversal } from '../sql/reversal';
-import { duplicatesOf, requestsWithEvidence } from './process-request-query.service';
+import { duplicatesOf } from './process-request-query.service';
+import { uploadProgress, type UploadProgress } from './upload-progress';
 import type { UploadIntents } from '../runtime/upload-intents';
 import { type ProcessRequestView, toProcessRequestView } from '../shapes/views';
 import { pgDate } from '../sql/request-rows';
+import {
+  CREATED,
+  CREATED_CONSTANTS,
+  createdRow,
+  FILING,
+  type CreatedParam,
+  type CreatedResult,
+  type FilingParam,
+  type FilingRow,
+} from '../sql/create-sql';
+import { run } from '../sql/statement';
 
 /**
  * Lets a door feed a create in its own transport order: it calls `stage` once with the evidence
@@ -72,7 +78,7 @@ interface Attempt extends PartnerAccess {
   id: string;
   /** The answer already stored under the idempotency key, if any. */
   answered: Awaited<ReturnType<IdempotencyService['findCompleted']>>;
-  progress: { report(bytes: number): void; sent(): Promise<void> };
+  progress: UploadProgress;
   upload: EvidenceUpload;
 }
 
@@ -86,7 +92,8 @@ export class ProcessRequestService {
     private readonly otp: OtpService,
     private readonly idempotency: IdempotencyService,
     private readonly intents: UploadIntents,
-    private readonly onTransition: TransitionListener = () => undefined,
+    /** Told of the events each change stored, once committed (metrics, the progress bus). */
+    private readonly recorded: RecordedListener = () => undefined,
   ) {}
 
   /**
@@ -113,12 +120,12 @@ export class ProcessRequestService {
 
   /** A create's first step: the partner in scope, a new id, and the upload ready to stage the file. */
   private async begin(ctx: ServiceContext, partnerId: string, options: CreateOptions): Promise<Attempt> {
-    const { partner, balance } = await requirePartner(ctx, partnerId, 'create');
+    const { partner, balance } = await this.scopeOfCreate(ctx, partnerId, options);
     const key = options.idempotencyKey;
     // A key already answered: the file is still read (to compare its hash) but nothing is uploaded.
     const answered = key ? await this.idempotency.findCompleted(ctx.em, ctx.operator.id, key) : undefined;
     const id = randomUUID();
-    const progress = this.uploadProgress(ctx, partner.id, id, options.expectedBytes);
+    const progress = uploadProgress(ctx, partner.id, id, options.expectedBytes);
     const upload = new EvidenceUpload(
       this.store,
       this.intents,
@@ -128,6 +135,24 @@ export class ProcessRequestService {
       !answered,
     );
     return { id, partner, balance, answered, progress, upload };
+  }
+
+  /**
+   * The partner a create files for, in the operator's scope. A create may be judged with the operator row
+   * this process kept (ctx.kept): FILING then records nothing unless the row still has the kept version
+   * (see finish), and a refusal the kept row gives is judged again with the stored row. An idempotent
+   * create (a replay answers without FILING) and an operator who gives an OTP (a code is checked once)
+   * act with the stored row from the start.
+   */
+  private async scopeOfCreate(ctx: ServiceContext, partnerId: string, options: CreateOptions) {
+    if (options.idempotencyKey || ctx.operator.otpRequired) await useStoredOperator(ctx);
+    try {
+      return await requirePartner(ctx, partnerId, 'create');
+    } catch (error) {
+      if (!ctx.kept || !(error instanceof DomainError) || error.status >= 500) throw error;
+    }
+    await useStoredOperator(ctx);
+    return requirePartner(ctx, partnerId, 'create');
   }
 
   /**
@@ -154,59 +179,92 @@ export class ProcessRequestService {
     return { fields, evidence, claimId: claim.claimId };
   }
 
-  /** Checks the OTP, then commits the blob and writes the row, the key's answer and CREATED in one transaction. */
+  /**
+   * Checks the OTP; records the upload intent while reading the policy, the clock and the duplicate receipts
+   * (one statement); then, in one transaction, writes the blob and the row with the key's answer and CREATED.
+   */
   private async finish(
     ctx: ServiceContext,
     { id, partner, balance, progress, upload }: Attempt,
     { fields, evidence, claimId }: Exclude<Staged, { replay: ProcessRequestView }>,
   ): Promise<ProcessRequestView> {
-    // Checked before anything is stored: the staged blocks stay invisible unless the code is good.
+    // Checked before anything is stored: the staged file stays invisible unless the code is good.
     await this.otp.verify(ctx, fields.otp);
-    const { refuseDuplicateEvidence, ...terms } = await this.termsOf(ctx, partner.id, fields.requestedAmount);
-    // A reused receipt (SPEC section 18): known only now the file is read; refused before anything is
-    // stored when the policy says so (the caller's abort deletes the staged blob).
-    const duplicates = await requestsWithEvidence(ctx.em, partner.id, evidence.sha256);
-    if (duplicates.length > 0 && refuseDuplicateEvidence)
-      throw new DomainError('DUPLICATE_EVIDENCE', undefined, { duplicateEvidence: duplicates });
-    await progress.sent();
-    await upload.announce(ctx.em);
-    const view = await ctx.em.transactional(async (em) => {
-      // First: if the blob cannot be committed (or its intent was reclaimed), no row is written either.
-      await upload.commit(em);
-      const pr = em.create(ProcessRequest, {
-        ...terms,
-        id,
-        processTypeId: BALANCE_INCREASE_PROCESS_TYPE_ID,
-        clientBalanceId: balance.id,
-        partnerId: partner.id,
-        requestedAmount: fields.requestedAmount,
-        currency: balance.currency,
-        observations: fields.observations,
-        evidenceUrl: this.store.url(evidence.blobName),
-        evidence: {
-          fileName: evidence.fileName,
-          contentType: evidence.contentType,
-          size: evidence.size,
+    const file = async () => {
+      const [row] = await upload.announce((intent) =>
+        run<FilingRow, FilingParam>(ctx.em, FILING, {
+          ...intent,
+          partnerId: partner.id,
           sha256: evidence.sha256,
-          blobName: evidence.blobName,
-        },
-        status: ProcessRequestStatus.PENDING,
-        createdBy: ctx.operator.id,
-      });
-      await em.flush();
-      const created = toProcessRequestView(pr, [], duplicates);
-      if (claimId) await this.idempotency.complete(em, claimId, 201, created);
-      await recordEvent(em, {
-        processRequestId: id,
-        partnerId: partner.id,
-        type: ProgressEventType.CREATED,
-        actorId: ctx.operator.id,
-        toStatus: ProcessRequestStatus.PENDING,
-      });
-      return created;
+          operatorId: ctx.operator.id,
+          operatorVersion: ctx.kept?.version ?? null,
+        }),
+      );
+      return row;
+    };
+    // The upload progress still going out goes meanwhile; it has all gone before CREATED can be sent.
+    let [filing] = await Promise.all([file(), progress.end()]);
+    if (!filing.operator_current) {
+      // The kept operator row changed (FILING recorded nothing): judged again with the stored row.
+      await useStoredOperator(ctx);
+      const refused = refusal(ctx.operator, partner.id, 'create');
+      if (refused) throw refused;
+      await this.otp.verify(ctx, fields.otp);
+      filing = await file();
+    }
+    // A reused receipt (SPEC section 18): known only now the file is read; refused before the blob is
+    // written when the policy says so (the caller's abort drops the intent).
+    const duplicates = filing.duplicates ?? [];
+    if (duplicates.length > 0 && filing.refuse_duplicate_evidence)
+      throw new DomainError('DUPLICATE_EVIDENCE', undefined, { duplicateEvidence: duplicates });
+    const policy = { tiers: filing.tiers, pendingTtlSeconds: filing.pending_ttl_seconds };
+    const pr = Object.assign(new ProcessRequest(), {
+      ...filingTerms(policy, fields.requestedAmount, pgDate(filing.now)),
+      id,
+      processTypeId: BALANCE_INCREASE_PROCESS_TYPE_ID,
+      clientBalanceId: balance.id,
+      partnerId: partner.id,
+      requestedAmount: fields.requestedAmount,
+      currency: balance.currency,
+      observations: fields.observations,
+      evidenceUrl: this.store.url(evidence.blobName),
+      evidence: {
+        fileName: evidence.fileName,
+        contentType: evidence.contentType,
+        size: evidence.size,
+        sha256: evidence.sha256,
+        blobName: evidence.blobName,
+      },
+      status: ProcessRequestStatus.PENDING,
+      createdBy: ctx.operator.id,
     });
+    const view = toProcessRequestView(pr, [], duplicates);
+    // The transaction opens with the intent's delete; if the blob cannot be written (or its intent was
+    // reclaimed), it is rolled back and no row is written either.
+    const tx = await upload.commit(ctx.em);
+    const values = {
+      ...createdRow(pr),
+      claimId: claimId ?? null,
+      answer: claimId ? encodeView(view) : null,
+      ...CREATED_CONSTANTS,
+    };
+    let created: CreatedResult;
+    try {
+      if (!claimId) {
+        // Nothing to check after it: the row goes with the COMMIT, one round trip.
+        [created] = await tx.commitWith<CreatedResult, CreatedParam>(CREATED, values);
+      } else {
+        [created] = await tx.run<CreatedResult, CreatedParam>(CREATED, values);
+        // The key's claim was taken over (this attempt looked stale or gone): let that one win, create nothing.
+        if (Number(created.completed) === 0) throw new DomainError('IDEMPOTENCY_IN_PROGRESS');
+        await tx.commit();
+      }
+    } finally {
+      await tx.rollback(); // nothing once committed
+    }
+    const event = eventOfRow(created);
     upload.done();
-    this.onTransition(ProgressEventType.CREATED);
+    this.recorded([event]);
     ctx.log.info(
       { processRequestId: id, partnerId: partner.id, amount: fields.requestedAmount, size: evidence.size },
       'process request created',
@@ -227,36 +285,50 @@ export class ProcessRequestService {
         .release(ctx.em, claimId)
         .catch((e) => ctx.log.error({ err: e, claimId }, 'idempotency claim not released'));
     }
-    await progress.sent();
+    await progress.end();
     await this.recordFailure(ctx, partner.id, id, toDomainError(error).code);
     throw error;
   }
 
-  approve(
+  async approve(
     ctx: ServiceContext,
     partnerId: string,
     id: string,
     input: DecisionInput,
   ): Promise<ProcessRequestView> {
-    return this.decide(ctx, partnerId, id, ProcessRequestStatus.APPROVED, input);
+    return this.viewOf(ctx, await this.decide(ctx, partnerId, id, ProcessRequestStatus.APPROVED, input));
   }
 
-  reject(
+  async reject(
     ctx: ServiceContext,
     partnerId: string,
     id: string,
     input: DecisionInput,
   ): Promise<ProcessRequestView> {
-    return this.decide(ctx, partnerId, id, ProcessRequestStatus.REJECTED, input);
+    return this.viewOf(ctx, await this.decide(ctx, partnerId, id, ProcessRequestStatus.REJECTED, input));
   }
 
-  cancel(
+  async cancel(
     ctx: ServiceContext,
     partnerId: string,
     id: string,
     input: DecisionInput,
   ): Promise<ProcessRequestView> {
-    return this.decide(ctx, partnerId, id, ProcessRequestStatus.CANCELLED, input);
+    return this.viewOf(ctx, await this.decide(ctx, partnerId, id, ProcessRequestStatus.CANCELLED, input));
+  }
+
+  /**
+   * The same decision for a door that answers nothing but its status (REST's 204): the request's view, and
+   * the duplicate-receipt lookup it takes, are not built.
+   */
+  async settle(
+    ctx: ServiceContext,
+    partnerId: string,
+    id: string,
+    outcome: Outcome,
+    input: DecisionInput,
+  ): Promise<void> {
+    await this.decide(ctx, partnerId, id, outcome, input);
   }
 
   /**
@@ -284,13 +356,16 @@ export class ProcessRequestService {
       try {
         const { id, confirmAmount } = parseInput(bulkItem, item, 'items');
         const choice = { reason: input.reason, confirmAmount: confirmAmount ?? null };
-        const view = await this.decideAs(
+        const view = await this.viewOf(
           ctx,
-          partner.id,
-          balance.currency,
-          parseInput(idInput, id, 'id'),
-          outcome,
-          choice,
+          await this.decideAs(
+            ctx,
+            partner.id,
+            balance.currency,
+            parseInput(idInput, id, 'id'),
+            outcome,
+            choice,
+          ),
         );
         results.push({ id: label, statusCode: 204, request: view });
       } catch (error) {
@@ -367,18 +442,34 @@ export class ProcessRequestService {
         if (violatedConstraint(error) === LIVE_REVERSAL_INDEX) throw new DomainError('REVERSAL_EXISTS');
         throw error;
       });
-    this.onTransition(created.event.type);
+    this.recorded([created.event]);
     ctx.log.info({ processRequestId: reversalId, reversalOf: id, partnerId: partner.id }, 'reversal filed');
     return toProcessRequestView(created.reversal);
   }
 
+  /**
+   * A decision may be judged with the operator row this process kept (REST's single decisions): the
+   * decision's statement checks that row's version, and anything refused or changed is judged again with
+   * the stored row (keptWrite). A step-up reads the stored row first: an OTP code is checked only once.
+   */
   private async decide(
     ctx: ServiceContext,
     partnerId: string,
     id: string,
     outcome: Outcome,
     input: DecisionInput,
-  ): Promise<ProcessRequestView> {
+  ): Promise<Decided> {
+    if (outcome === ProcessRequestStatus.APPROVED && ctx.operator.otpRequired) await useStoredOperator(ctx);
+    return keptWrite(ctx, (ctx) => this.decideOnce(ctx, partnerId, id, outcome, input));
+  }
+
+  private async decideOnce(
+    ctx: ServiceContext,
+    partnerId: string,
+    id: string,
+    outcome: Outcome,
+    input: DecisionInput,
+  ): Promise<Decided> {
     const permission = outcome === ProcessRequestStatus.CANCELLED ? 'read' : 'review';
     const { partner, balance } = await requirePartner(ctx, partnerId, permission);
     // Approval moves money: elevated like create (SPEC section 6).
@@ -397,11 +488,10 @@ export class ProcessRequestService {
     outcome: Outcome,
     { reason, confirmAmount }: { reason: string | null; confirmAmount: string | null },
     elevate?: () => Promise<void>,
-  ): Promise<ProcessRequestView> {
+  ): Promise<Decided> {
     const limit = ctx.operator.approvalLimits?.[currency] ?? null;
     const dailyLimit = ctx.operator.dailyApprovalLimits?.[currency] ?? null;
-    const recorded = (events: ProgressEvent[]) => events.forEach((e) => this.onTransition(e.type));
-    const { request, events, approvals } = await decide(ctx, {
+    const decided = await decide(ctx, {
       partnerId,
       id,
       outcome,
@@ -411,14 +501,25 @@ export class ProcessRequestService {
       dailyLimit,
       confirmAmount: outcome === ProcessRequestStatus.APPROVED ? confirmAmount : null,
       elevate,
-      recorded,
+      recorded: this.recorded,
     });
     ctx.log.info(
-      { processRequestId: id, partnerId, events: events.map((e) => e.type), status: request.status },
+      {
+        processRequestId: id,
+        partnerId,
+        events: decided.events.map((e) => e.type),
+        status: decided.row.status,
+      },
       'process request decided',
     );
+    return decided;
+  }
+
+  /** A decided request's view, for a door that answers it (REST's 204 does not: see settle). */
+  private async viewOf(ctx: ServiceContext, decided: Decided): Promise<ProcessRequestView> {
+    const request = requestOf(ctx.em, decided);
     const duplicates = await duplicatesOf(ctx.em, [request]);
-    return toProcessRequestView(request, approvals, duplicates.get(request.id));
+    return toProcessRequestView(request, decided.approvals, duplicates.get(request.id));
   }
 
   /**
@@ -430,50 +531,7 @@ export class ProcessRequestService {
     // The database's clock, as the expiry sweep reads it: a process whose clock runs behind or ahead must
     // not file a request already expired, or one that outlives its deadline.
     const [{ now }] = await ctx.em.execute<Array<{ now: string | Date }>>('select clock_timestamp() as now');
-    const createdAt = pgDate(now);
-    return {
-      refuseDuplicateEvidence: policy.refuseDuplicateEvidence,
-      requiredApprovals: requiredApprovals(policy.tiers, amount),
-      createdAt,
-      updatedAt: createdAt,
-      expiresAt: new Date(createdAt.getTime() + policy.pendingTtlSeconds * 1000),
-    };
-  }
-
-  /**
-   * Upload progress: a handful of EVIDENCE_UPLOADING events per file (every 25%), never one per chunk.
-   * Sent one after the other (each NOTIFY on whichever pool connection is free would race the previous
-   * one), and `sent()` resolves once all have gone, so CREATED always follows the last of them.
-   */
-  private uploadProgress(
-    ctx: ServiceContext,
-    partnerId: string,
-    processRequestId: string,
-    expectedBytes?: number,
-  ) {
-    let lastPercent = 0;
-    let sending = Promise.resolve();
-    const report = (bytes: number) => {
-      if (!expectedBytes || expectedBytes <= 0) return;
-      const percent = Math.min(99, Math.floor((bytes / expectedBytes) * 100));
-      if (percent - lastPercent < 25) return;
-      lastPercent = percent;
-      const event = {
-        id: null,
-        partnerId,
-        processRequestId,
-        type: ProgressEventType.EVIDENCE_UPLOADING,
-        actorId: ctx.operator.id,
-        fromStatus: null,
-        toStatus: null,
-        data: { percent },
-        at: new Date().toISOString(),
-      };
-      sending = sending
-        .then(() => announce(ctx.em, event))
-        .catch((e) => ctx.log.warn({ err: e }, 'upload progress not announced'));
-    };
-    return { report, sent: () => sending };
+    return filingTerms(policy, amount, pgDate(now));
   }
 
   private async recordFailure(
@@ -483,7 +541,7 @@ export class ProcessRequestService {
     code: string,
   ): Promise<void> {
     try {
-      await ctx.em.transactional((em) =>
+      const failed = await ctx.em.transactional((em) =>
         recordEvent(em, {
           processRequestId,
           partnerId,
@@ -492,7 +550,7 @@ export class ProcessRequestService {
           data: { code },
         }),
       );
-      this.onTransition(ProgressEventType.FAILED);
+      this.recorded([failed]);
     } catch (e) {
       ctx.log.warn({ err: e, processRequestId }, 'FAILED event not recorded');
     }

@@ -1,7 +1,9 @@
 // The statements that decide a request, built from named pieces (src/sql/statement.ts). Each outcome is ONE
 // statement, so one round trip and one transaction: the guard's verdict, the deciding UPDATE, the approval,
-// the money (a top-up's credit, a reversal's debit) with its ledger entry, a reversed original, the events
-// and their NOTIFY. The rendered text of every statement is committed in decision.sql, beside this file
+// the money (a top-up's credit, a reversal's debit) with its ledger entry, a reversed original and the
+// events. No NOTIFY: it would take PostgreSQL's database-wide notify lock at commit, while this
+// transaction holds the balance row, so the caller hands the events to the progress bus once committed
+// (src/runtime/progress-notifier.ts). The rendered text of every statement is committed in decision.sql, beside this file
 // (a test keeps the two equal; UPDATE_SQL=1 npx jest tests/unit/decision-sql.test.ts writes it again).
 import { ProcessRequestStatus } from '../entities/process-request.entity';
 import { BALANCE_REVERSAL_PROCESS_TYPE_ID } from '../entities/process-type.entity';
@@ -31,12 +33,21 @@ const PARAMS = {
   approvalId: 'uuid',
   ledgerId: 'uuid',
   eventOrderLock: 'int4',
-  channel: 'text',
+  /**
+   * The version (xmin) of the operator row the decision was judged with, when it is a row this process
+   * kept (src/runtime/operator-cache.ts); null: the row was read for this call. A different version now
+   * means the row changed since: the statement writes nothing and answers OPERATOR_CHANGED.
+   */
+  operatorVersion: 'text',
 } as const;
 export type DecisionParam = keyof typeof PARAMS;
 
 /** The refusal a guard reports for a request past its deadline: it is expired, then refused as not pending. */
 export const EXPIRED = 'EXPIRED';
+/** What a decision reports when the kept operator row it was judged with has changed: nothing is written. */
+export const OPERATOR_CHANGED = 'OPERATOR_CHANGED';
+/** Whether the operator row is still the version the decision was judged with (always, when not kept). */
+const OPERATOR_CURRENT = `(:operatorVersion is null or (select o.xmin::text from operator o where o.id = :operatorId) = :operatorVersion)`;
 
 const REVERSAL = `process_type_id = ${BALANCE_REVERSAL_PROCESS_TYPE_ID}`;
 /** The UTC day (SPEC section 18: every daily cap counts by the UTC day of the approving transaction). */
@@ -94,7 +105,7 @@ const SETS: Record<Outcome, string> = {
   [ProcessRequestStatus.CANCELLED]: `status = 'CANCELLED', cancelled_by = :operatorId, cancelled_at = now(), review_reason = :reason, updated_at = now()`,
 };
 
-/** An event row as the one shape (eventOfRow), in SQL: what NOTIFY carries and the statement returns. */
+/** An event row as the one shape (eventOfRow), in SQL: what the statement returns. */
 const EVENT_JSON = `json_build_object('id', e.id::text, 'partnerId', e.client_id, 'processRequestId', e.process_request_id,
   'type', e.type, 'actorId', e.actor_id, 'fromStatus', e.from_status, 'toStatus', e.to_status,
   'data', coalesce(e.data, '{}'::jsonb), 'at', to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
@@ -107,12 +118,18 @@ function pieces(outcome: Outcome): Piece[] {
   const approving = outcome === ProcessRequestStatus.APPROVED;
   const head: Piece[] = [
     // The guard's verdict on the row as this statement's snapshot sees it: it explains a refusal.
-    ['target', `select (${guard}) as refusal from process_request where id = :id and client_id = :partnerId`],
-    // The guarded UPDATE waits for a concurrent decider's row lock and judges the row that one left.
+    // A kept operator row that changed since is reported first: the verdict was judged with other rules.
+    [
+      'target',
+      `select (case when not ${OPERATOR_CURRENT} then '${OPERATOR_CHANGED}' else (${guard}) end) as refusal
+        from process_request where id = :id and client_id = :partnerId`,
+    ],
+    // The guarded UPDATE waits for a concurrent decider's row lock and judges the row that one left; it
+    // writes nothing if the operator row is no longer the one the decision was judged with.
     [
       'decided',
       `update process_request set ${SETS[outcome]}
-        where id = :id and client_id = :partnerId and (${guard}) is null returning *`,
+        where id = :id and client_id = :partnerId and (${guard}) is null and ${OPERATOR_CURRENT} returning *`,
     ],
   ];
   if (!approving) {
@@ -209,14 +226,8 @@ function pieces(outcome: Outcome): Piece[] {
   ];
 }
 
-/** What every decision ends with: the events as the one shape, announced in id order. */
-const tail: Piece[] = [
-  ['announced', `select e.id, ${EVENT_JSON} as event from event e`],
-  [
-    'notified',
-    `select pg_notify(:channel, a.event::text) as sent from (select * from announced order by id) a`,
-  ],
-];
+/** What every decision ends with: the events as the one shape (the caller announces them once committed). */
+const tail: Piece[] = [['announced', `select e.id, ${EVENT_JSON} as event from event e`]];
 
 function statementOf(outcome: Outcome): string {
   const approving = outcome === ProcessRequestStatus.APPROVED;
@@ -227,7 +238,6 @@ function statementOf(outcome: Outcome): string {
     .map(([name, sql]) => `${name} as (${sql})`)
     .join(',\n')}
 select t.refusal as decision_refusal,
-       (select count(*) from notified) as decision_notified,
        (select json_agg(a.event order by a.id) from announced a) as decision_events,
        (select json_agg(json_build_object('operatorId', x.operator_id, 'at', x.created_at) order by x.created_at, x.id)
           from (${approvals}) x) as decision_approvals,

@@ -1,5 +1,6 @@
-// Progress events: the one internal shape, how it is stored (in the caller's transaction) and announced
-// (NOTIFY on commit), and how a stored row becomes that shape again.
+// Progress events: the one internal shape, how it is stored (in the caller's transaction), and how a stored
+// row becomes that shape again. Stored events are announced after the commit, by the progress bus
+// (src/runtime/progress-bus.ts); only events that are not stored travel by NOTIFY themselves (announce).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ProgressEventType } from '../entities/process-request-event.entity';
 import type { ProcessRequestStatus } from '../entities/process-request.entity';
@@ -28,6 +29,14 @@ export interface EventRow {
 export const EVENT_COLUMNS =
   'id, process_request_id, client_id, type, actor_id, from_status, to_status, data, created_at';
 
+/**
+ * A stored event (an `e` row of process_request_event) as SQL builds its NOTIFY payload: the same JSON as
+ * eventOfRow writes, for statements that store and announce in one.
+ */
+export const EVENT_JSON = `json_build_object('id', e.id::text, 'partnerId', e.client_id, 'processRequestId', e.process_request_id,
+  'type', e.type, 'actorId', e.actor_id, 'fromStatus', e.from_status, 'toStatus', e.to_status,
+  'data', coalesce(e.data, '{}'::jsonb), 'at', to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
+
 export function eventOfRow(row: EventRow): ProgressEvent {
   return {
     id: String(row.id),
@@ -48,14 +57,18 @@ export function eventOfRow(row: EventRow): ProgressEvent {
  */
 export type TransitionListener = (type: ProgressEventType) => void;
 
+/** Told of the events a transaction stored, once it committed (metrics, then the progress bus). */
+export type RecordedListener = (events: ProgressEvent[]) => void;
+
 /** Advisory-lock class for "one partner's events commit in id order" (src/infra/locks.ts). */
 export const EVENT_ORDER_LOCK = ADVISORY_LOCKS.EVENT_ORDER;
 
 /**
- * Stores events and queues their NOTIFYs. Call it as the LAST statement of the transaction of the
- * changes it records: PostgreSQL delivers the notifications only if, and when, that transaction
- * commits, and the per-partner locks taken here (held until commit, so only for an instant) make each
- * partner's event ids commit in increasing order — a resume from Last-Event-ID never skips one.
+ * Stores events. Call it as the LAST statement of the transaction of the changes it records: the
+ * per-partner locks taken here (held until commit, so only for an instant) make each partner's event ids
+ * commit in increasing order — a reader that resumes after an id never skips one. Once the transaction
+ * has committed, the caller hands the events to the progress bus (the services' `recorded` hook), which
+ * serves this process's watchers and tells the other processes; nothing is sent from inside it.
  */
 export async function recordEvents(em: EntityManager, events: NewEvent[]): Promise<ProgressEvent[]> {
   if (events.length === 0) return [];
@@ -84,12 +97,7 @@ export async function recordEvents(em: EntityManager, events: NewEvent[]): Promi
       ),
     ],
   );
-  const stored = rows.map(eventOfRow).sort((a, b) => Number(BigInt(a.id as string) - BigInt(b.id as string)));
-  await em.execute(`select pg_notify(?, payload) from jsonb_array_elements_text(?::jsonb) as payload`, [
-    PROGRESS_CHANNEL,
-    JSON.stringify(stored.map((e) => JSON.stringify(e))),
-  ]);
-  return stored;
+  return rows.map(eventOfRow).sort((a, b) => Number(BigInt(a.id as string) - BigInt(b.id as string)));
 }
 
 /** One event: see recordEvents. */
@@ -98,7 +106,7 @@ export async function recordEvent(em: EntityManager, event: NewEvent): Promise<P
   return stored;
 }
 
-/** Sends an event to every process's watchers (at once, or on commit inside a transaction). */
+/** Sends an event that is not stored (EVIDENCE_UPLOADING) to every process's watchers, by NOTIFY. */
 export async function announce(em: EntityManager, event: ProgressEvent): Promise<void> {
   await em.execute('select pg_notify(?, ?)', [PROGRESS_CHANNEL, JSON.stringify(event)]);
 }

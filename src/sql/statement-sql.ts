@@ -1,6 +1,7 @@
 // Statements and point-in-time balances read from the ledger: the SQL, and a snapshot cursor to stream it.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Knex } from '@mikro-orm/postgresql';
+import type { Client as PgClient } from 'pg';
+import { logStatement, prepared } from './statement';
 
 /** One ledger entry of a statement, as the cursor returns it. */
 export interface StatementRow {
@@ -86,61 +87,109 @@ export interface BalanceAtRow {
 }
 
 /** Rows fetched from a cursor per round trip. */
-const CURSOR_BATCH = 1000;
+export const CURSOR_BATCH = 1000;
 
 /**
- * A read in one REPEATABLE READ, READ ONLY snapshot on a connection of its own: `first` runs there, then
- * the cursor's rows are fetched in batches as the consumer asks for them (memory stays flat). The first
- * batch is fetched before this resolves, so a failure is thrown while the caller can still answer with an
- * error status. The connection is given back when the rows are read, when reading fails, or when the
- * consumer stops early (`return()`, which a destroyed Readable.from calls even before its first read).
+ * The rows of a snapshot's cursor, one batch per round trip, read once. `close()` ends the snapshot and
+ * gives its connection back at once, whatever is under way: a fetch already sent finishes first (the
+ * connection runs its statements in order), and no fetch is sent after it.
+ */
+export interface SnapshotRows<Row> extends AsyncIterable<Row[]> {
+  close(): Promise<void>;
+}
+
+const BEGIN = 'begin isolation level repeatable read read only';
+const FETCH = `fetch ${CURSOR_BATCH} from statement_rows`;
+
+/**
+ * A read in one REPEATABLE READ, READ ONLY snapshot on a connection of the pool taken for it alone (pg
+ * directly, as the hot reads): `first` runs there, then the cursor's rows are fetched in batches as the
+ * consumer asks for them (memory stays flat). The first batch is fetched before this resolves, so a
+ * failure is thrown while the caller can still answer with an error status. The connection is given back
+ * as soon as the last batch is in (before the consumer reads it: a statement of one batch holds none while
+ * it is written), when a fetch fails, or on `close()` (which the iterator's `return()` calls too).
  */
 export async function snapshotCursor<First, Row>(
   em: EntityManager,
   first: (run: <T>(sql: string, params: unknown[]) => Promise<T[]>) => Promise<First>,
   cursor: (head: First) => { sql: string; params: unknown[] },
-): Promise<{ head: First; rows: AsyncIterable<Row> }> {
+): Promise<{ head: First; rows: SnapshotRows<Row> }> {
   const knex = em.getConnection().getKnex();
-  const trx: Knex.Transaction = await knex.transaction({ isolationLevel: 'repeatable read', readOnly: true });
-  const run = async <T>(sql: string, params: unknown[]): Promise<T[]> =>
-    ((await trx.raw(sql, params as Knex.RawBinding[])) as { rows: T[] }).rows;
-  let released = false;
-  const release = async () => {
-    if (released) return;
-    released = true;
-    await trx.commit().catch(() => undefined);
+  const client = (await knex.client.acquireConnection()) as PgClient;
+  const run = async <T>(sql: string, params: unknown[], named = false): Promise<T[]> => {
+    const { name, text } = params.length > 0 ? prepared(sql) : { name: undefined, text: sql };
+    const started = Date.now();
+    knex.emit('query', { sql: text, bindings: params });
+    try {
+      const result = await (named
+        ? client.query({ name, text, values: params })
+        : client.query(text, params.length > 0 ? params : undefined));
+      logStatement(em, text, started, 'info');
+      return result.rows as T[];
+    } catch (error) {
+      logStatement(em, text, started, 'error');
+      throw error;
+    }
   };
-  const fetch = () => run<Row>(`fetch ${CURSOR_BATCH} from statement_rows`, []);
+  // Ends the transaction (COMMIT after a read, ROLLBACK after a failure) and gives the connection back,
+  // once: a connection whose transaction could not be ended is given back as knex does after a failed
+  // COMMIT, and the pool's own checks deal with it.
+  let ended: Promise<void> | undefined;
+  const end = (how: 'commit' | 'rollback') =>
+    (ended ??= run(how, [])
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => knex.client.releaseConnection(client)));
   try {
-    const head = await first(run);
+    await run(BEGIN, []);
+    const head = await first((sql, params) => run(sql, params, true));
     const { sql, params } = cursor(head);
     await run(`declare statement_rows no scroll cursor for ${sql}`, params);
-    let batch = await fetch();
-    let index = 0;
-    const iterator: AsyncIterator<Row> = {
-      async next() {
-        for (;;) {
-          if (index < batch.length) return { value: batch[index++], done: false };
-          if (released || batch.length < CURSOR_BATCH) {
-            await release();
-            return { value: undefined, done: true };
-          }
-          try {
-            [batch, index] = [await fetch(), 0];
-          } catch (error) {
-            await release();
-            throw error;
-          }
-        }
-      },
-      async return() {
-        await release();
+    let batch: Row[] | undefined = await run<Row>(FETCH, []);
+    if (batch.length < CURSOR_BATCH) void end('commit');
+    let closed = false;
+    const close = async () => {
+      closed = true;
+      batch = undefined;
+      await end('commit');
+    };
+    const done = async (): Promise<IteratorResult<Row[]>> => {
+      await ended;
+      return { value: undefined, done: true };
+    };
+    const next = async (): Promise<IteratorResult<Row[]>> => {
+      if (batch) {
+        const rows = batch;
+        batch = undefined;
+        if (rows.length > 0) return { value: rows, done: false };
+      }
+      // Nothing is fetched once the transaction is ending: between this check and the FETCH being queued on
+      // the connection there is no await, so a COMMIT queued by close() always comes after it.
+      if (closed || ended) return done();
+      let rows: Row[];
+      try {
+        rows = await run<Row>(FETCH, []);
+      } catch (error) {
+        await end('rollback');
+        throw error;
+      }
+      if (rows.length < CURSOR_BATCH) void end('commit');
+      // Closed while that fetch was under way: its rows are nobody's.
+      if (closed || rows.length === 0) return done();
+      return { value: rows, done: false };
+    };
+    const iterator: AsyncIterator<Row[]> = {
+      next,
+      return: async () => {
+        await close();
         return { value: undefined, done: true };
       },
     };
-    return { head, rows: { [Symbol.asyncIterator]: () => iterator } };
+    return { head, rows: { close, [Symbol.asyncIterator]: () => iterator } };
   } catch (error) {
-    await release();
+    await end('rollback');
     throw error;
   }
 }

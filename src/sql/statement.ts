@@ -3,6 +3,8 @@
 // is one parameter; a value the statement needs and the caller did not give fails before anything is sent.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client as PgClient } from 'pg';
+import { createHash } from 'node:crypto';
+import { deadConnection } from '../infra/failures';
 
 /** One rendered statement: its text with $n placeholders, and which name each $n stands for. */
 export interface Rendered<Name extends string = string> {
@@ -94,23 +96,96 @@ export async function run<Row, Name extends string>(
   statement: Rendered<Name>,
   values: Record<Name, unknown>,
 ): Promise<Row[]> {
+  return runBound<Row>(em, statement, bind(statement, values));
+}
+
+/**
+ * One statement on a pooled connection. Observers of the ORM's knex `query` event (statement counts in
+ * tests) see it as they see the ORM's own. A read (`reads`) whose pooled connection turns out dead is tried
+ * once more on a fresh one, as the ORM's driver does for plain reads (src/infra/retrying-driver.ts).
+ */
+async function runBound<Row>(
+  em: EntityManager,
+  statement: Rendered,
+  params: unknown[],
+  reads = false,
+): Promise<Row[]> {
   if (em.getTransactionContext()) throw new Error(`${statement.name} runs as its own transaction`);
   const knex = em.getConnection().getKnex();
-  const params = bind(statement, values);
   const started = Date.now();
-  const client = (await knex.client.acquireConnection()) as PgClient;
+  const once = async (): Promise<Row[]> => {
+    const client = (await knex.client.acquireConnection()) as PgClient;
+    try {
+      knex.emit('query', { sql: statement.text, bindings: params });
+      const result = await client.query({ name: statement.name, text: statement.text, values: params });
+      return result.rows as Row[];
+    } finally {
+      await knex.client.releaseConnection(client);
+    }
+  };
   try {
-    const result = await client.query({ name: statement.name, text: statement.text, values: params });
-    log(em, statement, started, 'info');
-    return result.rows as Row[];
+    const rows = await once().catch((error: unknown) => {
+      if (reads && deadConnection(error)) return once();
+      throw error;
+    });
+    logStatement(em, statement.text, started, 'info');
+    return rows;
   } catch (error) {
-    log(em, statement, started, 'error');
+    logStatement(em, statement.text, started, 'error');
     throw error;
-  } finally {
-    await knex.client.releaseConnection(client);
   }
 }
 
-function log(em: EntityManager, statement: Rendered, started: number, level: 'info' | 'error'): void {
-  em.config.getLogger().logQuery({ query: statement.text, took: Date.now() - started, level });
+/** Texts written with `?` placeholders, rendered once each (bounded: past it, texts are rendered each time). */
+const positional = new Map<string, { name: string; text: string }>();
+const MAX_POSITIONAL = 500;
+
+/**
+ * `?` placeholders (outside literals, quoted identifiers and comments; `?|` and `?&` are not used) as
+ * PostgreSQL's $1, $2, …: the form the ORM's raw queries take, for statements built from filters.
+ */
+export function toPositional(sql: string): string {
+  let text = '';
+  let n = 0;
+  for (let i = 0; i < sql.length;) {
+    const skip = skipQuoted(sql, i);
+    if (skip > i) {
+      text += sql.slice(i, skip);
+      i = skip;
+    } else {
+      text += sql[i] === '?' ? `$${++n}` : sql[i];
+      i += 1;
+    }
+  }
+  return text;
+}
+
+/**
+ * Runs a statement written with `?` placeholders straight on pg (a connection of the ORM's pool, outside
+ * any transaction), as a prepared statement named after its text: what `em.execute` does, without the
+ * query builder's rendering on every call. For the hot reads, whose text depends on their filters.
+ */
+export async function runSql<Row>(em: EntityManager, sql: string, params: unknown[]): Promise<Row[]> {
+  const { name, text } = prepared(sql);
+  return runBound<Row>(em, { name, text, names: [] }, params, true);
+}
+
+/** A text with `?` placeholders in pg's $n form, with the name of its prepared statement (from its text). */
+export function prepared(sql: string): { name: string; text: string } {
+  let rendered = positional.get(sql);
+  if (!rendered) {
+    rendered = { name: `q${createHash('sha1').update(sql).digest('base64url')}`, text: toPositional(sql) };
+    if (positional.size < MAX_POSITIONAL) positional.set(sql, rendered);
+  }
+  return rendered;
+}
+
+/** A statement sent straight on pg, in the ORM's query log as its own statements are (text, never values). */
+export function logStatement(
+  em: EntityManager,
+  text: string,
+  started: number,
+  level: 'info' | 'error',
+): void {
+  em.config.getLogger().logQuery({ query: text, took: Date.now() - started, level });
 }

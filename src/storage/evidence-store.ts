@@ -34,11 +34,12 @@ export interface StoredBlob {
 }
 
 export type BlobOperation =
-  'ensure_container' | 'ping' | 'stage_block' | 'commit' | 'delete' | 'sign' | 'list';
+  'ensure_container' | 'ping' | 'upload' | 'stage_block' | 'commit' | 'delete' | 'sign' | 'list';
 
 export const BLOB_OPERATIONS: readonly BlobOperation[] = [
   'ensure_container',
   'ping',
+  'upload',
   'stage_block',
   'commit',
   'delete',
@@ -125,6 +126,20 @@ export class EvidenceStore {
     return this.container.getBlockBlobClient(blobName).url;
   }
 
+  /**
+   * Writes a whole blob in one call (Put Blob) from the chunks it was read in, with what commit() records
+   * about it: visible at once, so only where a committed blob may be (after its upload intent).
+   */
+  async upload(blobName: string, chunks: readonly Buffer[], options: CommitOptions): Promise<void> {
+    await this.track('upload', () =>
+      this.container
+        .getBlockBlobClient(blobName)
+        // One buffer (at most one block, 1 MiB, joined once): the request body goes out in one write, where
+        // a stream of the chunks as they arrived took a socket write each (a retry sends the same buffer).
+        .upload(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), options.size, blobOptions(options)),
+    );
+  }
+
   /** Uploads one block; nothing is visible under the blob name until commit(). */
   async stageBlock(blobName: string, blockId: string, data: Buffer): Promise<void> {
     await this.track('stage_block', () =>
@@ -135,14 +150,7 @@ export class EvidenceStore {
   /** Makes the staged blocks the blob, with its content type and what the service recorded about it. */
   async commit(blobName: string, blockIds: string[], options: CommitOptions): Promise<void> {
     await this.track('commit', () =>
-      this.container.getBlockBlobClient(blobName).commitBlockList(blockIds, {
-        blobHTTPHeaders: { blobContentType: options.contentType },
-        metadata: {
-          filename: encodeURIComponent(options.fileName),
-          sha256: options.sha256,
-          size: String(options.size),
-        },
-      }),
+      this.container.getBlockBlobClient(blobName).commitBlockList(blockIds, blobOptions(options)),
     );
   }
 
@@ -206,6 +214,18 @@ export class EvidenceStore {
       this.observe(operation, Number(process.hrtime.bigint() - started) / 1e9, failed);
     }
   }
+}
+
+/** The content type and the metadata a committed blob carries, however it was written. */
+function blobOptions(options: CommitOptions) {
+  return {
+    blobHTTPHeaders: { blobContentType: options.contentType },
+    metadata: {
+      filename: encodeURIComponent(options.fileName),
+      sha256: options.sha256,
+      size: String(options.size),
+    },
+  };
 }
 
 /**

@@ -25,6 +25,7 @@ import { buildGraphQLContext } from '../graphql/context';
 import { documentLimitsRule, parseWithinLimits, variablesLimitError } from '../graphql/document-limits';
 import { formatGraphQLError, toGraphQLError } from '../graphql/errors';
 import type { SubscriptionContext } from './context';
+import { documentKey, subscribeShared } from './shared-execution';
 import type { Logger } from '../logger';
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -152,13 +153,14 @@ async function checkSubscription(
   if (!('kind' in document)) return document;
   let contextValue: SubscriptionContext;
   try {
-    contextValue = {
-      ...(await buildGraphQLContext(services, verifier, {
+    // The context object itself, not a copy: its loaders judge with it.
+    contextValue = Object.assign(
+      await buildGraphQLContext(services, verifier, {
         credentials: credentialsOf(ctx.connectionParams),
         log,
-      })),
-      progress: bus,
-    };
+      }),
+      { progress: bus },
+    );
   } catch (error) {
     return [error as GraphQLError];
   }
@@ -169,7 +171,8 @@ async function checkSubscription(
     variableValues: payload.variables,
     contextValue,
   };
-  const result = await subscribe(args);
+  // Each event is executed once for every watcher that sent the same document (not once per watcher).
+  const result = await subscribeShared(args, documentKey(payload));
   // An error before any field ran (no path; the operation is known by now) is a variable of the
   // wrong type or missing: the HTTP door's BAD_USER_INPUT. A resolver's refusal keeps its own code.
   if (!(Symbol.asyncIterator in result))

@@ -55,7 +55,11 @@ export async function watchedPage(browser: Browser): Promise<Watched> {
       outside.push(url.toString());
       return route.abort('blockedbyclient');
     }
-    return route.continue();
+    // A request the page gives up on while it is routed (a navigation cancels it) is already handled when
+    // it is continued: nothing is left to do for it.
+    return route.continue().catch((error: Error) => {
+      if (!/already handled/i.test(error.message)) throw error;
+    });
   });
   const page = await context.newPage();
   page.on('console', (msg) => {

@@ -3,6 +3,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import type { Operator } from '../../src/entities/operator.entity';
+import type { World } from './world';
 
 export interface Received {
   id: string;
@@ -103,4 +105,24 @@ export async function startReceiver(secrets: string[] = []): Promise<Receiver> {
       server.close(() => resolve());
     });
   return receiver;
+}
+
+/**
+ * Registers `receiver` as a webhook endpoint of `partnerId` (`extra`: the rest of the body), as `admin`, and
+ * gives the receiver the endpoint's secret to verify with. The endpoint as the service answered it.
+ */
+export async function registerEndpoint(
+  world: World,
+  partnerId: string,
+  admin: Operator,
+  receiver: Receiver,
+  extra: Record<string, unknown> = {},
+): Promise<{ id: string; secret: string }> {
+  const res = await world.http
+    .post(`${world.rest(partnerId)}/webhook-endpoints`)
+    .set(await world.headers(admin))
+    .send({ url: receiver.url, ...extra });
+  expect({ status: res.status, body: res.body }).toMatchObject({ status: 201 });
+  receiver.secrets.push(res.body.secret as string);
+  return res.body as { id: string; secret: string };
 }

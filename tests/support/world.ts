@@ -101,6 +101,11 @@ export interface World {
   blobNames(): Promise<string[]>;
   /** The committed blobs under the partner's prefix. */
   blobsOf(partnerId: string): Promise<string[]>;
+  /**
+   * Another server process's worth of app on the same database and storage, listening on 127.0.0.1 (as a
+   * second replica behind a load balancer would be); closed with the world.
+   */
+  secondProcess(): Promise<{ app: App; url: string }>;
   close(): Promise<void>;
 }
 
@@ -174,6 +179,7 @@ export async function createWorld(
   // A world never takes a fixed port: its metrics listener, unless METRICS_PORT=0 turned it off, takes a free one.
   const config = { ...loaded, metricsPort: loaded.metricsPort === null ? null : 0 };
   const app = await createApp(config, options);
+  const seconds: App[] = [];
   await migrate(app.orm);
   const address = await app.listen(0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${address.port}`;
@@ -296,7 +302,14 @@ export async function createWorld(
     async blobsOf(partnerId) {
       return (await world.blobNames()).filter((name) => name.startsWith(`${partnerId}/`));
     },
+    async secondProcess() {
+      const second = await createApp(config, options);
+      seconds.push(second);
+      const { port } = await second.listen(0, '127.0.0.1');
+      return { app: second, url: `http://127.0.0.1:${port}` };
+    },
     async close() {
+      await Promise.all(seconds.map((second) => second.close()));
       await app.close();
       const cleanup = new Client(pgConnectionOptions(adminUrl));
       await cleanup.connect();

@@ -33,6 +33,14 @@ test.each([
   [{ name: 'RestError', statusCode: 404 }, undefined],
   [{ name: 'KnexTimeoutError', message: 'Knex: Timeout acquiring a connection.' }, 'unavailable'],
   [new Error('Connection terminated unexpectedly'), 'unavailable'],
+  // As MikroORM wraps knex's error when a transaction's BEGIN died with its connection (seen under failover).
+  [
+    {
+      name: 'DriverException',
+      message: 'Transaction query already complete, run with DEBUG=knex:tx for more info',
+    },
+    'unavailable',
+  ],
   [new Error('boom'), undefined],
   ['a string', undefined],
 ])('%p is %p', (error, failure) => expect(classifyFailure(error)).toBe(failure));

@@ -1,6 +1,12 @@
 // Money's pure core: the currency-scale rule and formatting stored NUMERIC text for a currency.
 import { DomainError } from '../../src/domain/errors';
-import { assertCurrencyScale, currencyDigits, formatAmount, isCurrency } from '../../src/domain/money';
+import {
+  amountText,
+  assertCurrencyScale,
+  currencyDigits,
+  formatAmount,
+  isCurrency,
+} from '../../src/domain/money';
 
 test('currency digits follow ISO 4217, capped at the column scale of 4', () => {
   expect([
@@ -47,4 +53,38 @@ test.each([
 
 test('formatAmount never rounds away a digit the currency cannot show', () => {
   expect(() => formatAmount('10.0050', 'USD')).toThrow(/more precision than USD/);
+});
+
+test('amountText is formatAmount as text, for every shape the column returns', () => {
+  const values = [
+    '10',
+    '-10',
+    '0',
+    '0.0000',
+    '-0.0000',
+    '10.5',
+    '10.50',
+    '10.5000',
+    '-1234567.1200',
+    '1.2',
+    '7.0000',
+  ];
+  for (const currency of ['USD', 'JPY', 'BHD', 'CLF'])
+    for (const value of values) {
+      const digits = currencyDigits(currency);
+      const fraction = value.split('.')[1] ?? '';
+      if (/[1-9]/.test(fraction.slice(digits))) {
+        expect(() => amountText(value, currency)).toThrow('more precision');
+        expect(() => formatAmount(value, currency)).toThrow('more precision');
+      } else {
+        const [integer, kept = ''] = value.split('.');
+        const expected = digits > 0 ? `${integer}.${kept.padEnd(digits, '0').slice(0, digits)}` : integer;
+        expect({ value, currency, text: amountText(value, currency) }).toEqual({
+          value,
+          currency,
+          text: expected,
+        });
+        expect(formatAmount(value, currency).value).toBe(expected);
+      }
+    }
 });

@@ -3,11 +3,11 @@
 import { BALANCE_INCREASE_PROCESS_TYPE_ID } from '../../entities/process-type.entity';
 import type { ProgressEventType } from '../../entities/process-request-event.entity';
 import type { ProcessRequestStatus } from '../../entities/process-request.entity';
-import { requirePartner } from '../../domain/access';
+import { OPERATOR_VERSION_SQL, requirePartner, storedRead } from '../../domain/access';
 import type { ServiceContext } from '../../domain/context';
 import { DomainError } from '../../domain/errors';
-import { framed } from '../../domain/iterables';
-import { formatAmount } from '../../domain/money';
+import { flattened, framed } from '../../domain/iterables';
+import { amountText, Decimal, formatAmount } from '../../domain/money';
 import type { EventsExportQuery, ListFilters, StatementPeriod } from '../../shapes/inputs';
 import type {
   BalanceView,
@@ -25,6 +25,7 @@ import {
   eventsBatchSql,
   type EventExportRow,
   snapshotCursor,
+  type SnapshotRows,
   STATEMENT_ENTRIES,
   STATEMENT_TOTALS,
   type StatementRow,
@@ -35,12 +36,37 @@ import { pgTimestamp, type ProcessRequestQueryService } from '../process-request
 
 const EVENTS_BATCH = 1000;
 
+type OperatorVersion = { operator_version: string | null };
+
+/** The period's totals and, from the same snapshot, the acting operator row's version (storedRead). */
+const TOTALS_AND_OPERATOR = `select ${OPERATOR_VERSION_SQL('?::uuid')}, t.* from (${STATEMENT_TOTALS}) as t`;
+
+/** One entry as its text goes out: the instant in ISO 8601 (UTC, milliseconds), amounts at the currency's digits. */
+export type StatementEntryText = Omit<StatementEntryView, 'at' | 'amount' | 'balanceAfter'> & {
+  at: string;
+  amount: string;
+  balanceAfter: string;
+};
+
 /** A statement whose entries are read as they are written out (one snapshot, memory flat). */
 export interface StatementStream {
   header: StatementHeaderView;
   totals: StatementTotalsView;
+  /** The entries in booking order, a batch per round trip, as text. Read once: this or `entries`. */
+  batches: AsyncIterable<StatementEntryText[]>;
+  /** The same entries one by one, as views. */
   entries: AsyncIterable<StatementEntryView>;
+  /** Stops the reading and gives the database connection back now (for a reader that went away). */
+  close(): Promise<void>;
 }
+
+/** An entry's view: its instant as a Date, its amounts as Decimals. */
+export const entryView = (e: StatementEntryText): StatementEntryView => ({
+  ...e,
+  at: new Date(e.at),
+  amount: new Decimal(e.amount),
+  balanceAfter: new Decimal(e.balanceAfter),
+});
 
 export class StatementService {
   constructor(private readonly queries: ProcessRequestQueryService) {}
@@ -48,26 +74,61 @@ export class StatementService {
   /**
    * The statement of a period: opening and closing balances and the entries between, all read from one
    * snapshot of the ledger, so opening + Σ entries = closing even while approvals go on. The entries are
-   * fetched from a cursor as the caller reads them; read them to the end or stop the iteration.
+   * fetched from a cursor as the caller reads them; read them to the end, stop the iteration or `close()`.
    */
   async stream(ctx: ServiceContext, partnerId: string, period: StatementPeriod): Promise<StatementStream> {
-    const { balance } = await requirePartner(ctx, partnerId, 'read');
+    // Judged with the operator row this process kept when the door gave one: the totals statement, the
+    // snapshot's first, also reads the row's version, and a row that changed is judged again (storedRead).
+    return storedRead(ctx, async (c) => {
+      const { balance } = await requirePartner(c, partnerId, 'read');
+      const { head, rows } = await snapshotCursor<StatementTotalsRow & OperatorVersion, StatementRow>(
+        c.em,
+        async (run) =>
+          (
+            await run<StatementTotalsRow & OperatorVersion>(TOTALS_AND_OPERATOR, [
+              c.operator.id,
+              ...statementTotalsParams(balance.id, period.start, period.end),
+            ])
+          )[0],
+        (totals) => ({
+          sql: STATEMENT_ENTRIES,
+          params: [totals.opening, balance.id, period.start, period.end],
+        }),
+      );
+      try {
+        if (c.kept && head.operator_version !== c.kept.version) {
+          // Read with a row that changed since it was kept: storedRead reads it again with the stored row.
+          await rows.close();
+          return { value: undefined as never, operatorVersion: head.operator_version };
+        }
+        return {
+          value: this.statementOf(balance, period, head, rows),
+          operatorVersion: head.operator_version,
+        };
+      } catch (error) {
+        await rows.close();
+        throw error;
+      }
+    });
+  }
+
+  private statementOf(
+    balance: { partnerId: string; currency: string },
+    period: StatementPeriod,
+    head: StatementTotalsRow,
+    rows: SnapshotRows<StatementRow>,
+  ): StatementStream {
     const currency = balance.currency;
     const money = (v: string) => formatAmount(v, currency);
-    const { head, rows } = await snapshotCursor<StatementTotalsRow, StatementRow>(
-      ctx.em,
-      async (run) =>
-        (
-          await run<StatementTotalsRow>(
-            STATEMENT_TOTALS,
-            statementTotalsParams(balance.id, period.start, period.end),
-          )
-        )[0],
-      (totals) => ({
-        sql: STATEMENT_ENTRIES,
-        params: [totals.opening, balance.id, period.start, period.end],
-      }),
-    );
+    const text = (r: StatementRow): StatementEntryText => ({
+      at: r.at,
+      amount: amountText(r.amount, currency),
+      balanceAfter: amountText(r.running, currency),
+      processRequestId: r.process_request_id,
+      processTypeId: r.process_type_id,
+      direction: r.amount.startsWith('-') ? 'DEBIT' : 'CREDIT',
+    });
+    const batches = framed(rows, (batch) => batch.map(text));
     return {
       header: {
         clientId: balance.partnerId,
@@ -81,14 +142,9 @@ export class StatementService {
         credits: { count: Number(head.credit_count), sum: money(head.credit_sum) },
         debits: { count: Number(head.debit_count), sum: money(head.debit_sum) },
       },
-      entries: framed(rows, (r) => ({
-        at: new Date(r.at),
-        amount: money(r.amount),
-        balanceAfter: money(r.running),
-        processRequestId: r.process_request_id,
-        processTypeId: r.process_type_id,
-        direction: r.amount.startsWith('-') ? 'DEBIT' : 'CREDIT',
-      })),
+      batches,
+      entries: flattened(batches, entryView),
+      close: () => rows.close(),
     };
   }
 

@@ -68,8 +68,11 @@ export class WebhookService {
   constructor(
     private readonly config: WebhookConfig,
     private readonly key: Buffer,
-    /** Wakes this process's relay (a retry or recover is sent at once). */
-    private readonly wake: () => void = () => undefined,
+    /**
+     * Wakes this process's relay (a retry or recover is sent at once); with an endpoint that changed, the
+     * relay also drops what it had queued for it, read before the change.
+     */
+    private readonly wake: (endpointId?: string) => void = () => undefined,
   ) {}
 
   /** Creates an endpoint; its cursor starts at the partner's latest event (it hears what happens next). */
@@ -118,6 +121,7 @@ export class WebhookService {
       await tx.execute('delete from webhook_delivery where endpoint_id = ?', [id]);
       await tx.execute('delete from webhook_endpoint where id = ?', [id]);
     });
+    this.wake(id);
   }
 
   // --- The doors' calls: the partner and the permission checked first. ---
@@ -164,7 +168,7 @@ export class WebhookService {
     }
     endpoint.updatedAt = new Date();
     await ctx.em.flush();
-    if (endpoint.status === WebhookEndpointStatus.ENABLED) this.wake();
+    this.wake(endpoint.id);
     return toWebhookEndpointView(endpoint);
   }
 
@@ -184,6 +188,7 @@ export class WebhookService {
     endpoint.secretSealed = encryptSecret(this.key, secret);
     endpoint.updatedAt = new Date();
     await ctx.em.flush();
+    this.wake(endpoint.id);
     return { secret };
   }
 
