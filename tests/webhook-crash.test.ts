@@ -1,12 +1,13 @@
 // At least once across a crash (SPEC section 16): two real server processes share the database and
 // both send webhooks; one is killed with SIGKILL in the middle of a storm of creates and approvals. Every
 // event of the partner still reaches the receiver (verified with standardwebhooks), and the only
-// duplicates are messages the dead process had in flight (at most WEBHOOK_CONCURRENCY for the endpoint).
+// duplicates are messages the dead process had in flight (at most WEBHOOK_CONCURRENCY for the endpoint):
+// each was first received before it died.
 import type { Operator } from '../src/entities/operator.entity';
 import { postCreate, waitUntil } from './support/crash-storm';
 import { PDF } from './support/files';
 import { startServer, type ServerProcess } from './support/server-process';
-import { startReceiver, type Receiver } from './support/webhook-receiver';
+import { registerEndpoint, startReceiver, type Receiver } from './support/webhook-receiver';
 import { createWorld, type Team, type World } from './support/world';
 
 jest.setTimeout(180_000);
@@ -46,12 +47,7 @@ test('kill -9 of one of two sending processes mid-storm: every event arrives, du
   const [a, b] = await Promise.all([server(), server()]);
   const team: Team = await world.team('Crash hooks');
   const admin: Operator = await world.operator(['ADMIN'], [team.partner.id]);
-  const created = await world.http
-    .post(`${world.rest(team.partner.id)}/webhook-endpoints`)
-    .set(await world.headers(admin))
-    .send({ url: receiver.url });
-  expect(created.status).toBe(201);
-  receiver.secrets.push(created.body.secret as string);
+  await registerEndpoint(world, team.partner.id, admin, receiver);
   // Slow enough answers that the killed process has messages in flight when it dies.
   receiver.fallback = { status: 200, delayMs: 40 };
 
@@ -86,7 +82,9 @@ test('kill -9 of one of two sending processes mid-storm: every event arrives, du
     "select count(*) as n from webhook_delivery where status = 'PENDING' and lease_until > now()",
   );
   killed = true;
+  const killedAt = Date.now();
   await a.kill();
+  const deadAt = Date.now();
   await new Promise((resolve) => setTimeout(resolve, 2000));
   stop = true;
   await storm;
@@ -100,7 +98,7 @@ test('kill -9 of one of two sending processes mid-storm: every event arrives, du
   const missing = stored.filter((e) => !eventIds().has(e.id)).map((e) => e.id);
   expect({ all, missing }).toEqual({ all: true, missing: [] });
   expect(receiver.received.every((m) => m.verifiedBy.includes(0))).toBe(true);
-  // The dead process's claims expire (2 × timeout + 5 s) and the survivor sends them again: the log
+  // The dead process's claims expire (2 × timeout + 7 s) and the survivor sends them again: the log
   // ends with every delivery SUCCEEDED.
   const succeeded = async () =>
     Number(
@@ -114,12 +112,25 @@ test('kill -9 of one of two sending processes mid-storm: every event arrives, du
   expect(await waitUntil(async () => (await succeeded()) === stored.length, 60_000)).toBe(true);
   const ids = receiver.received.map((m) => m.id);
   const duplicates = ids.length - new Set(ids).size;
+  const twice = [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+  // What the log says of each message received more than once: when a failure shows, why.
+  const attempts = await world.sql<{ delivery_id: string; status_code: number | null; error: string | null }>(
+    'select delivery_id::text as delivery_id, status_code, error from webhook_attempt where delivery_id::text in (select jsonb_array_elements_text(?::jsonb)) order by id',
+    [JSON.stringify(twice)],
+  );
   const figures = {
     events: stored.length,
     received: ids.length,
     duplicates,
     inFlightAtKill: Number(inFlightAtKill[0].n),
+    twice: twice.map((id) => ({
+      id,
+      receivedAt: receiver.received.filter((m) => m.id === id).map((m) => m.at - killedAt),
+      attempts: attempts.filter((a) => a.delivery_id === id).map((a) => a.error ?? a.status_code),
+    })),
   };
   console.log(`webhook crash: ${JSON.stringify(figures)}`);
   expect(duplicates).toBeLessThanOrEqual(CONCURRENCY);
+  // Each message received twice was first received before the process died: it was in flight there.
+  expect(figures.twice.filter((t) => t.receivedAt[0] > deadAt - killedAt)).toEqual([]);
 });
