@@ -69,6 +69,10 @@ export class SqlPool implements SqlRunner {
   async transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
     const client: PoolClient = await this.pool.connect();
     let broken: Error | undefined;
+    // A checked-out session that drops emits on the client, not the pool: without a listener that would
+    // crash the process. The statement under way fails with it; the session is not given back.
+    const dropped = (error: Error) => (broken = error);
+    client.on('error', dropped);
     try {
       await client.query('begin');
       const tx: SqlRunner = {
@@ -84,6 +88,7 @@ export class SqlPool implements SqlRunner {
       await client.query('rollback').catch((rollbackError: Error) => (broken = rollbackError));
       throw error;
     } finally {
+      client.removeListener('error', dropped);
       client.release(broken);
     }
   }
