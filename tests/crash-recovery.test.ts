@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import type { Operator } from '../src/entities/operator.entity';
 import { EvidenceReconciler, type SweepReport } from '../src/runtime/evidence-reconciler';
-import { createRequestHash } from '../src/services/idempotency.service';
+import { createRequestHash, IdempotencyService } from '../src/services/idempotency.service';
 import { LIVENESS_LOCK_SPACE } from '../src/runtime/liveness';
 import { UploadIntents } from '../src/runtime/upload-intents';
 import { blobsVersusRows, crashRound, postCreate, waitUntil, type RoundFigures } from './support/crash-storm';
@@ -218,6 +218,50 @@ describe('an idempotency claim follows its process', () => {
     expect({ status: retry.status, code: retry.code }).toEqual({ status: 201, code: undefined });
     expect(retry.ms).toBeLessThan(2_000);
     expect(await world.requestCount(partner.id)).toBe(1);
+  });
+
+  test('a claim taken over while another process releases abandoned claims is kept', async () => {
+    const partner = await world.partner('Taken over');
+    const { maker } = await makerOf(partner.id);
+    await heldClaim(maker.id, 'taken-1', hashOf(partner.id, '5.00'), 987_654_323);
+    // The taking process: alive (its liveness lock held), its takeover not committed yet.
+    const [alive, taker] = [
+      new Client({ connectionString: world.databaseUrl }),
+      new Client({ connectionString: world.databaseUrl }),
+    ];
+    await Promise.all([alive.connect(), taker.connect()]);
+    try {
+      await alive.query('select pg_advisory_lock($1, $2)', [LIVENESS_LOCK_SPACE, 987_654_324]);
+      const newId = randomUUID();
+      await taker.query('begin');
+      await taker.query(
+        `update idempotency_key set id = $1, owner = $2, updated_at = now() where operator_id = $3 and key = 'taken-1'`,
+        [newId, 987_654_324, maker.id],
+      );
+      // Another process releases abandoned claims: its snapshot still sees the dead owner, and it waits
+      // on the row until the takeover commits.
+      const release = new IdempotencyService({ ownerId: 1 }).releaseAbandoned(world.app.orm.em.fork());
+      expect(
+        await waitUntil(
+          async () =>
+            (
+              await world.sql<{ n: string }>(
+                "select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%idempotency_key%'",
+              )
+            )[0].n !== '0',
+          10_000,
+        ),
+      ).toBe(true);
+      await taker.query('commit');
+      expect(await release).toBe(0);
+      expect(
+        await world.sql<{ id: string }>('select id::text as id from idempotency_key where operator_id = ?', [
+          maker.id,
+        ]),
+      ).toEqual([{ id: newId }]);
+    } finally {
+      await Promise.all([alive.end(), taker.end()]);
+    }
   });
 
   test('a retry waits while the holding process lives, and takes over the moment it ends', async () => {

@@ -177,10 +177,17 @@ export class IdempotencyService {
    * unretried. A claim of a live process is never touched, nor one already COMPLETED.
    */
   async releaseAbandoned(em: EntityManager): Promise<number> {
+    // Picked first, then deleted by id and owner: a claim a retry took over meanwhile (a new id, a live
+    // owner) is left alone. A plain `delete … where not alive(owner)` deleted it: when READ COMMITTED
+    // re-checks a row changed under it, the anti-join on pg_locks is not scanned again, so the new owner
+    // was judged with the old look at the locks (tests/crash-recovery.test.ts).
     const rows = await em.execute<{ id: string }[]>(
-      `delete from idempotency_key
-        where status = 'IN_PROGRESS' and owner is not null and not ${ownerAlive('owner')}
-        returning id`,
+      `with gone as materialized (
+         select id, owner from idempotency_key
+          where status = 'IN_PROGRESS' and owner is not null and not ${ownerAlive('owner')})
+       delete from idempotency_key k using gone
+        where k.id = gone.id and k.owner = gone.owner and k.status = 'IN_PROGRESS'
+       returning k.id`,
     );
     return rows.length;
   }
