@@ -1,6 +1,10 @@
 // Four eyes on the rules (SPEC section 18): a policy change through the API is a pending change another
 // ADMIN applies or rejects, over REST and GraphQL, with every refusal; the CLI applies at once with a reason;
 // the history records requester, decider and reason; the impact preview counts what the change would have done.
+import { Client } from 'pg';
+import { pgConnectionOptions } from '../src/infra/database-url';
+import { policyOf, replacePolicy } from '../src/services/approval-policy.service';
+import { parseInput, policyInput } from '../src/shapes/inputs';
 import { cli, desk, type Desk, putPolicy } from './support/lifecycle';
 import { codeAt, enrollWithCli, gqlHttp } from './support/step-up';
 import { createWorld, type World } from './support/world';
@@ -320,5 +324,48 @@ describe('CLI', () => {
       'yes',
     );
     expect(bad.code).not.toBe(0);
+  });
+});
+
+test('two policy writes at once: each keeps what the other set', async () => {
+  const partner = await world.partner('Two writes');
+  const base = { tiers: [{ from: '0', approvals: 1 }], pendingTtlSeconds: 86_400 };
+  const write = (input: Record<string, unknown>, reason: string) =>
+    replacePolicy(
+      world.app.orm.em.fork(),
+      partner.id,
+      'USD',
+      parseInput(policyInput, { ...base, ...input }),
+      null,
+      reason,
+    );
+  await write({}, 'start');
+  // Both writes arrive while the row is locked elsewhere, then go one after the other.
+  const holder = new Client(pgConnectionOptions(world.databaseUrl));
+  await holder.connect();
+  try {
+    await holder.query('begin');
+    await holder.query('select 1 from approval_policy where client_id = $1 for update', [partner.id]);
+    const writes = Promise.all([
+      write({ dailyCreditLimit: '100.00' }, 'cap'),
+      write({ requireEvidenceViewed: true }, 'viewed'),
+    ]);
+    for (let look = 0; ; look += 1) {
+      const [{ n }] = await world.sql<{ n: string }>(
+        "select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%approval_policy%'",
+      );
+      if (n === '2') break;
+      if (look > 500) throw new Error('the two writes never waited on the policy row');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await holder.query('commit');
+    await writes;
+  } finally {
+    await holder.end();
+  }
+  const state = await policyOf(world.app.orm.em.fork(), partner.id);
+  expect({ cap: state.dailyCreditLimit, viewed: state.requireEvidenceViewed }).toEqual({
+    cap: '100',
+    viewed: true,
   });
 });

@@ -150,8 +150,8 @@ async function putInForce(
 
 /**
  * Replaces a partner's policy at once and records the change as APPLIED, in one transaction (the policy
- * row is locked, so two changes at once are recorded one after the other, each with the other's result
- * as its `before`). The amounts must fit the partner's currency. `actorId` null: the CLI, whose reason
+ * row is locked before it is read, so two changes at once apply one after the other: each keeps what the
+ * other set that it does not set itself, and has the other's result as its `before`). The amounts must fit the partner's currency. `actorId` null: the CLI, whose reason
  * is mandatory.
  */
 export async function replacePolicy(
@@ -163,8 +163,10 @@ export async function replacePolicy(
   reason: string | null = null,
 ): Promise<void> {
   await em.transactional(async (tx) => {
-    const current = await policyOf(tx, partnerId);
-    const after = stateAsked(input, current, currency);
+    // Read under the row's lock: a change committed meanwhile is what this input applies to (read before
+    // the lock, a second write would put back what the first had just changed).
+    const current = await tx.findOne(ApprovalPolicy, { partnerId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const after = stateAsked(input, stateOfPolicy(current), currency);
     const before = await putInForce(tx, partnerId, after, actorId);
     const now = new Date();
     tx.create(ApprovalPolicyChange, {
