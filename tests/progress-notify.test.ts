@@ -35,6 +35,16 @@ const storedAfter = async (after: string) =>
       [partner.id, after],
     )
   ).map((r) => String(r.id));
+/** The stream on app 2 got every stored event after `start`, once each, in id order; then it is closed. */
+async function expectEveryEventSince(sse: SseClient, start: string): Promise<void> {
+  const received = sse
+    .events()
+    .filter((e) => e.id !== null)
+    .map((e) => String(e.id));
+  expect(received).toEqual(await storedAfter(start));
+  sse.close();
+  await until(() => second.progress.openStreams === 0);
+}
 const latest = async () =>
   String(
     (
@@ -77,14 +87,8 @@ test('concurrent approvals on app 1 reach a watcher on app 2 all, once each, in 
   );
   expect(statuses.flat()).toEqual(ids.map(() => 204));
   for (const id of ids) await sse.waitForEvent({ type: 'APPROVED', processRequestId: id });
-  const received = sse
-    .events()
-    .filter((e) => e.id !== null)
-    .map((e) => String(e.id));
   // No gap, no duplicate, in id order: each process reads a partner's stored events after the last it served.
-  expect(received).toEqual(await storedAfter(start));
-  sse.close();
-  await until(() => second.progress.openStreams === 0);
+  await expectEveryEventSince(sse, start);
 });
 
 test('the decision sends no NOTIFY itself; the deciding process serves its own watcher without one', async () => {
@@ -129,13 +133,7 @@ test('a process that committed but never sent its NOTIFY (a crash in between): o
     // The held-back hints go out now; app 2 already read everything they announce.
     world.app.progress.notifier.pause(false);
   }
-  const received = sse
-    .events()
-    .filter((e) => e.id !== null)
-    .map((e) => String(e.id));
-  expect(received).toEqual(await storedAfter(start));
-  sse.close();
-  await until(() => second.progress.openStreams === 0);
+  await expectEveryEventSince(sse, start);
 });
 
 test('a create on app 2 reaches a watcher on app 1: CREATED, once, after its upload frames', async () => {

@@ -49,8 +49,9 @@ async function endpointWith(n: number): Promise<string> {
 }
 
 const holder = () => randomUUID().slice(0, 18);
-const claim = (h: string, opts: Partial<ClaimOptions> = {}) =>
-  claimDue(db, {
+/** A claim as holder `h` (on `runner`, the app's pool by default). */
+const claim = (h: string, opts: Partial<ClaimOptions> = {}, runner: SqlRunner = db) =>
+  claimDue(runner, {
     concurrency: CAP,
     ahead: CAP * 2,
     holder: h,
@@ -128,14 +129,7 @@ test('claimers racing on one endpoint never lease a delivery twice, and together
     const h = holder();
     held.set(h, new Set());
     while (finished < n) {
-      const got = await claimDue(session, {
-        concurrency: CAP,
-        ahead: CAP * 2,
-        holder: h,
-        leaseSeconds: 60,
-        limit: 100,
-        token: h + randomUUID().slice(18),
-      });
+      const got = await claim(h, {}, session);
       for (const d of got) {
         returned.set(d.id, (returned.get(d.id) ?? 0) + 1);
         held.get(h)!.add(d.id);
