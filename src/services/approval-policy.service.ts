@@ -125,18 +125,21 @@ function stateAsked(input: PolicyInput, current: PolicyStateView, currency: stri
 }
 
 /**
- * Puts `after` in force, inside the caller's transaction: the policy row, and the caps copied onto the
- * partner's balance row (where the approving statement's CHECKs read them; `last_change` reset, so a cap
- * lowered below today's figures refuses the next credit, not this change). Returns the state replaced.
+ * Puts in force the state `next` makes of the one in force, inside the caller's transaction: the policy
+ * row, read under its lock (a change committed meanwhile is what `next` applies to), and the caps copied
+ * onto the partner's balance row (where the approving statement's CHECKs read them; `last_change` reset,
+ * so a cap lowered below today's figures refuses the next credit, not this change). Returns the state
+ * replaced and the state now in force.
  */
 async function putInForce(
   tx: EntityManager,
   partnerId: string,
-  after: PolicyStateView,
+  next: (current: PolicyStateView) => PolicyStateView,
   actorId: string | null,
-): Promise<PolicyStateView> {
+): Promise<{ before: PolicyStateView; after: PolicyStateView }> {
   let policy = await tx.findOne(ApprovalPolicy, { partnerId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   const before = stateOfPolicy(policy);
+  const after = next(before);
   if (!policy) policy = tx.create(ApprovalPolicy, { partnerId });
   tx.assign(policy, { ...after, updatedAt: new Date(), updatedBy: actorId });
   await tx.flush();
@@ -145,7 +148,7 @@ async function putInForce(
     { partnerId },
     { dailyCreditLimit: after.dailyCreditLimit, maxBalance: after.maxBalance, lastChange: '0' },
   );
-  return before;
+  return { before, after };
 }
 
 /**
@@ -163,11 +166,14 @@ export async function replacePolicy(
   reason: string | null = null,
 ): Promise<void> {
   await em.transactional(async (tx) => {
-    // Read under the row's lock: a change committed meanwhile is what this input applies to (read before
-    // the lock, a second write would put back what the first had just changed).
-    const current = await tx.findOne(ApprovalPolicy, { partnerId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    const after = stateAsked(input, stateOfPolicy(current), currency);
-    const before = await putInForce(tx, partnerId, after, actorId);
+    // The input applies to the policy read under its lock (read before it, a second write would put back
+    // what the first had just changed).
+    const { before, after } = await putInForce(
+      tx,
+      partnerId,
+      (current) => stateAsked(input, current, currency),
+      actorId,
+    );
     const now = new Date();
     tx.create(ApprovalPolicyChange, {
       partnerId,
@@ -362,7 +368,7 @@ export class ApprovalPolicyService {
     await this.otp.verify(ctx, otp);
     await ctx.em.fork().transactional(async (tx) => {
       const change = await this.lockPending(tx, partner.id, changeId, ctx.operator.id);
-      const before = await putInForce(tx, partner.id, fullState(change.after), ctx.operator.id);
+      const { before } = await putInForce(tx, partner.id, () => fullState(change.after), ctx.operator.id);
       tx.assign(change, {
         before,
         status: PolicyChangeStatus.APPLIED,
