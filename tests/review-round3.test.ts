@@ -3,12 +3,12 @@
 // (NUL in the subject, maximum lifetime), CORS for PUT, paginated policy history, times from the
 // database's clock, crashed idempotency claims released, HEAD /graphql.
 import { SignJWT } from 'jose';
-import { Client } from 'pg';
 import { randomUUID } from 'node:crypto';
 import { DEV_APP_TOKEN_SECRET, DEV_USER_TOKEN_SECRET } from '../src/config';
 import { replacePolicy } from '../src/services/approval-policy.service';
 import { parseInput, policyInput } from '../src/shapes/inputs';
 import { bulk, desk, statusOf, type Desk } from './support/lifecycle';
+import { holdRow, waitingOnLocks } from './support/locks';
 import { createWorld, type World } from './support/world';
 
 const ORIGIN = 'https://console.example.com';
@@ -87,44 +87,17 @@ test('HEAD /graphql is answered as GET, without a body', async () => {
   }
 });
 
-/** A transaction of another connection holding the row lock of `id` until `release` is called. */
-async function holdRow(id: string): Promise<{ release: () => Promise<void> }> {
-  const client = new Client({ connectionString: world.databaseUrl });
-  await client.connect();
-  await client.query('begin');
-  await client.query('select 1 from process_request where id = $1 for update', [id]);
-  return {
-    release: async () => {
-      await client.query('rollback');
-      await client.end();
-    },
-  };
-}
-
-/** Waits until `n` statements of the app wait on a lock. */
-async function waitingOnLocks(n: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const [row] = await world.sql<{ n: string }>(
-      `select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
-    );
-    if (Number(row.n) >= n) return;
-    if (Date.now() > deadline) throw new Error(`only ${row.n} of ${n} statements wait on a lock`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('per-operator cap over REST (shared with GraphQL)', () => {
   test('the fifth call in flight of one operator is 429 with Retry-After; others are served', async () => {
     const id = await world.createInProcess(d.partner.id, d.maker, '5.00');
-    const lock = await holdRow(id);
+    const lock = await holdRow(world, id);
     const checker = d.h.checkers[0];
     let blocked: Promise<unknown>[] = [];
     try {
       blocked = Array.from({ length: 4 }, () =>
         world.act(d.partner.id, id, 'approve', checker).then((r) => r.status),
       );
-      await waitingOnLocks(4);
+      await waitingOnLocks(world, 4);
       const fifth = await balance(checker);
       expect([fifth.status, fifth.body.code]).toEqual([429, 'TOO_MANY_OPERATIONS']);
       expect(Number(fifth.headers['retry-after'])).toBeGreaterThan(0);
@@ -140,12 +113,12 @@ describe('per-operator cap over REST (shared with GraphQL)', () => {
 
   test('a bulk call counts by its size: 100 ids take every place, 75 take three', async () => {
     const id = await world.createInProcess(d.partner.id, d.maker, '6.00');
-    const lock = await holdRow(id);
+    const lock = await holdRow(world, id);
     const checker = d.h.checkers[1];
     let blocked: Promise<number> | undefined;
     try {
       blocked = world.act(d.partner.id, id, 'approve', checker).then((r) => r.status);
-      await waitingOnLocks(1);
+      await waitingOnLocks(world, 1);
       const hundred = Array.from({ length: 100 }, () => randomUUID());
       const full = await bulk(world, d.partner.id, 'approve', checker, { ids: hundred });
       expect([full.status, full.body.code]).toEqual([429, 'TOO_MANY_OPERATIONS']);
