@@ -19,6 +19,7 @@ import {
   setPolicy,
   statusOf,
 } from './support/lifecycle';
+import { holdRow, waitingOnLocks } from './support/locks';
 import { PROGRESS_SUBSCRIPTION, until, watchProgress } from './support/progress-ws';
 import { SseClient } from './support/sse';
 import { codeAt, enrollWithCli, gqlHttp, wrongCode } from './support/step-up';
@@ -679,6 +680,65 @@ describe('races', () => {
       expect(status).toBe(ok.status === 204 ? 'APPROVED' : 'REJECTED');
       expect(await ledgerOf(world, id)).toHaveLength(status === 'APPROVED' ? 1 : 0);
     }
+  });
+
+  /**
+   * A decision over GraphQL, answering the request it decided. Each is started once the previous one waits
+   * on the held row, so they take the row in that order.
+   */
+  async function queued(
+    id: string,
+    held: { release: () => Promise<void> },
+    calls: Array<[mutation: string, headers: Headers, reason?: string]>,
+  ) {
+    const answers = [];
+    try {
+      for (const [mutation, headers, reason] of calls) {
+        answers.push(
+          gqlHttp(
+            world,
+            headers,
+            `mutation($clientId: ID!, $id: ID!, $reason: String) {
+              ${mutation}(clientId: $clientId, id: $id, reason: $reason) { status approvals { operatorId } } }`,
+            { clientId: d.partner.id, id, reason },
+          ).then((r) => r.data?.[mutation] ?? r.errors),
+        );
+        await waitingOnLocks(world, answers.length);
+      }
+    } finally {
+      await held.release();
+    }
+    return Promise.all(answers);
+  }
+
+  test('two approvals that waited on the row: the one that approves answers both approvals, not only its own', async () => {
+    const id = await world.createInProcess(d.partner.id, d.maker, '30.00');
+    const answers = await queued(id, await holdRow(world, id), [
+      ['approveProcessRequest', d.h.checkers[0]],
+      ['approveProcessRequest', d.h.checkers[1]],
+    ]);
+    // The second statement's snapshot was taken before the first approval committed.
+    expect(answers).toEqual([
+      { status: 'PENDING', approvals: [{ operatorId: d.checkers[0].id }] },
+      { status: 'APPROVED', approvals: [{ operatorId: d.checkers[0].id }, { operatorId: d.checkers[1].id }] },
+    ]);
+  });
+
+  test.each([
+    ['rejection', 'rejectProcessRequest', 'REJECTED'],
+    ['cancellation', 'cancelProcessRequest', 'CANCELLED'],
+  ])('a %s that waited on an approval answers that approval', async (_what, mutation, status) => {
+    // Three approvals needed: the first leaves the request PENDING for the decision behind it.
+    const id = await world.createInProcess(d.partner.id, d.maker, '1000.00');
+    const decider = mutation === 'cancelProcessRequest' ? d.h.maker : d.h.checkers[1];
+    const answers = await queued(id, await holdRow(world, id), [
+      ['approveProcessRequest', d.h.checkers[0]],
+      [mutation, decider, 'race'],
+    ]);
+    expect(answers).toEqual([
+      { status: 'PENDING', approvals: [{ operatorId: d.checkers[0].id }] },
+      { status, approvals: [{ operatorId: d.checkers[0].id }] },
+    ]);
   });
 });
 

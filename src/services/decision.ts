@@ -23,8 +23,8 @@ import {
   type Outcome,
   REFUSAL,
 } from '../sql/decision-sql';
-import { pgDate } from '../sql/request-rows';
-import { run } from '../sql/statement';
+import { APPROVALS_OF, approvalViews, type RequestRow } from '../sql/request-rows';
+import { run, runSql } from '../sql/statement';
 import type { ApprovalView } from '../shapes/views';
 
 export type { Outcome };
@@ -83,7 +83,7 @@ export interface Decided {
    * entity (`requestOf`); one that answers 204 does not pay for the mapping.
    */
   row: Record<string, unknown> & { id: string; status: ProcessRequestStatus };
-  /** The request's approvals, oldest first. */
+  /** The request's approvals, oldest first: at least those the decided row counts (see `counted`). */
   approvals: ApprovalView[];
   /** The events the decision recorded (a reversal's final approval records two). */
   events: ProgressEvent[];
@@ -189,9 +189,31 @@ async function attempt(
   if (request.id === null) return refusal ?? undefined;
   return {
     row: request as Decided['row'],
-    approvals: (approvals ?? []).map((a) => ({ operatorId: a.operatorId, at: pgDate(a.at) })),
+    approvals: await counted(em, request as Decided['row'], approvalViews(approvals)),
     events: events ?? [],
   };
+}
+
+/**
+ * The approvals the decided row counts. The decision's statement lists them from its snapshot, taken before
+ * it waited on the row lock: a decider that committed meanwhile left the row the statement decided (its
+ * approval in approval_count) but not its approval in that list, which is then one short. Only then are
+ * they read again, by a new statement with a new snapshot, so a decision stays one statement when the two
+ * agree (nearly always). That read sees the request as stored now: should yet another approval have come
+ * in since (this decision left the request PENDING), it is listed too.
+ */
+async function counted(
+  em: EntityManager,
+  row: Decided['row'],
+  approvals: ApprovalView[],
+): Promise<ApprovalView[]> {
+  if (approvals.length === Number(row.approval_count)) return approvals;
+  const [now] = await runSql<Pick<RequestRow, 'approvals'>>(
+    em,
+    `select ${APPROVALS_OF('r')} from process_request r where r.id = ?`,
+    [row.id],
+  );
+  return approvalViews(now?.approvals);
 }
 
 /** The decided request as an entity of the call's EntityManager. */

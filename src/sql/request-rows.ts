@@ -65,11 +65,13 @@ export function pgDate(value: string | Date): Date {
 
 const optionalDate = (value: string | Date | null) => (value === null ? null : pgDate(value));
 
+/** Approvals as JSON from a statement (APPROVALS_OF, or a decision's), as views. */
+export function approvalViews(approvals: RequestRow['approvals']): ApprovalView[] {
+  return (approvals ?? []).map((a) => ({ operatorId: a.operatorId, at: pgDate(a.at) }));
+}
+
 export function viewOfRow(r: RequestRow): ProcessRequestView {
-  const approvals: ApprovalView[] = (r.approvals ?? []).map((a) => ({
-    operatorId: a.operatorId,
-    at: pgDate(a.at),
-  }));
+  const approvals = approvalViews(r.approvals);
   return {
     id: r.id,
     processTypeId: r.process_type_id,
