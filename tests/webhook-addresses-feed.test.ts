@@ -3,6 +3,8 @@
 // against the stored events, over REST and GraphQL.
 import type { Operator } from '../src/entities/operator.entity';
 import { WebhookRelay } from '../src/runtime/webhook-relay';
+import { replacePolicy } from '../src/services/approval-policy.service';
+import { parseInput, policyInput } from '../src/shapes/inputs';
 import {
   CreateWebhookEndpointDocument,
   DeleteWebhookEndpointDocument,
@@ -164,6 +166,44 @@ test("the events feed pages every stored event of the partner in order, in the w
     .get(`${world.rest(team.partner.id)}/events`)
     .set(await world.headers(other.viewer));
   expect(foreign.body.code).toBe('PARTNER_FORBIDDEN');
+});
+
+test('approvals in a message: all of them once the request is decided, whatever the times of the transactions', async () => {
+  const desk = await world.team('Feed approvals');
+  const second = await world.operator(['CHECKER'], [desk.partner.id]);
+  const input = parseInput(policyInput, { tiers: [{ from: '0', approvals: 2 }], pendingTtlSeconds: 3600 });
+  await replacePolicy(world.app.orm.em.fork(), desk.partner.id, 'USD', input, null);
+  const approved = await world.createInProcess(desk.partner.id, desk.maker, '2.00');
+  const rejected = await world.createInProcess(desk.partner.id, desk.maker, '3.00');
+  for (const id of [approved, rejected])
+    expect((await world.act(desk.partner.id, id, 'approve', desk.checker)).status).toBe(204);
+  expect((await world.act(desk.partner.id, approved, 'approve', second)).status).toBe(204);
+  expect((await world.act(desk.partner.id, rejected, 'reject', second, { reason: 'no' })).status).toBe(204);
+  // What a race leaves: the deciding transaction started before the first approval's, but that one took the
+  // row lock first and committed while the decision waited. Each row's created_at is its transaction's
+  // start, so the first approval is dated after the decision. Holding the row cannot stage it (deciders
+  // queue on it in the order they reach it, and the first to start got there first here): the dates are set.
+  await world.sql(
+    `update approval a set created_at = e.created_at + interval '1 millisecond' from process_request_event e
+      where a.operator_id = ? and a.process_request_id in (?, ?) and e.process_request_id = a.process_request_id
+        and e.type in ('APPROVED', 'REJECTED')`,
+    [desk.checker.id, approved, rejected],
+  );
+  const res = await world.http
+    .get(`${world.rest(desk.partner.id)}/events?after=0`)
+    .set(await world.headers(desk.viewer));
+  expect(res.status).toBe(200);
+  const counts = (
+    res.body.items as Array<{ type: string; data: { processRequestId: string; approvals: number } }>
+  ).map((e) => [e.data.processRequestId === approved ? 'approved' : 'rejected', e.type, e.data.approvals]);
+  expect(counts).toEqual([
+    ['approved', 'process_request.created', 0],
+    ['rejected', 'process_request.created', 0],
+    ['approved', 'process_request.approval_recorded', 1],
+    ['rejected', 'process_request.approval_recorded', 1],
+    ['approved', 'process_request.approved', 2],
+    ['rejected', 'process_request.rejected', 1],
+  ]);
 });
 
 test('GraphQL: endpoints, rotation, the delivery log, retry and the events feed, as over REST', async () => {

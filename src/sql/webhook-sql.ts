@@ -8,12 +8,19 @@ export type { MessageRow };
 
 const STORED_TYPES = WEBHOOK_EVENT_TYPES.map((t) => `'${t}'`).join(', ');
 
-/** An event's message row: the event and what its message needs of its request. */
+/**
+ * An event's message row: the event and what its message needs of its request. `approvals_then` counts the
+ * approvals right after the event. An event that ended the request (APPROVED, REJECTED, ...) counts them
+ * all: none can be added after it. Timestamps could not tell: both are their transaction's start, and a
+ * decision that started first may have waited for an approval that started later and committed first.
+ * An event that left the request PENDING carries its count (APPROVAL_RECORDED) or has none before it
+ * (CREATED), which the times do tell.
+ */
 const MESSAGE_SELECT = `select ev.id::text as id, ev.client_id, ev.process_request_id, ev.type, ev.actor_id, ev.to_status,
         ev.data, ev.created_at, r.process_type_id, r.requested_amount::text as requested_amount, r.currency,
         r.status, r.required_approvals,
         (select count(*) from approval a where a.process_request_id = ev.process_request_id
-            and a.created_at <= ev.created_at) as approvals_then
+            and (ev.to_status <> 'PENDING' or a.created_at <= ev.created_at)) as approvals_then
    from process_request_event ev join process_request r on r.id = ev.process_request_id`;
 
 /** Events turned into deliveries per endpoint and pass. */
