@@ -1,7 +1,9 @@
-// A transaction held on one pooled connection between two round trips that each carry a statement with the
-// transaction's edge: BEGIN goes with the first statement, COMMIT with the last. The statements keep their
-// parameters (the extended protocol, one Sync for the whole round trip): if the statement fails, the server
-// skips what follows it up to the Sync, so a COMMIT after a failed statement is never run.
+// A transaction held on one pooled connection between two round trips that each carry statements with the
+// transaction's edge: BEGIN goes with the first statements, COMMIT with the last. The statements keep their
+// parameters (the extended protocol, one Sync for the whole round trip): if a statement fails, the server
+// skips what follows it up to the Sync, so neither a later statement nor a COMMIT after it is ever run.
+// Each statement is its own: under READ COMMITTED it reads with a snapshot taken when it starts, after the
+// statements before it in the round trip have finished (a lock one of them waited for included).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Query, type Client as PgClient, type QueryResult } from 'pg';
 import { bind, logStatement, type Rendered } from './statement';
@@ -19,24 +21,32 @@ interface Wire {
   sync(): void;
 }
 
+/** A statement with its values, in pg's $n order. */
+interface Bound {
+  text: string;
+  values: unknown[];
+}
+
 /**
- * One round trip: `before` (no parameters), the statement with its values, `after` (no parameters), one Sync.
- * All are unnamed statements, so nothing is left prepared on the connection whatever fails.
+ * One round trip: `before` (no parameters), the statements with their values in order, `after` (no
+ * parameters), one Sync. All are unnamed statements, so nothing is left prepared on the connection whatever
+ * fails.
  */
 class Pipelined extends Query {
   constructor(
-    /** Sent before and after the statement, in the same round trip. */
+    /** Sent before and after the statements, in the same round trip. */
     readonly edges: { before?: string; after?: string },
-    private readonly statement: { text: string; values: unknown[] },
+    private readonly statements: Bound[],
     callback: (error: Error | undefined, result: QueryResult | QueryResult[]) => void,
   ) {
-    super({ text: statement.text, values: statement.values, callback } as never);
+    // The text is only shown (bench/create-trips.ts): submit sends each statement on its own.
+    super({ text: statements.map((s) => s.text).join(';\n'), values: [], callback } as never);
   }
 
   override submit = ((connection: Wire): Error | null => {
-    let values: unknown[];
+    let values: unknown[][];
     try {
-      values = this.statement.values.map((value) => prepareValue(value));
+      values = this.statements.map((statement) => statement.values.map((value) => prepareValue(value)));
     } catch (error) {
       return error as Error; // nothing sent: pg reports it to the callback
     }
@@ -48,10 +58,12 @@ class Pipelined extends Query {
     connection.stream.cork?.();
     try {
       if (this.edges.before) bare(this.edges.before);
-      connection.parse({ text: this.statement.text });
-      connection.bind({ values });
-      connection.describe({ type: 'P', name: '' });
-      connection.execute({});
+      this.statements.forEach((statement, i) => {
+        connection.parse({ text: statement.text });
+        connection.bind({ values: values[i] });
+        connection.describe({ type: 'P', name: '' });
+        connection.execute({});
+      });
       if (this.edges.after) bare(this.edges.after);
       connection.sync();
     } finally {
@@ -61,19 +73,18 @@ class Pipelined extends Query {
   }) as unknown as Query['submit'];
 }
 
-/** Sends one round trip on `client` and answers the statement's rows. */
+/** Sends one round trip on `client` and answers the last statement's rows. */
 function roundTrip<Row>(
   client: PgClient,
   edges: { before?: string; after?: string },
-  text: string,
-  values: unknown[],
+  statements: Bound[],
 ): Promise<Row[]> {
   return new Promise((resolve, reject) => {
-    const query = new Pipelined(edges, { text, values }, (error, result) => {
+    const query = new Pipelined(edges, statements, (error, result) => {
       if (error) return reject(error);
       const results = Array.isArray(result) ? result : [result];
-      // With BEGIN before it, the statement's result is the second one.
-      resolve(results[edges.before ? 1 : 0].rows as Row[]);
+      // One result per statement, BEGIN's first when it was sent.
+      resolve(results[(edges.before ? 1 : 0) + statements.length - 1].rows as Row[]);
     });
     void client.query(query as never);
   });
@@ -95,16 +106,19 @@ export class HeldTransaction {
     private readonly client: PgClient,
   ) {}
 
-  /** BEGIN and `statement` in one round trip; a failing statement leaves nothing open. */
+  /**
+   * BEGIN and `statements` (one, or several in order, each bound from `values` by its names) in one round
+   * trip; answers the last one's rows. A failing statement leaves nothing open.
+   */
   static async open<Row, Name extends string>(
     em: EntityManager,
-    statement: Rendered<Name>,
+    statements: Rendered<Name> | readonly Rendered<Name>[],
     values: Record<Name, unknown>,
   ): Promise<{ tx: HeldTransaction; rows: Row[] }> {
     const knex = em.getConnection().getKnex();
     const client = (await knex.client.acquireConnection()) as PgClient;
     const tx = new HeldTransaction(em, knex, client);
-    const rows = await tx.send<Row, Name>({ before: 'begin' }, statement, values);
+    const rows = await tx.send<Row, Name>({ before: 'begin' }, statements, values);
     return { tx, rows };
   }
 
@@ -143,19 +157,23 @@ export class HeldTransaction {
 
   private async send<Row, Name extends string>(
     edges: { before?: string; after?: string },
-    statement: Rendered<Name>,
+    statements: Rendered<Name> | readonly Rendered<Name>[],
     values: Record<Name, unknown>,
   ): Promise<Row[]> {
-    if (this.ended) throw new Error(`${statement.name}: the transaction has ended`);
-    const params = bind(statement, values);
+    const list: readonly Rendered<Name>[] = Array.isArray(statements) ? statements : [statements];
+    if (this.ended) throw new Error(`${list[0].name}: the transaction has ended`);
+    const bound = list.map((statement) => ({ text: statement.text, values: bind(statement, values) }));
     const started = Date.now();
-    this.knex.emit('query', { sql: statement.text, bindings: params });
+    for (const { text, values } of bound) this.knex.emit('query', { sql: text, bindings: values });
+    const log = (level: 'info' | 'error') => {
+      for (const { text } of bound) logStatement(this.em, text, started, level);
+    };
     try {
-      const rows = await roundTrip<Row>(this.client, edges, statement.text, params);
-      logStatement(this.em, statement.text, started, 'info');
+      const rows = await roundTrip<Row>(this.client, edges, bound);
+      log('info');
       return rows;
     } catch (error) {
-      logStatement(this.em, statement.text, started, 'error');
+      log('error');
       await this.rollback();
       throw error;
     }
