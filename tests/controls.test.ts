@@ -1,7 +1,7 @@
 // Controls around approvals (SPEC section 18) beyond the decision table (tests/decision-rules.test.ts): the
 // caps under a 20-way race of final approvals by several checkers, with the ledger invariants afterwards;
 // EVIDENCE_VIEWED in the history; bulk approval items with re-keyed amounts over REST and GraphQL; the CLI's
-// daily approval limits.
+// daily approval limits; duplicate receipts, also when two creates of one file race.
 import {
   bulk,
   cli,
@@ -12,6 +12,9 @@ import {
   ledgerViolations,
   NO_VIOLATIONS,
 } from './support/lifecycle';
+import { Client } from 'pg';
+import { pgConnectionOptions } from '../src/infra/database-url';
+import { ADVISORY_LOCKS } from '../src/infra/locks';
 import { gqlHttp } from './support/step-up';
 import { createWorld, type World } from './support/world';
 
@@ -245,16 +248,60 @@ describe('CLI daily approval limits', () => {
   });
 });
 
+/** A create of `file` by the desk's maker over REST, answered whatever its status. */
+function sendReceipt(d: Desk, amount: string, file: Buffer, fileName: string, key?: string) {
+  const req = world.http.post(`${world.rest(d.partner.id)}/process-request`).set(d.h.maker);
+  if (key) req.set('Idempotency-Key', key);
+  return req
+    .field('requestedAmount', amount)
+    .attach('evidence', file, { filename: fileName, contentType: 'application/pdf' });
+}
+
+/** Sessions of this test's database waiting for an advisory lock. */
+async function advisoryWaiters(): Promise<number> {
+  const [{ n }] = await world.sql<{ n: string }>(
+    `select count(*) as n from pg_locks where locktype = 'advisory' and not granted
+        and database = (select oid from pg_database where datname = current_database())`,
+  );
+  return Number(n);
+}
+
+/**
+ * Two creates of the same file for the same partner at once, both past FILING (whose duplicate check then
+ * sees neither) before either commits: the partner's event-order lock, which a create's CREATED takes before
+ * it commits, is held on a session of the test's own until both creates wait on an advisory lock (both on
+ * that one, or the second on the receipt lock the first holds), then let go.
+ */
+async function twoCreatesAtOnce(d: Desk, file: Buffer, keys: [string, string]) {
+  const holder = new Client(pgConnectionOptions(world.databaseUrl));
+  await holder.connect();
+  try {
+    await holder.query('begin');
+    await holder.query('select pg_advisory_xact_lock($1::int, hashtext($2::text))', [
+      ADVISORY_LOCKS.EVENT_ORDER,
+      d.partner.id,
+    ]);
+    const both = Promise.all([
+      sendReceipt(d, '10.00', file, 'a.pdf', keys[0]),
+      sendReceipt(d, '20.00', file, 'b.pdf', keys[1]),
+    ]);
+    for (let look = 0; (await advisoryWaiters()) < 2; look += 1) {
+      if (look > 1000) throw new Error('the two creates never both waited on an advisory lock');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await holder.query('commit');
+    return await both;
+  } finally {
+    await holder.end();
+  }
+}
+
 describe('duplicate receipts', () => {
   test('duplicateEvidence on every view names the other requests with the same file; refuseDuplicateEvidence → 409 DUPLICATE_EVIDENCE, nothing stored', async () => {
     const d = await desk(world, 'Duplicates', 'USD', 1);
     const file = Buffer.from(`%PDF-1.4 receipt ${Date.now()}\n%%EOF`);
     const first = await world.createRequest(d.partner.id, d.h.maker, '10.00', file, 'r.pdf');
-    const second = await world.http
-      .post(`${world.rest(d.partner.id)}/process-request`)
-      .set(d.h.maker)
-      .field('requestedAmount', '20.00')
-      .attach('evidence', file, { filename: 'again.pdf', contentType: 'application/pdf' });
+    const second = await sendReceipt(d, '20.00', file, 'again.pdf');
     expect(second.status).toBe(201);
     expect(second.body.duplicateEvidence).toEqual([first]);
     const one = await details(world, d.partner.id, first, d.h.viewer);
@@ -272,11 +319,7 @@ describe('duplicate receipts', () => {
     await policySet(d.partner.id, '--refuse-duplicate-evidence', 'true');
     const rows = await world.requestCount(d.partner.id);
     const blobs = (await world.blobsOf(d.partner.id)).length;
-    const third = await world.http
-      .post(`${world.rest(d.partner.id)}/process-request`)
-      .set(d.h.maker)
-      .field('requestedAmount', '30.00')
-      .attach('evidence', file, { filename: 'third.pdf', contentType: 'application/pdf' });
+    const third = await sendReceipt(d, '30.00', file, 'third.pdf');
     expect([third.status, third.body.code]).toEqual([409, 'DUPLICATE_EVIDENCE']);
     expect(await world.requestCount(d.partner.id)).toBe(rows);
     expect((await world.blobsOf(d.partner.id)).length).toBe(blobs);
@@ -290,6 +333,65 @@ describe('duplicate receipts', () => {
         'o.pdf',
       ),
     ).toBeTruthy();
+  });
+
+  test('two creates of one file at once, refuseDuplicateEvidence: one 201, one 409 DUPLICATE_EVIDENCE naming it; one row, one blob, FAILED for the refused one, no intent left', async () => {
+    const d = await desk(world, 'Duplicates racing, refused', 'USD', 1);
+    await policySet(d.partner.id, '--refuse-duplicate-evidence', 'true');
+    const file = Buffer.from(`%PDF-1.4 receipt raced ${Date.now()}\n%%EOF`);
+    const answers = await twoCreatesAtOnce(d, file, [`race-a-${Date.now()}`, `race-b-${Date.now()}`]);
+    expect(answers.map((res) => res.status).sort()).toEqual([201, 409]);
+    const created = answers.find((res) => res.status === 201)!.body as { id: string };
+    const refused = answers.find((res) => res.status === 409)!.body;
+    expect(refused).toMatchObject({
+      code: 'DUPLICATE_EVIDENCE',
+      details: { duplicateEvidence: [created.id] },
+    });
+    const rows = await world.sql<{ id: string }>('select id from process_request where client_id = ?', [
+      d.partner.id,
+    ]);
+    expect(rows.map((r) => r.id)).toEqual([created.id]);
+    expect(await world.blobsOf(d.partner.id)).toEqual([`${d.partner.id}/${created.id}/evidence.pdf`]);
+    const failed = await world.sql<{ process_request_id: string; code: string }>(
+      `select process_request_id, data->>'code' as code from process_request_event
+        where client_id = ? and type = 'FAILED'`,
+      [d.partner.id],
+    );
+    expect(failed).toEqual([{ process_request_id: expect.any(String), code: 'DUPLICATE_EVIDENCE' }]);
+    expect(failed[0].process_request_id).not.toBe(created.id);
+    const intents = await world.sql('select blob_name from upload_intent where blob_name like ?', [
+      `${d.partner.id}/%`,
+    ]);
+    expect(intents).toEqual([]);
+  });
+
+  test('two creates of one file at once, duplicates allowed: both 201, the later answer (and its idempotent replay) names the earlier', async () => {
+    const d = await desk(world, 'Duplicates racing, allowed', 'USD', 1);
+    const file = Buffer.from(`%PDF-1.4 receipt raced ${Date.now()}\n%%EOF`);
+    const keys: [string, string] = [`race-c-${Date.now()}`, `race-d-${Date.now()}`];
+    const answers = await twoCreatesAtOnce(d, file, keys);
+    expect(answers.map((res) => res.status)).toEqual([201, 201]);
+    // The later of the two (the one that read the other) names it; the earlier names none.
+    const [earlier, later] = [...answers].sort(
+      (a, b) => a.body.duplicateEvidence.length - b.body.duplicateEvidence.length,
+    );
+    expect(earlier.body.duplicateEvidence).toEqual([]);
+    expect(later.body.duplicateEvidence).toEqual([earlier.body.id]);
+    // The key's stored answer is the view that was sent.
+    const laterIndex = answers.indexOf(later);
+    const replay = await sendReceipt(
+      d,
+      laterIndex === 0 ? '10.00' : '20.00',
+      file,
+      'x.pdf',
+      keys[laterIndex],
+    );
+    expect([replay.status, replay.body.id, replay.body.duplicateEvidence]).toEqual([
+      201,
+      later.body.id,
+      [earlier.body.id],
+    ]);
+    expect((await world.blobsOf(d.partner.id)).length).toBe(2);
   });
 });
 

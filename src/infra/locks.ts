@@ -17,6 +17,12 @@ export const ADVISORY_LOCKS = {
   EVENT_ORDER: 727274003,
   /** (class, hashtext(operator id)): one OTP check at a time per operator (src/services/identity/otp.service.ts). */
   OTP: 727274004,
+  /**
+   * (class, hashtext(partner id || ':' || evidence SHA-256)): one create of a given receipt per partner at a
+   * time, from its transaction's first round trip to its commit, so each reads the duplicates the one before
+   * it committed (src/sql/create-sql.ts, RECEIPT). Taken before EVENT_ORDER, and by nothing else.
+   */
+  RECEIPT: 727274005,
 } as const;
 
 export type AdvisoryLock = keyof typeof ADVISORY_LOCKS;

@@ -15,7 +15,7 @@ import type { EvidenceStore } from '../storage/evidence-store';
 import { DomainError } from '../domain/errors';
 import { ownerAlive, type Owner } from './liveness';
 import { HeldTransaction } from '../sql/held-transaction';
-import { SETTLE } from '../sql/create-sql';
+import { RECEIPT, SETTLE, SETTLE_CONSTANTS, type SettleParam, type SettleRow } from '../sql/create-sql';
 
 export interface IntentRow {
   blob_name: string;
@@ -51,15 +51,21 @@ export class UploadIntents {
   }
 
   /**
-   * Opens the create's transaction, before the blob commit, by deleting the intent (BEGIN and the delete in
-   * one round trip), which locks it until the transaction ends. Refuses (503), with nothing left open, when
-   * the intent is gone: it was reclaimed, and its blob with it.
+   * Opens the create's transaction, before the blob commit, by deleting the intent, which locks it until the
+   * transaction ends: BEGIN, the partner's lock on this file and the delete in one round trip
+   * (src/sql/create-sql.ts: RECEIPT, SETTLE), which also answers the partner's requests with the same file,
+   * as committed once that lock was granted. Refuses (503), with nothing left open, when the intent is gone:
+   * it was reclaimed, and its blob with it.
    */
-  async settle(em: EntityManager, blobName: string): Promise<HeldTransaction> {
-    const { tx, rows } = await HeldTransaction.open<{ blob_name: string }, 'blobName'>(em, SETTLE, {
-      blobName,
+  async settle(
+    em: EntityManager,
+    receipt: { blobName: string; partnerId: string; sha256: string },
+  ): Promise<{ tx: HeldTransaction; duplicates: string[] }> {
+    const { tx, rows } = await HeldTransaction.open<SettleRow, SettleParam>(em, [RECEIPT, SETTLE], {
+      ...receipt,
+      ...SETTLE_CONSTANTS,
     });
-    if (rows.length > 0) return tx;
+    if (rows[0].settled) return { tx, duplicates: rows[0].duplicates ?? [] };
     await tx.rollback();
     throw new DomainError(
       'SERVICE_UNAVAILABLE',

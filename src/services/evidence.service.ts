@@ -164,8 +164,8 @@ export async function stageEvidence(
 
 /**
  * One create's evidence on its way to storage: staged while it arrives, announced by an upload intent,
- * made visible with the request (commit, inside the create's transaction), removed if the create fails
- * after that (abort). See src/runtime/upload-intents.ts for why this order survives a crash.
+ * made visible with the request (settle, then commit, inside the create's transaction), removed if the
+ * create fails after that (abort). See src/runtime/upload-intents.ts for why this order survives a crash.
  */
 export class EvidenceUpload {
   private staging?: Promise<StagedEvidence>;
@@ -210,13 +210,21 @@ export class EvidenceUpload {
   }
 
   /**
-   * Opens the create's transaction by settling the intent (which locks it until the transaction ends) and
-   * writes the blob (in one call, or by committing its staged blocks); answers the open transaction, in which
-   * the row is written. If either fails, the transaction is rolled back and no row is written.
+   * Opens the create's transaction by settling the intent (which locks it until the transaction ends), under
+   * the partner's lock on this file: answers the open transaction and the partner's requests with the same
+   * file as committed once that lock was granted (see UploadIntents.settle), before anything is written.
    */
-  async commit(em: EntityManager): Promise<HeldTransaction> {
+  settle(em: EntityManager, partnerId: string): Promise<{ tx: HeldTransaction; duplicates: string[] }> {
+    const { blobName, sha256 } = this.evidence;
+    return this.intents.settle(em, { blobName, partnerId, sha256 });
+  }
+
+  /**
+   * Writes the blob (in one call, or by committing its staged blocks) inside the transaction `settle` opened,
+   * in which the row is then written. If it fails, the transaction is rolled back and no row is written.
+   */
+  async commit(tx: HeldTransaction): Promise<void> {
     const evidence = this.evidence;
-    const tx = await this.intents.settle(em, evidence.blobName);
     try {
       if (evidence.blockIds.length === 0)
         await this.store.upload(evidence.blobName, evidence.chunks, evidence);
@@ -225,7 +233,6 @@ export class EvidenceUpload {
       await tx.rollback();
       throw error;
     }
-    return tx;
   }
 
   /** The create committed: nothing is left to clean up. */

@@ -43,6 +43,7 @@ import {
   type FilingParam,
   type FilingRow,
 } from '../sql/create-sql';
+import type { HeldTransaction } from '../sql/held-transaction';
 import { run } from '../sql/statement';
 
 /**
@@ -180,45 +181,88 @@ export class ProcessRequestService {
   }
 
   /**
-   * Checks the OTP; records the upload intent while reading the policy, the clock and the duplicate receipts
-   * (one statement); then, in one transaction, writes the blob and the row with the key's answer and CREATED.
+   * Checks the OTP; records the upload intent while reading the policy and the clock (FILING, one
+   * statement); then, in one transaction, reads the duplicate receipts under the partner's lock on this file,
+   * writes the blob, and the row with the key's answer and CREATED.
    */
   private async finish(
     ctx: ServiceContext,
-    { id, partner, balance, progress, upload }: Attempt,
+    attempt: Attempt,
     { fields, evidence, claimId }: Exclude<Staged, { replay: ProcessRequestView }>,
   ): Promise<ProcessRequestView> {
+    const { id, partner, upload } = attempt;
     // Checked before anything is stored: the staged file stays invisible unless the code is good.
     await this.otp.verify(ctx, fields.otp);
+    const filing = await this.file(ctx, attempt, fields);
+    const pr = this.newRequest(ctx, attempt, fields, evidence, filing);
+    // The transaction opens with the intent's delete; if the blob cannot be written (or its intent was
+    // reclaimed), it is rolled back and no row is written either.
+    const { tx, duplicates } = await upload.settle(ctx.em, partner.id);
+    let view: ProcessRequestView;
+    let created: CreatedResult;
+    try {
+      // A reused receipt (SPEC section 18): known only now the file is read, and read under the partner's
+      // lock on this file, so a create of the same file still under way is waited for and then counted.
+      // Refused before the blob is written when the policy says so (the rollback puts the intent back, and
+      // the caller's abort drops it).
+      if (duplicates.length > 0 && filing.refuse_duplicate_evidence)
+        throw new DomainError('DUPLICATE_EVIDENCE', undefined, { duplicateEvidence: duplicates });
+      view = toProcessRequestView(pr, [], duplicates);
+      await upload.commit(tx);
+      created = await this.insertCreated(tx, pr, view, claimId);
+    } finally {
+      await tx.rollback(); // nothing once committed
+    }
+    const event = eventOfRow(created);
+    upload.done();
+    this.recorded([event]);
+    ctx.log.info(
+      { processRequestId: id, partnerId: partner.id, amount: fields.requestedAmount, size: evidence.size },
+      'process request created',
+    );
+    return view;
+  }
+
+  /**
+   * Records the upload intent and reads the policy and the clock (FILING), while the upload progress still
+   * going out goes (it has all gone before CREATED can be sent). Judged again with the stored operator row
+   * when the kept one changed (FILING then recorded nothing).
+   */
+  private async file(
+    ctx: ServiceContext,
+    { partner, progress, upload }: Attempt,
+    fields: CreateFields,
+  ): Promise<FilingRow> {
     const file = async () => {
       const [row] = await upload.announce((intent) =>
         run<FilingRow, FilingParam>(ctx.em, FILING, {
           ...intent,
           partnerId: partner.id,
-          sha256: evidence.sha256,
           operatorId: ctx.operator.id,
           operatorVersion: ctx.kept?.version ?? null,
         }),
       );
       return row;
     };
-    // The upload progress still going out goes meanwhile; it has all gone before CREATED can be sent.
-    let [filing] = await Promise.all([file(), progress.end()]);
-    if (!filing.operator_current) {
-      // The kept operator row changed (FILING recorded nothing): judged again with the stored row.
-      await useStoredOperator(ctx);
-      const refused = refusal(ctx.operator, partner.id, 'create');
-      if (refused) throw refused;
-      await this.otp.verify(ctx, fields.otp);
-      filing = await file();
-    }
-    // A reused receipt (SPEC section 18): known only now the file is read; refused before the blob is
-    // written when the policy says so (the caller's abort drops the intent).
-    const duplicates = filing.duplicates ?? [];
-    if (duplicates.length > 0 && filing.refuse_duplicate_evidence)
-      throw new DomainError('DUPLICATE_EVIDENCE', undefined, { duplicateEvidence: duplicates });
+    const [filing] = await Promise.all([file(), progress.end()]);
+    if (filing.operator_current) return filing;
+    await useStoredOperator(ctx);
+    const refused = refusal(ctx.operator, partner.id, 'create');
+    if (refused) throw refused;
+    await this.otp.verify(ctx, fields.otp);
+    return file();
+  }
+
+  /** The request a create files, bound to the policy and the clock FILING read. */
+  private newRequest(
+    ctx: ServiceContext,
+    { id, partner, balance }: Attempt,
+    fields: CreateFields,
+    evidence: StagedEvidence,
+    filing: FilingRow,
+  ): ProcessRequest {
     const policy = { tiers: filing.tiers, pendingTtlSeconds: filing.pending_ttl_seconds };
-    const pr = Object.assign(new ProcessRequest(), {
+    return Object.assign(new ProcessRequest(), {
       ...filingTerms(policy, fields.requestedAmount, pgDate(filing.now)),
       id,
       processTypeId: BALANCE_INCREASE_PROCESS_TYPE_ID,
@@ -238,38 +282,31 @@ export class ProcessRequestService {
       status: ProcessRequestStatus.PENDING,
       createdBy: ctx.operator.id,
     });
-    const view = toProcessRequestView(pr, [], duplicates);
-    // The transaction opens with the intent's delete; if the blob cannot be written (or its intent was
-    // reclaimed), it is rolled back and no row is written either.
-    const tx = await upload.commit(ctx.em);
+  }
+
+  /**
+   * CREATED in the create's transaction, after the blob: with COMMIT in the same round trip, or, with an
+   * idempotency key, on its own and committed only if the key's claim was completed.
+   */
+  private async insertCreated(
+    tx: HeldTransaction,
+    pr: ProcessRequest,
+    view: ProcessRequestView,
+    claimId: string | undefined,
+  ): Promise<CreatedResult> {
     const values = {
       ...createdRow(pr),
       claimId: claimId ?? null,
       answer: claimId ? encodeView(view) : null,
       ...CREATED_CONSTANTS,
     };
-    let created: CreatedResult;
-    try {
-      if (!claimId) {
-        // Nothing to check after it: the row goes with the COMMIT, one round trip.
-        [created] = await tx.commitWith<CreatedResult, CreatedParam>(CREATED, values);
-      } else {
-        [created] = await tx.run<CreatedResult, CreatedParam>(CREATED, values);
-        // The key's claim was taken over (this attempt looked stale or gone): let that one win, create nothing.
-        if (Number(created.completed) === 0) throw new DomainError('IDEMPOTENCY_IN_PROGRESS');
-        await tx.commit();
-      }
-    } finally {
-      await tx.rollback(); // nothing once committed
-    }
-    const event = eventOfRow(created);
-    upload.done();
-    this.recorded([event]);
-    ctx.log.info(
-      { processRequestId: id, partnerId: partner.id, amount: fields.requestedAmount, size: evidence.size },
-      'process request created',
-    );
-    return view;
+    // Nothing to check after it: the row goes with the COMMIT, one round trip.
+    if (!claimId) return (await tx.commitWith<CreatedResult, CreatedParam>(CREATED, values))[0];
+    const [created] = await tx.run<CreatedResult, CreatedParam>(CREATED, values);
+    // The key's claim was taken over (this attempt looked stale or gone): let that one win, create nothing.
+    if (Number(created.completed) === 0) throw new DomainError('IDEMPOTENCY_IN_PROGRESS');
+    await tx.commit();
+    return created;
   }
 
   /** A create that failed: the staged blob dropped, the key released, FAILED recorded; the error rethrown. */

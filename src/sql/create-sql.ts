@@ -1,17 +1,25 @@
-// The statements of a create once its file is read: FILING (the upload intent, the policy's terms, the
-// database's clock and the duplicate receipts, committed on its own before the blob is written), SETTLE (the
-// intent's delete, first in the create's transaction, sent with its BEGIN) and CREATED (last in it, after the
-// blob, sent with its COMMIT: the row, the idempotency key's answer, the CREATED event after the partner's
-// event-order lock; the progress bus announces it once the transaction commits).
+// The statements of a create once its file is read: FILING (the upload intent, the policy's terms and the
+// database's clock, committed on its own before the blob is written), RECEIPT and SETTLE (first in the
+// create's transaction, sent with its BEGIN in one round trip: the receipt lock, then the intent's delete and
+// the duplicate receipts read after that lock) and CREATED (last in it, after the blob, sent with its COMMIT:
+// the row, the idempotency key's answer, the CREATED event after the partner's event-order lock; the progress
+// bus announces it once the transaction commits).
+//
+// Duplicate receipts (SPEC section 18) are read in SETTLE, not before: two creates of the same file for the
+// same partner at once would each read the other as absent (neither row is committed yet), both be filed
+// under refuseDuplicateEvidence and neither answer name the other. RECEIPT makes the second wait until the
+// first has committed or rolled back, and SETTLE, a statement of its own after it, reads with a snapshot
+// taken once that wait is over (under READ COMMITTED a statement keeps the snapshot it started with, so a
+// read in the statement that waited would still miss the first create's row).
 import type { ApprovalTier } from '../entities/approval-policy.entity';
 import type { ProcessRequest } from '../entities/process-request.entity';
 import type { CreateRequest } from '../shapes/inputs';
 import { ADVISORY_LOCKS } from '../infra/locks';
 import { EVENT_COLUMNS, type EventRow } from './progress';
+import { SAME_EVIDENCE } from './request-rows';
 import { render } from './statement';
 
-export type FilingParam =
-  'blobName' | 'id' | 'owner' | 'partnerId' | 'sha256' | 'operatorId' | 'operatorVersion';
+export type FilingParam = 'blobName' | 'id' | 'owner' | 'partnerId' | 'operatorId' | 'operatorVersion';
 
 /** What FILING reads; the policy's columns are null when the partner has no stored policy (the default one). */
 export interface FilingRow {
@@ -25,15 +33,13 @@ export interface FilingRow {
   tiers: ApprovalTier[] | null;
   pending_ttl_seconds: number | null;
   refuse_duplicate_evidence: boolean | null;
-  duplicates: string[] | null;
 }
 
 /**
  * Records the upload intent (see src/runtime/upload-intents.ts: committed before the blob may exist) and
- * reads what the request is bound to: its partner's policy in force, the database's clock (as the expiry
- * sweep reads it), and the partner's requests whose evidence has the same SHA-256, oldest first. Given
- * the version of a kept operator row (src/runtime/operator-cache.ts), it records nothing unless the row
- * still has that version: nothing of the create is stored on a row that changed.
+ * reads what the request is bound to: its partner's policy in force and the database's clock (as the expiry
+ * sweep reads it). Given the version of a kept operator row (src/runtime/operator-cache.ts), it records
+ * nothing unless the row still has that version: nothing of the create is stored on a row that changed.
  */
 export const FILING = render<FilingParam>(
   'create-filing',
@@ -43,30 +49,54 @@ export const FILING = render<FilingParam>(
      insert into upload_intent (blob_name, process_request_id, owner)
        select :blobName, :id, :owner from operator_row where current returning blob_name)
    select (select current from operator_row) as operator_current, (select count(*) from intent) as intents, clock_timestamp() as now,
-          p.tiers, p.pending_ttl_seconds, p.refuse_duplicate_evidence,
-          (select json_agg(o.id order by o.created_at, o.id) from process_request o
-            where o.client_id = :partnerId and o.evidence_sha256 = :sha256) as duplicates
+          p.tiers, p.pending_ttl_seconds, p.refuse_duplicate_evidence
      from (select 1) as one left join approval_policy p on p.client_id = :partnerId`,
   {
     blobName: 'text',
     id: 'uuid',
     owner: 'integer',
     partnerId: 'uuid',
-    sha256: 'text',
     operatorId: 'uuid',
     operatorVersion: 'text',
   },
 );
 
+export type SettleParam = 'receiptLock' | 'partnerId' | 'sha256' | 'blobName';
+
 /**
  * The create's transaction opens with it (BEGIN in the same round trip, src/sql/held-transaction.ts): the
- * upload intent deleted, and so locked until the transaction ends; no row back when it was reclaimed.
+ * partner's receipt lock for this file, held to the transaction's end. It is its own statement so that
+ * SETTLE, after it, reads what committed while it waited. Lock order: RECEIPT, then EVENT_ORDER (CREATED);
+ * nothing else takes RECEIPT, so the two cannot deadlock.
  */
-export const SETTLE = render<'blobName'>(
-  'create-settle',
-  'delete from upload_intent where blob_name = :blobName returning blob_name',
-  { blobName: 'text' },
+export const RECEIPT = render<Exclude<SettleParam, 'blobName'>>(
+  'create-receipt',
+  `select pg_advisory_xact_lock(:receiptLock, hashtext(:partnerId::text || ':' || :sha256))`,
+  { receiptLock: 'integer', partnerId: 'uuid', sha256: 'text' },
 );
+
+/** What SETTLE reads: whether the intent was there to delete, and the duplicate receipts (null: none). */
+export interface SettleRow {
+  settled: boolean;
+  duplicates: string[] | null;
+}
+
+/**
+ * Second in the create's transaction, after RECEIPT in the same round trip: the upload intent deleted, and
+ * so locked until the transaction ends (settled is false when it was reclaimed), and the partner's requests
+ * whose evidence has the same SHA-256, oldest first, read after the receipt lock was granted.
+ */
+export const SETTLE = render<Exclude<SettleParam, 'receiptLock'>>(
+  'create-settle',
+  `with settled as (delete from upload_intent where blob_name = :blobName returning blob_name)
+   select exists (select 1 from settled) as settled, ${SAME_EVIDENCE(':partnerId', ':sha256')} as duplicates`,
+  { blobName: 'text', partnerId: 'uuid', sha256: 'text' },
+);
+
+/** The constant values of RECEIPT. */
+export const SETTLE_CONSTANTS = {
+  receiptLock: ADVISORY_LOCKS.RECEIPT,
+} as const;
 
 /** The new row's columns, as the service set them (the answer is written from the same values). */
 const ROW_TYPES = {

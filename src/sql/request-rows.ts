@@ -40,13 +40,18 @@ export interface RequestRow {
 }
 
 /**
- * The ids of the partner's other requests whose evidence has the same SHA-256 as the request `r`'s (SPEC
- * section 18), oldest first, as JSON (the index on (client_id, evidence_sha256) finds them).
+ * The ids of the partner's requests whose evidence has the SHA-256 `sha256`, but for the request `except`
+ * (SPEC section 18), oldest first, as JSON; null when there are none (the index on (client_id,
+ * evidence_sha256) finds them). The three are SQL expressions.
  */
+export const SAME_EVIDENCE = (partnerId: string, sha256: string, except?: string) =>
+  `(select json_agg(o.id order by o.created_at, o.id) from process_request o
+     where o.client_id = ${partnerId} and o.evidence_sha256 = ${sha256}${except ? ` and o.id <> ${except}` : ''})`;
+
+/** The duplicate receipts of the request `r` (a process_request row in the statement): SAME_EVIDENCE. */
 export const DUPLICATES_OF = (r: string) =>
-  `case when ${r}.evidence_sha256 is not null then (select json_agg(o.id order by o.created_at, o.id)
-     from process_request o where o.client_id = ${r}.client_id and o.evidence_sha256 = ${r}.evidence_sha256
-       and o.id <> ${r}.id) end as duplicate_evidence`;
+  `case when ${r}.evidence_sha256 is not null then ${SAME_EVIDENCE(`${r}.client_id`, `${r}.evidence_sha256`, `${r}.id`)}
+     end as duplicate_evidence`;
 
 /**
  * The approvals of the request `r` (a process_request row in the statement), oldest first, as JSON; only
