@@ -15,6 +15,18 @@ export interface LoadJob {
   paths?: string[];
   /** With `paths`: the headers of each path (several operators), else `headers` for all. */
   pathHeaders?: Array<Record<string, string>>;
+  /**
+   * Each request's body gets its own number written over these bytes (a create sends a different receipt
+   * each time, as operators do: the same file again is a duplicate receipt, filed one at a time).
+   */
+  numbered?: { offset: number; length: number };
+}
+
+/** The body with request `n`'s number, zero-padded, over the `numbered` bytes. */
+function numberedBody(body: Buffer, numbered: { offset: number; length: number }, n: number): Buffer {
+  const copy = Buffer.from(body);
+  copy.write(String(n).padStart(numbered.length, '0').slice(-numbered.length), numbered.offset, 'latin1');
+  return copy;
 }
 
 export interface LoadSummary {
@@ -64,6 +76,14 @@ async function run(job: LoadJob): Promise<LoadSummary> {
           },
         },
       ],
+    };
+  } else if (job.numbered && body) {
+    const numbered = job.numbered;
+    let n = 0;
+    options = {
+      ...base,
+      duration: job.duration,
+      requests: [{ setupRequest: (request) => ({ ...request, body: numberedBody(body, numbered, n++) }) }],
     };
   } else {
     options = { ...base, duration: job.duration };

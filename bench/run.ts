@@ -66,13 +66,15 @@ const ONLY = new Set(
 );
 const only = (part: string): boolean => ONLY.size === 0 || ONLY.has(part);
 const EVIDENCE_BYTES = 100 * 1024;
+/** The digits of the number each create writes into its PDF's first comment (see LoadJob.numbered). */
+const RECEIPT_NUMBER_DIGITS = 12;
 const BOUNDARY = '----process-requests-bench-7d1f0c';
 
 const say = (line: string) => process.stderr.write(`· ${line}\n`);
 
 /** A valid PDF header, padding, and the trailer: the service identifies PDFs by their first bytes. */
 function pdf(size: number): Buffer {
-  const head = Buffer.from('%PDF-1.4\n% bench evidence\n');
+  const head = Buffer.from(`%PDF-1.4\n% bench evidence ${'0'.repeat(RECEIPT_NUMBER_DIGITS)}\n`);
   const tail = Buffer.from('\n%%EOF\n');
   return Buffer.concat([head, Buffer.alloc(size - head.length - tail.length, 0x20), tail]);
 }
@@ -427,6 +429,8 @@ async function main(): Promise<void> {
           method: 'POST',
           headers: multipartHeaders,
           body: createBody,
+          // Each create a receipt of its own: one file sent again and again would be filed one at a time.
+          numbered: { offset: createBody.indexOf('% bench evidence ') + 17, length: RECEIPT_NUMBER_DIGITS },
         },
         0.6,
       );
