@@ -71,8 +71,8 @@ const AHEAD = 4;
  */
 const FRESH_MS = 2000;
 /**
- * Passes woken by stored events start at least this far apart: under a stream of commits, one fan-out and
- * one claim cover this many milliseconds of events instead of one pass each.
+ * Fan-outs woken by stored events start at least this far apart: under a stream of commits, one fan-out
+ * covers this many milliseconds of events instead of one each.
  */
 export const WAKE_GAP_MS = 10;
 
@@ -203,14 +203,19 @@ export class WebhookRelay {
     this.kick();
   }
 
-  /** Events were stored (by any process): a pass now, or when WAKE_GAP_MS have passed since the last one. */
+  /**
+   * Events were stored (by any process): a fan-out now, or when WAKE_GAP_MS have passed since the last one.
+   * Only the fan-out: the deliveries it creates are claimed at once (fan), and nothing else can have become
+   * due by an event. Claiming on every wake cost a claim transaction per pass with nothing to claim, which
+   * a partner's stream of approvals paid even with no endpoint registered.
+   */
   eventsStored(): void {
     if (this.wakeTimer || this.stopped) return;
     const wait = this.lastWake + WAKE_GAP_MS - performance.now();
     const pass = () => {
       this.wakeTimer = undefined;
       this.lastWake = performance.now();
-      this.wake();
+      this.fan();
     };
     if (wait <= 0) return pass();
     this.wakeTimer = setTimeout(pass, wait);
