@@ -15,6 +15,7 @@ import {
 import { Client } from 'pg';
 import { pgConnectionOptions } from '../src/infra/database-url';
 import { ADVISORY_LOCKS } from '../src/infra/locks';
+import { MAX_DUPLICATES_LISTED } from '../src/sql/request-rows';
 import { gqlHttp } from './support/step-up';
 import { createWorld, type World } from './support/world';
 
@@ -333,6 +334,35 @@ describe('duplicate receipts', () => {
         'o.pdf',
       ),
     ).toBeTruthy();
+  });
+
+  test(`a file filed ${MAX_DUPLICATES_LISTED + 3} times: every view, page and refusal lists its ${MAX_DUPLICATES_LISTED} oldest duplicates, no more`, async () => {
+    const d = await desk(world, 'Many duplicates', 'USD', 1);
+    const file = Buffer.from(`%PDF-1.4 receipt filed again and again ${Date.now()}\n%%EOF`);
+    const ids: string[] = [];
+    for (let i = 0; i < MAX_DUPLICATES_LISTED + 3; i++) {
+      const res = await sendReceipt(d, '10.00', file, `r${i}.pdf`);
+      expect(res.status).toBe(201);
+      // Each answer names the oldest of the ones before it.
+      expect(res.body.duplicateEvidence).toEqual(ids.slice(0, MAX_DUPLICATES_LISTED));
+      ids.push(res.body.id);
+    }
+    expect((await details(world, d.partner.id, ids[0], d.h.viewer)).duplicateEvidence).toEqual(
+      ids.slice(1, MAX_DUPLICATES_LISTED + 1),
+    );
+    const list = await world.http.get(`${world.rest(d.partner.id)}/process-requests`).set(d.h.viewer);
+    for (const item of list.body.items as Array<{ id: string; duplicateEvidence: string[] }>) {
+      expect(item.duplicateEvidence).toEqual(
+        ids.filter((id) => id !== item.id).slice(0, MAX_DUPLICATES_LISTED),
+      );
+    }
+    await policySet(d.partner.id, '--refuse-duplicate-evidence', 'true');
+    const refused = await sendReceipt(d, '10.00', file, 'again.pdf');
+    expect([refused.status, refused.body.code, refused.body.details]).toEqual([
+      409,
+      'DUPLICATE_EVIDENCE',
+      { duplicateEvidence: ids.slice(0, MAX_DUPLICATES_LISTED) },
+    ]);
   });
 
   test('two creates of one file at once, refuseDuplicateEvidence: one 201, one 409 DUPLICATE_EVIDENCE naming it; one row, one blob, FAILED for the refused one, no intent left', async () => {

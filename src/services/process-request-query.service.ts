@@ -108,13 +108,11 @@ export async function duplicatesOf(
   const found = new Map<string, string[]>();
   const withEvidence = requests.filter((pr) => pr.evidence);
   if (withEvidence.length === 0) return found;
-  const rows = await em.execute<Array<{ id: string; duplicates: string[] }>>(
-    `select r.id, (select json_agg(o.id order by o.created_at, o.id) from process_request o
-                    where o.client_id = r.client_id and o.evidence_sha256 = r.evidence_sha256 and o.id <> r.id) as duplicates
-       from process_request r where r.id = any(?::uuid[])`,
+  const rows = await em.execute<Array<Pick<RequestRow, 'id' | 'duplicate_evidence'>>>(
+    `select r.id, ${DUPLICATES_OF('r')} from process_request r where r.id = any(?::uuid[])`,
     [`{${withEvidence.map((pr) => pr.id).join(',')}}`],
   );
-  for (const row of rows) found.set(row.id, row.duplicates ?? []);
+  for (const row of rows) found.set(row.id, row.duplicate_evidence ?? []);
   return found;
 }
 

@@ -153,7 +153,8 @@ const processRequestFields = {
   reversalOf: uuid.nullable(),
   /** SPEC section 18: the partner's other requests whose evidence has the same SHA-256. */
   duplicateEvidence: z.array(uuid).meta({
-    description: "Ids of the partner's other requests whose evidence has the same SHA-256 (a reused receipt)",
+    description:
+      "Ids of the partner's other requests whose evidence has the same SHA-256 (a reused receipt): the 10 oldest",
   }),
   reversedBy: uuid.nullable(),
 };

@@ -40,13 +40,21 @@ export interface RequestRow {
 }
 
 /**
+ * At most this many duplicate receipts are listed, the oldest: a file filed thousands of times would
+ * otherwise make every view of it, and every page of them, list all the others (a page of 100 such
+ * requests listing 100 × thousands of ids). The first ones are enough to find the original.
+ */
+export const MAX_DUPLICATES_LISTED = 10;
+
+/**
  * The ids of the partner's requests whose evidence has the SHA-256 `sha256`, but for the request `except`
- * (SPEC section 18), oldest first, as JSON; null when there are none (the index on (client_id,
- * evidence_sha256) finds them). The three are SQL expressions.
+ * (SPEC section 18), oldest first and at most MAX_DUPLICATES_LISTED, as JSON; null when there are none (the
+ * index on (client_id, evidence_sha256) finds them). The three are SQL expressions.
  */
 export const SAME_EVIDENCE = (partnerId: string, sha256: string, except?: string) =>
-  `(select json_agg(o.id order by o.created_at, o.id) from process_request o
-     where o.client_id = ${partnerId} and o.evidence_sha256 = ${sha256}${except ? ` and o.id <> ${except}` : ''})`;
+  `(select json_agg(d.id order by d.created_at, d.id) from (select o.id, o.created_at from process_request o
+     where o.client_id = ${partnerId} and o.evidence_sha256 = ${sha256}${except ? ` and o.id <> ${except}` : ''}
+     order by o.created_at, o.id limit ${MAX_DUPLICATES_LISTED}) d)`;
 
 /** The duplicate receipts of the request `r` (a process_request row in the statement): SAME_EVIDENCE. */
 export const DUPLICATES_OF = (r: string) =>

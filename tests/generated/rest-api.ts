@@ -730,7 +730,7 @@ export interface components {
             /** Format: date-time */
             expiresAt: string;
             reversalOf: string | null;
-            /** @description Ids of the partner's other requests whose evidence has the same SHA-256 (a reused receipt) */
+            /** @description Ids of the partner's other requests whose evidence has the same SHA-256 (a reused receipt): the 10 oldest */
             duplicateEvidence: string[];
             reversedBy: string | null;
         };
@@ -782,7 +782,7 @@ export interface components {
             /** Format: date-time */
             expiresAt: string;
             reversalOf: string | null;
-            /** @description Ids of the partner's other requests whose evidence has the same SHA-256 (a reused receipt) */
+            /** @description Ids of the partner's other requests whose evidence has the same SHA-256 (a reused receipt): the 10 oldest */
             duplicateEvidence: string[];
             reversedBy: string | null;
             /** @description Its stored events, oldest first */

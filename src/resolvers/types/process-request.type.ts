@@ -147,7 +147,8 @@ export class ProcessRequestType implements Shape<ProcessRequestView, ProcessRequ
   reversedBy!: string | null;
 
   @Field(() => [ID], {
-    description: "The partner's other requests whose evidence has the same SHA-256 (a reused receipt)",
+    description:
+      "The partner's other requests whose evidence has the same SHA-256 (a reused receipt): the 10 oldest",
   })
   duplicateEvidence!: string[];
 }
