@@ -15,7 +15,7 @@ import {
 import { Client } from 'pg';
 import { pgConnectionOptions } from '../src/infra/database-url';
 import { ADVISORY_LOCKS } from '../src/infra/locks';
-import { MAX_DUPLICATES_LISTED } from '../src/sql/request-rows';
+import { MAX_DUPLICATES_LISTED } from '../src/shapes/views';
 import { gqlHttp } from './support/step-up';
 import { createWorld, type World } from './support/world';
 

@@ -121,6 +121,13 @@ const PROCESS_REQUEST_EXAMPLE = {
   duplicateEvidence: [],
 };
 
+/**
+ * At most this many duplicate receipts are listed in `duplicateEvidence`, the oldest: a file filed thousands
+ * of times would otherwise make every view of it, and every page of them, list all the others (a page of
+ * 100 such requests listing 100 × thousands of ids). The first ones are enough to find the original.
+ */
+export const MAX_DUPLICATES_LISTED = 10;
+
 const processRequestFields = {
   id: uuid,
   processTypeId: z
@@ -153,8 +160,7 @@ const processRequestFields = {
   reversalOf: uuid.nullable(),
   /** SPEC section 18: the partner's other requests whose evidence has the same SHA-256. */
   duplicateEvidence: z.array(uuid).meta({
-    description:
-      "Ids of the partner's other requests whose evidence has the same SHA-256 (a reused receipt): the 10 oldest",
+    description: `Ids of the partner's other requests whose evidence has the same SHA-256 (a reused receipt): the ${MAX_DUPLICATES_LISTED} oldest`,
   }),
   reversedBy: uuid.nullable(),
 };

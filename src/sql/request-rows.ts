@@ -2,7 +2,7 @@
 // no identity map. A request's approvals come with it, as JSON from the same statement.
 import type { ProcessRequestStatus } from '../entities/process-request.entity';
 import { formatAmount } from '../domain/money';
-import type { ApprovalView, ProcessRequestView } from '../shapes/views';
+import { MAX_DUPLICATES_LISTED, type ApprovalView, type ProcessRequestView } from '../shapes/views';
 
 /** A process_request row as the driver returns it (timestamps as text: the ORM's pool keeps them so). */
 export interface RequestRow {
@@ -38,13 +38,6 @@ export interface RequestRow {
   /** From DUPLICATES_OF: the partner's other requests with the same evidence, oldest first. */
   duplicate_evidence?: string[] | null;
 }
-
-/**
- * At most this many duplicate receipts are listed, the oldest: a file filed thousands of times would
- * otherwise make every view of it, and every page of them, list all the others (a page of 100 such
- * requests listing 100 × thousands of ids). The first ones are enough to find the original.
- */
-export const MAX_DUPLICATES_LISTED = 10;
 
 /**
  * The ids of the partner's requests whose evidence has the SHA-256 `sha256`, but for the request `except`

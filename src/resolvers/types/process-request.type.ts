@@ -6,13 +6,14 @@ import { DecimalScalar } from '../../graphql/decimal.scalar';
 
 import '../../graphql/enums';
 import type { Shape } from '../../graphql/shape';
-import type {
-  ApprovalView,
-  DownloadLinkView,
-  EvidenceView,
-  HistoryEntryView,
-  ProcessRequestPageView,
-  ProcessRequestView,
+import {
+  MAX_DUPLICATES_LISTED,
+  type ApprovalView,
+  type DownloadLinkView,
+  type EvidenceView,
+  type HistoryEntryView,
+  type ProcessRequestPageView,
+  type ProcessRequestView,
 } from '../../shapes/views';
 
 // simpleResolvers: a field without a field resolver is read by graphql's default resolver, not wrapped in
@@ -147,8 +148,7 @@ export class ProcessRequestType implements Shape<ProcessRequestView, ProcessRequ
   reversedBy!: string | null;
 
   @Field(() => [ID], {
-    description:
-      "The partner's other requests whose evidence has the same SHA-256 (a reused receipt): the 10 oldest",
+    description: `The partner's other requests whose evidence has the same SHA-256 (a reused receipt): the ${MAX_DUPLICATES_LISTED} oldest`,
   })
   duplicateEvidence!: string[];
 }
