@@ -33,6 +33,7 @@ import { bareTransactions, layersTable, sampleWaits, type ApproveLayers, type Va
 import { ms, pageTime } from './growth';
 import { freePort } from '../src/infra/free-port';
 import { cpuLines, profiled, withCpu } from './profile';
+import { graphqlLayersTable, startDirectGraphQL, type GraphQLLayers, type Layer } from './graphql-direct';
 
 const num = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -42,6 +43,10 @@ const num = (name: string, fallback: number): number => {
 };
 
 const DURATION = num('BENCH_DURATION', 5);
+/** Seconds of the same calls to both servers before a read is measured (warmPair). */
+const WARM_SECONDS = num('BENCH_WARM', 2);
+/** Approvals sent to each server before an approve scenario is measured, each of a row of its own. */
+const WARM_APPROVALS = num('BENCH_WARM_APPROVALS', 400);
 const CONNECTIONS = num('BENCH_CONNECTIONS', 10);
 const LIST_ROWS = num('BENCH_LIST_ROWS', 25600);
 const APPROVALS = num('BENCH_APPROVALS', 2000);
@@ -397,6 +402,19 @@ async function main(): Promise<void> {
       pairs.push(row);
       return row;
     };
+    /**
+     * A read measured warm: the same calls sent to both servers for WARM_SECONDS first (not reported). The
+     * service is measured first in each pair, so a path neither server had run yet put its JIT and caches'
+     * warming on the service's side alone. Writes (create, approve) have no such run: each call uses up a row.
+     */
+    const warmPair = async (
+      scenario: string,
+      job: Omit<LoadJob, 'url' | 'connections' | 'duration'> & { path: string },
+      goal?: number,
+    ) => {
+      for (const target of [origin, bareOrigin]) await run(target, job, WARM_SECONDS);
+      return pair(scenario, job, goal);
+    };
     const createOne = async (partner: string, status = 201) => {
       const res = await fetch(`${origin}${rest(partner)}/process-request`, {
         method: 'POST',
@@ -454,17 +472,17 @@ async function main(): Promise<void> {
 
     if (only('reads')) await readPairs();
     async function readPairs() {
-      await pair(
+      await warmPair(
         `GET balance (${rowsLabel})`,
         { path: `${base}/balance`, method: 'GET', headers: viewerHeaders },
         0.8,
       );
-      await pair(
+      await warmPair(
         `GET list page=1 limit=10 (${rowsLabel})`,
         { path: `${base}/process-requests?page=1&limit=10`, method: 'GET', headers: viewerHeaders },
         0.8,
       );
-      await pair(
+      await warmPair(
         `GET one request with history`,
         {
           path: `${base}/process-request/${sample}`,
@@ -502,8 +520,7 @@ async function main(): Promise<void> {
       }
       const entries = (JSON.parse(service) as { entries: unknown[] }).entries.length;
       if (entries === 0) throw new Error('statement: no entries in the period');
-      for (const target of [origin, bareOrigin]) await run(target, job, 2);
-      await pair(`GET statement ${from.slice(0, 7)} (${entries} entries)`, job, 0.8);
+      await warmPair(`GET statement ${from.slice(0, 7)} (${entries} entries)`, job, 0.8);
       return `statement check: service and bare answered the same ${service.length} bytes, ${entries} entries of ${booked} booked`;
     }
 
@@ -513,17 +530,39 @@ async function main(): Promise<void> {
         approvals { operatorId at } } } }`,
       variables: { c: partnerId },
     });
-    if (only('graphql'))
-      await pair(
-        'GraphQL processRequests (limit 10)',
-        {
-          path: '/graphql',
-          method: 'POST',
-          headers: { ...viewerHeaders, 'content-type': 'application/json' },
-          body: Buffer.from(gqlList),
-        },
-        0.8,
-      );
+    const graphqlLayers: GraphQLLayers[] = [];
+    if (only('graphql')) {
+      const job = {
+        path: '/graphql',
+        method: 'POST',
+        headers: { ...viewerHeaders, 'content-type': 'application/json' },
+        body: Buffer.from(gqlList),
+      };
+      const {
+        scenario,
+        service,
+        bare: bareRun,
+      } = await warmPair('GraphQL processRequests (limit 10)', job, 0.8);
+      // The same document without Koa, then without Apollo (bench/graphql-direct.ts), after the pair.
+      const through = async (layer: Layer) => {
+        const direct = await startDirectGraphQL(app!, layer);
+        try {
+          const url = `${direct.origin}${job.path}`;
+          await load({ ...job, url, connections: CONNECTIONS, duration: WARM_SECONDS });
+          const result = await withCpu(() =>
+            load({ ...job, url, connections: CONNECTIONS, duration: DURATION }),
+          );
+          if (result.non2xx + result.errors > 0)
+            throw new Error(`${layer}: ${result.non2xx + result.errors} failed`);
+          return result;
+        } finally {
+          await direct.close();
+        }
+      };
+      const apollo = await through('apollo');
+      const graphqlJs = await through('graphql-js');
+      graphqlLayers.push({ scenario, service, apollo, graphqlJs, bare: bareRun! });
+    }
 
     // Approvals: pending copies, each approved once; the service and the bare reference get their own.
     const approve = async (
@@ -534,10 +573,10 @@ async function main(): Promise<void> {
       const seeds = new Map<string, string>();
       for (const p of new Set(targets)) seeds.set(p, await createOne(p));
       const perPartner = APPROVALS / new Set(targets).size;
-      const pending = async () => {
+      const pending = async (count = perPartner) => {
         const lists = await Promise.all(
           [...seeds].map(([p, seed]) =>
-            cloneRequests(databaseUrl, seed, perPartner, {
+            cloneRequests(databaseUrl, seed, count, {
               partnerId: p,
               status: 'PENDING',
               returning: true,
@@ -547,23 +586,32 @@ async function main(): Promise<void> {
         // Round robin over the partners.
         return lists[0].flatMap((_, i) => lists.map((l) => l[i]).filter(Boolean));
       };
-      const ids = async () =>
-        (await pending()).map((t) => `${rest(t.partnerId)}/process-request/${t.id}/approve`);
-      const before = await Promise.all([...seeds.keys()].map((p) => availableOf(databaseUrl, p)));
+      const ids = async (count?: number) =>
+        (await pending(count)).map((t) => `${rest(t.partnerId)}/process-request/${t.id}/approve`);
+      const approvalsJob = (base: string, paths: string[]) => ({
+        url: `${base}${paths[0]}`,
+        method: 'PATCH',
+        headers: checkerHeaders,
+        connections: CONNECTIONS,
+        duration: DURATION,
+        paths,
+        pathHeaders: approverHeaders(paths.length),
+      });
       say(`${scenario} …`);
+      // Warm-up (not reported): WARM_APPROVALS approvals on each server, of rows of its own, so that the
+      // server measured first (the service) does not carry the decision path's JIT warming alone.
+      const perPartnerWarm = Math.ceil(WARM_APPROVALS / seeds.size);
+      for (const base of [origin, bareOrigin]) {
+        const paths = await ids(perPartnerWarm);
+        const warm = await load(approvalsJob(base, paths));
+        if (warm.statusCodes['204'] !== paths.length)
+          throw new Error(`approve warm-up on ${base}: ${JSON.stringify(warm.statusCodes)}`);
+      }
+      const before = await Promise.all([...seeds.keys()].map((p) => availableOf(databaseUrl, p)));
       // Each server's approvals, with its main thread's CPU per call (and its profile, BENCH_CPU_PROFILE).
       const slug = scenario.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
       const approvals = async (base: string, name: string) => {
-        const paths = await ids();
-        const job = {
-          url: `${base}${paths[0]}`,
-          method: 'PATCH',
-          headers: checkerHeaders,
-          connections: CONNECTIONS,
-          duration: DURATION,
-          paths,
-          pathHeaders: approverHeaders(paths.length),
-        };
+        const job = approvalsJob(base, await ids());
         return sampleWaits(
           databaseUrl,
           profiled(process.env.BENCH_CPU_PROFILE, name, () => withCpu(() => load(job))),
@@ -710,6 +758,8 @@ async function main(): Promise<void> {
       ratioTable(pairs),
       '',
       cpuLines(pairs),
+      '',
+      graphqlLayersTable(graphqlLayers),
       '',
       hot && spread
         ? `approve, one hot partner vs ${MANY_PARTNERS} partners: service ${hot.row.service.perSecond.toFixed(0)} vs ${spread.row.service.perSecond.toFixed(0)} req/s, ` +
