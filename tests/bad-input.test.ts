@@ -3,6 +3,7 @@
 // server still answers. The tally by class is printed at the end (TALLY=1 to see it).
 import { SignJWT } from 'jose';
 import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { JPEG, PDF, pdfOfSize, TEN_MIB } from './support/files';
 import { BOUNDARY, CREATE_MUTATION, count, multipart, type Part } from './support/step-up';
 import { createWorld, type World } from './support/world';
@@ -774,6 +775,31 @@ const CASES: Case[] = [
     run: gqlMultipart(() => [{ name: 'operations', value: operations() }], { close: false }),
     expect: [400, 'MALFORMED_MULTIPART'],
   },
+  // A part whose header busboy cannot read: it reports the error, then "Unexpected end of form" as the
+  // request ends; over GraphQL, with no listener left for the second, it was thrown and stopped the process.
+  ...(
+    [
+      ['a part header with a control character', 'Bad\x01Header: x'],
+      ['a part header line without a colon', 'no colon here'],
+    ] as const
+  ).flatMap(([name, header]) => {
+    const body = Buffer.from(
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{}\r\n` +
+        `--${BOUNDARY}\r\n${header}\r\n\r\nx\r\n--${BOUNDARY}--\r\n`,
+    );
+    const type = `multipart/form-data; boundary=${BOUNDARY}`;
+    return [
+      {
+        klass: 'multipart',
+        door: 'GraphQL',
+        name,
+        run: gqlRaw(body, type, { 'apollo-require-preflight': '1' }),
+        expect: [400, 'MALFORMED_MULTIPART'],
+      },
+      // REST reads the parts it knows and refuses the rest of the form.
+      { klass: 'multipart', door: 'REST', name, run: restRaw(body), expect: [400, 'VALIDATION_FAILED'] },
+    ] as Case[];
+  }),
   {
     klass: 'multipart',
     door: 'GraphQL',
@@ -922,6 +948,38 @@ const CASES: Case[] = [
     run: gqlRaw('{"query": ', 'application/json'),
     expect: [400, 'MALFORMED_JSON'],
   },
+  // A Content-Encoding the body does not have, or one the service does not decode: refused, never a 500.
+  ...(
+    [
+      ['gzip', [400, 'MALFORMED_JSON']],
+      ['deflate', [400, 'MALFORMED_JSON']],
+      ['br', [400, 'MALFORMED_JSON']],
+      ['zstd', [415, 'UNSUPPORTED_MEDIA_TYPE']],
+      ['gzip, gzip', [415, 'UNSUPPORTED_MEDIA_TYPE']],
+    ] as const
+  ).flatMap(([encoding, expected]) => [
+    {
+      klass: 'json',
+      door: 'REST' as const,
+      name: `reject with a body that is not ${encoding} though Content-Encoding says so`,
+      run: async () =>
+        answerOf(
+          await world.http
+            .patch(`${base()}/process-request/${env.pending}/reject`)
+            .set(env.checkerHeaders)
+            .set({ 'content-type': 'application/json', 'content-encoding': encoding })
+            .send('{"reason":"not compressed"}'),
+        ),
+      expect: [...expected] as [number, string],
+    },
+    {
+      klass: 'json',
+      door: 'GraphQL' as const,
+      name: `a body that is not ${encoding} though Content-Encoding says so`,
+      run: gqlRaw('{"query":"{ __typename }"}', 'application/json', { 'content-encoding': encoding }),
+      expect: [...expected] as [number, string],
+    },
+  ]),
   {
     klass: 'json',
     door: 'GraphQL',
@@ -1414,6 +1472,21 @@ const CASES: Case[] = [
     expect: [201, ''],
   },
   { klass: 'control', door: 'REST', name: 'leading zeros', run: amountRest('007.50'), expect: [201, ''] },
+  {
+    klass: 'control',
+    door: 'GraphQL',
+    name: 'a body that is gzip as its Content-Encoding says',
+    // fetch sends the bytes as they are (supertest would write a Buffer as JSON under this content type).
+    run: async () => {
+      const res = await fetch(`${world.baseUrl}/graphql`, {
+        method: 'POST',
+        headers: { ...env.makerHeaders, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: gzipSync('{"query":"{ __typename }"}'),
+      });
+      return answerOf({ status: res.status, body: await res.json() });
+    },
+    expect: [200, ''],
+  },
   { klass: 'control', door: 'REST', name: 'whole yen', run: amountRest('1000', '$jpy'), expect: [201, ''] },
   {
     klass: 'control',

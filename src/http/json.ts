@@ -49,6 +49,23 @@ function jsonParser(limitBytes: number): ReturnType<typeof koaBody> {
 }
 
 /**
+ * A body that could not be read, as its refusal. The reader's own (too large, aborted, not JSON) carry their
+ * status and are translated with every other HTTP error (middleware.ts); a Content-Encoding it does not
+ * decode is a 415, and a body that is not what its Content-Encoding says fails in zlib with no status at all.
+ */
+function unreadable(error: unknown): unknown {
+  const e = error as { status?: unknown; message?: unknown } | undefined;
+  if (
+    e?.status === 415 &&
+    typeof e.message === 'string' &&
+    e.message.startsWith('Unsupported Content-Encoding')
+  )
+    return new DomainError('UNSUPPORTED_MEDIA_TYPE', e.message);
+  if (error instanceof SyntaxError || typeof e?.status === 'number') return error;
+  return new DomainError('MALFORMED_JSON', 'The body could not be decoded as its Content-Encoding says');
+}
+
+/**
  * Reads an optional JSON object body with koa-body: 415 for a body that is not JSON, 400 for JSON that
  * is not an object; koa-body's own refusals (too large, not JSON) are translated with every other HTTP
  * error (middleware.ts). No body is an empty object.
@@ -59,7 +76,11 @@ export async function readJsonObject(ctx: Context, limitBytes: number): Promise<
   if (!hasBody) return {};
   if (!ctx.is('application/json'))
     throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'The body must be application/json');
-  await jsonParser(limitBytes)(ctx as never, async () => {});
+  try {
+    await jsonParser(limitBytes)(ctx as never, async () => {});
+  } catch (error) {
+    throw unreadable(error);
+  }
   const parsed: unknown = ctx.request.body;
   if (parsed === undefined || parsed === '') return {};
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {

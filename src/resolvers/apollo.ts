@@ -8,6 +8,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { processRequest } from 'graphql-upload-minimal';
 import type { Context, Next } from 'koa';
+import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { TokenVerifier } from '../auth/token-verifier';
 import type { Services } from '../services';
@@ -84,6 +85,24 @@ function hasPreflightHeader(ctx: Context): boolean {
   return Boolean(ctx.get('apollo-require-preflight') || ctx.get('x-apollo-operation-name'));
 }
 
+/**
+ * graphql-upload-minimal listens once for its multipart parser's errors, but busboy can report two: a part
+ * header it cannot read, then "Unexpected end of form" as the request ends. With no listener left, the second
+ * was thrown and stopped the process. The parser the library pipes the request into keeps a listener of
+ * its own; the first error still fails the upload (MALFORMED_MULTIPART), the later ones are about the same body.
+ */
+function keepParserErrorsHeard(req: IncomingMessage): void {
+  const pipe = req.pipe;
+  req.pipe = function <T extends NodeJS.WritableStream>(
+    this: IncomingMessage,
+    destination: T,
+    options?: { end?: boolean },
+  ) {
+    destination.on('error', () => {});
+    return pipe.call(this, destination, options) as T;
+  };
+}
+
 /** The operation's body: multipart (an upload), JSON, or none (GET, or a type Apollo refuses itself). */
 async function readBody(ctx: Context): Promise<{ body?: unknown; upload: boolean }> {
   if (ctx.method !== 'POST') return { upload: false };
@@ -91,6 +110,7 @@ async function readBody(ctx: Context): Promise<{ body?: unknown; upload: boolean
     // Without the header Apollo refuses the request anyway: don't read a body that will be refused.
     if (!hasPreflightHeader(ctx)) return { upload: true };
     try {
+      keepParserErrorsHeard(ctx.req);
       const body = await processRequest(ctx.req, ctx.res, {
         maxFileSize: MAX_EVIDENCE_BYTES + 1,
         maxFiles: 1,
