@@ -781,6 +781,11 @@ const CASES: Case[] = [
     [
       ['a part header with a control character', 'Bad\x01Header: x'],
       ['a part header line without a colon', 'no colon here'],
+      ['a NUL in a part name', 'Content-Disposition: form-data; name="0\u0000"; filename="r.pdf"'],
+      [
+        'a filename of 100 KB',
+        `Content-Disposition: form-data; name="0"; filename="${'f'.repeat(100_000)}.pdf"`,
+      ],
     ] as const
   ).flatMap(([name, header]) => {
     const body = Buffer.from(
