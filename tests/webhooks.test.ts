@@ -229,6 +229,30 @@ test('rotation: both signatures while the old secret overlaps, then only the new
     .expect(204);
 });
 
+test('two rotations at once: each is given a secret that signs, the second rotating out the first', async () => {
+  const r = await receiver();
+  const endpoint = await register(r, { eventTypes: ['process_request.created'] });
+  const rotate = async () =>
+    world.http
+      .post(`${world.rest(team.partner.id)}/webhook-endpoints/${endpoint.id}/secret`)
+      .set(await world.headers(admin));
+  const rotated = await Promise.all([rotate(), rotate()]);
+  expect(rotated.map((res) => res.status)).toEqual([200, 200]);
+  const secrets = rotated.map((res) => res.body.secret as string);
+  expect(new Set([endpoint.secret, ...secrets]).size).toBe(3);
+  r.secrets.push(...secrets);
+  await world.createInProcess(team.partner.id, team.maker);
+  await until(() => r.received.length === 1);
+  // Rotations run one after the other: the later one's previous secret is the earlier one's new secret,
+  // and only that one previous secret overlaps, so the original stopped signing at the second rotation.
+  expect(r.received[0].signature.split(' ')).toHaveLength(2);
+  expect(r.received[0].verifiedBy.sort()).toEqual([1, 2]);
+  await world.http
+    .delete(`${world.rest(team.partner.id)}/webhook-endpoints/${endpoint.id}`)
+    .set(await world.headers(admin))
+    .expect(204);
+});
+
 test('at most WEBHOOK_CONCURRENCY messages in flight to one endpoint; metrics count the attempts', async () => {
   const r = await receiver();
   r.fallback = { status: 200, delayMs: 300 };

@@ -96,6 +96,22 @@ export function retryDelaySeconds(schedule: number[], attempts: number, random =
   return Math.max(0, base * (0.8 + 0.4 * random()));
 }
 
+/**
+ * The delay before the retry that follows `attempts` failed attempts, given the last answer's Retry-After
+ * (seconds, capped when read): the schedule's delay, or the Retry-After when it is longer. A Retry-After
+ * never brings a retry forward, so a receiver cannot spend a delivery's attempts faster than the schedule.
+ */
+export function nextRetrySeconds(
+  schedule: number[],
+  attempts: number,
+  retryAfterSeconds: number | null,
+  random = Math.random,
+): number | null {
+  const scheduled = retryDelaySeconds(schedule, attempts, random);
+  if (scheduled === null || retryAfterSeconds === null) return scheduled;
+  return Math.max(scheduled, retryAfterSeconds);
+}
+
 export class WebhookRelay {
   private timer?: NodeJS.Timeout;
   private wakeTimer?: NodeJS.Timeout;
@@ -389,8 +405,8 @@ export class WebhookRelay {
       // only once the endpoint is recorded disabled (before, they could be claimed and sent again).
       const dropped = gone ? this.lanes.drop(delivery.endpoint_id) : [];
       const attempts = delivery.attempt_count + 1;
-      let retryIn = ok || gone ? null : retryDelaySeconds(config.retrySchedule, attempts);
-      if (retryIn !== null && result.retryAfterSeconds !== null) retryIn = result.retryAfterSeconds;
+      const retryIn =
+        ok || gone ? null : nextRetrySeconds(config.retrySchedule, attempts, result.retryAfterSeconds);
       const outcome: AttemptOutcome = { ...result, ok, gone, retryInSeconds: retryIn };
       await this.timed(
         'sentToRecorded',

@@ -17,7 +17,7 @@ export interface SendResult {
   statusCode: number | null;
   durationMs: number;
   error: string | null;
-  /** Retry-After of a 429 or 503, in seconds, capped at an hour. */
+  /** Retry-After of a 429 or 503, in seconds, capped at an hour; null when absent or not in the future. */
   retryAfterSeconds: number | null;
 }
 
@@ -48,12 +48,15 @@ export const publicOnlyLookup: LookupFunction = (hostname, options, callback) =>
   });
 };
 
-/** Retry-After as seconds (delta or HTTP date), capped; null when absent or unreadable. */
+/**
+ * Retry-After as seconds (delta or HTTP date), capped; null when absent, unreadable or not in the future
+ * (0, a negative number, a date already past: no wait asked for, so the schedule decides).
+ */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | null {
   if (!value) return null;
   const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) : (Date.parse(value) - now) / 1000;
-  if (!Number.isFinite(seconds)) return null;
-  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(0, Math.ceil(seconds)));
+  if (!Number.isFinite(seconds) || seconds <= 0) return null;
+  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.ceil(seconds));
 }
 
 /** Why a URL may not be sent to, before any connection (scheme, an IP literal's range); undefined: go. */

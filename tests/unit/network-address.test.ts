@@ -1,7 +1,7 @@
 // The address rule of SPEC section 16, on strings only: no test ever sends to these addresses.
 import { nonPublicReason, normaliseIp } from '../../src/domain/network-address';
 import { refusalBeforeConnect, parseRetryAfter } from '../../src/runtime/webhook-sender';
-import { retryDelaySeconds } from '../../src/runtime/webhook-relay';
+import { nextRetrySeconds, retryDelaySeconds } from '../../src/runtime/webhook-relay';
 import { signMessage } from '../../src/domain/webhook-signature';
 import { Webhook } from 'standardwebhooks';
 
@@ -110,6 +110,22 @@ test('Retry-After is read as seconds or a date, capped at an hour', () => {
   expect(parseRetryAfter(new Date(Date.now() + 120_000).toUTCString())).toBeGreaterThanOrEqual(118);
   expect(parseRetryAfter('soon')).toBeNull();
   expect(parseRetryAfter(undefined)).toBeNull();
+});
+
+test('a Retry-After not in the future is no Retry-After', () => {
+  expect(parseRetryAfter('0')).toBeNull();
+  expect(parseRetryAfter('-5')).toBeNull();
+  expect(parseRetryAfter(new Date('2015-10-21T07:28:00Z').toUTCString())).toBeNull();
+  expect(parseRetryAfter(new Date(Date.now() - 1000).toUTCString())).toBeNull();
+});
+
+test('a Retry-After lengthens the next delay, never shortens it', () => {
+  const schedule = [5, 300, 1800, 7200];
+  expect(nextRetrySeconds(schedule, 1, null, () => 0.5)).toBeCloseTo(5);
+  expect(nextRetrySeconds(schedule, 1, 60, () => 0.5)).toBe(60);
+  expect(nextRetrySeconds(schedule, 2, 60, () => 0.5)).toBeCloseTo(300);
+  expect(nextRetrySeconds(schedule, 4, 3600, () => 0.5)).toBeCloseTo(7200);
+  expect(nextRetrySeconds(schedule, 5, 60)).toBeNull();
 });
 
 test('the retry schedule: each delay ±20 %, none after the last', () => {

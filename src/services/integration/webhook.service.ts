@@ -177,18 +177,30 @@ export class WebhookService {
     await this.remove(ctx.em, partnerId, id);
   }
 
-  /** A new secret; the previous one keeps signing beside it for the overlap. */
+  /**
+   * A new secret; the one in force until now keeps signing beside it for the overlap (one previous secret:
+   * a secret rotated out earlier stops signing). One statement that reads the secret it rotates out as it
+   * writes: concurrent rotations queue on the row's lock and each rotates out the one before it, so every
+   * secret handed out signs. Read first and written later, the loser's secret was overwritten unused.
+   */
   async rotate(ctx: ServiceContext, partnerId: string, id: string): Promise<{ secret: string }> {
     await requirePartner(ctx, partnerId, 'manage-webhooks');
-    const endpoint = await this.endpointOf(ctx.em, partnerId, id);
     const secret = newWebhookSecret();
     const overlap = this.config.secretOverlapSeconds;
-    endpoint.previousSecretSealed = overlap > 0 ? endpoint.secretSealed : null;
-    endpoint.previousSecretUntil = overlap > 0 ? new Date(Date.now() + overlap * 1000) : null;
-    endpoint.secretSealed = encryptSecret(this.key, secret);
-    endpoint.updatedAt = new Date();
-    await ctx.em.flush();
-    this.wake(endpoint.id);
+    const rows = await ctx.em.execute<{ id: string }[]>(
+      `update webhook_endpoint
+          set previous_secret_sealed = ${overlap > 0 ? 'secret_sealed' : 'null'},
+              previous_secret_until = ?, secret_sealed = ?, updated_at = now()
+        where id = ? and client_id = ? returning id`,
+      [
+        overlap > 0 ? new Date(Date.now() + overlap * 1000) : null,
+        encryptSecret(this.key, secret),
+        id,
+        partnerId,
+      ],
+    );
+    if (rows.length === 0) throw new DomainError('NOT_FOUND', 'Webhook endpoint not found');
+    this.wake(id);
     return { secret };
   }
 
