@@ -327,6 +327,84 @@ describe('CLI', () => {
   });
 });
 
+describe('a break-glass change made while a change is pending', () => {
+  const PROPOSED = {
+    tiers: [
+      { from: '0', approvals: 1 },
+      { from: '1000', approvals: 3 },
+    ],
+    pendingTtlSeconds: 604800,
+  };
+  const BREAK_GLASS = { maxBalance: null, rejectReasonRequired: true };
+  const APPROVE = `mutation A($clientId: ID!, $id: ID!) { approvePolicyChange(clientId: $clientId, id: $id) {
+    tiers { from approvals } pendingTtlSeconds maxBalance rejectReasonRequired history { id before { maxBalance } after { maxBalance rejectReasonRequired } } } }`;
+
+  /** A partner with a ceiling; ADMIN A proposes new tiers (controls left out); the CLI then lifts the ceiling. */
+  async function proposeThenBreakGlass(name: string) {
+    const p = await desk(world, name);
+    const b = await world.operator(['ADMIN'], [p.partner.id]);
+    const setUp = ['policy:set', '--partner', p.partner.id, '--reason'];
+    expect((await cli(world, ...setUp, 'ceiling', '--max-balance', '83030666.66')).code).toBe(0);
+    const filed = await putPolicy(world, p.partner.id, p.admin, PROPOSED);
+    expect(filed.status).toBe(202);
+    expect(filed.body.change.before).toMatchObject({
+      maxBalance: '83030666.66',
+      rejectReasonRequired: false,
+    });
+    const glass = await cli(
+      world,
+      ...setUp,
+      'break glass',
+      '--max-balance',
+      'none',
+      '--reject-reason-required',
+      'true',
+    );
+    expect(glass).toMatchObject({ code: 0, out: BREAK_GLASS });
+    return { p, b, changeId: filed.body.change.id as string, bHeaders: await world.headers(b) };
+  }
+
+  test('REST: the pending change shows what approving does now; approving applies only the new tiers and keeps the break-glass values; the history shows the policy in force first', async () => {
+    const { p, b, changeId, bHeaders } = await proposeThenBreakGlass('Break glass REST');
+    const url = world.rest(p.partner.id);
+    const seen = (await world.http.get(`${url}/approval-policy`).set(bHeaders)).body.pendingChange;
+    expect(seen).toMatchObject({
+      id: changeId,
+      before: { ...BREAK_GLASS, tiers: [{ from: '0', approvals: 1 }] },
+      after: { ...BREAK_GLASS, ...PROPOSED },
+    });
+    const res = await world.http.post(`${url}/policy-changes/${changeId}/approve`).set(bHeaders).send({});
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ ...PROPOSED, ...BREAK_GLASS, updatedBy: b.id });
+    const [applied, glass] = res.body.history;
+    expect(applied).toMatchObject({
+      id: changeId,
+      decidedBy: b.id,
+      before: { ...BREAK_GLASS, tiers: [{ from: '0', approvals: 1 }] },
+      after: { ...BREAK_GLASS, ...PROPOSED },
+    });
+    expect(glass).toMatchObject({ reason: 'break glass', after: BREAK_GLASS });
+    const [row] = await world.sql<{ max_balance: string | null }>(
+      'select max_balance::text from client_balance where client_id = ?',
+      [p.partner.id],
+    );
+    expect(row.max_balance).toBeNull();
+  });
+
+  test('GraphQL: approvePolicyChange keeps the break-glass values alike', async () => {
+    const { p, changeId, bHeaders } = await proposeThenBreakGlass('Break glass GraphQL');
+    const res = await gqlHttp(world, bHeaders, APPROVE, { clientId: p.partner.id, id: changeId });
+    expect(res.errors).toBeUndefined();
+    const policy = res.data!.approvePolicyChange as Record<string, unknown> & { history: unknown[] };
+    expect(policy).toMatchObject({ ...PROPOSED, ...BREAK_GLASS });
+    expect(policy.history[0]).toEqual({
+      id: changeId,
+      before: { maxBalance: null },
+      after: BREAK_GLASS,
+    });
+  });
+});
+
 test('two policy writes at once: each keeps what the other set', async () => {
   const partner = await world.partner('Two writes');
   const base = { tiers: [{ from: '0', approvals: 1 }], pendingTtlSeconds: 86_400 };

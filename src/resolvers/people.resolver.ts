@@ -75,7 +75,7 @@ export class ApprovalPolicyPeopleResolver {
   // Resolved here so each change knows the partner it was read under. The first page came with the policy;
   // another is read on asking (the partner was checked when the policy was read).
   @FieldResolver(() => [PolicyChangeType], {
-    description: 'One page of the changes, newest first; page >= 1, 1 <= limit <= 100 (default 10)',
+    description: 'One page of the changes, the last applied first; page >= 1, 1 <= limit <= 100 (default 10)',
   })
   async history(
     @Root() policy: PolicyView,

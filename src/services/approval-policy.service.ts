@@ -124,6 +124,31 @@ function stateAsked(input: PolicyInput, current: PolicyStateView, currency: stri
   };
 }
 
+/** Two values of one policy field are the same: amounts as decimals ("100" is "100.00"), tiers tier by tier. */
+function sameValue<K extends keyof PolicyStateView>(a: PolicyStateView[K], b: PolicyStateView[K]): boolean {
+  if (typeof a === 'string' && typeof b === 'string') return compareDecimals(a, b) === 0;
+  if (Array.isArray(a) && Array.isArray(b))
+    return (
+      a.length === b.length &&
+      a.every((tier, i) => tier.approvals === b[i].approvals && compareDecimals(tier.from, b[i].from) === 0)
+    );
+  return a === b;
+}
+
+/**
+ * What a pending change makes of the policy in force `current`: the fields its requester changed (where its
+ * `after` differs from its `before`) take their new value, every other field keeps the value in force. So a
+ * change applied after it was filed (the CLI's break-glass) is kept, not put back by a stale snapshot, as a
+ * PUT that leaves a field out keeps the value in force.
+ */
+function stateProposed(change: ApprovalPolicyChange, current: PolicyStateView): PolicyStateView {
+  const [filedOn, asked] = [fullState(change.before), fullState(change.after)];
+  const next: PolicyStateView = { ...current };
+  for (const key of Object.keys(asked) as Array<keyof PolicyStateView>)
+    if (!sameValue(filedOn[key], asked[key])) Object.assign(next, { [key]: asked[key] });
+  return next;
+}
+
 /**
  * Puts in force the state `next` makes of the one in force, inside the caller's transaction: the policy
  * row, read under its lock (a change committed meanwhile is what `next` applies to), and the caps copied
@@ -225,8 +250,15 @@ async function impactOf(
   };
 }
 
+/**
+ * A change as its deciders see it. A PENDING one shows what approving it would do now: `before` the policy in
+ * force, `after` that policy with the requester's changes (and `impact` of that); a decided one, what was
+ * recorded.
+ */
 export async function changeView(em: EntityManager, c: ApprovalPolicyChange): Promise<PolicyChangeView> {
-  const after = fullState(c.after);
+  const pending = c.status === PolicyChangeStatus.PENDING;
+  const before = pending ? await policyOf(em, c.partnerId) : fullState(c.before);
+  const after = pending ? stateProposed(c, before) : fullState(c.after);
   return {
     id: String(c.id),
     clientId: c.partnerId,
@@ -234,18 +266,21 @@ export async function changeView(em: EntityManager, c: ApprovalPolicyChange): Pr
     requestedBy: c.actorId ?? null,
     at: c.createdAt,
     createdAt: c.createdAt,
-    before: fullState(c.before),
+    before,
     after,
     status: c.status,
     decidedBy: c.decidedBy ?? null,
     reason: c.reason ?? null,
     decidedAt: c.decidedAt ?? null,
     expiresAt: c.expiresAt ?? null,
-    impact: c.status === PolicyChangeStatus.PENDING ? await impactOf(em, c.partnerId, after) : null,
+    impact: pending ? await impactOf(em, c.partnerId, after) : null,
   };
 }
 
-/** One page of a partner's applied policy changes, newest first. */
+/**
+ * One page of a partner's applied policy changes, the last applied first: a change approved after a later
+ * one was applied comes first, so the first entry's `after` is the policy in force.
+ */
 export async function policyHistory(
   em: EntityManager,
   partnerId: string,
@@ -254,7 +289,7 @@ export async function policyHistory(
   const changes = await em.find(
     ApprovalPolicyChange,
     { partnerId, status: PolicyChangeStatus.APPLIED },
-    { orderBy: { id: 'desc' }, limit, offset: (page - 1) * limit },
+    { orderBy: { decidedAt: 'desc', id: 'desc' }, limit, offset: (page - 1) * limit },
   );
   const views: PolicyChangeView[] = [];
   for (const c of changes) views.push(await changeView(em, c));
@@ -360,7 +395,9 @@ export class ApprovalPolicyService {
 
   /**
    * A second ADMIN applies a pending change (OTP when enrolled): 200 the policy now in force. The change's
-   * row is locked and must still be PENDING, so two deciders at once apply it once.
+   * row is locked and must still be PENDING, so two deciders at once apply it once. Only what its requester
+   * changed is applied, onto the policy in force under its lock (stateProposed), and the change records the
+   * before and after of that moment.
    */
   async approve(ctx: ServiceContext, partnerId: string, changeId: string, otp: unknown): Promise<PolicyView> {
     const { partner } = await requirePartner(ctx, partnerId, 'manage-policy');
@@ -368,9 +405,15 @@ export class ApprovalPolicyService {
     await this.otp.verify(ctx, otp);
     await ctx.em.fork().transactional(async (tx) => {
       const change = await this.lockPending(tx, partner.id, changeId, ctx.operator.id);
-      const { before } = await putInForce(tx, partner.id, () => fullState(change.after), ctx.operator.id);
+      const { before, after } = await putInForce(
+        tx,
+        partner.id,
+        (current) => stateProposed(change, current),
+        ctx.operator.id,
+      );
       tx.assign(change, {
         before,
+        after,
         status: PolicyChangeStatus.APPLIED,
         decidedBy: ctx.operator.id,
         decidedAt: new Date(),

@@ -319,10 +319,10 @@ export const policyView = named(
       description: 'The epoch (1970-01-01T00:00:00.000Z) for a policy never changed',
     }),
     updatedBy: uuid.nullable().meta({ description: 'null: the default, or a change made with the CLI' }),
-    /** One page of its changes, newest first (the newest 10 unless asked otherwise). */
+    /** One page of its changes, the last applied first (the latest 10 unless asked otherwise). */
     history: z.array(policyChangeView).meta({
       description:
-        'One page of the changes, newest first: the newest 10 unless historyPage / historyLimit ask otherwise',
+        'One page of the changes, the last applied first: the latest 10 unless historyPage / historyLimit ask otherwise',
     }),
     /** How many changes there are in all. */
     historyTotal: z.number().int().min(0).meta({ description: 'How many changes there are in all' }),

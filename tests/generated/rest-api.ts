@@ -901,7 +901,7 @@ export interface components {
             updatedAt: string;
             /** @description null: the default, or a change made with the CLI */
             updatedBy: string | null;
-            /** @description One page of the changes, newest first: the newest 10 unless historyPage / historyLimit ask otherwise */
+            /** @description One page of the changes, the last applied first: the latest 10 unless historyPage / historyLimit ask otherwise */
             history: components["schemas"]["PolicyChange"][];
             /** @description How many changes there are in all */
             historyTotal: number;

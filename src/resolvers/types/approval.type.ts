@@ -183,7 +183,7 @@ export class ApprovalPolicyType extends PolicyStateType implements Shape<PolicyV
   @Field(() => ID, { nullable: true, description: 'Who last changed it; null for the default or the CLI' })
   updatedBy!: string | null;
 
-  // `history(page, limit)` is resolved in people.resolver.ts (one page of the changes, newest first).
+  // `history(page, limit)` is resolved in people.resolver.ts (one page of the changes, the last applied first).
   history!: PolicyChangeType[];
 
   @Field(() => Int, { description: 'How many changes the history holds in all' })
