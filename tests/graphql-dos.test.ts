@@ -395,16 +395,62 @@ describe('the cost budget', () => {
     expect((literal.body.data!.a5 as { items: unknown[] }).items).toHaveLength(1);
   });
 
-  test('allProcessRequests counts 1,000 items: three fit exactly, one object more does not', async () => {
+  test('allProcessRequests costs more than half the budget whatever it holds: a document holds one', async () => {
     const all = (n: number) =>
       Array.from({ length: n }, (_, i) => `a${i}: allProcessRequests(clientId: $c) { id }`).join(' ');
     const variables = { c: team.partner.id };
-    const three = await graphql(attacker, { query: `query($c: ID!) { ${all(3)} }`, variables });
-    expect(three.body.errors).toBeUndefined();
-    expect((three.body.data!.a2 as unknown[]).length).toBe(REQUESTS);
-    const more = await graphql(attacker, { query: `query($c: ID!) { ${all(3)} me { id } }`, variables });
-    expectRefused(more, 'QUERY_TOO_COMPLEX', 'cost');
-    expect(more.body.errors![0].extensions.details).toMatchObject({ actual: 3001 });
+    const one = await graphql(attacker, { query: `query($c: ID!) { ${all(1)} }`, variables });
+    expect(one.body.errors).toBeUndefined();
+    expect((one.body.data!.a0 as unknown[]).length).toBe(REQUESTS);
+    const two = await graphql(attacker, { query: `query($c: ID!) { ${all(2)} }`, variables });
+    expectRefused(two, 'QUERY_TOO_COMPLEX', 'cost');
+    expect(two.body.errors![0].extensions.details).toMatchObject({ actual: 3002 });
+  });
+
+  describe('a statement counts 8 entries a day of its period', () => {
+    const DAY_MS = 24 * 3600 * 1000;
+    const today = new Date().toISOString().slice(0, 10);
+    const daysAgo = (n: number) => new Date(Date.now() - n * DAY_MS).toISOString().slice(0, 10);
+    const yearAgo = daysAgo(364);
+    const statements = (n: number, from: string, to: string) =>
+      Array.from(
+        { length: n },
+        (_, i) =>
+          `a${i}: statement(clientId: "${team.partner.id}", from: ${from}, to: ${to}) { entries { amount at balanceAfter processRequestId } }`,
+      ).join(' ');
+
+    test('29 aliases of a year are refused before anything reads the ledger', async () => {
+      const { sql, result } = await statementsOf(world, () =>
+        graphql(attacker, { query: `{ ${statements(29, '"2025-12-07"', '"2026-12-06"')} }` }),
+      );
+      expectRefused(result, 'QUERY_TOO_COMPLEX', 'cost');
+      // 365 days: 29 × (1 + 365 × 8).
+      expect(result.body.errors![0].extensions.details).toMatchObject({ actual: 84_709 });
+      expect(sql.filter((q) => /\bledger_entry\b/.test(q))).toEqual([]);
+    });
+
+    test("a year's statement is served, and with it a small object; ten days more are refused", async () => {
+      const year = await graphql(attacker, {
+        query: `{ ${statements(1, `"${yearAgo}"`, `"${today}"`)} me { id } }`,
+      });
+      expect(year.body.errors).toBeUndefined();
+      expect((year.body.data!.a0 as { entries: unknown[] }).entries).toHaveLength(APPROVED);
+      const more = await graphql(attacker, {
+        query: `{ ${statements(1, `"${yearAgo}"`, `"${today}"`)} b: statement(clientId: "${team.partner.id}", from: "${daysAgo(9)}", to: "${today}") { entries { amount } } }`,
+      });
+      expectRefused(more, 'QUERY_TOO_COMPLEX', 'cost');
+      expect(more.body.errors![0].extensions.details).toMatchObject({ actual: 2_921 + 81 });
+    });
+
+    test('a period given by variables counts as the longest: two such statements are refused', async () => {
+      const variables = { f: yearAgo, t: today };
+      const query = (n: number) => `query($f: String!, $t: String!) { ${statements(n, '$f', '$t')} }`;
+      const one = await graphql(attacker, { query: query(1), variables });
+      expect(one.body.errors).toBeUndefined();
+      const two = await graphql(attacker, { query: query(2), variables });
+      expectRefused(two, 'QUERY_TOO_COMPLEX', 'cost');
+      expect(two.body.errors![0].extensions.details).toMatchObject({ actual: 2 * (1 + 366 * 8) });
+    });
   });
 });
 

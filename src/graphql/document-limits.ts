@@ -24,7 +24,15 @@ import {
 } from 'graphql';
 import { DomainError } from '../domain/errors';
 import { isStandardIntrospection } from './standard-introspection';
-import { DEFAULT_PAGE_LIMIT, MAX_APPROVALS, MAX_PAGE_LIMIT, MAX_TIERS } from '../shapes/inputs';
+import {
+  DEFAULT_PAGE_LIMIT,
+  MAX_APPROVALS,
+  MAX_PAGE_LIMIT,
+  MAX_STATEMENT_DAYS,
+  MAX_TIERS,
+  periodDays,
+  statementPeriod,
+} from '../shapes/inputs';
 
 export const GRAPHQL_LIMITS = {
   /** UTF-8 bytes of the document text. */
@@ -50,6 +58,21 @@ export const GRAPHQL_LIMITS = {
 export type GraphQLLimit = keyof typeof GRAPHQL_LIMITS;
 
 /**
+ * A statement's entries a day. A statement is built in memory and bounded by its period, not a page:
+ * `statement` multiplies what it holds by the days of its period (the longest, 366, when they are not
+ * both written in the document), so a year's entries take the budget (1 + 366 × 8 = 2,929) and the
+ * statements of one document add up to a year of days at most.
+ */
+const STATEMENT_ENTRIES_A_DAY = Math.floor(GRAPHQL_LIMITS.cost / MAX_STATEMENT_DAYS);
+
+/**
+ * Lists that neither a page nor a period bounds, by `Type.field`: every request of a partner may be tens
+ * of thousands. Whatever it holds, such a list costs more than half the budget, so a document holds one.
+ */
+const UNBOUNDED = new Set(['Query.allProcessRequests']);
+const UNBOUNDED_LEAST_COST = Math.floor(GRAPHQL_LIMITS.cost / 2) + 1;
+
+/**
  * Expected length of a list of objects, by `Type.field`; any other list of objects counts OTHER_LIST_LENGTH.
  * An object that is not a list (a request's `creator`, an approval's `operator`, an entry's `actor`) counts
  * 1 times the lengths of the lists around it: `approvals { operator }` is 5 × 2.
@@ -68,6 +91,7 @@ const LIST_LENGTH: Record<string, number> = {
   'WebhookDelivery.attempts': 10,
   'EventPage.items': 5,
   'Query.webhookEndpoints': 20,
+  'Statement.entries': STATEMENT_ENTRIES_A_DAY,
 };
 const OTHER_LIST_LENGTH = 100;
 
@@ -175,6 +199,16 @@ function pageSize(def: GraphQLField<unknown, unknown> | undefined, node: FieldNo
   return Math.min(Math.max(Number(value.value), 1), MAX_PAGE_LIMIT);
 }
 
+/** The days of a statement's period when both ends are written as real days, else the longest period. */
+function statementDays(node: FieldNode): number {
+  const text = (name: string) => {
+    const value = node.arguments?.find((arg) => arg.name.value === name)?.value;
+    return value?.kind === Kind.STRING ? value.value : undefined;
+  };
+  const period = statementPeriod.safeParse({ from: text('from'), to: text('to') });
+  return period.success ? periodDays(period.data) : MAX_STATEMENT_DAYS;
+}
+
 /**
  * One pass over a document. Each fragment is measured once (memoized, cycles counted as nothing:
  * graphql's NoFragmentCycles rule refuses them), so the work is linear in the document.
@@ -239,7 +273,7 @@ class Measure {
 
   /**
    * A scalar costs nothing; an object costs 1, times the expected length of its list, and what it holds
-   * is multiplied by its page size when it has a `limit`.
+   * is multiplied by its page size when it has a `limit`, by its days for a statement.
    */
   private field(node: FieldNode, parent: GraphQLNamedType | undefined): Size {
     if (node.alias) this.aliases++;
@@ -254,8 +288,11 @@ class Measure {
     // A list with a `limit` (a policy's history) holds at most that many objects, each costing 1 and its own.
     if (isList && def.args.some((arg) => arg.name === 'limit'))
       return { ...size, cost: saturate(pageSize(def, node) * (1 + inner.cost)) };
-    const length = isList ? (LIST_LENGTH[`${parent.name}.${def.name}`] ?? OTHER_LIST_LENGTH) : 1;
-    return { ...size, cost: saturate(length * (1 + pageSize(def, node) * inner.cost)) };
+    const key = def && parent ? `${parent.name}.${def.name}` : '';
+    const length = isList ? (LIST_LENGTH[key] ?? OTHER_LIST_LENGTH) : 1;
+    const times = key === 'Query.statement' ? statementDays(node) : pageSize(def, node);
+    const cost = saturate(length * (1 + times * inner.cost));
+    return { ...size, cost: UNBOUNDED.has(key) ? Math.max(cost, UNBOUNDED_LEAST_COST) : cost };
   }
 
   private typeNamed(name: string | undefined): GraphQLNamedType | undefined {

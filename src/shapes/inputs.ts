@@ -541,6 +541,10 @@ const period = <S extends z.ZodObject<{ from: typeof day; to: typeof day }>>(sha
 export const statementPeriod = period(z.object({ from: day, to: day }));
 export type StatementPeriod = z.output<typeof statementPeriod>;
 
+/** The days of a statement period, both ends included. */
+export const periodDays = (p: StatementPeriod): number =>
+  Math.round((p.end.getTime() - p.start.getTime()) / DAY_MS);
+
 /** The query of GET /statement: the period and, optionally, the format (else the Accept header decides). */
 export const statementQuery = period(
   z.object({
