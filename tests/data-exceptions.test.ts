@@ -1,7 +1,9 @@
 // A value the database cannot hold is the caller's mistake, never a dependency that is down: a webhook URL
 // with a NUL or another control character is refused by its shape (400 on every door), and a value that
 // still reaches PostgreSQL and is refused there (too long, a character it cannot store) is 400, not a 503
-// that says "retry" or a 500. No log line carries the values of a failed statement.
+// that says "retry" or a 500. No log line carries the values of a failed statement, and every error line
+// of a GraphQL operation carries its request id.
+import { Client } from 'pg';
 import { toDomainError } from '../src/domain/errors';
 import { runSql } from '../src/sql/statement';
 import { capture } from './support/logs';
@@ -9,6 +11,7 @@ import { gqlHttp } from './support/step-up';
 import type { Operator } from '../src/entities/operator.entity';
 import { createWorld, type Team, type World } from './support/world';
 
+const LOCK_TIMEOUT_MS = 300;
 const MARKER = 'value-marker-5c81e2';
 
 const { lines, raw, logger } = capture('info');
@@ -17,7 +20,7 @@ let team: Team;
 let admin: Operator;
 
 beforeAll(async () => {
-  world = await createWorld({}, { logger });
+  world = await createWorld({ DATABASE_LOCK_TIMEOUT_MS: String(LOCK_TIMEOUT_MS) }, { logger });
   team = await world.team('Data exceptions');
   admin = await world.operator(['ADMIN'], [team.partner.id]);
 });
@@ -117,4 +120,29 @@ describe('a value PostgreSQL refuses', () => {
       expect.objectContaining({ code: '22021', statement: 'select $1::text as v' }),
     ]);
   });
+});
+
+test('a GraphQL operation that fails with a 5xx logs its error with the request id of the answer', async () => {
+  const APPROVE = `mutation A($clientId: ID!, $id: ID!) { approveProcessRequest(clientId: $clientId, id: $id) { id } }`;
+  const id = await world.createRequest(team.partner.id, team.maker, '5.00');
+  const locker = new Client({ connectionString: world.databaseUrl });
+  await locker.connect();
+  const from = lines.length;
+  let requestId: unknown;
+  try {
+    await locker.query('begin');
+    await locker.query('select id from process_request where id = $1 for update', [id]);
+    const res = await gqlHttp(world, await world.headers(team.checker), APPROVE, {
+      clientId: team.partner.id,
+      id,
+    });
+    expect(res.errors?.[0].extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
+    requestId = res.errors?.[0].extensions?.requestId;
+  } finally {
+    await locker.query('rollback');
+    await locker.end();
+  }
+  expect(typeof requestId).toBe('string');
+  const failed = errorLines(from).filter((line) => line.msg === 'GraphQL operation failed');
+  expect(failed).toEqual([expect.objectContaining({ requestId })]);
 });
