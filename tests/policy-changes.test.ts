@@ -274,6 +274,17 @@ describe('GraphQL', () => {
     const id = (set.data!.setApprovalPolicy as { pendingChange: { id: string } }).pendingChange.id;
     const bare = await gqlHttp(world, d.h.admin, REJECT, { clientId: d.partner.id, id });
     expect(bare.errors?.[0].extensions).toMatchObject({ code: 'REASON_REQUIRED', status: 400 });
+    // The reason is read with REST's shape (SPEC section 8): too long, or holding NUL, is 400 on both doors.
+    for (const reason of ['x'.repeat(600), 'a\u0000b']) {
+      const rest = await decide(d.h.admin, id, 'reject', { reason });
+      expect([rest.status, rest.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+      const gql = await gqlHttp(world, d.h.admin, REJECT, { clientId: d.partner.id, id, reason });
+      expect(gql.errors?.[0].extensions).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        status: 400,
+        details: { field: 'reason' },
+      });
+    }
     const ok = await gqlHttp(world, d.h.admin, REJECT, { clientId: d.partner.id, id, reason: 'not now' });
     expect(ok.data!.rejectPolicyChange).toEqual({
       id,

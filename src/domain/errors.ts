@@ -185,14 +185,23 @@ const FAILURE_CODES: Record<Failure, ErrorCode> = {
   'numeric-out-of-range': 'BALANCE_LIMIT_EXCEEDED',
   'check-violation': 'INTERNAL_ERROR',
   'unique-violation': 'INTERNAL_ERROR',
+  'bad-value': 'VALIDATION_FAILED',
+};
+
+/** What a caller is told of a 'bad-value' failure (which value is not known here: no field is named). */
+const FAILURE_MESSAGES: Partial<Record<Failure, string>> = {
+  'bad-value': 'A value is too long or holds a character that cannot be stored',
 };
 
 /**
  * Turns any thrown value into a DomainError: domain errors pass through, a dependency failure becomes
- * what it means (a database or storage that is down is 503), everything else is a 500.
+ * what it means (a database or storage that is down is 503, a value it cannot hold is 400), everything
+ * else is a 500.
  */
 export function toDomainError(error: unknown): DomainError {
   if (error instanceof DomainError) return error;
   const failure = classifyFailure(error);
-  return new DomainError(failure ? FAILURE_CODES[failure] : 'INTERNAL_ERROR');
+  return failure
+    ? new DomainError(FAILURE_CODES[failure], FAILURE_MESSAGES[failure])
+    : new DomainError('INTERNAL_ERROR');
 }

@@ -102,12 +102,28 @@ export interface FormatOptions {
   hideSuggestions: boolean;
 }
 
+/**
+ * The log of the operation each error arose in (bound to its request id), noted before Apollo formats the
+ * errors (formatError is given no context): an error's line is then written with its request's id.
+ */
+const operationLogs = new WeakMap<object, Logger>();
+
+/** Notes the operation's log for its errors, for formatGraphQLError (Apollo's didEncounterErrors). */
+export function noteOperationLog(errors: readonly unknown[], log: Logger): void {
+  for (const error of errors) if (error && typeof error === 'object') operationLogs.set(error, log);
+}
+
 /** Apollo's (and graphql-ws's) formatError: the catalogue's code and status; unexpected errors are logged, not shown. */
 export function formatGraphQLError(log: Logger, options: FormatOptions) {
   return (formatted: GraphQLFormattedError, raw: unknown): GraphQLFormattedError => {
     const error = translateGraphQLError(raw);
-    if (error.status >= 500)
-      log.error({ err: unwrapResolverError(raw), path: formatted.path }, 'GraphQL operation failed');
+    if (error.status >= 500) {
+      const requestId = formatted.extensions?.requestId;
+      const line =
+        (raw && typeof raw === 'object' ? operationLogs.get(raw) : undefined) ??
+        (typeof requestId === 'string' ? log.child({ requestId }) : log);
+      line.error({ err: unwrapResolverError(raw), path: formatted.path }, 'GraphQL operation failed');
+    }
     return {
       message: options.hideSuggestions ? error.message.replace(SUGGESTION, '') : error.message,
       ...(formatted.path ? { path: formatted.path } : {}),

@@ -10,7 +10,13 @@ export type Failure =
   /** A CHECK constraint refused the row (PostgreSQL 23514), e.g. a balance below zero. */
   | 'check-violation'
   /** A UNIQUE constraint refused the row (PostgreSQL 23505). */
-  | 'unique-violation';
+  | 'unique-violation'
+  /**
+   * A value the database cannot hold: longer than its column (22001), or holding a character it cannot
+   * store (22021, 22P05; a NUL the ORM wrote into its statement's text cuts that text short, 08P01 at
+   * severity ERROR, the connection still usable). The caller's value, not the database, is at fault.
+   */
+  | 'bad-value';
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -33,6 +39,12 @@ const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '55P03', '57
  * failed on a connection that died, knex marked the transaction finished and still ran the callback, whose
  * first statement then fails with these words (nothing of the transaction was written).
  */
+/** Data exceptions caused by a value (see 'bad-value'). */
+const PG_BAD_VALUE = new Set(['22001', '22021', '22P05']);
+
+/** A message PostgreSQL refused as malformed (08P01 at ERROR): a NUL inside the ORM's statement text. */
+const malformedStatement = (e: DriverError) => e.code === '08P01' && e.severity === 'ERROR';
+
 const DEAD_CONNECTION =
   /Connection terminated|is not queryable|connection error|Client was closed|Transaction query already complete/i;
 
@@ -42,12 +54,14 @@ interface DriverError {
   message?: unknown;
   statusCode?: unknown;
   constraint?: unknown;
+  severity?: unknown;
 }
 
 export function classifyFailure(error: unknown): Failure | undefined {
   if (!error || typeof error !== 'object') return undefined;
   const e = error as DriverError;
   const code = typeof e.code === 'string' ? e.code : undefined;
+  if (code && (PG_BAD_VALUE.has(code) || malformedStatement(e))) return 'bad-value';
   if (code && (NETWORK_CODES.has(code) || PG_UNAVAILABLE.has(code) || code.startsWith('08')))
     return 'unavailable';
   if (code === '22003') return 'numeric-out-of-range';
@@ -75,7 +89,8 @@ export function deadConnection(error: unknown): boolean {
     if (typeof e.message === 'string' && DEAD_CONNECTION.test(e.message)) return true;
     if (
       typeof e.code === 'string' &&
-      (e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.code.startsWith('08'))
+      (e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.code.startsWith('08')) &&
+      !malformedStatement(e)
     )
       return true;
     e = (e.previous ?? e.cause) as typeof e;
@@ -87,4 +102,13 @@ export function deadConnection(error: unknown): boolean {
 export function violatedConstraint(error: unknown): string | undefined {
   const constraint = (error as DriverError | undefined)?.constraint;
   return typeof constraint === 'string' ? constraint : undefined;
+}
+
+/**
+ * Notes on a failed statement's error the text it ran, with its placeholders (the ORM's `?` or pg's $n):
+ * what the log shows of it in place of the message, which holds the values (src/logger.ts).
+ */
+export function noteStatement(error: unknown, text: string): void {
+  if (error && typeof error === 'object' && !('statement' in error))
+    Object.defineProperty(error, 'statement', { value: text, enumerable: false, configurable: true });
 }

@@ -3,7 +3,7 @@
 // Only what cannot have changed anything is tried again: a plain SELECT outside a transaction. Anything
 // else fails as it did, and the caller gets 503 with Retry-After (src/infra/failures.ts).
 import { type Configuration, type Knex, PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { deadConnection } from './failures';
+import { deadConnection, noteStatement } from './failures';
 
 /** A statement that only reads: SELECT without locks, sequences, notifications or advisory locks. */
 const READ = /^\s*select\b/i;
@@ -11,6 +11,17 @@ const SIDE_EFFECTS = /\bfor\s+(update|share|no\s+key|key)\b|nextval|setval|pg_no
 
 export function isPlainRead(sql: string): boolean {
   return READ.test(sql) && !SIDE_EFFECTS.test(sql);
+}
+
+/** A query builder's text, with its `?` placeholders. */
+function textOf(query: Knex.QueryBuilder | Knex.Raw): string {
+  try {
+    const sql = query.toSQL() as { sql?: unknown } | { sql?: unknown }[];
+    const texts = (Array.isArray(sql) ? sql : [sql]).map((s) => s.sql);
+    return texts.filter((t): t is string => typeof t === 'string').join('; ');
+  } catch {
+    return '';
+  }
 }
 
 class RetryingReadsConnection extends PostgreSqlConnection {
@@ -27,6 +38,7 @@ class RetryingReadsConnection extends PostgreSqlConnection {
       return await run();
     } catch (error) {
       const sql = typeof queryOrKnex === 'string' ? queryOrKnex : '';
+      noteStatement(error, typeof queryOrKnex === 'string' ? queryOrKnex : textOf(queryOrKnex));
       if (ctx || !isPlainRead(sql) || !deadConnection(error)) throw error;
       // The pool has dropped the dead connection (knex marks it when pg reports the end); a fresh one now.
       return run();

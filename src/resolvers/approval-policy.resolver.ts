@@ -3,7 +3,7 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { PolicyChangeStatus } from '../entities/approval-policy-change.entity';
 import type { PolicyChangeView, PolicyView } from '../shapes/views';
-import { id, parseInput, policyChangesQuery, policyInput } from '../shapes/inputs';
+import { decisionInput, id, parseInput, policyChangesQuery, policyInput } from '../shapes/inputs';
 import type { GraphQLContext } from '../graphql/context';
 import { ApprovalPolicyInput, ApprovalPolicyType, PolicyChangeType } from './types/approval.type';
 
@@ -73,7 +73,7 @@ export class ApprovalPolicyResolver {
     @Arg('reason', () => String, { nullable: true }) reason: string | null | undefined,
     @Ctx() ctx: GraphQLContext,
   ): Promise<PolicyChangeView> {
-    const trimmed = typeof reason === 'string' && reason.trim() !== '' ? reason : null;
-    return ctx.services.policies.reject(ctx, parseInput(id, clientId, 'clientId'), changeId, trimmed);
+    const input = parseInput(decisionInput, { reason });
+    return ctx.services.policies.reject(ctx, parseInput(id, clientId, 'clientId'), changeId, input.reason);
   }
 }

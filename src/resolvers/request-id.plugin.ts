@@ -1,6 +1,8 @@
 // Puts the request id into every GraphQL error, so a caller can quote it and it can be found in the log.
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
+import type { Logger } from '../logger';
+import { noteOperationLog } from '../graphql/errors';
 
 function withRequestId(
   errors: ReadonlyArray<GraphQLFormattedError>,
@@ -12,12 +14,16 @@ function withRequestId(
 /**
  * Errors raised while building the context already carry it (see toGraphQLError); this covers parse,
  * validation and execution errors. Refusals Apollo makes before a context exists (CSRF, batching) have
- * none to give; the X-Request-Id response header still names them.
+ * none to give; the X-Request-Id response header still names them. The log lines of the operation's
+ * errors carry it too: each error is noted with the operation's log before it is formatted (and logged).
  */
-export function requestIdPlugin(): ApolloServerPlugin<{ requestId?: string }> {
+export function requestIdPlugin(): ApolloServerPlugin<{ requestId?: string; log?: Logger }> {
   return {
     async requestDidStart() {
       return {
+        async didEncounterErrors({ errors, contextValue }) {
+          if (contextValue.log) noteOperationLog(errors, contextValue.log);
+        },
         async willSendResponse({ response, contextValue }) {
           const requestId = contextValue.requestId;
           if (!requestId) return;

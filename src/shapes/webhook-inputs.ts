@@ -10,10 +10,17 @@ export const MAX_WEBHOOK_DESCRIPTION_LENGTH = 500;
 export const MAX_FEED_LIMIT = 500;
 export const DEFAULT_FEED_LIMIT = 100;
 
+/** C0 controls (NUL, tab, line breaks), DEL and C1 controls. */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
 const url = z
   .string({ error: 'must be an http(s) URL' })
   .trim()
   .max(MAX_WEBHOOK_URL_LENGTH, `must be at most ${MAX_WEBHOOK_URL_LENGTH} characters`)
+  // The URL parser takes a control character inside (drops tabs and line breaks, percent-encodes the
+  // rest): stored as sent, it is a value the database cannot hold (NUL) or one no receiver should get.
+  .refine((v) => !CONTROL.test(v), 'must not contain control characters')
   .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL');
 
 /** A list (JSON, GraphQL) or a comma list (query string) of webhook types; absent or null: every type. */

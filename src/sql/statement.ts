@@ -4,7 +4,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client as PgClient } from 'pg';
 import { createHash } from 'node:crypto';
-import { deadConnection } from '../infra/failures';
+import { deadConnection, noteStatement } from '../infra/failures';
 
 /** One rendered statement: its text with $n placeholders, and which name each $n stands for. */
 export interface Rendered<Name extends string = string> {
@@ -132,6 +132,7 @@ async function runBound<Row>(
     return rows;
   } catch (error) {
     logStatement(em, statement.text, started, 'error');
+    noteStatement(error, statement.text);
     throw error;
   }
 }
