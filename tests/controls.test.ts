@@ -151,6 +151,33 @@ describe('evidence viewed', () => {
     expect(viewed[0]).toMatchObject({ actorId: d.checkers[0].id });
     expect(typeof viewed[0].at).toBe('string');
   });
+
+  test('a HEAD (REST or GraphQL) answers as GET without recording a view: under requireEvidenceViewed the approval is refused until a GET', async () => {
+    const d = await desk(world, 'Viewed by HEAD', 'USD', 1);
+    await policySet(d.partner.id, '--require-evidence-viewed', 'true');
+    const id = await world.createRequest(d.partner.id, d.h.maker, '100.00');
+    const checker = d.h.checkers[0];
+    const path = `${world.rest(d.partner.id)}/process-request/${id}/evidence/download`;
+    const head = await world.http.head(path).set(checker);
+    expect([head.status, head.headers['content-type'], head.text ?? '']).toEqual([
+      200,
+      'application/json; charset=utf-8',
+      '',
+    ]);
+    const query = `{ evidenceDownloadUrl(clientId: "${d.partner.id}", id: "${id}") { url } }`;
+    const graphql = await world.http
+      .head(`/graphql?query=${encodeURIComponent(query)}`)
+      .set(checker)
+      .set('apollo-require-preflight', 'true');
+    expect([graphql.status, graphql.text ?? '']).toEqual([200, '']);
+    const before = await details(world, d.partner.id, id, d.h.viewer);
+    expect(before.history.filter((h) => h.type === 'EVIDENCE_VIEWED')).toEqual([]);
+    const refused = await world.act(d.partner.id, id, 'approve', checker);
+    expect([refused.status, refused.body.code]).toEqual([409, 'EVIDENCE_NOT_VIEWED']);
+
+    expect((await world.http.get(path).set(checker)).status).toBe(200);
+    expect((await world.act(d.partner.id, id, 'approve', checker)).status).toBe(204);
+  });
 });
 
 describe('bulk approval items with re-keyed amounts', () => {
