@@ -122,6 +122,35 @@ describe('caps under a 20-way race of final approvals (several checkers)', () =>
     expect(t).toEqual({ total: '1000.0000', day_ok: true });
   });
 
+  test("an operator's approved total of the day past what an amount column holds (no daily limit, JPY): each approval is recorded and the total is exact", async () => {
+    const d = await desk(world, 'Huge daily total', 'JPY', 2);
+    await policySet(d.partner.id, '--tiers', '0:2');
+    const [first] = await world.seedRequests(d.partner.id, d.maker, 1, '999999999999999');
+    const [second] = await world.seedRequests(d.partner.id, d.maker, 1, '600000000000000');
+    const checker = d.h.checkers[0];
+    // Two non-final approvals by one operator, 1,599,999,999,999,999 in all: nothing is credited.
+    expect((await world.act(d.partner.id, first, 'approve', checker)).status).toBe(204);
+    const res = await world.act(d.partner.id, second, 'approve', checker);
+    expect([res.status, res.body.code]).toEqual([204, undefined]);
+    const [t] = await world.sql<{ total: string }>(
+      `select total::text from operator_daily_total where operator_id = ?`,
+      [d.checkers[0].id],
+    );
+    expect(t.total).toMatch(/^1599999999999999(\.0+)?$/);
+    // A daily limit given later in the day still counts what was approved already.
+    await cli(
+      world,
+      'operator:update',
+      '--operator',
+      d.checkers[0].id,
+      '--daily-approval-limit',
+      'JPY:999999999999999',
+    );
+    const [third] = await world.seedRequests(d.partner.id, d.maker, 1, '1');
+    const refused = await world.act(d.partner.id, third, 'approve', await world.headers(d.checkers[0]));
+    expect([refused.status, refused.body.code]).toEqual([403, 'DAILY_LIMIT_EXCEEDED']);
+  });
+
   test('without caps (the reference): all 20 succeed', async () => {
     const d = await desk(world, 'No cap race', 'USD', 5);
     const ids = await world.seedRequests(d.partner.id, d.maker, 20, '100.00');
