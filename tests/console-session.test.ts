@@ -1,9 +1,10 @@
 // The console's service side over real HTTP: POST /console/session, the operator-bound application token
 // it returns, the page's Content-Security-Policy, the inbox filter `decidableByMe`, and the configuration.
 import { decodeJwt, SignJWT } from 'jose';
+import { randomUUID } from 'node:crypto';
 import supertest from 'supertest';
 import { mintToken } from '../src/auth/dev-tokens';
-import { ConfigError, loadConfig } from '../src/config';
+import { ConfigError, DEV_USER_TOKEN_SECRET, loadConfig } from '../src/config';
 import { consoleCsp } from '../src/rest/console.routes';
 import { CONSOLE_AUDIENCE, CONSOLE_ISSUER } from '../src/services/identity/console-session.service';
 import { PRODUCTION_ENV } from './support/production-env';
@@ -26,6 +27,33 @@ const userToken = (subject: string) => mintToken(world.app.config, 'user', subje
 
 async function openSession(subject: string) {
   return http.post('/console/session').set('x-user-token', `Bearer ${await userToken(subject)}`);
+}
+
+/** A user token signed with the development secret, with exactly the claims given. */
+const signedUser = (claims: Record<string, unknown>) =>
+  new SignJWT({ kind: 'user', ...claims })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .sign(new TextEncoder().encode(DEV_USER_TOKEN_SECRET));
+
+/** A 401 names the token and the reason, in the body and in RFC 6750's WWW-Authenticate (SPEC section 20). */
+function expect401(
+  res: { status: number; body: Record<string, unknown>; headers: Record<string, string> },
+  token: 'app' | 'user',
+  reason: string,
+) {
+  expect({ status: res.status, body: res.body }).toEqual({
+    status: 401,
+    body: {
+      statusCode: 401,
+      code: 'UNAUTHENTICATED',
+      message: expect.any(String),
+      requestId: res.headers['x-request-id'],
+      details: { token, header: token === 'app' ? 'Authorization' : 'x-user-token', reason },
+    },
+  });
+  expect(res.headers['www-authenticate']).toBe(
+    `Bearer error="invalid_token", error_description="${res.body.message}"`,
+  );
 }
 
 describe('POST /console/session', () => {
@@ -58,6 +86,31 @@ describe('POST /console/session', () => {
     });
   });
 
+  const now = () => Math.floor(Date.now() / 1000);
+  const refusals: Array<[string, () => Promise<string | undefined>, string]> = [
+    ['no x-user-token', async () => undefined, 'missing'],
+    ['an empty Bearer', async () => 'Bearer ', 'missing'],
+    ['a lowercase bearer', async () => `bearer ${await userToken(team.checker.subject)}`, 'malformed'],
+    ['a token over 8192 characters', async () => `Bearer ${'a'.repeat(8193)}`, 'malformed'],
+    [
+      'an expired user token',
+      async () => `Bearer ${await signedUser({ sub: team.checker.subject, exp: now() - 60 })}`,
+      'expired',
+    ],
+    [
+      'a user token naming no operator',
+      async () => `Bearer ${await signedUser({ sub: randomUUID(), exp: now() + 600 })}`,
+      'unknown_subject',
+    ],
+  ];
+  test.each(refusals)('%s → 401 naming the user token and the reason', async (_name, header, reason) => {
+    const value = await header();
+    const res = await (value === undefined
+      ? http.post('/console/session')
+      : http.post('/console/session').set('x-user-token', value));
+    expect401(res, 'user', reason);
+  });
+
   test("the console token works only with its own operator's user token", async () => {
     const { token } = (await openSession(team.checker.subject)).body;
     const me = 'query { me { id } }';
@@ -72,16 +125,31 @@ describe('POST /console/session', () => {
       { authorization: `Bearer ${token}`, 'x-user-token': `Bearer ${await userToken(team.maker.subject)}` },
       me,
     );
-    expect({ status: other.status, code: other.errors?.[0].extensions?.code }).toEqual({
+    expect({ status: other.status, extensions: other.errors?.[0].extensions }).toMatchObject({
       status: 401,
-      code: 'UNAUTHENTICATED',
+      extensions: { code: 'UNAUTHENTICATED', details: { token: 'app', reason: 'wrong_audience' } },
     });
     // Over REST as well.
     const rest = await world.http.get(`${world.rest(team.partner.id)}/balance`).set({
       authorization: `Bearer ${token}`,
       'x-user-token': `Bearer ${await userToken(team.maker.subject)}`,
     });
-    expect(rest.status).toBe(401);
+    expect401(rest, 'app', 'wrong_audience');
+  });
+
+  test('an expired console token is 401 naming the application token, expired', async () => {
+    const expired = await new SignJWT({ kind: 'app', op: team.checker.subject })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(CONSOLE_ISSUER)
+      .setAudience(CONSOLE_AUDIENCE)
+      .setIssuedAt(now() - 300)
+      .setExpirationTime(now() - 60)
+      .sign(new TextEncoder().encode(world.app.config.console.sessionSecret));
+    const res = await world.http.get(`${world.rest(team.partner.id)}/balance`).set({
+      authorization: `Bearer ${expired}`,
+      'x-user-token': `Bearer ${await userToken(team.checker.subject)}`,
+    });
+    expect401(res, 'app', 'expired');
   });
 
   test('a console token signed with another key is refused', async () => {
@@ -97,7 +165,10 @@ describe('POST /console/session', () => {
       { authorization: `Bearer ${fake}`, 'x-user-token': `Bearer ${await userToken(team.checker.subject)}` },
       'query { me { id } }',
     );
-    expect(res.status).toBe(401);
+    expect({ status: res.status, extensions: res.errors?.[0].extensions }).toMatchObject({
+      status: 401,
+      extensions: { code: 'UNAUTHENTICATED', details: { token: 'app', reason: 'bad_signature' } },
+    });
   });
 });
 

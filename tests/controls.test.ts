@@ -122,6 +122,35 @@ describe('caps under a 20-way race of final approvals (several checkers)', () =>
     expect(t).toEqual({ total: '1000.0000', day_ok: true });
   });
 
+  test("an operator's approved total of the day past what an amount column holds (no daily limit, JPY): each approval is recorded and the total is exact", async () => {
+    const d = await desk(world, 'Huge daily total', 'JPY', 2);
+    await policySet(d.partner.id, '--tiers', '0:2');
+    const [first] = await world.seedRequests(d.partner.id, d.maker, 1, '999999999999999');
+    const [second] = await world.seedRequests(d.partner.id, d.maker, 1, '600000000000000');
+    const checker = d.h.checkers[0];
+    // Two non-final approvals by one operator, 1,599,999,999,999,999 in all: nothing is credited.
+    expect((await world.act(d.partner.id, first, 'approve', checker)).status).toBe(204);
+    const res = await world.act(d.partner.id, second, 'approve', checker);
+    expect([res.status, res.body.code]).toEqual([204, undefined]);
+    const [t] = await world.sql<{ total: string }>(
+      `select total::text from operator_daily_total where operator_id = ?`,
+      [d.checkers[0].id],
+    );
+    expect(t.total).toMatch(/^1599999999999999(\.0+)?$/);
+    // A daily limit given later in the day still counts what was approved already.
+    await cli(
+      world,
+      'operator:update',
+      '--operator',
+      d.checkers[0].id,
+      '--daily-approval-limit',
+      'JPY:999999999999999',
+    );
+    const [third] = await world.seedRequests(d.partner.id, d.maker, 1, '1');
+    const refused = await world.act(d.partner.id, third, 'approve', await world.headers(d.checkers[0]));
+    expect([refused.status, refused.body.code]).toEqual([403, 'DAILY_LIMIT_EXCEEDED']);
+  });
+
   test('without caps (the reference): all 20 succeed', async () => {
     const d = await desk(world, 'No cap race', 'USD', 5);
     const ids = await world.seedRequests(d.partner.id, d.maker, 20, '100.00');
@@ -150,6 +179,33 @@ describe('evidence viewed', () => {
     expect(viewed).toHaveLength(1);
     expect(viewed[0]).toMatchObject({ actorId: d.checkers[0].id });
     expect(typeof viewed[0].at).toBe('string');
+  });
+
+  test('a HEAD (REST or GraphQL) answers as GET without recording a view: under requireEvidenceViewed the approval is refused until a GET', async () => {
+    const d = await desk(world, 'Viewed by HEAD', 'USD', 1);
+    await policySet(d.partner.id, '--require-evidence-viewed', 'true');
+    const id = await world.createRequest(d.partner.id, d.h.maker, '100.00');
+    const checker = d.h.checkers[0];
+    const path = `${world.rest(d.partner.id)}/process-request/${id}/evidence/download`;
+    const head = await world.http.head(path).set(checker);
+    expect([head.status, head.headers['content-type'], head.text ?? '']).toEqual([
+      200,
+      'application/json; charset=utf-8',
+      '',
+    ]);
+    const query = `{ evidenceDownloadUrl(clientId: "${d.partner.id}", id: "${id}") { url } }`;
+    const graphql = await world.http
+      .head(`/graphql?query=${encodeURIComponent(query)}`)
+      .set(checker)
+      .set('apollo-require-preflight', 'true');
+    expect([graphql.status, graphql.text ?? '']).toEqual([200, '']);
+    const before = await details(world, d.partner.id, id, d.h.viewer);
+    expect(before.history.filter((h) => h.type === 'EVIDENCE_VIEWED')).toEqual([]);
+    const refused = await world.act(d.partner.id, id, 'approve', checker);
+    expect([refused.status, refused.body.code]).toEqual([409, 'EVIDENCE_NOT_VIEWED']);
+
+    expect((await world.http.get(path).set(checker)).status).toBe(200);
+    expect((await world.act(d.partner.id, id, 'approve', checker)).status).toBe(204);
   });
 });
 

@@ -19,6 +19,7 @@ export function credentialsOf(source: Record<string, unknown> | undefined): Cred
 
 const MAX_TOKEN_LENGTH = 8192;
 
+/** The JWT of a `Bearer <jwt>` credential; 401 naming the token and the reason (missing, malformed) otherwise. */
 function bearer(value: unknown, token: TokenName): string {
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === ''))
     return missing(token);
@@ -68,8 +69,12 @@ export async function authenticate(
   const { subject, exp, claim } = await verifier.verifyUser(userToken);
   // A console session token is good only with the user token of the operator it was opened for.
   if (app[BOUND_TO] !== undefined && app[BOUND_TO] !== subject)
-    throw new DomainError('UNAUTHENTICATED', 'The console session belongs to another operator');
-  const lookup = { key: `${claim === 'sub' ? 'sub' : 'other'}:${subject}`, subject, bySub: claim === 'sub' };
+    throw tokenRefused(
+      'app',
+      'wrong_audience',
+      'is a console session of another operator: send it with the user token it was opened with',
+    );
+  const lookup = lookupOf(subject, claim);
   const found = operators?.get(lookup.key);
   const row = found ?? (await operatorRow(em, lookup, operators));
   const authenticated: Authenticated = {
@@ -91,6 +96,26 @@ export async function authenticate(
   }
   return authenticated;
 }
+
+/**
+ * The operator the user token alone names (x-user-token), for POST /console/session: the same refusals as
+ * authenticate (401 naming the user token and the reason, 403 OPERATOR_INACTIVE), and the token's `exp`.
+ */
+export async function authenticateUser(
+  verifier: TokenVerifier,
+  em: EntityManager,
+  userCredential: unknown,
+): Promise<{ operator: Operator; exp: number }> {
+  const { subject, exp, claim } = await verifier.verifyUser(bearer(userCredential, 'user'));
+  return { operator: operatorOf(em, await operatorRow(em, lookupOf(subject, claim))), exp };
+}
+
+/** How the operator row of a verified subject is looked up (and kept): see operatorRow. */
+const lookupOf = (subject: string, claim: string) => ({
+  key: `${claim === 'sub' ? 'sub' : 'other'}:${subject}`,
+  subject,
+  bySub: claim === 'sub',
+});
 
 /** The column carrying the row's version (xmin) beside the operator's own. */
 const ROW_VERSION = 'row_version';

@@ -10,6 +10,7 @@ import {
 } from 'jose';
 import { createPublicKey, createSecretKey } from 'node:crypto';
 import type { Config, TokenKeyConfig } from '../config';
+import { DomainError } from '../domain/errors';
 import { normaliseSubject } from '../domain/subject';
 import { joseRefusal, tokenRefused } from './refusals';
 import { type ConsoleSessionService, isConsoleToken } from '../services/identity/console-session.service';
@@ -172,7 +173,11 @@ export async function createTokenVerifier(
       // The console's session token (audience `console`) is verified with its own key and nothing else;
       // authenticate() then requires the user token of the operator it is bound to.
       if (consoleSessions && isConsoleToken(token)) {
-        const { boundTo, exp } = await consoleSessions.verify(token, CLOCK_TOLERANCE_SECONDS);
+        const { boundTo, exp } = await consoleSessions
+          .verify(token, CLOCK_TOLERANCE_SECONDS)
+          .catch((error: unknown) => {
+            throw error instanceof DomainError ? error : joseRefusal('app', error);
+          });
         return { exp, [BOUND_TO]: boundTo };
       }
       return verifyAs(token, 'app');

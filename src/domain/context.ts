@@ -14,6 +14,11 @@ export interface ServiceContext {
   validUntil?: Date;
   /** Set when `operator` is a row this process kept rather than one read for this call (see storedRead). */
   kept?: KeptOperator;
+  /**
+   * The caller never receives the answer's body (an HTTP HEAD, answered as GET without it): a use case that
+   * records handing something out (an evidence link, SPEC section 18) does not record it.
+   */
+  headOnly?: boolean;
 }
 
 /** An operator row served from the process's cache: the version it had, and how to read the stored one. */

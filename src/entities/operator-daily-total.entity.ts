@@ -20,7 +20,11 @@ export class OperatorDailyTotal {
   @PrimaryKey({ type: 'string', columnType: 'char(3)' })
   currency!: string;
 
-  @Property({ type: 'decimal', precision: 19, scale: 4 })
+  /**
+   * A sum of amounts, not an amount: unbounded NUMERIC, so an operator without a daily limit can approve
+   * more in a day than one amount column holds (two approvals of 999,999,999,999,999 JPY).
+   */
+  @Property({ type: 'decimal', columnType: 'numeric' })
   total!: string;
 
   @Property({ type: 'decimal', precision: 19, scale: 4, nullable: true })

@@ -32,6 +32,8 @@ export interface ContextInput {
    * process keeps, whose version each of those reads checks in its own statement.
    */
   hot?: boolean;
+  /** An HTTP HEAD: the answer's body is never delivered (ServiceContext.headOnly). */
+  headOnly?: boolean;
 }
 
 /** Authenticates (401/403 before any resolver runs) and forks the EntityManager for this operation. */
@@ -61,6 +63,7 @@ export async function buildGraphQLContext(
       services,
       requestId,
       expectedBytes: input.expectedBytes,
+      headOnly: input.headOnly,
     } as GraphQLContext;
     // Loaders judge with the object the resolvers receive: when a read replaces a kept operator row with
     // the stored one (storedRead), the fields resolved after it are judged with the stored row too. This is

@@ -10,6 +10,7 @@ import { Migration20261206020000_webhooks } from './Migration20261206020000_webh
 import { Migration20261206030000_controls } from './Migration20261206030000_controls';
 import { Migration20261206040000_operator_change_notify } from './Migration20261206040000_operator_change_notify';
 import { Migration20261206050000_request_counts } from './Migration20261206050000_request_counts';
+import { Migration20261206060000_daily_total_unbounded } from './Migration20261206060000_daily_total_unbounded';
 
 /** Every migration in order, listed explicitly so they run the same from dist/ and under jest. */
 export const MIGRATIONS = [
@@ -34,4 +35,8 @@ export const MIGRATIONS = [
     class: Migration20261206040000_operator_change_notify,
   },
   { name: 'Migration20261206050000_request_counts', class: Migration20261206050000_request_counts },
+  {
+    name: 'Migration20261206060000_daily_total_unbounded',
+    class: Migration20261206060000_daily_total_unbounded,
+  },
 ];

@@ -186,6 +186,7 @@ export function graphqlMiddleware(
             log: ctx.state.log,
             expectedBytes: Number(ctx.get('content-length')) || undefined,
             hot: hotOperations.isHot(text.query, text.operationName),
+            headOnly: ctx.method === 'HEAD',
           });
           try {
             release = inFlight.acquire(context.operator.id);

@@ -5,6 +5,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { authenticateUser } from '../auth/authenticate';
 import type { TokenVerifier } from '../auth/token-verifier';
 import { DomainError } from '../domain/errors';
 import { sendJson } from '../http/json';
@@ -99,11 +100,13 @@ export function consoleRouter(services: Services, verifier: TokenVerifier): Rout
     if (!sendAsset(ctx, ctx.params.asset)) throw new DomainError('NOT_FOUND', 'No such file');
   });
   router.post(`${CONSOLE_PATH}/session`, async (ctx: Context) => {
-    const header = ctx.get('x-user-token');
-    const match = /^Bearer ([A-Za-z0-9_\-.]{1,8192})$/.exec(header.trim());
-    if (!match) throw new DomainError('UNAUTHENTICATED', 'Send the operator token as x-user-token: Bearer …');
-    const { subject, exp } = await verifier.verifyUser(match[1]);
-    const session = await services.consoleSessions.open(services.orm.em.fork(), subject, exp);
+    // The refusals of every route (SPEC section 20): each 401 names the user token and the reason.
+    const { operator, exp } = await authenticateUser(
+      verifier,
+      services.orm.em.fork(),
+      ctx.headers['x-user-token'],
+    );
+    const session = await services.consoleSessions.open(operator, exp);
     ctx.set('Cache-Control', 'no-store');
     sendJson(ctx, 201, session);
   });

@@ -173,7 +173,9 @@ const download = {
   operationId: 'getEvidenceDownloadUrl',
   tags: ['Process requests'],
   summary: 'A short-lived read-only link to the evidence file (any role)',
-  description: 'A reversal has no evidence: 404.',
+  description:
+    'Issuing the link records `EVIDENCE_VIEWED` for the caller in the history; a HEAD answers as GET would, ' +
+    'without the link, and records nothing. A reversal has no evidence: 404.',
   parameters: [partnerId, requestId],
   responses: { '200': ok('The link', schema('DownloadLink')), ...errors(...AUTHENTICATED) },
 };

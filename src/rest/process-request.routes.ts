@@ -59,6 +59,7 @@ export async function serviceContext(
     partners: services.partners,
     validUntil,
     kept,
+    headOnly: ctx.method === 'HEAD',
   };
 }
 

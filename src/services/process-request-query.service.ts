@@ -369,6 +369,8 @@ export class ProcessRequestQueryService {
       this.sasTtlSeconds,
     );
     // Who opened the evidence, and when (SPEC section 18): recorded once the link exists, before it is given.
+    // A HEAD is answered as GET would be, but its link is never delivered: nothing was viewed.
+    if (ctx.headOnly) return link;
     const viewed = await ctx.em.fork().transactional((em) =>
       recordEvents(em, [
         {

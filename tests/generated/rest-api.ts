@@ -84,7 +84,7 @@ export interface paths {
         };
         /**
          * A short-lived read-only link to the evidence file (any role)
-         * @description A reversal has no evidence: 404.
+         * @description Issuing the link records `EVIDENCE_VIEWED` for the caller in the history; a HEAD answers as GET would, without the link, and records nothing. A reversal has no evidence: 404.
          */
         get: operations["getEvidenceDownloadUrl"];
         put?: never;

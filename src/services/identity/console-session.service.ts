@@ -1,10 +1,10 @@
 // The checker console's sessions (SPEC section 17): a short-lived application token of audience `console`,
 // bound to one operator, so the browser never holds a long-lived application secret. The service accepts
 // it as the application token only together with a user token of that same operator.
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { decodeJwt, jwtVerify, SignJWT } from 'jose';
+import { decodeJwt, errors, jwtVerify, SignJWT } from 'jose';
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { DomainError } from '../../domain/errors';
+import type { Operator } from '../../entities/operator.entity';
 
 export const CONSOLE_AUDIENCE = 'console';
 export const CONSOLE_ISSUER = 'process-requests-console';
@@ -41,20 +41,13 @@ export class ConsoleSessionService {
   }
 
   /**
-   * Opens a session for the operator whose verified user token names `subject`: 401 when no operator
-   * has it, 403 OPERATOR_INACTIVE when deactivated, 404 when the console is off.
+   * Opens a session for an active operator authenticated by its user token alone (authenticateUser), whose
+   * `exp` it never outlives: 404 when the console is off.
    */
-  async open(em: EntityManager, subject: string, userTokenExp: number): Promise<ConsoleSession> {
+  async open(operator: Pick<Operator, 'id' | 'subject'>, userTokenExp: number): Promise<ConsoleSession> {
     if (!this.enabled) throw new DomainError('NOT_FOUND', 'The console is not enabled');
-    const [row] = await em.execute<Array<{ id: string; active: boolean }>>(
-      'select id, active from operator where subject = ?',
-      [subject],
-    );
-    if (!row) throw new DomainError('UNAUTHENTICATED', 'The user token names no known operator');
-    if (!row.active) throw new DomainError('OPERATOR_INACTIVE');
-    // Never outlives the user token it was opened with.
     const exp = Math.min(Math.floor(Date.now() / 1000) + this.ttlSeconds, userTokenExp);
-    const token = await new SignJWT({ kind: 'app', [BOUND_OPERATOR_CLAIM]: subject })
+    const token = await new SignJWT({ kind: 'app', [BOUND_OPERATOR_CLAIM]: operator.subject })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(CONSOLE_ISSUER)
       .setAudience(CONSOLE_AUDIENCE)
@@ -62,26 +55,31 @@ export class ConsoleSessionService {
       .setIssuedAt()
       .setExpirationTime(exp)
       .sign(this.key);
-    return { token, expiresAt: new Date(exp * 1000), operatorId: row.id };
+    return { token, expiresAt: new Date(exp * 1000), operatorId: operator.id };
   }
 
-  /** Verifies a console token; returns the operator subject it is bound to, and its `exp`. 401 otherwise. */
+  /**
+   * Verifies a console token; returns the operator subject it is bound to, and its `exp`. When it does not
+   * verify, jose's error says why (the token verifier names the reason); 401 when the console is off.
+   */
   async verify(token: string, clockToleranceSeconds: number): Promise<{ boundTo: string; exp: number }> {
     if (!this.enabled) throw new DomainError('UNAUTHENTICATED', 'The console is not enabled');
-    try {
-      const { payload } = await jwtVerify(token, this.key, {
-        algorithms: ['HS256'],
-        issuer: CONSOLE_ISSUER,
-        audience: CONSOLE_AUDIENCE,
-        requiredClaims: ['exp', BOUND_OPERATOR_CLAIM],
-        clockTolerance: clockToleranceSeconds,
-        maxTokenAge: `${this.ttlSeconds + clockToleranceSeconds}s`,
-      });
-      const boundTo = payload[BOUND_OPERATOR_CLAIM];
-      if (typeof boundTo !== 'string' || boundTo === '') throw new Error('no bound operator');
-      return { boundTo, exp: payload.exp as number };
-    } catch {
-      throw new DomainError('UNAUTHENTICATED', 'The console session token is not valid');
-    }
+    const { payload } = await jwtVerify(token, this.key, {
+      algorithms: ['HS256'],
+      issuer: CONSOLE_ISSUER,
+      audience: CONSOLE_AUDIENCE,
+      requiredClaims: ['exp', BOUND_OPERATOR_CLAIM],
+      clockTolerance: clockToleranceSeconds,
+      maxTokenAge: `${this.ttlSeconds + clockToleranceSeconds}s`,
+    });
+    const boundTo = payload[BOUND_OPERATOR_CLAIM];
+    if (typeof boundTo !== 'string' || boundTo === '')
+      throw new errors.JWTClaimValidationFailed(
+        `"${BOUND_OPERATOR_CLAIM}" claim must be a subject`,
+        payload,
+        BOUND_OPERATOR_CLAIM,
+        'invalid',
+      );
+    return { boundTo, exp: payload.exp as number };
   }
 }
