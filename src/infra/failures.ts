@@ -32,6 +32,12 @@ const NETWORK_CODES = new Set([
  * its statement and rolls its transaction back, so trying again later is safe.
  */
 const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '55P03', '57014']);
+/** Data exceptions caused by a value (see 'bad-value'). */
+const PG_BAD_VALUE = new Set(['22001', '22021', '22P05']);
+
+/** A message PostgreSQL refused as malformed (08P01 at ERROR): a NUL inside the ORM's statement text. */
+const malformedStatement = (e: DriverError) => e.code === '08P01' && e.severity === 'ERROR';
+
 /**
  * pg's own words for a connection that is gone (it gives them no code): the server closed it under a
  * query ("Connection terminated unexpectedly"), or a query was given a client already broken or ended.
@@ -39,12 +45,6 @@ const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '55P03', '57
  * failed on a connection that died, knex marked the transaction finished and still ran the callback, whose
  * first statement then fails with these words (nothing of the transaction was written).
  */
-/** Data exceptions caused by a value (see 'bad-value'). */
-const PG_BAD_VALUE = new Set(['22001', '22021', '22P05']);
-
-/** A message PostgreSQL refused as malformed (08P01 at ERROR): a NUL inside the ORM's statement text. */
-const malformedStatement = (e: DriverError) => e.code === '08P01' && e.severity === 'ERROR';
-
 const DEAD_CONNECTION =
   /Connection terminated|is not queryable|connection error|Client was closed|Transaction query already complete/i;
 
