@@ -6,11 +6,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { HeaderMap } from '@apollo/server';
 import { execute, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { App } from '../src/app';
 import { credentialsOf } from '../src/auth/authenticate';
 import { HotOperations } from '../src/graphql/hot-operation';
+import { headerMapOf } from '../src/resolvers/apollo';
 import { buildAppSchema } from '../src/schema';
 
 export interface DirectGraphQL {
@@ -41,23 +41,22 @@ function documents(schema: GraphQLSchema): (text: string) => DocumentNode {
 
 export type Layer = 'apollo' | 'graphql-js';
 
+/** The context the service's door builds for this request (with the kept operator row when the query is hot). */
+const contextOf = (app: App, hot: HotOperations, req: IncomingMessage, query: string) =>
+  app.graphqlContext({
+    credentials: credentialsOf(req.headers),
+    requestId: randomUUID(),
+    hot: hot.isHot(query, undefined),
+  });
+
 /** The request handed to the app's Apollo server as the service's middleware hands it, without Koa around it. */
 function throughApollo(app: App) {
   const hot = new HotOperations();
   return async (req: IncomingMessage, res: ServerResponse) => {
     const body = await bodyOf(req);
-    const headers = new HeaderMap();
-    for (const [key, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
-    }
     const response = await app.apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: 'POST', headers, search: '', body },
-      context: () =>
-        app.graphqlContext({
-          credentials: credentialsOf(req.headers),
-          requestId: randomUUID(),
-          hot: hot.isHot(body.query, undefined),
-        }),
+      httpGraphQLRequest: { method: 'POST', headers: headerMapOf(req.headers), search: '', body },
+      context: () => contextOf(app, hot, req, body.query),
     });
     if (response.body.kind !== 'complete') throw new Error('the bench sends no incremental operation');
     res.writeHead(response.status ?? 200, Object.fromEntries(response.headers));
@@ -72,11 +71,7 @@ async function throughGraphqlJs(app: App) {
   const hot = new HotOperations();
   return async (req: IncomingMessage, res: ServerResponse) => {
     const { query, variables } = await bodyOf(req);
-    const contextValue = await app.graphqlContext({
-      credentials: credentialsOf(req.headers),
-      requestId: randomUUID(),
-      hot: hot.isHot(query, undefined),
-    });
+    const contextValue = await contextOf(app, hot, req, query);
     const result = await execute({
       schema,
       document: documentOf(query),

@@ -8,7 +8,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { processRequest } from 'graphql-upload-minimal';
 import type { Context, Next } from 'koa';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { TokenVerifier } from '../auth/token-verifier';
 import type { Services } from '../services';
@@ -103,6 +103,15 @@ function keepParserErrorsHeard(req: IncomingMessage): void {
   };
 }
 
+/** A request's headers as Apollo reads them (a repeated header joined with commas). */
+export function headerMapOf(incoming: IncomingHttpHeaders): HeaderMap {
+  const headers = new HeaderMap();
+  for (const [key, value] of Object.entries(incoming)) {
+    if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
+}
+
 /** The operation's body: multipart (an upload), JSON, or none (GET, or a type Apollo refuses itself). */
 async function readBody(ctx: Context): Promise<{ body?: unknown; upload: boolean }> {
   if (ctx.method !== 'POST') return { upload: false };
@@ -163,10 +172,7 @@ export function graphqlMiddleware(
       sendJson(ctx, error.status, { errors: [refusal] });
       return;
     }
-    const headers = new HeaderMap();
-    for (const [key, value] of Object.entries(ctx.headers)) {
-      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
-    }
+    const headers = headerMapOf(ctx.headers);
     const text = operationText(ctx, body, upload);
     // The operator's place among its operations in flight, taken once it is authenticated.
     let release: (() => void) | undefined;
