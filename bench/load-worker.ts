@@ -19,7 +19,7 @@ export interface LoadJob {
    * Each request's body gets its own number written over these bytes (a create sends a different receipt
    * each time, as operators do: the same file again is a duplicate receipt, filed one at a time).
    */
-  numbered?: { offset: number; length: number };
+  numbered?: { offset: number; length: number; first?: number };
 }
 
 /** The body with request `n`'s number, zero-padded, over the `numbered` bytes. */
@@ -79,7 +79,7 @@ async function run(job: LoadJob): Promise<LoadSummary> {
     };
   } else if (job.numbered && body) {
     const numbered = job.numbered;
-    let n = 0;
+    let n = numbered.first ?? 0;
     options = {
       ...base,
       duration: job.duration,
