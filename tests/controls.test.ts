@@ -9,6 +9,7 @@ import {
   desk,
   type Desk,
   details,
+  fileReversal,
   ledgerViolations,
   NO_VIOLATIONS,
 } from './support/lifecycle';
@@ -149,6 +150,32 @@ describe('caps under a 20-way race of final approvals (several checkers)', () =>
     const [third] = await world.seedRequests(d.partner.id, d.maker, 1, '1');
     const refused = await world.act(d.partner.id, third, 'approve', await world.headers(d.checkers[0]));
     expect([refused.status, refused.body.code]).toEqual([403, 'DAILY_LIMIT_EXCEEDED']);
+  });
+
+  test("a partner's credited total of the day past what an amount column holds (credit, reverse, credit; no daily credit limit, JPY): the second credit is made and the total is exact", async () => {
+    const d = await desk(world, 'Huge credited day', 'JPY', 1);
+    await policySet(d.partner.id, '--tiers', '0:1');
+    const [first] = await world.seedRequests(d.partner.id, d.maker, 1, '999999999999999');
+    expect((await world.act(d.partner.id, first, 'approve', d.h.checkers[0])).status).toBe(204);
+    const reversal = await fileReversal(world, d.partner.id, first, d.h.maker, { reason: 'wrong amount' });
+    expect(reversal.status).toBe(201);
+    expect((await world.act(d.partner.id, reversal.body.id, 'approve', d.h.checkers[0])).status).toBe(204);
+    // The balance is back to 0; the day's credited total still counts the first credit (a reversal is no credit).
+    const [second] = await world.seedRequests(d.partner.id, d.maker, 1, '600000000000000');
+    const res = await world.act(d.partner.id, second, 'approve', d.h.checkers[0]);
+    expect([res.status, res.body.code]).toEqual([204, undefined]);
+    const [b] = await world.sql<{ available: string; credited: string }>(
+      `select available::text, credited_that_day::text as credited from client_balance where client_id = ?`,
+      [d.partner.id],
+    );
+    expect(b.available).toMatch(/^600000000000000(\.0+)?$/);
+    expect(b.credited).toMatch(/^1599999999999999(\.0+)?$/);
+    // A daily credit limit given later in the day still counts what was credited already.
+    await policySet(d.partner.id, '--tiers', '0:1', '--daily-credit-limit', '999999999999999');
+    const [third] = await world.seedRequests(d.partner.id, d.maker, 1, '1');
+    const refused = await world.act(d.partner.id, third, 'approve', d.h.checkers[0]);
+    expect([refused.status, refused.body.code]).toEqual([409, 'DAILY_CREDIT_LIMIT_EXCEEDED']);
+    expect(await ledgerViolations(world)).toEqual(NO_VIOLATIONS);
   });
 
   test('without caps (the reference): all 20 succeed', async () => {

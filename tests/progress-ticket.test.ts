@@ -133,3 +133,34 @@ test('the operator is read again when the ticket is used: deactivated in between
   expect(res.status).toBe(403);
   expect(res.body.code).toBe('OPERATOR_INACTIVE');
 });
+
+test('a HEAD of the stream is judged as its GET and opens nothing: the ticket it names stays usable, no stream is counted', async () => {
+  const team = await world.team('Headed');
+  const { ticket } = (await ticketFor(team)).body;
+  const path = `${world.rest(team.partner.id)}/process-request/progress`;
+  const before = world.app.progress.openStreams;
+  const head = await world.http.head(`${path}?ticket=${encodeURIComponent(ticket)}`);
+  expect([head.status, head.headers['content-type'], head.text]).toEqual([
+    200,
+    'text/event-stream',
+    undefined,
+  ]);
+  expect(world.app.progress.openStreams).toBe(before);
+  expect(await world.sql('select id from stream_ticket where client_id = ?', [team.partner.id])).toHaveLength(
+    1,
+  );
+  // With the two headers, and refused as the GET is: no credentials, another partner, a bad Last-Event-ID.
+  const headers = await world.headers(team.viewer);
+  expect((await world.http.head(path).set(headers)).status).toBe(200);
+  expect((await world.http.head(path)).status).toBe(401);
+  const other = await world.partner('Not headed');
+  expect(
+    (await world.http.head(`${world.rest(other.id)}/process-request/progress`).set(headers)).status,
+  ).toBe(403);
+  expect((await world.http.head(path).set(headers).set('Last-Event-ID', 'x')).status).toBe(400);
+  expect(world.app.progress.openStreams).toBe(before);
+  // The ticket still opens its one stream.
+  const stream = await SseClient.open(streamUrl(team.partner.id, ticket), {});
+  expect(stream.status).toBe(200);
+  stream.close();
+});

@@ -3,20 +3,24 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Operator } from '../entities/operator.entity';
 import { DomainError } from '../domain/errors';
-import { redeemTicket, ticketId } from '../sql/stream-tickets';
+import { peekTicket, redeemTicket, ticketId } from '../sql/stream-tickets';
 import type { Authenticated } from './authenticate';
 import { tokenRefused } from './refusals';
 
 const TICKET = /^[A-Za-z0-9_-]{43}$/;
 
-/** Redeems the ticket for the stream of `partnerId`: 401 with the reason, or the operator it was issued to. */
+/**
+ * Redeems the ticket for the stream of `partnerId`: 401 with the reason, or the operator it was issued to.
+ * `spend: false` (a HEAD, which opens no stream) judges the ticket the same way and leaves it to be used.
+ */
 export async function authenticateTicket(
   em: EntityManager,
   ticket: string,
   partnerId: string,
+  spend = true,
 ): Promise<Authenticated> {
   if (!TICKET.test(ticket)) throw tokenRefused('ticket', 'malformed', 'is not a ticket this service issues');
-  const redeemed = await redeemTicket(em, ticketId(ticket));
+  const redeemed = await (spend ? redeemTicket : peekTicket)(em, ticketId(ticket));
   if (!redeemed) throw tokenRefused('ticket', 'unknown', 'is unknown or already used: ask for a new one');
   if (!redeemed.live) throw tokenRefused('ticket', 'expired', 'has expired: ask for a new one');
   if (redeemed.clientId !== partnerId)

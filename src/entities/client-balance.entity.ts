@@ -40,7 +40,8 @@ export class ClientBalance {
   @Property({ type: 'date', nullable: true })
   creditedOn?: string | null;
 
-  @Property({ type: 'decimal', precision: 19, scale: 4, defaultRaw: '0' })
+  /** A sum of the day's credits (reversals do not lower it): unbounded NUMERIC, not an amount's column. */
+  @Property({ type: 'decimal', columnType: 'numeric', defaultRaw: '0' })
   creditedThatDay: string = '0';
 
   @Property({ type: 'decimal', precision: 19, scale: 4, defaultRaw: '0' })

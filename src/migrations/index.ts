@@ -11,6 +11,7 @@ import { Migration20261206030000_controls } from './Migration20261206030000_cont
 import { Migration20261206040000_operator_change_notify } from './Migration20261206040000_operator_change_notify';
 import { Migration20261206050000_request_counts } from './Migration20261206050000_request_counts';
 import { Migration20261206060000_daily_total_unbounded } from './Migration20261206060000_daily_total_unbounded';
+import { Migration20261206070000_credited_unbounded } from './Migration20261206070000_credited_unbounded';
 
 /** Every migration in order, listed explicitly so they run the same from dist/ and under jest. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
     name: 'Migration20261206060000_daily_total_unbounded',
     class: Migration20261206060000_daily_total_unbounded,
   },
+  { name: 'Migration20261206070000_credited_unbounded', class: Migration20261206070000_credited_unbounded },
 ];

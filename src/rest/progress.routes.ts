@@ -8,6 +8,7 @@ import type { ProgressBus } from '../runtime/progress-bus';
 import type { ProgressSubscription } from '../runtime/progress-subscription';
 import type { ProgressEventView } from '../shapes/views';
 import { DomainError } from '../domain/errors';
+import { requirePartner } from '../domain/access';
 import { lastEventId, parseInput } from '../shapes/inputs';
 import { stringify } from '../http/json';
 import { partnerOf, serviceContext } from './process-request.routes';
@@ -25,13 +26,18 @@ export function progressRoutes(services: Services, verifier: TokenVerifier, bus:
       ctx.status = 201;
       ctx.body = await issueStreamTicket(sctx, partnerOf(ctx));
     });
+    // A HEAD is judged as the GET (credentials or ticket, the partner, Last-Event-ID) and answered with its
+    // headers; it opens no stream, so it spends no ticket and takes no stream's place.
+    router.head('/process-request/progress', async (ctx) => {
+      const sctx = await streamContext(ctx, services, verifier, false);
+      resumeAfterOf(ctx);
+      await requirePartner(sctx, partnerOf(ctx), 'read');
+      ctx.status = 200;
+      ctx.set(SSE_HEADERS);
+    });
     router.get('/process-request/progress', async (ctx) => {
       const sctx = await streamContext(ctx, services, verifier);
-      const resumeAfter = parseInput(
-        lastEventId,
-        ctx.get('last-event-id') || queryValue(ctx.query.lastEventId),
-        'Last-Event-ID',
-      );
+      const resumeAfter = resumeAfterOf(ctx);
       const sub = await bus.watch(sctx, 'sse', partnerOf(ctx), resumeAfter);
       sctx.log.info(
         { partnerId: sub.partnerId, lastEventId: resumeAfter?.toString() },
@@ -42,18 +48,36 @@ export function progressRoutes(services: Services, verifier: TokenVerifier, bus:
   };
 }
 
+const SSE_HEADERS = {
+  'Content-Type': 'text/event-stream',
+  'Cache-Control': 'no-cache',
+  'X-Accel-Buffering': 'no',
+  // The stream is the connection's last response: ending it closes the socket, so a server close never waits.
+  Connection: 'close',
+};
+
+/** Where the stream resumes: `Last-Event-ID` (or `?lastEventId=`, for EventSource), checked. */
+function resumeAfterOf(ctx: Context): bigint | undefined {
+  return parseInput(
+    lastEventId,
+    ctx.get('last-event-id') || queryValue(ctx.query.lastEventId),
+    'Last-Event-ID',
+  );
+}
+
 /** The two credential headers, or instead a one-use `?ticket=` (EventSource cannot send headers). */
 async function streamContext(
   ctx: Context,
   services: Services,
   verifier: TokenVerifier,
+  spendTicket = true,
 ): Promise<ServiceContext> {
   const ticket = ctx.query.ticket;
   if (ticket === undefined) return serviceContext(ctx, services, verifier);
   if (typeof ticket !== 'string') throw tokenRefused('ticket', 'malformed', 'must be given once');
   const partnerId = partnerOf(ctx);
   const em = services.orm.em.fork();
-  const { operator, validUntil } = await authenticateTicket(em, ticket, partnerId);
+  const { operator, validUntil } = await authenticateTicket(em, ticket, partnerId, spendTicket);
   return {
     em,
     operator,
@@ -121,13 +145,7 @@ async function stream(
 ): Promise<void> {
   const { req, res } = ctx;
   ctx.status = 200;
-  ctx.set({
-    'Content-Type': 'text/event-stream',
-    'Cache-Control': 'no-cache',
-    'X-Accel-Buffering': 'no',
-    // The stream is the connection's last response: ending it closes the socket, so a server close never waits.
-    Connection: 'close',
-  });
+  ctx.set(SSE_HEADERS);
   ctx.respond = false;
   req.socket.setTimeout(0);
   req.socket.setNoDelay(true);

@@ -34,15 +34,22 @@ export interface RedeemedTicket {
   live: boolean;
 }
 
+const TICKET_COLUMNS = 'operator_id, client_id, valid_until, expires_at > now() as live';
+
 /** Deletes the ticket and returns what it was; undefined when no such ticket exists (unknown or used). */
-export async function redeemTicket(em: EntityManager, id: string): Promise<RedeemedTicket | undefined> {
+export function redeemTicket(em: EntityManager, id: string): Promise<RedeemedTicket | undefined> {
+  return ticketOf(em, `delete from stream_ticket where id = ? returning ${TICKET_COLUMNS}`, id);
+}
+
+/** What the ticket is, left to be used (a HEAD of the stream opens nothing, so it spends nothing). */
+export function peekTicket(em: EntityManager, id: string): Promise<RedeemedTicket | undefined> {
+  return ticketOf(em, `select ${TICKET_COLUMNS} from stream_ticket where id = ?`, id);
+}
+
+async function ticketOf(em: EntityManager, sql: string, id: string): Promise<RedeemedTicket | undefined> {
   const [row] = await em.execute<
     Array<{ operator_id: string; client_id: string; valid_until: string | Date | null; live: boolean }>
-  >(
-    `delete from stream_ticket where id = ?
-     returning operator_id, client_id, valid_until, expires_at > now() as live`,
-    [id],
-  );
+  >(sql, [id]);
   if (!row) return undefined;
   return {
     operatorId: row.operator_id,
