@@ -11,10 +11,14 @@ import { createLogger, type Logger } from './logger';
 
 async function start(config: Config, log: Logger): Promise<void> {
   const embedded: Running[] = [];
-  const stopEmbedded = async () => {
-    for (const dep of embedded.reverse())
-      await dep.stop().catch((e) => log.warn({ err: e }, 'stopping a dependency failed'));
-  };
+  let stoppingEmbedded: Promise<void> | undefined;
+  // Once, whoever asks (a stop, a failed start, a crash): the last started is stopped first.
+  const stopEmbedded = () =>
+    (stoppingEmbedded ??= (async () => {
+      for (const dep of [...embedded].reverse())
+        await dep.stop().catch((e) => log.warn({ err: e }, 'stopping a dependency failed'));
+    })());
+  stopOnCrash(log, stopEmbedded);
   const demo =
     !config.production && !config.databaseUrl && !config.storageConnectionString && !config.storageAccountUrl;
   let app: App | undefined;
@@ -62,6 +66,27 @@ async function start(config: Config, log: Logger): Promise<void> {
     await stopEmbedded();
     throw error;
   }
+}
+
+/** How long a crash waits for the embedded servers to stop before it exits anyway. */
+const CRASH_STOP_MS = 10_000;
+
+/**
+ * An error nothing caught (an unhandled rejection is raised as one) leaves a process no one can vouch for:
+ * it is logged whole at fatal, the embedded servers this process started are stopped, so none is left
+ * running without it, and the process exits 1. It does not try to serve on or to close its connections
+ * gracefully; further errors while it stops are not logged again.
+ */
+function stopOnCrash(log: Logger, stopEmbedded: () => Promise<void>): void {
+  let crashed = false;
+  process.on('uncaughtException', (error, origin) => {
+    if (crashed) return;
+    crashed = true;
+    process.exitCode = 1;
+    log.fatal({ err: error, origin }, 'uncaught error: the process stops');
+    setTimeout(() => process.exit(1), CRASH_STOP_MS);
+    void stopEmbedded().finally(() => process.exit(1));
+  });
 }
 
 /** One line on standard error, naming what to change; the stack only at debug. Exit 1. */

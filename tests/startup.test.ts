@@ -1,8 +1,8 @@
 // Start-up and shutdown as a newcomer meets them (SPEC section 20), with the service as a real child process:
 // a port that is taken stops start-up with one line naming the variable to change, exit 1, no stack trace;
 // two clones run side by side with `0` ports for their embedded servers; Ctrl-C stops everything with info
-// lines only.
-import { existsSync, mkdirSync, readlinkSync, rmSync } from 'node:fs';
+// lines only; a crash (an error nothing caught) is logged at fatal and leaves no embedded server behind.
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { livePostmaster } from '../src/infra/postgres-cluster';
@@ -156,6 +156,56 @@ test('two clones side by side with 0 ports; Ctrl-C stops each with info lines on
     for (const dataDir of dirs) removeDataDir(dataDir);
   }
 });
+
+test.each(['exception', 'rejection'])(
+  'a crash (an uncaught %s) is logged at fatal, stops the embedded servers it started and exits 1',
+  async (kind) => {
+    const dataDir = path.resolve('.cache', `crash-${process.pid}-${kind}`);
+    mkdirSync(dataDir, { recursive: true });
+    let server: ServerProcess | undefined;
+    const embedded: number[] = [];
+    try {
+      server = await startServer(
+        {
+          NODE_ENV: 'development',
+          DATABASE_URL: '',
+          AZURE_STORAGE_CONNECTION_STRING: '',
+          DATA_DIR: dataDir,
+          EMBEDDED_POSTGRES_PORT: '0',
+          AZURITE_PORT: '0',
+          TEST_CRASH: kind,
+        },
+        120_000,
+        { group: true, preload: path.join(__dirname, 'support', 'crash-on-signal.cjs') },
+      );
+      const postmaster = livePostmaster(readlinkOr(path.join(dataDir, 'postgres')));
+      expect(postmaster).toBeDefined();
+      const azurite = JSON.parse(readFileSync(path.join(dataDir, 'azurite', 'running.json'), 'utf8')) as {
+        pid: number;
+      };
+      expect(isAlive(azurite.pid)).toBe(true);
+      embedded.push(postmaster!.pid, azurite.pid);
+      process.kill(server.pid, 'SIGUSR2');
+      expect(await server.exited).toBe(1);
+      const fatal = server.logs.filter((line) => line.level === 60);
+      expect(fatal).toEqual([
+        expect.objectContaining({
+          msg: 'uncaught error: the process stops',
+          err: expect.objectContaining({ message: 'a crash the test asked for' }),
+        }),
+      ]);
+      // Nothing left running without it.
+      expect(isAlive(postmaster!.pid)).toBe(false);
+      expect(isAlive(azurite.pid)).toBe(false);
+      expect(existsSync(path.join(dataDir, 'azurite', 'running.json'))).toBe(false);
+    } finally {
+      await server?.interrupt().catch(() => server?.kill());
+      // Should the crash have left them running, they do not outlive the test (SIGINT: PostgreSQL's fast stop).
+      for (const pid of embedded.filter(isAlive)) process.kill(pid, 'SIGINT');
+      removeDataDir(dataDir);
+    }
+  },
+);
 
 function readlinkOr(link: string): string {
   try {

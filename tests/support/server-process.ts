@@ -66,14 +66,16 @@ export function runUntilExit(
 
 /**
  * Starts `src/main.ts` with `env` over the test's environment; resolves once it logs `listening`. With
- * `group`, the child leads a process group of its own, so `interrupt()` can play a terminal's Ctrl-C.
+ * `group`, the child leads a process group of its own, so `interrupt()` can play a terminal's Ctrl-C;
+ * `preload` is a module the child requires first (tests/support/crash-on-signal.cjs).
  */
 export async function startServer(
   env: Record<string, string>,
   timeoutMs = 30_000,
-  options: { group?: boolean } = {},
+  options: { group?: boolean; preload?: string } = {},
 ): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['-r', REGISTER, 'src/main.ts'], {
+  const preload = options.preload ? ['-r', options.preload] : [];
+  const child: ChildProcess = spawn(process.execPath, ['-r', REGISTER, ...preload, 'src/main.ts'], {
     cwd: ROOT,
     env: serverEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
