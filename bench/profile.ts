@@ -136,6 +136,25 @@ export function mainThreadCpu(): number | undefined {
   }
 }
 
+/**
+ * Before a timed run: a full GC (the bench runs with --expose-gc) and then a wait until the main thread is
+ * idle (under 10% busy over half a second; at most `maxMs`). The app and the bare server share this process
+ * and the service is measured first in each pair, so the garbage and the background work the previous run
+ * left (progress events read after NOTIFY, webhook fan-out of stored events) would otherwise land on the
+ * service's run alone. Returns the milliseconds it waited.
+ */
+export async function settle(maxMs = 10_000): Promise<number> {
+  const started = Date.now();
+  (globalThis as { gc?: () => void }).gc?.();
+  for (;;) {
+    const before = mainThreadCpu();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const after = mainThreadCpu();
+    const idle = before === undefined || after === undefined || after - before < 50_000;
+    if (idle || Date.now() - started >= maxMs) return Date.now() - started;
+  }
+}
+
 /** Runs `work` and adds the main thread's CPU per request it served (`cpuPerRequest`, µs). */
 export async function withCpu<T extends { requests: number }>(
   work: () => Promise<T>,

@@ -32,7 +32,7 @@ import { PAGE } from './bare-sql';
 import { bareTransactions, layersTable, sampleWaits, type ApproveLayers, type Variant } from './approve';
 import { ms, pageTime } from './growth';
 import { freePort } from '../src/infra/free-port';
-import { cpuLines, profiled, withCpu } from './profile';
+import { cpuLines, profiled, settle, withCpu } from './profile';
 import { graphqlLayersTable, startDirectGraphQL, type GraphQLLayers, type Layer } from './graphql-direct';
 
 const num = (name: string, fallback: number): number => {
@@ -389,10 +389,12 @@ async function main(): Promise<void> {
         process.env.BENCH_MARKS && say(`mark ${what} ${process.hrtime.bigint() / 1000n} ${scenario}`);
       // BENCH_CPU_PROFILE=<dir>: the service's main thread profiled while it is loaded (bench/profile.ts).
       const slug = scenario.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
+      await settle();
       mark('service');
       const service = await profiled(process.env.BENCH_CPU_PROFILE, slug, () =>
         withCpu(() => run(origin, job, duration)),
       );
+      await settle();
       mark('bare');
       const bareRun = await profiled(process.env.BENCH_CPU_PROFILE, `${slug}-bare`, () =>
         withCpu(() => run(bareOrigin, job, duration)),
@@ -554,6 +556,7 @@ async function main(): Promise<void> {
         try {
           const url = `${direct.origin}${job.path}`;
           await load({ ...job, url, connections: CONNECTIONS, duration: WARM_SECONDS });
+          await settle();
           const result = await withCpu(() =>
             load({ ...job, url, connections: CONNECTIONS, duration: DURATION }),
           );
@@ -617,6 +620,7 @@ async function main(): Promise<void> {
       const slug = scenario.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
       const approvals = async (base: string, name: string) => {
         const job = approvalsJob(base, await ids());
+        await settle();
         return sampleWaits(
           databaseUrl,
           profiled(process.env.BENCH_CPU_PROFILE, name, () => withCpu(() => load(job))),
