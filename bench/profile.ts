@@ -137,15 +137,15 @@ export function mainThreadCpu(): number | undefined {
 }
 
 /**
- * Before a timed run: a full GC (the bench runs with --expose-gc) and then a wait until the main thread is
- * idle (under 10% busy over half a second; at most `maxMs`). The app and the bare server share this process
- * and the service is measured first in each pair, so the garbage and the background work the previous run
- * left (progress events read after NOTIFY, webhook fan-out of stored events) would otherwise land on the
- * service's run alone. Returns the milliseconds it waited.
+ * Before a timed run: a wait until the main thread is idle (under 10% busy over half a second; at most
+ * `maxMs`). The app and the bare server share this process and the service is measured first in each pair,
+ * so the background work the previous run left (progress events read after NOTIFY, webhook fan-out of
+ * stored events) would otherwise land on the service's run alone. No GC is forced: a full GC just before a
+ * run was measured to raise the service's p99 (V8 then sizes the old generation for the little left live,
+ * so the run that follows collects more often; see "Round 8" in bench/RESULTS.md). Returns the ms waited.
  */
 export async function settle(maxMs = 10_000): Promise<number> {
   const started = Date.now();
-  (globalThis as { gc?: () => void }).gc?.();
   for (;;) {
     const before = mainThreadCpu();
     await new Promise((resolve) => setTimeout(resolve, 500));
