@@ -36,6 +36,16 @@ const onWorld = () => ({
   EVIDENCE_CONTAINER: world.container,
 });
 
+/** The service on embedded defaults (its own PostgreSQL and Azurite in `dataDir`), on free ports. */
+const embeddedEnv = (dataDir: string) => ({
+  NODE_ENV: 'development',
+  DATABASE_URL: '',
+  AZURE_STORAGE_CONNECTION_STRING: '',
+  DATA_DIR: dataDir,
+  EMBEDDED_POSTGRES_PORT: '0',
+  AZURITE_PORT: '0',
+});
+
 const logLines = (stdout: string): LogLine[] =>
   stdout
     .split('\n')
@@ -114,15 +124,7 @@ test('two clones side by side with 0 ports; Ctrl-C stops each with info lines on
   try {
     for (const dataDir of dirs) {
       mkdirSync(dataDir, { recursive: true });
-      const env = {
-        NODE_ENV: 'development',
-        DATABASE_URL: '',
-        AZURE_STORAGE_CONNECTION_STRING: '',
-        DATA_DIR: dataDir,
-        EMBEDDED_POSTGRES_PORT: '0',
-        AZURITE_PORT: '0',
-      };
-      servers.push(await startServer(env, 120_000, { group: true }));
+      servers.push(await startServer(embeddedEnv(dataDir), 120_000, { group: true }));
     }
     const ports = servers.map((server) =>
       server.logs.filter((line) => line.port !== undefined).map((line) => line.port),
@@ -165,19 +167,10 @@ test.each(['exception', 'rejection'])(
     let server: ServerProcess | undefined;
     const embedded: number[] = [];
     try {
-      server = await startServer(
-        {
-          NODE_ENV: 'development',
-          DATABASE_URL: '',
-          AZURE_STORAGE_CONNECTION_STRING: '',
-          DATA_DIR: dataDir,
-          EMBEDDED_POSTGRES_PORT: '0',
-          AZURITE_PORT: '0',
-          TEST_CRASH: kind,
-        },
-        120_000,
-        { group: true, preload: path.join(__dirname, 'support', 'crash-on-signal.cjs') },
-      );
+      server = await startServer({ ...embeddedEnv(dataDir), TEST_CRASH: kind }, 120_000, {
+        group: true,
+        preload: path.join(__dirname, 'support', 'crash-on-signal.cjs'),
+      });
       const postmaster = livePostmaster(readlinkOr(path.join(dataDir, 'postgres')));
       expect(postmaster).toBeDefined();
       const azurite = JSON.parse(readFileSync(path.join(dataDir, 'azurite', 'running.json'), 'utf8')) as {
