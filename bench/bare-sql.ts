@@ -7,8 +7,9 @@ export const OPERATOR =
 export const PARTNER = 'select id, currency from client_balance where client_id = $1';
 
 export const BALANCE = `select b.id, b.client_id, b.available, b.currency, b.updated_at, b.created_at,
-    (select coalesce(sum(requested_amount), 0)::text from process_request
-      where client_id = b.client_id and status = 'PENDING' and process_type_id = 1 and expires_at > now()) as pending
+    ((select coalesce(sum(top_up_amount), 0) from process_request_count where client_id = b.client_id and status = 'PENDING')
+      - (select coalesce(sum(requested_amount), 0) from process_request where status = 'PENDING' and expires_at <= now()
+          and client_id = b.client_id and process_type_id = 1))::text as pending
   from client_balance b where b.client_id = $1`;
 
 const APPROVALS = `case when r.approval_count > 0 then (select json_agg(json_build_object('operatorId', a.operator_id, 'at', a.created_at)

@@ -3,7 +3,7 @@
 // decisions of one partner, and with the filters that still count rows.
 import { ProcessRequestStatus } from '../src/entities/process-request.entity';
 import { ProcessRequestsDocument, type ProcessRequestStatus as GqlStatus } from './generated/graphql';
-import { desk as makeDesk, type Desk, ledgerViolations, NO_VIOLATIONS } from './support/lifecycle';
+import { balanceOf, desk as makeDesk, type Desk, ledgerViolations, NO_VIOLATIONS } from './support/lifecycle';
 import { createWorld, type World } from './support/world';
 
 let world: World;
@@ -48,11 +48,47 @@ async function gqlTotal(d: Desk, status?: ProcessRequestStatus[]): Promise<numbe
   return res.data!.processRequests.total;
 }
 
-/** Every way of asking for the total agrees with the rows, and the kept counts are the rows. */
+/** The sum of the partner's top-ups (process type 1) per status: from the rows, and as kept beside the counts. */
+async function topUpAmounts(
+  partnerId: string,
+): Promise<{ rows: Record<string, string>; kept: Record<string, string> }> {
+  const [rows, kept] = await Promise.all([
+    world.sql<{ status: string; amount: string }>(
+      `select status, sum(requested_amount)::text as amount from process_request
+        where client_id = ? and process_type_id = 1 group by status`,
+      [partnerId],
+    ),
+    world.sql<{ status: string; amount: string }>(
+      `select status, top_up_amount::text as amount from process_request_count where client_id = ? and top_up_amount <> 0`,
+      [partnerId],
+    ),
+  ]);
+  const byStatus = (list: Array<{ status: string; amount: string }>) =>
+    Object.fromEntries(list.map((r) => [r.status, Number(r.amount).toFixed(4)]));
+  return { rows: byStatus(rows), kept: byStatus(kept) };
+}
+
+/** The balance's `pending` as the rows give it: PENDING top-ups still before their deadline. */
+async function pendingOfRows(partnerId: string): Promise<string> {
+  const [{ pending }] = await world.sql<{ pending: string }>(
+    `select coalesce(sum(requested_amount), 0)::numeric(19,2)::text as pending from process_request
+      where client_id = ? and status = 'PENDING' and process_type_id = 1 and expires_at > now()`,
+    [partnerId],
+  );
+  return pending;
+}
+
+/**
+ * Every way of asking for the total agrees with the rows, the kept counts and top-up amounts are the
+ * rows', and the balance's `pending` (read from the kept amount) is the rows' sum.
+ */
 async function expectExact(d: Desk): Promise<void> {
   const rows = await rowsByStatus(d.partner.id);
   const all = Object.values(rows).reduce((a, b) => a + b, 0);
   expect(await keptByStatus(d.partner.id)).toEqual(rows);
+  const amounts = await topUpAmounts(d.partner.id);
+  expect(amounts.kept).toEqual(amounts.rows);
+  expect((await balanceOf(world, d.partner.id, d.viewer)).pending).toBe(await pendingOfRows(d.partner.id));
   expect(await restTotal(d)).toBe(all);
   expect(await gqlTotal(d)).toBe(all);
   for (const status of Object.values(ProcessRequestStatus)) {
@@ -103,6 +139,12 @@ test('create, approve, reject, cancel, SQL seeding and deletes each keep the cou
 
   // A statement that changes no status moves no count; one that moves many moves them all, both ways.
   await world.sql('update process_request set observations = ? where client_id = ?', ['noted', d.partner.id]);
+  // An amount changed in place (maintenance, never the service) moves the kept amount, not the count.
+  await world.sql(
+    `update process_request set requested_amount = requested_amount + 0.25 where id = any(?::uuid[])`,
+    [`{${seeded.slice(0, 10).join(',')}}`],
+  );
+  await expectExact(d);
   const some = `{${seeded.slice(0, 100).join(',')}}`;
   await world.sql(`update process_request set status = 'CANCELLED' where id = any(?::uuid[])`, [some]);
   await expectExact(d);

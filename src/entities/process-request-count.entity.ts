@@ -1,4 +1,4 @@
-import { Entity, Enum, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { ProcessRequestStatus } from './process-request.entity';
 
 /**
@@ -9,6 +9,8 @@ import { ProcessRequestStatus } from './process-request.entity';
  */
 @Entity({ tableName: 'process_request_count' })
 export class ProcessRequestCount {
+  [OptionalProps]?: 'topUpAmount';
+
   @PrimaryKey({ type: 'uuid' })
   clientId!: string;
 
@@ -17,4 +19,12 @@ export class ProcessRequestCount {
 
   @Property({ type: 'bigint', columnType: 'bigint' })
   n!: string;
+
+  /**
+   * The sum of the requested amounts of the top-ups among them (process type 1; reversals are not counted):
+   * for PENDING, what approvals would add (`pending` of the balance, less what is past its deadline).
+   * Unbounded NUMERIC: a sum, not an amount's column.
+   */
+  @Property({ type: 'decimal', columnType: 'numeric', defaultRaw: '0' })
+  topUpAmount: string = '0';
 }

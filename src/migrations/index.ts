@@ -12,6 +12,7 @@ import { Migration20261206040000_operator_change_notify } from './Migration20261
 import { Migration20261206050000_request_counts } from './Migration20261206050000_request_counts';
 import { Migration20261206060000_daily_total_unbounded } from './Migration20261206060000_daily_total_unbounded';
 import { Migration20261206070000_credited_unbounded } from './Migration20261206070000_credited_unbounded';
+import { Migration20261206080000_pending_amounts } from './Migration20261206080000_pending_amounts';
 
 /** Every migration in order, listed explicitly so they run the same from dist/ and under jest. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
     class: Migration20261206060000_daily_total_unbounded,
   },
   { name: 'Migration20261206070000_credited_unbounded', class: Migration20261206070000_credited_unbounded },
+  { name: 'Migration20261206080000_pending_amounts', class: Migration20261206080000_pending_amounts },
 ];

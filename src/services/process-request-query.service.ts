@@ -196,7 +196,12 @@ export class ProcessRequestQueryService {
     private readonly recorded: RecordedListener = () => undefined,
   ) {}
 
-  /** `available` and `pending`: the sum of the PENDING top-ups still before their deadline. */
+  /**
+   * `available` and `pending`: the sum of the PENDING top-ups still before their deadline, as the kept
+   * amount of the partner's PENDING top-ups (process_request_count, exact in every transaction) less those
+   * past their deadline the expiry sweep has not reached yet (few: it runs every EXPIRY_SWEEP_SECONDS).
+   * Constant in the number of pending requests, the partner's and everyone's.
+   */
   async balance(ctx: ServiceContext, partnerId: string): Promise<BalanceView> {
     return storedRead(ctx, async ({ em, operator }) => {
       // One statement: the balance proves the partner exists (requirePartner's NOT_FOUND) and brings the sum.
@@ -205,8 +210,9 @@ export class ProcessRequestQueryService {
       const [row] = await runSql<BalanceRow & { operator_version: string | null }>(
         em,
         `select ${OPERATOR_VERSION_SQL('?::uuid')}, b.id, b.client_id, b.available, b.currency, b.updated_at, b.created_at,
-            (select coalesce(sum(requested_amount), 0)::text from process_request
-              where client_id = b.client_id and status = 'PENDING' and process_type_id = ?::int and expires_at > now()) as pending
+            ((select coalesce(sum(top_up_amount), 0) from process_request_count where client_id = b.client_id and status = 'PENDING')
+              - (select coalesce(sum(requested_amount), 0) from process_request where status = 'PENDING' and expires_at <= now()
+                  and client_id = b.client_id and process_type_id = ?::int))::text as pending
           from (select 1) as one left join client_balance b on b.client_id = ?::uuid`,
         [operator.id, BALANCE_INCREASE_PROCESS_TYPE_ID, partnerId],
       );

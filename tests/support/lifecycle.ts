@@ -284,14 +284,18 @@ export async function ledgerViolations(world: World): Promise<Record<string, unk
            or e.reversed <> (case when pr.status = 'REVERSED' then 1 else 0 end)
            or e.recorded <> pr.approval_count - (case when pr.status in ('APPROVED', 'REVERSED') then 1 else 0 end)`,
     ),
-    // The kept counts per partner and status (the lists' totals) are the rows, whatever path wrote them.
+    // The kept counts per partner and status (the lists' totals) and the kept sums of their top-ups (the
+    // balance's pending) are the rows', whatever path wrote them.
     countsNotRows: await q(
       `select coalesce(c.client_id, r.client_id) as client_id, coalesce(c.status, r.status) as status,
-              c.n::int as kept, coalesce(r.n, 0)::int as rows
-         from (select * from process_request_count where n <> 0) c
-         full join (select client_id, status, count(*) as n from process_request group by client_id, status) r
+              c.n::int as kept, coalesce(r.n, 0)::int as rows, c.top_up_amount::text as kept_amount,
+              coalesce(r.amount, 0)::text as rows_amount
+         from (select * from process_request_count where n <> 0 or top_up_amount <> 0) c
+         full join (select client_id, status, count(*) as n,
+                           coalesce(sum(requested_amount) filter (where process_type_id = 1), 0) as amount
+                      from process_request group by client_id, status) r
            on r.client_id = c.client_id and r.status = c.status
-        where c.n is distinct from r.n`,
+        where c.n is distinct from r.n or c.top_up_amount is distinct from r.amount`,
     ),
   };
 }
