@@ -79,3 +79,19 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     destination,
   );
 }
+
+/** A logger, or how to get it when it is first needed (a lazyChild). */
+export type LogSource = Logger | (() => Logger);
+
+/** The logger of a LogSource. */
+export const logOf = (source: LogSource): Logger => (typeof source === 'function' ? source() : source);
+
+/**
+ * `parent.child(bindings)`, made on its first use (and the parent with it, when it is lazy too). A child
+ * serialises its bindings when made, a child's child far more (4.8 µs against 0.6 measured), and most calls
+ * log nothing under the child of their operator: a hot read made both for its one access line.
+ */
+export function lazyChild(parent: LogSource, bindings: pino.Bindings): () => Logger {
+  let child: Logger | undefined;
+  return () => (child ??= logOf(parent).child(bindings));
+}

@@ -62,6 +62,23 @@ describe('LOG_LEVEL=info', () => {
     expect(lines.filter((line) => 'orm' in line)).toEqual([]);
   });
 
+  test("one access line per request, with the request's id as the X-Request-Id it answered (REST and GraphQL)", async () => {
+    const team = await world.team('Access lines');
+    const headers = await world.headers(team.viewer);
+    const rest = await world.http.get(`${world.rest(team.partner.id)}/balance`).set(headers);
+    const gql = await world.http
+      .post('/graphql')
+      .set(headers)
+      .send({ query: `{ partnerBalance(clientId: "${team.partner.id}") { available } }` });
+    for (const res of [rest, gql]) {
+      expect(res.status).toBe(200);
+      const id = res.headers['x-request-id'];
+      expect(lines.filter((line) => line.msg === 'request' && line.requestId === id)).toEqual([
+        expect.objectContaining({ service: 'process-requests', status: 200, method: expect.any(String) }),
+      ]);
+    }
+  });
+
   test('binds each field once: no line repeats requestId or operatorId (REST, GraphQL, a refused OTP)', async () => {
     const team = await world.team('Bindings');
     await fileOne(world);

@@ -5,7 +5,7 @@ import type { TokenVerifier } from '../auth/token-verifier';
 import type { ServiceContext } from '../domain/context';
 import { toDomainError } from '../domain/errors';
 import type { Services } from '../services';
-import type { Logger } from '../logger';
+import { lazyChild, logOf, type LogSource, type Logger } from '../logger';
 import { toGraphQLError } from './errors';
 import { createLoaders, type Loaders } from './loaders';
 
@@ -25,7 +25,7 @@ export interface GraphQLContext extends ServiceContext {
 export interface ContextInput {
   credentials: Credentials;
   requestId?: string;
-  log?: Logger;
+  log?: LogSource;
   expectedBytes?: number;
   /**
    * The operation is a query of storedReads only (HotOperations): it may be served the operator row this
@@ -36,6 +36,19 @@ export interface ContextInput {
   headOnly?: boolean;
 }
 
+/**
+ * The context's `log`, the operator's child logger made on first use (lazyChild). The getter sits on the
+ * prototype: Apollo runs each operation on a copy of the context's own fields over the same prototype
+ * (Object.assign), which would call an own getter and make the child for every operation.
+ */
+const CONTEXT_PROTOTYPE: object = Object.create(Object.prototype, {
+  log: {
+    get(this: { operatorLog: () => Logger }) {
+      return this.operatorLog();
+    },
+  },
+});
+
 /** Authenticates (401/403 before any resolver runs) and forks the EntityManager for this operation. */
 export async function buildGraphQLContext(
   services: Services,
@@ -44,7 +57,8 @@ export async function buildGraphQLContext(
 ): Promise<GraphQLContext> {
   const requestId = input.requestId ?? randomUUID();
   // A log handed in with its request's id already carries it (the HTTP door's); otherwise it is bound here.
-  const log = input.log && input.requestId ? input.log : (input.log ?? services.log).child({ requestId });
+  const given = input.log;
+  const log = given && input.requestId ? () => logOf(given) : lazyChild(given ?? services.log, { requestId });
   const em = services.orm.em.fork();
   try {
     const { operator, validUntil, kept } = await authenticate(
@@ -53,10 +67,10 @@ export async function buildGraphQLContext(
       input.credentials,
       input.hot ? services.operators : undefined,
     );
-    const context = {
+    const context: GraphQLContext = Object.assign(Object.create(CONTEXT_PROTOTYPE) as GraphQLContext, {
       em,
       operator,
-      log: log.child({ operatorId: operator.id }),
+      operatorLog: lazyChild(log, { operatorId: operator.id }),
       partners: services.partners,
       validUntil,
       kept,
@@ -64,7 +78,7 @@ export async function buildGraphQLContext(
       requestId,
       expectedBytes: input.expectedBytes,
       headOnly: input.headOnly,
-    } as GraphQLContext;
+    });
     // Loaders judge with the object the resolvers receive: when a read replaces a kept operator row with
     // the stored one (storedRead), the fields resolved after it are judged with the stored row too. This is
     // that object for graphql-ws; Apollo runs each operation on a copy and binds them to it (loaders.plugin).
@@ -72,8 +86,9 @@ export async function buildGraphQLContext(
     return context;
   } catch (error) {
     const domain = toDomainError(error);
-    if (domain.status >= 500) log.error({ err: error }, 'GraphQL context failed');
-    else log.info({ code: domain.code, reason: domain.message, details: domain.details }, 'GraphQL refused');
+    if (domain.status >= 500) log().error({ err: error }, 'GraphQL context failed');
+    else
+      log().info({ code: domain.code, reason: domain.message, details: domain.details }, 'GraphQL refused');
     throw toGraphQLError(domain, requestId, true);
   }
 }

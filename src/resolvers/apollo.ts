@@ -189,7 +189,7 @@ export function graphqlMiddleware(
           const context = await buildGraphQLContext(services, verifier, {
             credentials: credentialsOf(ctx.headers),
             requestId: ctx.state.requestId,
-            log: ctx.state.log,
+            log: () => ctx.state.log,
             expectedBytes: Number(ctx.get('content-length')) || undefined,
             hot: hotOperations.isHot(text.query, text.operationName),
             headOnly: ctx.method === 'HEAD',

@@ -2,6 +2,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { Readable } from 'node:stream';
+import { lazyChild } from '../logger';
 import { authenticate, credentialsOf } from '../auth/authenticate';
 import type { TokenVerifier } from '../auth/token-verifier';
 import type { ServiceContext } from '../domain/context';
@@ -52,10 +53,13 @@ export async function serviceContext(
     credentialsOf(ctx.headers),
     hot ? services.operators : undefined,
   );
+  const log = lazyChild(() => ctx.state.log, { operatorId: operator.id });
   return {
     em,
     operator,
-    log: ctx.state.log.child({ operatorId: operator.id }),
+    get log() {
+      return log();
+    },
     partners: services.partners,
     validUntil,
     kept,
