@@ -12,7 +12,6 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { Client } from 'pg';
-import pino from 'pino';
 import { createApp, type App } from '../src/app';
 import { mintToken } from '../src/auth/dev-tokens';
 import { loadConfig } from '../src/config';
@@ -20,7 +19,7 @@ import { migrate, openDatabase } from '../src/db';
 import { startAzurite } from '../src/infra/embedded';
 import { pgConnectionOptions } from '../src/infra/database-url';
 import { PostgresCluster, temporaryDataDir } from '../src/infra/postgres-cluster';
-import { createLogger } from '../src/logger';
+import { createLogger, logDestination } from '../src/logger';
 import { createOperator, createPartner } from '../src/services/identity/admin.service';
 import { newOperator, newPartner, parseInput } from '../src/shapes/inputs';
 import { startBare } from './bare';
@@ -238,10 +237,8 @@ async function main(): Promise<void> {
   chmodSync(tmp, 0o755);
   cleanup.push(async () => rmSync(tmp, { recursive: true, force: true }));
   const logDest = process.env.BENCH_LOG ?? '/dev/null';
-  const log = createLogger(
-    process.env.BENCH_LOG_LEVEL ?? 'info',
-    pino.destination({ dest: logDest, sync: false }),
-  );
+  // The service's own destination (asynchronous, batched), into /dev/null unless BENCH_LOG names a file.
+  const log = createLogger(process.env.BENCH_LOG_LEVEL ?? 'info', logDestination(logDest));
   let app: App | undefined;
   const loadAtStart = os
     .loadavg()

@@ -12,7 +12,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Client } from 'pg';
-import pino from 'pino';
 import { createApp, type App } from '../src/app';
 import { mintToken } from '../src/auth/dev-tokens';
 import { loadConfig } from '../src/config';
@@ -21,7 +20,7 @@ import { startAzurite } from '../src/infra/embedded';
 import { pgConnectionOptions } from '../src/infra/database-url';
 import { freePort } from '../src/infra/free-port';
 import { PostgresCluster, temporaryDataDir } from '../src/infra/postgres-cluster';
-import { createLogger } from '../src/logger';
+import { createLogger, logDestination } from '../src/logger';
 import { createOperator, createPartner } from '../src/services/identity/admin.service';
 import { createFields, newOperator, newPartner, parseInput } from '../src/shapes/inputs';
 
@@ -111,7 +110,7 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'statements-bench-'));
   chmodSync(tmp, 0o755);
   cleanup.push(async () => rmSync(tmp, { recursive: true, force: true }));
-  const log = createLogger('warn', pino.destination({ dest: '/dev/null', sync: false }));
+  const log = createLogger('warn', logDestination('/dev/null'));
   let app: App | undefined;
   try {
     let databaseUrl: string;
