@@ -15,12 +15,13 @@ import { ADVISORY_LOCKS } from '../infra/locks';
  * Creates of one partner already commit one at a time under that lock (src/sql/progress.ts); they now
  * hold it from their insert rather than from their event, one statement longer.
  */
-export class Migration20261206050000_request_counts extends Migration {
-  override async up(): Promise<void> {
-    this.addSql(`create table "process_request_count" (
-      "client_id" uuid not null, "status" "process_request_status" not null, "n" bigint not null,
-      constraint "process_request_count_pkey" primary key ("client_id", "status"));`);
-    this.addSql(`create function process_request_count_add(changes process_request_count[]) returns void
+/**
+ * The functions that keep the counts, as this migration made them: `add` takes the partner locks and upserts;
+ * the trigger functions net the rows a statement inserted, deleted or moved. Written as `create or replace`,
+ * so Migration20261206080000_pending_amounts's `down` restores them with the same text.
+ */
+export const COUNT_FUNCTIONS = [
+  `create or replace function process_request_count_add(changes process_request_count[]) returns void
       language plpgsql as $$
       declare partner uuid;
       begin
@@ -31,22 +32,22 @@ export class Migration20261206050000_request_counts extends Migration {
         insert into process_request_count as t (client_id, status, n)
           select c.client_id, c.status, c.n from unnest(changes) c order by c.client_id, c.status
           on conflict (client_id, status) do update set n = t.n + excluded.n;
-      end $$;`);
-    this.addSql(`create function process_request_count_inserted() returns trigger language plpgsql as $$
+      end $$;`,
+  `create or replace function process_request_count_inserted() returns trigger language plpgsql as $$
       begin
         perform process_request_count_add(array(
           select row(client_id, status, count(*))::process_request_count from new_rows group by client_id, status));
         return null;
-      end $$;`);
-    this.addSql(`create function process_request_count_deleted() returns trigger language plpgsql as $$
+      end $$;`,
+  `create or replace function process_request_count_deleted() returns trigger language plpgsql as $$
       begin
         perform process_request_count_add(array(
           select row(client_id, status, -count(*))::process_request_count from old_rows group by client_id, status));
         return null;
-      end $$;`);
-    // An UPDATE trigger with transition tables cannot name columns: the moves are netted, and a statement
-    // that changes no status or partner (most updates) nets to nothing and locks nothing.
-    this.addSql(`create function process_request_count_updated() returns trigger language plpgsql as $$
+      end $$;`,
+  // An UPDATE trigger with transition tables cannot name columns: the moves are netted, and a statement
+  // that changes no status or partner (most updates) nets to nothing and locks nothing.
+  `create or replace function process_request_count_updated() returns trigger language plpgsql as $$
       begin
         perform process_request_count_add(array(
           select row(client_id, status, sum(d)::bigint)::process_request_count
@@ -54,7 +55,15 @@ export class Migration20261206050000_request_counts extends Migration {
                   union all select client_id, status, -1::bigint from old_rows) moves
            group by client_id, status having sum(d) <> 0));
         return null;
-      end $$;`);
+      end $$;`,
+];
+
+export class Migration20261206050000_request_counts extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table "process_request_count" (
+      "client_id" uuid not null, "status" "process_request_status" not null, "n" bigint not null,
+      constraint "process_request_count_pkey" primary key ("client_id", "status"));`);
+    for (const sql of COUNT_FUNCTIONS) this.addSql(sql);
     this.addSql(`create function process_request_count_truncated() returns trigger language plpgsql as $$
       begin
         delete from process_request_count;
