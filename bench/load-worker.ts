@@ -39,6 +39,8 @@ export interface LoadSummary {
   errors: number;
   non2xx: number;
   statusCodes: Record<string, number>;
+  /** autocannon's own result, its histograms encoded: several runs' latencies are pooled from it (bench/pooled.ts). */
+  raw?: unknown;
 }
 
 async function run(job: LoadJob): Promise<LoadSummary> {
@@ -89,7 +91,8 @@ async function run(job: LoadJob): Promise<LoadSummary> {
     options = { ...base, duration: job.duration };
   }
   // Off the main thread autocannon hands back encoded histograms: aggregate them here.
-  const result = autocannon.aggregateResult([await autocannon(options)], options);
+  const raw = await autocannon(options);
+  const result = autocannon.aggregateResult([raw], options);
   const statusCodes: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {}))
     statusCodes[code] = Number(stat.count);
@@ -105,6 +108,7 @@ async function run(job: LoadJob): Promise<LoadSummary> {
     errors: result.errors,
     non2xx: result.non2xx,
     statusCodes,
+    raw,
   };
 }
 

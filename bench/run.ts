@@ -32,6 +32,7 @@ import { bareTransactions, layersTable, sampleWaits, type ApproveLayers, type Va
 import { ms, pageTime } from './growth';
 import { freePort } from '../src/infra/free-port';
 import { cpuLines, profiled, settle, withCpu } from './profile';
+import { alternating } from './pooled';
 import { graphqlLayersTable, startDirectGraphQL, type GraphQLLayers, type Layer } from './graphql-direct';
 
 const num = (name: string, fallback: number): number => {
@@ -42,6 +43,11 @@ const num = (name: string, fallback: number): number => {
 };
 
 const DURATION = num('BENCH_DURATION', 5);
+/**
+ * Rounds of each pair, the servers' order alternating (service then bare, then bare then service): each
+ * server's runs are pooled (bench/pooled.ts). Two by default, so neither server is always measured first.
+ */
+const ROUNDS = num('BENCH_ROUNDS', 2);
 /** Seconds of the same calls to both servers before a read is measured (warmPair). */
 const WARM_SECONDS = num('BENCH_WARM', 2);
 /** Approvals sent to each server before an approve scenario is measured, each of a row of its own. */
@@ -157,6 +163,8 @@ interface Pair {
   bare?: LoadSummary & { cpuPerRequest?: number };
   /** The goal for the ratio, when the issue sets one. */
   goal?: number;
+  /** Each round's ratio, service / bare (bench/pooled.ts). */
+  ratios?: number[];
 }
 
 function markdownTable(header: string[], lines: string[][]): string {
@@ -180,11 +188,12 @@ function ratioTable(pairs: Pair[]): string {
     'bare p99',
     'ratio',
     'goal',
+    'rounds',
     'failed',
   ];
   return markdownTable(
     header,
-    pairs.map(({ scenario, service: s, bare: b, goal }) => [
+    pairs.map(({ scenario, service: s, bare: b, goal, ratios }) => [
       scenario,
       s.perSecond.toFixed(0),
       String(s.p50),
@@ -193,6 +202,7 @@ function ratioTable(pairs: Pair[]): string {
       b ? String(b.p99) : '–',
       b ? `${(s.perSecond / b.perSecond).toFixed(2)}x` : '–',
       goal ? `≥ ${goal}x` : '',
+      ratios && ratios.length > 1 ? ratios.map((r) => r.toFixed(2)).join(' / ') : '',
       `${s.non2xx + s.errors} / ${b ? b.non2xx + b.errors : '–'}`,
     ]),
   );
@@ -384,27 +394,29 @@ async function main(): Promise<void> {
       // BENCH_MARKS=1: when each server's run began and ended (µs of the monotonic clock, as --cpu-prof's).
       const mark = (what: string) =>
         process.env.BENCH_MARKS && say(`mark ${what} ${process.hrtime.bigint() / 1000n} ${scenario}`);
-      // BENCH_CPU_PROFILE=<dir>: the service's main thread profiled while it is loaded (bench/profile.ts).
+      // BENCH_CPU_PROFILE=<dir>: the service's main thread profiled while it is loaded (bench/profile.ts),
+      // in the first round.
       const slug = scenario.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
-      await settle();
-      mark('service');
-      const service = await profiled(process.env.BENCH_CPU_PROFILE, slug, () =>
-        withCpu(() => run(origin, job, duration)),
-      );
-      await settle();
-      mark('bare');
-      const bareRun = await profiled(process.env.BENCH_CPU_PROFILE, `${slug}-bare`, () =>
-        withCpu(() => run(bareOrigin, job, duration)),
-      );
+      const { service, bare: bareRun, ratios } = await alternating(ROUNDS, async (server, round) => {
+        await settle();
+        mark(`${server} ${round + 1}`);
+        const profile = round === 0 ? process.env.BENCH_CPU_PROFILE : undefined;
+        const name = server === 'service' ? slug : `${slug}-bare`;
+        const target = server === 'service' ? origin : bareOrigin;
+        // Creates: each run's receipts numbered apart from every other run's (no duplicates across rounds).
+        const first = (10 + 2 * round + (server === 'service' ? 0 : 1)) * 10 ** 9;
+        const numbered = job.numbered && { ...job.numbered, first };
+        return profiled(profile, name, () => withCpu(() => run(target, { ...job, numbered }, duration)));
+      });
       mark('end');
-      const row = { scenario, service, bare: bareRun, goal };
+      const row = { scenario, service, bare: bareRun, goal, ratios };
       pairs.push(row);
       return row;
     };
     /**
      * A read measured warm: the same calls sent to both servers for WARM_SECONDS first (not reported). The
-     * service is measured first in each pair, so a path neither server had run yet put its JIT and caches'
-     * warming on the service's side alone. A create is warmed the same way, each warm run with receipts
+     * service is measured first in each pair's first round, so a path neither server had run yet would put
+     * its JIT and caches' warming on the service's side alone. A create is warmed the same way, each warm run with receipts
      * numbered apart from the measured ones (so the measured creates meet no duplicates of their own); an
      * approve uses up a row per call and is warmed on rows of its own (below).
      */
@@ -615,16 +627,24 @@ async function main(): Promise<void> {
       const before = await Promise.all([...seeds.keys()].map((p) => availableOf(databaseUrl, p)));
       // Each server's approvals, with its main thread's CPU per call (and its profile, BENCH_CPU_PROFILE).
       const slug = scenario.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
-      const approvals = async (base: string, name: string) => {
-        const job = approvalsJob(base, await ids());
+      const waitsOf: Record<'service' | 'bare', Array<[string, number]>> = { service: [], bare: [] };
+      const {
+        service,
+        bare: bareRun,
+        ratios,
+      } = await alternating(ROUNDS, async (server, round) => {
+        const job = approvalsJob(server === 'service' ? origin : bareOrigin, await ids());
+        const profile = round === 0 ? process.env.BENCH_CPU_PROFILE : undefined;
+        const name = server === 'service' ? slug : `${slug}-bare`;
         await settle();
-        return sampleWaits(
+        const { result, waits } = await sampleWaits(
           databaseUrl,
-          profiled(process.env.BENCH_CPU_PROFILE, name, () => withCpu(() => load(job))),
+          profiled(profile, name, () => withCpu(() => load(job))),
         );
-      };
-      const { result: service, waits } = await approvals(origin, slug);
-      const { result: bareRun, waits: bareWaits } = await approvals(bareOrigin, `${slug}-bare`);
+        if (round === 0) waitsOf[server] = waits;
+        return result;
+      });
+      const [waits, bareWaits] = [waitsOf.service, waitsOf.bare];
       const tx = (variant: Variant) => bareTransactions(databaseUrl, checkers, todo, CONNECTIONS, variant);
       let todo = await pending();
       const txNotify = await tx('notify');
@@ -648,11 +668,11 @@ async function main(): Promise<void> {
       });
       const after = await Promise.all([...seeds.keys()].map((p) => availableOf(databaseUrl, p)));
       const credited = after.reduce((sum, a, i) => sum + Number(a) - Number(before[i]), 0);
-      const row = { scenario, service, bare: bareRun, goal };
+      const row = { scenario, service, bare: bareRun, goal, ratios };
       pairs.push(row);
       return {
         row,
-        check: `${scenario}: service ${service.statusCodes['204'] ?? 0} × 204, bare ${bareRun.statusCodes['204'] ?? 0} × 204, transactions ${[txNotify, plain, txBalanceFirst, txTallied].map((t) => t.statusCodes['204']).join(' + ')}; credited ${credited.toFixed(2)} (expected ${(6 * APPROVALS * 10).toFixed(2)})`,
+        check: `${scenario}: service ${service.statusCodes['204'] ?? 0} × 204, bare ${bareRun.statusCodes['204'] ?? 0} × 204, transactions ${[txNotify, plain, txBalanceFirst, txTallied].map((t) => t.statusCodes['204']).join(' + ')}; credited ${credited.toFixed(2)} (expected ${((2 * ROUNDS + 4) * APPROVALS * 10).toFixed(2)})`,
       };
     };
     const layers: ApproveLayers[] = [];
