@@ -35,24 +35,51 @@ export function pooled(runs: Measured[]): Measured {
   };
 }
 
+/** One round of a pair: each server's run. */
+export interface Round {
+  service: Measured;
+  bare: Measured;
+}
+
 /**
  * `rounds` rounds of `measure` on two servers, their order alternating (A B, B A, A B, …), so that a machine
  * growing busier or quieter during the pair weighs on both alike. Each server's runs are pooled; each
- * round's ratio is kept to show the spread.
+ * round is kept to show the spread.
  */
 export async function alternating(
   rounds: number,
   measure: (server: 'service' | 'bare', round: number) => Promise<Measured>,
-): Promise<{ service: Measured; bare: Measured; ratios: number[] }> {
-  const service: Measured[] = [];
-  const bare: Measured[] = [];
+): Promise<{ service: Measured; bare: Measured; rounds: Round[] }> {
+  const kept: Round[] = [];
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? (['service', 'bare'] as const) : (['bare', 'service'] as const);
-    for (const server of order) (server === 'service' ? service : bare).push(await measure(server, round));
+    const runs: Partial<Round> = {};
+    for (const server of order) runs[server] = await measure(server, round);
+    kept.push(runs as Round);
   }
   return {
-    service: pooled(service),
-    bare: pooled(bare),
-    ratios: service.map((s, i) => s.perSecond / bare[i].perSecond),
+    service: pooled(kept.map((r) => r.service)),
+    bare: pooled(kept.map((r) => r.bare)),
+    rounds: kept,
   };
+}
+
+/** Each round of each pair: rates, p99s and ratios, service / bare. */
+export function roundLines(pairs: Array<{ scenario: string; rounds?: Round[] }>): string {
+  const lines = pairs
+    .filter((p) => (p.rounds?.length ?? 0) > 1)
+    .map(
+      ({ scenario, rounds }) =>
+        `- ${scenario}: ` +
+        rounds!
+          .map(
+            ({ service: s, bare: b }, i) =>
+              `${i + 1}. ${s.perSecond.toFixed(0)} / ${b.perSecond.toFixed(0)} req/s (${(s.perSecond / b.perSecond).toFixed(2)}x), ` +
+              `p99 ${s.p99} / ${b.p99} ms (${(s.p99 / b.p99).toFixed(2)}×)`,
+          )
+          .join('; '),
+    );
+  return lines.length
+    ? ['each round, service / bare (odd rounds: service first; even: bare first):', ...lines].join('\n')
+    : '';
 }

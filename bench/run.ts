@@ -32,7 +32,7 @@ import { bareTransactions, layersTable, sampleWaits, type ApproveLayers, type Va
 import { ms, pageTime } from './growth';
 import { freePort } from '../src/infra/free-port';
 import { cpuLines, profiled, settle, withCpu } from './profile';
-import { alternating } from './pooled';
+import { alternating, roundLines, type Round } from './pooled';
 import { graphqlLayersTable, startDirectGraphQL, type GraphQLLayers, type Layer } from './graphql-direct';
 
 const num = (name: string, fallback: number): number => {
@@ -50,6 +50,12 @@ const DURATION = num('BENCH_DURATION', 5);
 const ROUNDS = num('BENCH_ROUNDS', 2);
 /** Seconds of the same calls to both servers before a read is measured (warmPair). */
 const WARM_SECONDS = num('BENCH_WARM', 2);
+/**
+ * Create's warm-up, in seconds: longer than a read's, since a create is some 20 times slower (about 250
+ * calls in 2 s against a read's 3,000 or more), and the service's first round then still ran code V8 had not
+ * optimised yet (see "Round 10" in bench/RESULTS.md).
+ */
+const WARM_CREATE_SECONDS = num('BENCH_WARM_CREATE', 6);
 /** Approvals sent to each server before an approve scenario is measured, each of a row of its own. */
 const WARM_APPROVALS = num('BENCH_WARM_APPROVALS', 400);
 const CONNECTIONS = num('BENCH_CONNECTIONS', 10);
@@ -163,8 +169,8 @@ interface Pair {
   bare?: LoadSummary & { cpuPerRequest?: number };
   /** The goal for the ratio, when the issue sets one. */
   goal?: number;
-  /** Each round's ratio, service / bare (bench/pooled.ts). */
-  ratios?: number[];
+  /** Each round's runs (bench/pooled.ts). */
+  rounds?: Round[];
 }
 
 function markdownTable(header: string[], lines: string[][]): string {
@@ -193,7 +199,7 @@ function ratioTable(pairs: Pair[]): string {
   ];
   return markdownTable(
     header,
-    pairs.map(({ scenario, service: s, bare: b, goal, ratios }) => [
+    pairs.map(({ scenario, service: s, bare: b, goal, rounds }) => [
       scenario,
       s.perSecond.toFixed(0),
       String(s.p50),
@@ -202,7 +208,9 @@ function ratioTable(pairs: Pair[]): string {
       b ? String(b.p99) : '–',
       b ? `${(s.perSecond / b.perSecond).toFixed(2)}x` : '–',
       goal ? `≥ ${goal}x` : '',
-      ratios && ratios.length > 1 ? ratios.map((r) => r.toFixed(2)).join(' / ') : '',
+      rounds && rounds.length > 1
+        ? rounds.map((r) => (r.service.perSecond / r.bare.perSecond).toFixed(2)).join(' / ')
+        : '',
       `${s.non2xx + s.errors} / ${b ? b.non2xx + b.errors : '–'}`,
     ]),
   );
@@ -397,7 +405,11 @@ async function main(): Promise<void> {
       // BENCH_CPU_PROFILE=<dir>: the service's main thread profiled while it is loaded (bench/profile.ts),
       // in the first round.
       const slug = scenario.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
-      const { service, bare: bareRun, ratios } = await alternating(ROUNDS, async (server, round) => {
+      const {
+        service,
+        bare: bareRun,
+        rounds,
+      } = await alternating(ROUNDS, async (server, round) => {
         await settle();
         mark(`${server} ${round + 1}`);
         const profile = round === 0 ? process.env.BENCH_CPU_PROFILE : undefined;
@@ -409,7 +421,7 @@ async function main(): Promise<void> {
         return profiled(profile, name, () => withCpu(() => run(target, { ...job, numbered }, duration)));
       });
       mark('end');
-      const row = { scenario, service, bare: bareRun, goal, ratios };
+      const row = { scenario, service, bare: bareRun, goal, rounds };
       pairs.push(row);
       return row;
     };
@@ -424,10 +436,11 @@ async function main(): Promise<void> {
       scenario: string,
       job: Omit<LoadJob, 'url' | 'connections' | 'duration'> & { path: string },
       goal?: number,
+      warmSeconds = WARM_SECONDS,
     ) => {
       for (const [i, target] of [origin, bareOrigin].entries()) {
         const numbered = job.numbered && { ...job.numbered, first: (i + 1) * 10 ** 9 };
-        await run(target, { ...job, numbered }, WARM_SECONDS);
+        await run(target, { ...job, numbered }, warmSeconds);
       }
       return pair(scenario, job, goal);
     };
@@ -467,6 +480,7 @@ async function main(): Promise<void> {
           numbered: { offset: createBody.indexOf('% bench evidence ') + 17, length: RECEIPT_NUMBER_DIGITS },
         },
         0.6,
+        WARM_CREATE_SECONDS,
       );
       trips = await countCreateTrips(app, async () => {
         const res = await fetch(`${origin}${base}/process-request`, {
@@ -631,7 +645,7 @@ async function main(): Promise<void> {
       const {
         service,
         bare: bareRun,
-        ratios,
+        rounds,
       } = await alternating(ROUNDS, async (server, round) => {
         const job = approvalsJob(server === 'service' ? origin : bareOrigin, await ids());
         const profile = round === 0 ? process.env.BENCH_CPU_PROFILE : undefined;
@@ -668,7 +682,7 @@ async function main(): Promise<void> {
       });
       const after = await Promise.all([...seeds.keys()].map((p) => availableOf(databaseUrl, p)));
       const credited = after.reduce((sum, a, i) => sum + Number(a) - Number(before[i]), 0);
-      const row = { scenario, service, bare: bareRun, goal, ratios };
+      const row = { scenario, service, bare: bareRun, goal, rounds };
       pairs.push(row);
       return {
         row,
@@ -783,6 +797,8 @@ async function main(): Promise<void> {
         `load average at start ${loadAtStart}`,
       '',
       ratioTable(pairs),
+      '',
+      roundLines(pairs),
       '',
       cpuLines(pairs),
       '',
