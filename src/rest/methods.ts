@@ -10,11 +10,14 @@ const byOrder = (a: string, b: string) => ORDER.indexOf(a) - ORDER.indexOf(b);
 /** The methods a path accepts, OPTIONS included, in a fixed order; undefined for a path nothing serves. */
 export type AllowedMethods = (path: string) => string[] | undefined;
 
+/** Path segments that are ids: the routes take them as parameters, so every id gets the same answer. */
+const ID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+const ANY_ID = '00000000-0000-0000-0000-000000000000';
+/** Distinct id-free paths remembered; past this the memory starts again (a client sending made-up paths). */
+const KNOWN_PATHS = 512;
+
 export function allowedMethods(routers: Router[], fixed: Record<string, string[]> = {}): AllowedMethods {
-  // A fixed path's answer is the same for every call once the routes are registered (before the first
-  // request): worked out on its first call, not matched against every route again on each (/graphql).
-  const known = new Map<string, string[] | undefined>();
-  const allowed: AllowedMethods = (path) => {
+  const allowed = (path: string) => {
     const methods = new Set(fixed[path] ?? []);
     for (const router of routers) {
       for (const layer of router.match(path, 'GET').path) for (const m of layer.methods) methods.add(m);
@@ -23,10 +26,19 @@ export function allowedMethods(routers: Router[], fixed: Record<string, string[]
     methods.add('OPTIONS');
     return [...methods].sort(byOrder);
   };
+  // A path's answer is the same for every call once the routes are registered (before the first request),
+  // and the same for every id in it (no route's parameter is narrower than a path segment, nor a literal an
+  // id): worked out once per shape of path, not matched against every route of every router on each call.
+  const known = new Map<string, string[] | undefined>();
   return (path) => {
-    if (!Object.hasOwn(fixed, path)) return allowed(path);
-    if (!known.has(path)) known.set(path, allowed(path));
-    return known.get(path);
+    const shape = path.replace(ID, ANY_ID);
+    let methods = known.get(shape);
+    if (methods === undefined && !known.has(shape)) {
+      methods = allowed(shape);
+      if (known.size >= KNOWN_PATHS) known.clear();
+      known.set(shape, methods);
+    }
+    return methods;
   };
 }
 
