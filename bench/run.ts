@@ -32,7 +32,7 @@ import { bareTransactions, layersTable, sampleWaits, type ApproveLayers, type Va
 import { ms, pageTime } from './growth';
 import { freePort } from '../src/infra/free-port';
 import { cpuLines, profiled, settle, withCpu } from './profile';
-import { alternating, roundLines, type Round } from './pooled';
+import { alternating, roundLines, type Measured, type Round } from './pooled';
 import { graphqlLayersTable, startDirectGraphQL, type GraphQLLayers, type Layer } from './graphql-direct';
 
 const num = (name: string, fallback: number): number => {
@@ -165,8 +165,8 @@ const MB = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
 interface Pair {
   scenario: string;
-  service: LoadSummary & { cpuPerRequest?: number };
-  bare?: LoadSummary & { cpuPerRequest?: number };
+  service: Measured;
+  bare?: Measured;
   /** The goal for the ratio, when the issue sets one. */
   goal?: number;
   /** Each round's runs (bench/pooled.ts). */
@@ -391,7 +391,25 @@ async function main(): Promise<void> {
       job: Omit<LoadJob, 'url' | 'connections' | 'duration'> & { path: string },
       duration = DURATION,
     ) => load({ ...job, url: `${origin}${job.path}`, connections: CONNECTIONS, duration });
-    /** The same load on the service, then on the bare reference. */
+    /**
+     * One server's timed run in a round of a pair (`work` given that server's origin), with its main thread's
+     * CPU per call; in the first round also its profile, when BENCH_CPU_PROFILE names a directory
+     * (bench/profile.ts: `<scenario>.cpuprofile`, `-bare` for the bare server's).
+     */
+    const timed = <T extends { requests: number }>(
+      server: 'service' | 'bare',
+      scenario: string,
+      round: number,
+      work: (origin: string) => Promise<T>,
+    ) => {
+      const slug = scenario.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
+      return profiled(
+        round === 0 ? process.env.BENCH_CPU_PROFILE : undefined,
+        server === 'service' ? slug : `${slug}-bare`,
+        () => withCpu(() => work(server === 'service' ? origin : bareOrigin)),
+      );
+    };
+    /** The same load on the service and on the bare reference, in rounds of alternating order (bench/pooled.ts). */
     const pair = async (
       scenario: string,
       job: Omit<LoadJob, 'url' | 'connections' | 'duration'> & { path: string },
@@ -402,9 +420,6 @@ async function main(): Promise<void> {
       // BENCH_MARKS=1: when each server's run began and ended (µs of the monotonic clock, as --cpu-prof's).
       const mark = (what: string) =>
         process.env.BENCH_MARKS && say(`mark ${what} ${process.hrtime.bigint() / 1000n} ${scenario}`);
-      // BENCH_CPU_PROFILE=<dir>: the service's main thread profiled while it is loaded (bench/profile.ts),
-      // in the first round.
-      const slug = scenario.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
       const {
         service,
         bare: bareRun,
@@ -412,13 +427,10 @@ async function main(): Promise<void> {
       } = await alternating(ROUNDS, async (server, round) => {
         await settle();
         mark(`${server} ${round + 1}`);
-        const profile = round === 0 ? process.env.BENCH_CPU_PROFILE : undefined;
-        const name = server === 'service' ? slug : `${slug}-bare`;
-        const target = server === 'service' ? origin : bareOrigin;
         // Creates: each run's receipts numbered apart from every other run's (no duplicates across rounds).
         const first = (10 + 2 * round + (server === 'service' ? 0 : 1)) * 10 ** 9;
         const numbered = job.numbered && { ...job.numbered, first };
-        return profiled(profile, name, () => withCpu(() => run(target, { ...job, numbered }, duration)));
+        return timed(server, scenario, round, (target) => run(target, { ...job, numbered }, duration));
       });
       mark('end');
       const row = { scenario, service, bare: bareRun, goal, rounds };
@@ -428,9 +440,10 @@ async function main(): Promise<void> {
     /**
      * A read measured warm: the same calls sent to both servers for WARM_SECONDS first (not reported). The
      * service is measured first in each pair's first round, so a path neither server had run yet would put
-     * its JIT and caches' warming on the service's side alone. A create is warmed the same way, each warm run with receipts
-     * numbered apart from the measured ones (so the measured creates meet no duplicates of their own); an
-     * approve uses up a row per call and is warmed on rows of its own (below).
+     * its JIT and caches' warming on the service's side alone. A create is warmed the same way, for longer
+     * (WARM_CREATE_SECONDS), each warm run with receipts numbered apart from the measured ones (so the
+     * measured creates meet no duplicates of their own); an approve uses up a row per call and is warmed on
+     * rows of its own (below).
      */
     const warmPair = async (
       scenario: string,
@@ -639,26 +652,22 @@ async function main(): Promise<void> {
           throw new Error(`approve warm-up on ${base}: ${JSON.stringify(warm.statusCodes)}`);
       }
       const before = await Promise.all([...seeds.keys()].map((p) => availableOf(databaseUrl, p)));
-      // Each server's approvals, with its main thread's CPU per call (and its profile, BENCH_CPU_PROFILE).
-      const slug = scenario.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
+      // Each server's approvals, in alternating rounds, with where PostgreSQL's sessions wait (first round).
       const waitsOf: Record<'service' | 'bare', Array<[string, number]>> = { service: [], bare: [] };
       const {
         service,
         bare: bareRun,
         rounds,
       } = await alternating(ROUNDS, async (server, round) => {
-        const job = approvalsJob(server === 'service' ? origin : bareOrigin, await ids());
-        const profile = round === 0 ? process.env.BENCH_CPU_PROFILE : undefined;
-        const name = server === 'service' ? slug : `${slug}-bare`;
+        const paths = await ids();
         await settle();
         const { result, waits } = await sampleWaits(
           databaseUrl,
-          profiled(profile, name, () => withCpu(() => load(job))),
+          timed(server, scenario, round, (target) => load(approvalsJob(target, paths))),
         );
         if (round === 0) waitsOf[server] = waits;
         return result;
       });
-      const [waits, bareWaits] = [waitsOf.service, waitsOf.bare];
       const tx = (variant: Variant) => bareTransactions(databaseUrl, checkers, todo, CONNECTIONS, variant);
       let todo = await pending();
       const txNotify = await tx('notify');
@@ -676,8 +685,8 @@ async function main(): Promise<void> {
         tx: plain,
         txBalanceFirst,
         txTallied,
-        waits,
-        bareWaits,
+        waits: waitsOf.service,
+        bareWaits: waitsOf.bare,
         txWaits,
       });
       const after = await Promise.all([...seeds.keys()].map((p) => availableOf(databaseUrl, p)));
