@@ -16,6 +16,7 @@ import {
   type Watched,
 } from './support/browser';
 import { png } from './support/files';
+import { until } from './support/progress-ws';
 import { codeAt, enrollWithCli, type Enrolled } from './support/step-up';
 import { createWorld, type TestPartner, type World } from './support/world';
 import type { Operator } from '../src/entities/operator.entity';
@@ -125,6 +126,8 @@ suite('checker console in chromium', () => {
   });
 
   test("another operator's action and a new request show up without a reload", async () => {
+    // The page's subscription is live once the server counts it: what commits from then on reaches it.
+    await until(() => world.app.progress.openStreamsFor(lead.id) === 1, 10_000);
     expect((await world.act(partner.id, ids.a, 'approve', checker2)).status).toBe(204);
     await main.page.locator(`tr[data-request-id="${ids.a}"]`).waitFor({ state: 'detached' });
     ids.g = await world.createRequest(partner.id, maker, '25.00');

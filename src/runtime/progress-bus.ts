@@ -168,8 +168,11 @@ export class ProgressBus implements ReplaySource {
   }
 
   /**
-   * Registers the watcher for live events first, then learns where it starts (the given id, or the
-   * partner's latest stored event): nothing committed in between can fall through the hand-over.
+   * Learns where the stream starts (the given id, or the partner's latest stored event), then registers
+   * it, counted and fed from then on: a stream that counts as open is live, and every event committed
+   * after it was counted reaches it (the gauge and the caps are a true "watching" signal). An event
+   * committed between the read and the registration that the partner's fan-out has already passed is
+   * read back from the table (the replay a resuming stream uses).
    * The operator's own cap is checked before the process's, so whoever holds too many streams is told
    * so (429) rather than everyone else being refused (503); both checks and the count are synchronous.
    */
@@ -180,6 +183,7 @@ export class ProgressBus implements ReplaySource {
     currency: string,
     after?: bigint,
   ): Promise<ProgressSubscription> {
+    const latest = await this.latestId(partnerId);
     this.assertRoomFor(operatorId);
     this.open++;
     this.openByDoor.set(door, this.openStreamsOf(door) + 1);
@@ -206,20 +210,14 @@ export class ProgressBus implements ReplaySource {
     });
     watchers.add(sub);
     mine.add(sub);
-    try {
-      // An id past the partner's latest event names nothing stored: the stream starts from the latest,
-      // so the ids it gives out (upload frames carry the last one delivered) are real resume points.
-      const latest = await this.latestId(partnerId);
-      if (after !== undefined && after < latest) sub.startAfter(after, true);
-      else sub.startAfter(latest, false);
-      // The partner's first stream: the bus fans out from here (a hint that came meanwhile is read now).
-      if (!this.cursors.has(partnerId) && this.watchers.get(partnerId) === watchers)
-        this.cursors.set(partnerId, latest);
-      this.catchUp(partnerId);
-    } catch (error) {
-      sub.close();
-      throw error;
-    }
+    // An id past the partner's latest event names nothing stored: the stream starts from the latest,
+    // so the ids it gives out (upload frames carry the last one delivered) are real resume points.
+    const fannedOut = this.cursors.get(partnerId);
+    if (after !== undefined && after < latest) sub.startAfter(after, true);
+    else sub.startAfter(latest, fannedOut !== undefined && fannedOut > latest);
+    // The partner's first stream: the bus fans out from here (a hint that came meanwhile is read now).
+    if (fannedOut === undefined) this.cursors.set(partnerId, latest);
+    this.catchUp(partnerId);
     return sub;
   }
 
