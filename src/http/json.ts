@@ -4,21 +4,47 @@ import { Decimal } from '../domain/money';
 import { DomainError } from '../domain/errors';
 import { HttpMethodEnum, koaBody } from 'koa-body';
 
-/** JSON.stringify, except that a Decimal is written as a bare number ("10000.50" → 10000.50). */
-export function stringify(value: unknown): string {
-  if (value instanceof Decimal) return value.value;
-  if (value === null || value === undefined) return 'null';
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value))
-    return `[${value.map((v) => (v === undefined ? 'null' : stringify(v))).join(',')}]`;
-  if (typeof value === 'object') {
-    const parts: string[] = [];
-    for (const [key, v] of Object.entries(value)) {
-      if (v !== undefined) parts.push(`${JSON.stringify(key)}:${stringify(v)}`);
-    }
-    return `{${parts.join(',')}}`;
+/** Keys written before, quoted (a view has a few dozen; made-up keys stop being remembered past the bound). */
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED_KEYS = 1024;
+
+function quoted(key: string): string {
+  let text = quotedKeys.get(key);
+  if (text === undefined) {
+    text = JSON.stringify(key);
+    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, text);
   }
-  return JSON.stringify(value);
+  return text;
+}
+
+/**
+ * JSON.stringify, except that a Decimal is written as a bare number ("10000.50" → 10000.50). Written out by
+ * hand for the REST hot paths (one string built by appending; keys quoted once): what JSON.stringify would
+ * write for everything else, an undefined property left out and an undefined array item as null.
+ */
+export function stringify(value: unknown): string {
+  if (typeof value !== 'object') return value === undefined ? 'null' : JSON.stringify(value);
+  if (value === null) return 'null';
+  if (value instanceof Decimal) return value.value;
+  // An ISO timestamp has nothing to escape; an invalid date is null, as Date's toJSON makes it.
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'null' : `"${value.toISOString()}"`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += stringify(value[i]);
+    }
+    return out + ']';
+  }
+  let out = '{';
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const item = (value as Record<string, unknown>)[key];
+    if (item === undefined) continue;
+    if (out.length > 1) out += ',';
+    out += quoted(key) + ':' + stringify(item);
+  }
+  return out + '}';
 }
 
 export function sendJson(ctx: Context, status: number, body: unknown): void {
