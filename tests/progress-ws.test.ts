@@ -1,8 +1,7 @@
 // SPEC section 7 over graphql-ws: the same events as SSE, the scope checked on subscribe, refusals as errors.
 import type { Socket } from 'node:net';
-import { Client } from 'pg';
-import { pgConnectionOptions } from '../src/infra/database-url';
 import type { Operator } from '../src/entities/operator.entity';
+import { holdTable, waitingOnLocks } from './support/locks';
 import { capture } from './support/logs';
 import { causeEveryEvent, storedEvents } from './support/progress-events';
 import { openSocket, PROGRESS_SUBSCRIPTION, until, watchProgress } from './support/progress-ws';
@@ -71,22 +70,15 @@ test('delivers CREATED, APPROVED (available as a Decimal string), REJECTED, CANC
 
 test('a subscription counts as open only once it is live: an event committed after that reaches it', async () => {
   // A session of the test's own locks the events table, so the read of where the stream starts waits.
-  const holder = new Client(pgConnectionOptions(world.databaseUrl));
-  await holder.connect();
+  const table = await holdTable(world, 'process_request_event');
   let watcher: ReturnType<typeof watchProgress>;
   try {
-    await holder.query('begin');
-    await holder.query('lock table process_request_event in access exclusive mode');
     watcher = watchProgress(world.baseUrl, await world.headers(viewer), partner.id);
-    for (let look = 0; (await startReadsWaiting()) === 0; look += 1) {
-      if (look > 1000) throw new Error("the stream's start never waited on the lock");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await waitingOnLocks(world, 1, '%max(id)%process_request_event%');
     // Checked, waiting for where it starts: not counted (the gauge and the caps count live streams only).
     expect(world.app.progress.openStreams).toBe(0);
-    await holder.query('commit');
   } finally {
-    await holder.end();
+    await table.release();
   }
   await until(() => world.app.progress.openStreams === 1);
   const id = await world.createRequest(partner.id, maker, '4.00');
@@ -94,15 +86,6 @@ test('a subscription counts as open only once it is live: an event committed aft
   await watcher.dispose();
   await until(() => world.app.progress.openStreams === 0);
 });
-
-/** Sessions whose read of a partner's latest event waits on a lock (asked on the pool: a transaction sees one snapshot of this view). */
-async function startReadsWaiting(): Promise<number> {
-  const [row] = await world.sql<{ n: number }>(
-    `select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and wait_event_type = 'Lock' and query like '%max(id)%process_request_event%'`,
-  );
-  return row.n;
-}
 
 test('an operator outside the partner scope gets an error, never an event', async () => {
   const other = await world.partner('Other', 'USD');
