@@ -245,7 +245,8 @@ async function measureUploads(url: string, headers: Record<string, string>, body
     ),
   );
   clearInterval(timer);
-  return { before, peak, ms: Date.now() - started, created: statuses.filter((s) => s === 201).length };
+  const others = statuses.filter((s) => s !== 201);
+  return { before, peak, ms: Date.now() - started, created: count - others.length, others };
 }
 
 async function main(): Promise<void> {
@@ -319,8 +320,9 @@ async function main(): Promise<void> {
     const orm = await openDatabase({ url: databaseUrl }, log);
     await migrate(orm).finally(() => orm.close(true));
 
-    // Development token secrets always: the benchmark mints its own tokens. Stream and GraphQL limits are
-    // raised so that one bench operator may hold what many operators would (10,000 watchers, 10 connections).
+    // Development token secrets always: the benchmark mints its own tokens. Stream and in-flight limits are
+    // raised so that one bench operator may hold what many operators would (10,000 watchers; 10 connections,
+    // or the 20 uploads sent at once: the in-flight cap counts REST calls too).
     const config = {
       ...loadConfig({ DB_POOL_SIZE: process.env.DB_POOL_SIZE, LOG_LEVEL: process.env.BENCH_LOG_LEVEL }),
       databaseUrl,
@@ -329,7 +331,7 @@ async function main(): Promise<void> {
       metricsPort: 0,
       maxProgressStreams: WATCHERS + 100,
       maxProgressStreamsPerOperator: WATCHERS + 100,
-      maxGraphQLOperationsPerOperator: CONNECTIONS,
+      maxGraphQLOperationsPerOperator: Math.max(CONNECTIONS, UPLOADS),
     };
     app = await createApp(config, { logger: log });
     const address = await app.listen(0, '127.0.0.1');
@@ -823,7 +825,9 @@ async function main(): Promise<void> {
       ...watcherRuns.map(watchersLine),
       trips ? describeTrips(trips) : '',
       uploads &&
-        `uploads: ${uploads.created} of ${UPLOADS} × 10 MiB created in ${(uploads.ms / 1000).toFixed(1)} s; RSS ${MB(uploads.before)} before, ` +
+        `uploads: ${uploads.created} of ${UPLOADS} × 10 MiB created in ${(uploads.ms / 1000).toFixed(1)} s` +
+          (uploads.others.length ? ` (the others answered ${uploads.others.join(', ')})` : '') +
+          `; RSS ${MB(uploads.before)} before, ` +
           `peak ${MB(uploads.peak)} (+${MB(uploads.peak - uploads.before)}; goal: within +100 MiB)`,
       stream &&
         `streamed list: ${stream.items} of ${STREAM_ROWS} rows, ${MB(stream.bytes)} of JSON in ${(stream.ms / 1000).toFixed(2)} s (HTTP ${stream.status}); ` +
