@@ -2,10 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { authenticate, type Credentials } from '../auth/authenticate';
 import type { TokenVerifier } from '../auth/token-verifier';
-import type { ServiceContext } from '../domain/context';
+import { contextWithLog, type ServiceContext } from '../domain/context';
 import { toDomainError } from '../domain/errors';
 import type { Services } from '../services';
-import { lazyChild, logOf, type LogSource, type Logger } from '../logger';
+import { lazyChild, logOf, type LogSource } from '../logger';
 import { toGraphQLError } from './errors';
 import { createLoaders, type Loaders } from './loaders';
 
@@ -36,19 +36,6 @@ export interface ContextInput {
   headOnly?: boolean;
 }
 
-/**
- * The context's `log`, the operator's child logger made on first use (lazyChild). The getter sits on the
- * prototype: Apollo runs each operation on a copy of the context's own fields over the same prototype
- * (Object.assign), which would call an own getter and make the child for every operation.
- */
-const CONTEXT_PROTOTYPE: object = Object.create(Object.prototype, {
-  log: {
-    get(this: { operatorLog: () => Logger }) {
-      return this.operatorLog();
-    },
-  },
-});
-
 /** Authenticates (401/403 before any resolver runs) and forks the EntityManager for this operation. */
 export async function buildGraphQLContext(
   services: Services,
@@ -67,7 +54,10 @@ export async function buildGraphQLContext(
       input.credentials,
       input.hot ? services.operators : undefined,
     );
-    const context: GraphQLContext = Object.assign(Object.create(CONTEXT_PROTOTYPE) as GraphQLContext, {
+    // `log` is the operator's child logger, made on first use. It comes from the prototype: Apollo runs each
+    // operation on a copy of the context's own fields over the same prototype (Object.assign), which would
+    // call an own getter and make the child for every operation.
+    const context = contextWithLog<GraphQLContext>({
       em,
       operator,
       operatorLog: lazyChild(log, { operatorId: operator.id }),

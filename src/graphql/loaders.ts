@@ -23,34 +23,46 @@ export interface Loaders {
 
 /**
  * New for every operation: nothing is cached beyond it, and each operation reads as its own operator. Each
- * loader is made when a field first asks for it (most operations use none).
+ * loader is made when a field first asks for it (most operations use none). The getters are the class's,
+ * on its prototype: getters written on each object would keep the whole operation alive through
+ * young-generation collections (see OPERATOR_LOG_PROTOTYPE in src/domain/context.ts).
  */
+class OperationLoaders implements Loaders {
+  private historyLoader: Loaders['history'] | undefined = undefined;
+  private peopleLoader: Loaders['people'] | undefined = undefined;
+  private duplicatesLoader: Loaders['duplicates'] | undefined = undefined;
+
+  constructor(
+    private readonly services: Services,
+    private readonly ctx: ServiceContext,
+  ) {}
+
+  get history(): Loaders['history'] {
+    return (this.historyLoader ??= new DataLoader(
+      async (refs) => {
+        const histories = await this.services.queries.historyOf(this.ctx, refs);
+        return histories.map((entries, i) => entries.map((e) => ({ ...e, partnerId: refs[i].partnerId })));
+      },
+      { cacheKeyFn: (ref) => ref.id, maxBatchSize: MAX_BATCH },
+    ));
+  }
+
+  // The same person seen through two partners is asked for once per partner (each is checked) and read once.
+  get people(): Loaders['people'] {
+    return (this.peopleLoader ??= new DataLoader((refs) => this.services.queries.peopleOf(this.ctx, refs), {
+      cacheKeyFn: (ref) => `${ref.id}/${ref.partnerId}`,
+      maxBatchSize: MAX_BATCH,
+    }));
+  }
+
+  get duplicates(): Loaders['duplicates'] {
+    return (this.duplicatesLoader ??= new DataLoader(
+      (refs) => this.services.queries.duplicatesOf(this.ctx, refs),
+      { cacheKeyFn: (ref) => `${ref.id}/${ref.partnerId}`, maxBatchSize: MAX_BATCH },
+    ));
+  }
+}
+
 export function createLoaders(services: Services, ctx: ServiceContext): Loaders {
-  let history: Loaders['history'] | undefined;
-  let people: Loaders['people'] | undefined;
-  let duplicates: Loaders['duplicates'] | undefined;
-  return {
-    get history() {
-      return (history ??= new DataLoader(
-        async (refs) => {
-          const histories = await services.queries.historyOf(ctx, refs);
-          return histories.map((entries, i) => entries.map((e) => ({ ...e, partnerId: refs[i].partnerId })));
-        },
-        { cacheKeyFn: (ref) => ref.id, maxBatchSize: MAX_BATCH },
-      ));
-    },
-    // The same person seen through two partners is asked for once per partner (each is checked) and read once.
-    get people() {
-      return (people ??= new DataLoader((refs) => services.queries.peopleOf(ctx, refs), {
-        cacheKeyFn: (ref) => `${ref.id}/${ref.partnerId}`,
-        maxBatchSize: MAX_BATCH,
-      }));
-    },
-    get duplicates() {
-      return (duplicates ??= new DataLoader((refs) => services.queries.duplicatesOf(ctx, refs), {
-        cacheKeyFn: (ref) => `${ref.id}/${ref.partnerId}`,
-        maxBatchSize: MAX_BATCH,
-      }));
-    },
-  };
+  return new OperationLoaders(services, ctx);
 }

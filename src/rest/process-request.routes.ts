@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { lazyChild } from '../logger';
 import { authenticate, credentialsOf } from '../auth/authenticate';
 import type { TokenVerifier } from '../auth/token-verifier';
-import type { ServiceContext } from '../domain/context';
+import { contextWithLog, type ServiceContext } from '../domain/context';
 import type { Services } from '../services';
 import { ProcessRequestStatus } from '../entities/process-request.entity';
 import {
@@ -53,18 +53,15 @@ export async function serviceContext(
     credentialsOf(ctx.headers),
     hot ? services.operators : undefined,
   );
-  const log = lazyChild(() => ctx.state.log, { operatorId: operator.id });
-  return {
+  return contextWithLog<ServiceContext>({
     em,
     operator,
-    get log() {
-      return log();
-    },
+    operatorLog: lazyChild(() => ctx.state.log, { operatorId: operator.id }),
     partners: services.partners,
     validUntil,
     kept,
     headOnly: ctx.method === 'HEAD',
-  };
+  });
 }
 
 /** The partner of the path, as SPEC names it in errors (`clientId`: the same identifier). */
