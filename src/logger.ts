@@ -129,3 +129,25 @@ export function lazyChild(parent: LogSource, bindings: pino.Bindings): () => Log
   let child: Logger | undefined;
   return () => (child ??= logOf(parent).child(bindings));
 }
+
+/**
+ * The prototype of the objects made for every call whose `log` is made on first use, by their own `makeLog`
+ * (a lazyChild). The getter sits here, never on the object itself. V8 keeps an object's own getter (written
+ * in an object literal, or defined) in an accessor pair it allocates in the old generation, and the
+ * young-generation collector takes every old-to-young pointer as live: the getter's closure, and the whole
+ * call it closes over, survived every scavenge until a full collection freed the pair. Under load that was
+ * 3–4 MB copied and promoted per scavenge instead of 0.1, pauses of 5–6 ms instead of 1.3 (bench/RESULTS.md,
+ * "Round 12").
+ */
+const LAZY_LOG_PROTOTYPE: object = Object.create(Object.prototype, {
+  log: {
+    get(this: { makeLog: () => Logger }) {
+      return this.makeLog();
+    },
+  },
+});
+
+/** `fields` over LAZY_LOG_PROTOTYPE: its `log` is `makeLog()`, made when first asked for. */
+export function withLazyLog<T extends { makeLog: () => Logger }>(fields: T): T & { readonly log: Logger } {
+  return Object.assign(Object.create(LAZY_LOG_PROTOTYPE) as { readonly log: Logger }, fields);
+}

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Operator } from '../entities/operator.entity';
-import type { Logger } from '../logger';
+import { withLazyLog, type Logger } from '../logger';
 import type { PartnerCache } from './access';
 
 /** What every use case receives: this request's own EntityManager fork, the acting operator, a logger. */
@@ -33,27 +33,11 @@ export interface KeptOperator {
 }
 
 /**
- * The prototype of a context whose `log` is made on first use by its own `operatorLog` (a lazyChild). The
- * getter sits here, never on the context itself. V8 keeps an object's own getter (written in an object
- * literal, or defined) in an accessor pair it allocates in the old generation, and the young-generation
- * collector takes every old-to-young pointer as live: the getter's closure, and the whole request it closes
- * over, survived every scavenge until a full collection freed the pair. Under load that was 3–4 MB copied
- * and promoted per scavenge instead of 0.1, pauses of 5–6 ms instead of 1.3 (bench/RESULTS.md, "Round 12").
- */
-export const OPERATOR_LOG_PROTOTYPE: object = Object.create(Object.prototype, {
-  log: {
-    get(this: { operatorLog: () => Logger }) {
-      return this.operatorLog();
-    },
-  },
-});
-
-/**
- * `fields` as a context of type C over OPERATOR_LOG_PROTOTYPE: its `log` is `operatorLog()`, made when first
- * asked for. Fields C adds to ServiceContext may be set afterwards.
+ * `fields` as a context of type C whose `log` is `makeLog()`, made when first asked for (withLazyLog: the
+ * getter on a shared prototype, never the context's own). Fields C adds to ServiceContext may be set afterwards.
  */
 export function contextWithLog<C extends ServiceContext>(
-  fields: Partial<C> & Omit<ServiceContext, 'log'> & { operatorLog: () => Logger },
+  fields: Partial<C> & Omit<ServiceContext, 'log'> & { makeLog: () => Logger },
 ): C {
-  return Object.assign(Object.create(OPERATOR_LOG_PROTOTYPE) as C, fields);
+  return withLazyLog(fields) as unknown as C;
 }

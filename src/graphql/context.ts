@@ -60,7 +60,7 @@ export async function buildGraphQLContext(
     const context = contextWithLog<GraphQLContext>({
       em,
       operator,
-      operatorLog: lazyChild(log, { operatorId: operator.id }),
+      makeLog: lazyChild(log, { operatorId: operator.id }),
       partners: services.partners,
       validUntil,
       kept,

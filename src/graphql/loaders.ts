@@ -25,7 +25,7 @@ export interface Loaders {
  * New for every operation: nothing is cached beyond it, and each operation reads as its own operator. Each
  * loader is made when a field first asks for it (most operations use none). The getters are the class's,
  * on its prototype: getters written on each object would keep the whole operation alive through
- * young-generation collections (see OPERATOR_LOG_PROTOTYPE in src/domain/context.ts).
+ * young-generation collections (see withLazyLog in src/logger.ts).
  */
 class OperationLoaders implements Loaders {
   private historyLoader: Loaders['history'] | undefined = undefined;

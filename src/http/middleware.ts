@@ -1,7 +1,7 @@
 // Request id, access log and the one mapping from domain errors to JSON responses.
 import type { Context, Next } from 'koa';
 import { randomUUID } from 'node:crypto';
-import { lazyChild, type Logger } from '../logger';
+import { lazyChild, withLazyLog, type Logger } from '../logger';
 import { DomainError, toDomainError } from '../domain/errors';
 import { sendJson } from './json';
 import { wwwAuthenticate } from '../auth/refusals';
@@ -15,28 +15,13 @@ declare module 'koa' {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/**
- * The prototype of every request's `ctx.state`: its `log` is the request's child logger, made on first use
- * by its own `requestLog`. A getter defined on each state object would keep each request alive through
- * young-generation collections (see OPERATOR_LOG_PROTOTYPE in src/domain/context.ts).
- */
-const REQUEST_STATE: object = Object.create(Object.prototype, {
-  log: {
-    get(this: { requestLog: () => Logger }) {
-      return this.requestLog();
-    },
-  },
-});
-
 /** Gives every request an id (the caller's X-Request-Id when sane), a child logger, and one access-log line. */
 export function requestContext(log: Logger) {
   return async (ctx: Context, next: Next) => {
     const incoming = ctx.get('x-request-id');
     const requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    ctx.state = Object.assign(Object.create(REQUEST_STATE) as Context['state'], ctx.state, {
-      requestId,
-      requestLog: lazyChild(log, { requestId }),
-    });
+    // `ctx.state.log`: the request's child logger, made on first use (withLazyLog).
+    ctx.state = withLazyLog({ ...ctx.state, requestId, makeLog: lazyChild(log, { requestId }) });
     ctx.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     try {

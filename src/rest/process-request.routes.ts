@@ -56,7 +56,7 @@ export async function serviceContext(
   return contextWithLog<ServiceContext>({
     em,
     operator,
-    operatorLog: lazyChild(() => ctx.state.log, { operatorId: operator.id }),
+    makeLog: lazyChild(() => ctx.state.log, { operatorId: operator.id }),
     partners: services.partners,
     validUntil,
     kept,

@@ -20,7 +20,7 @@ const ownAccessors = (o: object) =>
 const fields = (operatorId: string, log: ReturnType<typeof capture>['logger']) => ({
   em: {} as ServiceContext['em'],
   operator: { id: operatorId } as ServiceContext['operator'],
-  operatorLog: lazyChild(log, { operatorId }),
+  makeLog: lazyChild(log, { operatorId }),
   validUntil: new Date(),
   kept: undefined,
   headOnly: false,
